@@ -1,0 +1,5 @@
+"""Daybook journal service."""
+
+SCHEMA = "journal"
+SCRIPT_LOCATION = "daybook_journal.db:migrations"
+DEFAULT_PORT = 8002

@@ -1,0 +1,1 @@
+"""Daybook common: what every service builds on and nothing domain-specific."""

@@ -1,0 +1,199 @@
+"""Access-token verification shared by the gateway and every service.
+
+Tokens are JWTs signed by the users service with ES256 and published as a JWKS.
+Only the algorithms in the allow-list are accepted (so ``none`` and HS256 forged
+with the public key are rejected); ``iss``, ``aud``, ``exp``, ``nbf``, ``sub`` are
+checked.  An unknown ``kid`` triggers one JWKS refresh (rate-limited) so keys can
+rotate without restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from litestar import Request
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException
+
+ALGORITHMS = ("ES256",)
+DEFAULT_ISSUER = "daybook-users"
+DEFAULT_AUDIENCE = "daybook-api"
+LEEWAY_SECONDS = 30
+logger = logging.getLogger("daybook.auth")
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, forged, expired or not meant for us."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    jti: str
+    expires_at: int
+    claims: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    issuer: str = DEFAULT_ISSUER
+    audience: str = DEFAULT_AUDIENCE
+    jwks_url: str | None = None
+    jwks_json: str | None = None
+    jwks_refresh_interval: float = 30.0
+
+
+JwksLoader = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def http_jwks_loader(url: str, timeout: float = 5.0) -> JwksLoader:
+    async def load() -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            session.get(url) as response,
+        ):
+            response.raise_for_status()
+            data: dict[str, Any] = await response.json()
+            return data
+
+    return load
+
+
+def static_jwks_loader(jwks: dict[str, Any]) -> JwksLoader:
+    async def load() -> dict[str, Any]:
+        return jwks
+
+    return load
+
+
+@dataclass
+class TokenVerifier:
+    issuer: str
+    audience: str
+    loader: JwksLoader
+    refresh_interval: float = 30.0
+    cache_size: int = 20_000
+    is_revoked: Callable[[uuid.UUID, int], bool] | None = None
+    _keys: KeySet | None = field(default=None, init=False)
+    _kids: set[str] = field(default_factory=set, init=False)
+    _last_refresh: float = field(default=-1e9, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _cache: OrderedDict[str, AccessClaims] = field(default_factory=OrderedDict, init=False)
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings) -> TokenVerifier:
+        import json
+
+        if settings.jwks_json:
+            loader = static_jwks_loader(json.loads(settings.jwks_json))
+        elif settings.jwks_url:
+            loader = http_jwks_loader(settings.jwks_url)
+        else:
+            raise ValueError("token verification needs a JWKS URL or a JWKS document")
+        return cls(settings.issuer, settings.audience, loader, settings.jwks_refresh_interval)
+
+    async def refresh(self, force: bool = False) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if not force and now - self._last_refresh < self.refresh_interval and self._keys is not None:
+                return
+            self._last_refresh = now
+            try:
+                document = await self.loader()
+                keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+            except Exception as exc:  # a JWKS outage must not crash request handling
+                logger.warning("could not load JWKS: %s", exc.__class__.__name__)
+                return
+            self._keys = keys
+            self._kids = {str(key.kid) for key in keys.keys if key.kid}
+
+    async def verify(self, token: str) -> AccessClaims:
+        cached = self._cache.get(token)
+        now = int(time.time())
+        if cached is not None:
+            if cached.expires_at + LEEWAY_SECONDS < now:
+                self._cache.pop(token, None)
+                raise TokenError("token expired")
+            self._check_revoked(cached)
+            return cached
+        try:
+            header = jws.extract_compact(token.encode("ascii")).headers()
+        except (JoseError, ValueError, UnicodeEncodeError) as exc:
+            raise TokenError("malformed token") from exc
+        if header.get("alg") not in ALGORITHMS:
+            raise TokenError("algorithm not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise TokenError("token has no key id")
+        if kid not in self._kids:
+            await self.refresh(force=self._keys is None or kid not in self._kids)
+        if kid not in self._kids or self._keys is None:
+            raise TokenError("unknown signing key")
+        try:
+            decoded = jwt.decode(token, self._keys, algorithms=list(ALGORITHMS))
+            registry = jwt.JWTClaimsRegistry(
+                leeway=LEEWAY_SECONDS,
+                iss={"essential": True, "value": self.issuer},
+                aud={"essential": True, "value": self.audience},
+                exp={"essential": True},
+                sub={"essential": True},
+                jti={"essential": True},
+            )
+            registry.validate(decoded.claims)
+            claims = decoded.claims
+            verified = AccessClaims(
+                user_id=uuid.UUID(str(claims["sub"])),
+                jti=str(claims["jti"]),
+                expires_at=int(claims["exp"]),
+                claims=dict(claims),
+            )
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise TokenError("invalid token") from exc
+        self._check_revoked(verified)
+        self._cache[token] = verified
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return verified
+
+    def _check_revoked(self, claims: AccessClaims) -> None:
+        if self.is_revoked is not None and self.is_revoked(claims.user_id, int(claims.claims.get("iat", 0))):
+            raise TokenError("token revoked")
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def unauthorized(detail: str = "Missing or invalid access token") -> NotAuthorizedException:
+    return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": 'Bearer realm="daybook"'})
+
+
+VERIFIER_STATE_KEY = "token_verifier"
+
+
+async def provide_current_user(request: Request[Any, Any, Any], state: State) -> AccessClaims:
+    """Litestar dependency: the verified caller, or 401 with ``WWW-Authenticate: Bearer``."""
+    verifier: TokenVerifier = state[VERIFIER_STATE_KEY]
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise unauthorized()
+    try:
+        return await verifier.verify(token)
+    except TokenError as exc:
+        raise unauthorized(f"Invalid access token: {exc}") from None

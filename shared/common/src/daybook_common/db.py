@@ -1,0 +1,92 @@
+"""Per-service database configuration.
+
+Every service connects with its own login role, and its ``search_path`` is its own
+schema; models are schema-qualified too, so a wrong search path cannot leak across.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+)
+from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from daybook_common.settings import Env
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    schema: str
+    pool_size: int = 10
+    max_overflow: int = 10
+    pool_timeout: float = 10.0
+    statement_timeout_ms: int = 15_000
+    echo: bool = False
+
+    @classmethod
+    def from_env(cls, env: Env, schema: str, default_url: str) -> DatabaseSettings:
+        return cls(
+            url=async_url(env.str("DATABASE_URL", default_url)),
+            schema=schema,
+            pool_size=env.int("DB_POOL_SIZE", 10),
+            max_overflow=env.int("DB_MAX_OVERFLOW", 10),
+            pool_timeout=env.float("DB_POOL_TIMEOUT", 10.0),
+            statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", 15_000),
+            echo=env.bool("DB_ECHO", False),
+        )
+
+
+def async_url(url: str) -> str:
+    """Accept ``postgres://``/``postgresql://`` URLs and use the asyncpg driver."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def plain_url(url: str) -> str:
+    """The same URL for asyncpg/libpq directly (``postgresql://``)."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def connect_args(db: DatabaseSettings, application_name: str) -> dict[str, Any]:
+    return {
+        "server_settings": {
+            "search_path": db.schema,
+            "application_name": application_name,
+            "statement_timeout": str(db.statement_timeout_ms),
+        }
+    }
+
+
+def create_engine(db: DatabaseSettings, application_name: str) -> AsyncEngine:
+    return create_async_engine(
+        db.url,
+        pool_size=db.pool_size,
+        max_overflow=db.max_overflow,
+        pool_timeout=db.pool_timeout,
+        pool_pre_ping=False,
+        echo=db.echo,
+        connect_args=connect_args(db, application_name),
+    )
+
+
+def alchemy_config(db: DatabaseSettings, metadata: MetaData, application_name: str) -> SQLAlchemyAsyncConfig:
+    """The advanced-alchemy plugin config: one session and one transaction per request."""
+    return SQLAlchemyAsyncConfig(
+        engine_instance=create_engine(db, application_name),
+        metadata=metadata,
+        create_all=False,
+        before_send_handler="autocommit",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        engine_config=EngineConfig(),
+    )

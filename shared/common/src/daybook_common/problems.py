@@ -1,0 +1,114 @@
+"""RFC 9457 problem details for every error a service returns.
+
+Validation → 422 with ``errors: [{field, message}]``; unknown route → 404; wrong
+method → 405; anything unexpected → 500 with no internals (logged with the request id).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger("daybook.errors")
+_AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def problem_body(status: int, detail: str | None = None, **extra: Any) -> dict[str, Any]:
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail or title
+    body.update(extra)
+    return body
+
+
+def problem_response(
+    status: int, detail: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    return Response(
+        content=problem_body(status, detail, **extra),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def validation_error(field: str, message: str, detail: str = "Validation failed") -> ValidationException:
+    """Raise from a service to report one bad field as a 422 problem."""
+    return ValidationException(detail=detail, extra=[{"key": field, "message": message}])
+
+
+def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else [])
+    for item in extra:
+        if not isinstance(item, dict):
+            errors.append({"field": "", "message": str(item)})
+            continue
+        message = str(item.get("message", "invalid value"))
+        field = item.get("key") or ""
+        match = _AT_PATH.search(message)
+        if match:
+            field = field or match.group(1)
+            message = message[: match.start()].rstrip(" -")
+        errors.append({"field": str(field), "message": message})
+    if not errors:
+        errors.append({"field": "", "message": str(exc.detail)})
+    return errors
+
+
+def _validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "Validation failed"
+    if detail.startswith("Validation failed for"):
+        detail = "Validation failed"
+    return problem_response(422, detail, errors=_field_errors(exc))
+
+
+def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    headers = dict(exc.headers or {})
+    extra: dict[str, Any] = {}
+    if isinstance(exc.extra, dict):
+        extra = {k: v for k, v in exc.extra.items() if k not in {"type", "title", "status", "detail"}}
+    detail = exc.detail
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "No resource at this path"
+    if exc.status_code >= 500:
+        detail = HTTPStatus(exc.status_code).phrase
+    return problem_response(exc.status_code, detail, headers=headers or None, **extra)
+
+
+def _not_found_handler(request: Request[Any, Any, Any], exc: NotFoundError) -> Response[Any]:
+    return problem_response(404, "Not found")
+
+
+def _conflict_handler(request: Request[Any, Any, Any], exc: DuplicateKeyError) -> Response[Any]:
+    return problem_response(409, "A resource with these values already exists")
+
+
+def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "An unexpected error occurred")
+
+
+exception_handlers: dict[Any, Any] = {
+    ValidationException: _validation_handler,
+    HTTPException: _http_handler,
+    NotFoundError: _not_found_handler,
+    DuplicateKeyError: _conflict_handler,
+    Exception: _internal_handler,
+}
+
+__all__ = [
+    "PROBLEM_JSON",
+    "MediaType",
+    "exception_handlers",
+    "problem_body",
+    "problem_response",
+    "validation_error",
+]

@@ -1,0 +1,110 @@
+"""The composition root every service's ``create_app`` uses.
+
+It wires what all services share — problem+json errors, request ids and JSON logs,
+the database plugin, token verification, ``/health`` and ``/ready``, OpenAPI — so a
+service's ``create_app`` only lists its own controllers and settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from sqlalchemy import MetaData
+
+from daybook_common.auth import (
+    VERIFIER_STATE_KEY,
+    AuthSettings,
+    TokenVerifier,
+    provide_current_user,
+)
+from daybook_common.db import DatabaseSettings, alchemy_config
+from daybook_common.health import database_check, health_handlers
+from daybook_common.migrations import head_revision
+from daybook_common.observability import RequestIdMiddleware, configure_logging
+from daybook_common.problems import exception_handlers
+from daybook_common.settings import Env
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """What every service reads, each under its own prefix."""
+
+    name: str
+    database: DatabaseSettings
+    auth: AuthSettings
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    @classmethod
+    def from_env(cls, env: Env, name: str, schema: str, default_db_url: str) -> CommonSettings:
+        return cls(
+            name=name,
+            database=DatabaseSettings.from_env(env, schema, default_db_url),
+            auth=AuthSettings(
+                issuer=env.str("JWT_ISSUER", "daybook-users"),
+                audience=env.str("JWT_AUDIENCE", "daybook-api"),
+                jwks_url=env.str("JWKS_URL", "http://127.0.0.1:8001/api/v1/auth/jwks"),
+                jwks_json=env.optional("JWKS_JSON"),
+            ),
+            log_level=env.str("LOG_LEVEL", "INFO"),
+            access_log=env.bool("ACCESS_LOG", True),
+        )
+
+
+@dataclass
+class ServiceApp:
+    settings: CommonSettings
+    metadata: MetaData
+    script_location: str
+    route_handlers: Sequence[Any]
+    title: str
+    description: str = ""
+    verifier: TokenVerifier | None = None
+    dependencies: dict[str, Provide] = field(default_factory=dict)
+    on_startup: Sequence[Callable[..., Any]] = ()
+    on_shutdown: Sequence[Callable[..., Any]] = ()
+    state: dict[str, Any] = field(default_factory=dict)
+    on_app_init: Callable[[AppConfig], AppConfig] | None = None
+
+    def build(self) -> Litestar:
+        s = self.settings
+        configure_logging(s.name, s.log_level)
+        verifier = self.verifier or TokenVerifier.from_settings(s.auth)
+        db_config = alchemy_config(s.database, self.metadata, f"daybook-{s.name}")
+        ready = database_check(s.database.schema, head_revision(self.script_location))
+        dependencies = {"current_user": Provide(provide_current_user), **self.dependencies}
+        app = Litestar(
+            route_handlers=[*health_handlers(ready), *self.route_handlers],
+            plugins=[SQLAlchemyPlugin(config=db_config)],
+            dependencies=dependencies,
+            exception_handlers=exception_handlers,
+            state=State({VERIFIER_STATE_KEY: verifier, "settings": s, **self.state}),
+            on_startup=list(self.on_startup),
+            on_shutdown=list(self.on_shutdown),
+            openapi_config=OpenAPIConfig(
+                title=self.title,
+                version="1.0.0",
+                description=self.description,
+                path="/schema",
+                render_plugins=[JsonRenderPlugin()],
+            ),
+            on_app_init=[self.on_app_init] if self.on_app_init else None,
+            debug=False,
+            logging_config=None,
+        )
+        wrap_outermost(app, RequestIdMiddleware, access_log=s.access_log)
+        return app
+
+
+def wrap_outermost(app: Litestar, middleware: type[Any], **options: Any) -> None:
+    """Wrap Litestar's whole ASGI handler, so even routing errors (404/405) pass through."""
+    app.asgi_handler = middleware(app.asgi_handler, **options)

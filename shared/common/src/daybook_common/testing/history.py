@@ -1,0 +1,62 @@
+"""The checks every Alembic history must pass (single head, up/down/up, models match)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, pool
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from daybook_common.db import async_url
+from daybook_common.migrations import alembic_config
+from daybook_common.testing.databases import TestDatabase, run_in_thread
+
+
+def heads(script_location: str) -> list[str]:
+    cfg = alembic_config(script_location, "postgresql://x@localhost/x", "x")
+    return list(ScriptDirectory.from_config(cfg).get_heads())
+
+
+def model_diff(db: TestDatabase, schema: str, metadata: MetaData) -> list[Any]:
+    """What autogenerate would add to reach the models (empty when they match)."""
+
+    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        if type_ == "schema":
+            return name == schema
+        return not (type_ == "table" and name == "alembic_version")
+
+    def compare(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_schemas": True,
+                "include_name": include_name,
+                "compare_type": True,
+                "compare_server_default": True,
+                "target_metadata": metadata,
+            },
+        )
+        return list(compare_metadata(context, metadata))
+
+    async def run() -> list[Any]:
+        engine = create_async_engine(async_url(db.url(schema)), poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(compare)
+        finally:
+            await engine.dispose()
+
+    return run_in_thread(lambda: asyncio.run(run()))
+
+
+async def tables_in(db: TestDatabase, schema: str) -> set[str]:
+    conn = await db.admin_connect()
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+        return {r["tablename"] for r in rows}
+    finally:
+        await conn.close()
