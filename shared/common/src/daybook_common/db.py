@@ -90,3 +90,10 @@ def alchemy_config(db: DatabaseSettings, metadata: MetaData, application_name: s
         session_config=AsyncSessionConfig(expire_on_commit=False),
         engine_config=EngineConfig(),
     )
+
+
+async def set_rls_user(session: Any, user_id: Any) -> None:
+    """Bind this transaction to one user for row-level security (``SET LOCAL app.user_id``)."""
+    from sqlalchemy import text as _text
+
+    await session.execute(_text("SELECT set_config('app.user_id', :uid, true)"), {"uid": str(user_id)})

@@ -18,7 +18,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 
 from daybook_common.auth import (
     VERIFIER_STATE_KEY,
@@ -27,6 +27,9 @@ from daybook_common.auth import (
     provide_current_user,
 )
 from daybook_common.db import DatabaseSettings, alchemy_config
+from daybook_common.events.consumer import EventConsumer, EventHandler
+from daybook_common.events.denylist import DeletedUsers
+from daybook_common.events.relay import OutboxRelay
 from daybook_common.health import database_check, health_handlers
 from daybook_common.migrations import head_revision
 from daybook_common.observability import RequestIdMiddleware, configure_logging
@@ -43,6 +46,7 @@ class CommonSettings:
     auth: AuthSettings
     log_level: str = "INFO"
     access_log: bool = True
+    nats_url: str | None = "nats://127.0.0.1:14222"
 
     @classmethod
     def from_env(cls, env: Env, name: str, schema: str, default_db_url: str) -> CommonSettings:
@@ -57,6 +61,9 @@ class CommonSettings:
             ),
             log_level=env.str("LOG_LEVEL", "INFO"),
             access_log=env.bool("ACCESS_LOG", True),
+            nats_url=env.str("NATS_URL", "nats://127.0.0.1:14222")
+            if env.bool("EVENTS_ENABLED", True)
+            else None,
         )
 
 
@@ -74,6 +81,9 @@ class ServiceApp:
     on_shutdown: Sequence[Callable[..., Any]] = ()
     state: dict[str, Any] = field(default_factory=dict)
     on_app_init: Callable[[AppConfig], AppConfig] | None = None
+    outbox: Table | None = None
+    event_handlers: dict[str, EventHandler] = field(default_factory=dict)
+    follow_deleted_users: bool = True
 
     def build(self) -> Litestar:
         s = self.settings
@@ -81,15 +91,16 @@ class ServiceApp:
         verifier = self.verifier or TokenVerifier.from_settings(s.auth)
         db_config = alchemy_config(s.database, self.metadata, f"daybook-{s.name}")
         ready = database_check(s.database.schema, head_revision(self.script_location))
+        events = EventRuntime(s, self.outbox, self.event_handlers, self.follow_deleted_users, verifier)
         dependencies = {"current_user": Provide(provide_current_user), **self.dependencies}
         app = Litestar(
             route_handlers=[*health_handlers(ready), *self.route_handlers],
             plugins=[SQLAlchemyPlugin(config=db_config)],
             dependencies=dependencies,
             exception_handlers=exception_handlers,
-            state=State({VERIFIER_STATE_KEY: verifier, "settings": s, **self.state}),
-            on_startup=list(self.on_startup),
-            on_shutdown=list(self.on_shutdown),
+            state=State({VERIFIER_STATE_KEY: verifier, "settings": s, "events": events, **self.state}),
+            on_startup=[events.start, *self.on_startup],
+            on_shutdown=[*self.on_shutdown, events.stop],
             openapi_config=OpenAPIConfig(
                 title=self.title,
                 version="1.0.0",
@@ -103,6 +114,43 @@ class ServiceApp:
         )
         wrap_outermost(app, RequestIdMiddleware, access_log=s.access_log)
         return app
+
+
+class EventRuntime:
+    """The background event work of one service process: outbox relay, consumers, deleted-users feed."""
+
+    def __init__(
+        self,
+        settings: CommonSettings,
+        outbox: Table | None,
+        handlers: dict[str, EventHandler],
+        follow_deleted_users: bool,
+        verifier: TokenVerifier,
+    ) -> None:
+        self.relay: OutboxRelay | None = None
+        self.consumer: EventConsumer | None = None
+        self.deleted_users: DeletedUsers | None = None
+        url = settings.nats_url
+        if url is None:
+            return
+        db = settings.database
+        if outbox is not None:
+            self.relay = OutboxRelay(db.url, db.schema, url)
+        if handlers:
+            self.consumer = EventConsumer(db.url, db.schema, url, settings.name, handlers)
+        if follow_deleted_users:
+            self.deleted_users = DeletedUsers(url)
+            verifier.is_revoked = self.deleted_users.is_revoked
+
+    async def start(self) -> None:
+        for part in (self.relay, self.consumer, self.deleted_users):
+            if part is not None:
+                part.start()
+
+    async def stop(self) -> None:
+        for part in (self.deleted_users, self.consumer, self.relay):
+            if part is not None:
+                await part.stop()
 
 
 def wrap_outermost(app: Litestar, middleware: type[Any], **options: Any) -> None:

@@ -9,7 +9,16 @@ ids in their ``inbox`` so a redelivered event does nothing.
 from daybook_common.events.tables import add_event, inbox_table, outbox_table
 
 STREAM = "DAYBOOK"
-SUBJECTS = ("users.>", "journal.>", "reminders.>")
+SUBJECTS = ("users.>", "journal.>", "reminders.>", "deadletter.>")
+DEAD_LETTER_PREFIX = "deadletter"
 USER_DELETED = "users.user.deleted"
 
-__all__ = ["STREAM", "SUBJECTS", "USER_DELETED", "add_event", "inbox_table", "outbox_table"]
+__all__ = [
+    "DEAD_LETTER_PREFIX",
+    "STREAM",
+    "SUBJECTS",
+    "USER_DELETED",
+    "add_event",
+    "inbox_table",
+    "outbox_table",
+]

@@ -46,5 +46,12 @@ async def add_event(
 ) -> uuid.UUID:
     """Queue an event in the caller's transaction: it is published only if that transaction commits."""
     event_id: uuid.UUID = uuid7()
+    payload = {**payload, "event_id": str(event_id)}
     await session.execute(sa.insert(outbox).values(id=event_id, subject=subject, payload=payload))
+    # Wakes the relay at commit (NOTIFY is transactional); the relay also polls.
+    await session.execute(sa.select(sa.func.pg_notify(notify_channel(outbox.schema or "public"), "")))
     return event_id
+
+
+def notify_channel(schema: str) -> str:
+    return f"{schema}_outbox"

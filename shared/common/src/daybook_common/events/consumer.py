@@ -1,0 +1,162 @@
+"""Durable JetStream pull consumers with an inbox, so a redelivered event does nothing.
+
+Handlers must be idempotent (erasure is: deleting what is already gone is a no-op);
+they may commit in several short transactions (bounded batches).  The event id goes
+into ``inbox`` after the handler succeeds and before the ack, so a crash anywhere
+leads to a redelivery that is either skipped (id in inbox) or harmlessly redone.
+After ``max_deliver`` failed attempts the message is copied to
+``deadletter.<durable>.<subject>``, logged, and terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import nats
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import FetchTimeoutError
+
+from daybook_common.db import plain_url
+from daybook_common.events import DEAD_LETTER_PREFIX, STREAM
+from daybook_common.events.stream import ensure_stream
+
+logger = logging.getLogger("daybook.events.consumer")
+EventHandler = Callable[[asyncpg.Pool, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class EventConsumer:
+    database_url: str
+    schema: str
+    nats_url: str
+    service: str
+    handlers: dict[str, EventHandler]
+    max_deliver: int = 5
+    ack_wait: float = 60.0
+    batch: int = 10
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+    handled: int = field(default=0, init=False)
+
+    def durable_for(self, subject: str) -> str:
+        return f"{self.service}-{subject.replace('.', '-').replace('>', 'all').replace('*', 'any')}"
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self.run(subject), name=f"consumer-{self.durable_for(subject)}")
+            for subject in self.handlers
+        ]
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def run(self, subject: str) -> None:
+        backoff = 0.5
+        while not self._stopping.is_set():
+            nc = None
+            pool = None
+            try:
+                await ensure_stream(self.nats_url)
+                pool = await asyncpg.create_pool(
+                    plain_url(self.database_url),
+                    min_size=1,
+                    max_size=2,
+                    server_settings={"search_path": self.schema},
+                )
+                nc = await nats.connect(self.nats_url, connect_timeout=3, max_reconnect_attempts=0)
+                js = nc.jetstream(timeout=5)
+                durable = self.durable_for(subject)
+                sub = await js.pull_subscribe(
+                    subject,
+                    durable=durable,
+                    stream=STREAM,
+                    config=ConsumerConfig(
+                        durable_name=durable,
+                        ack_policy=AckPolicy.EXPLICIT,
+                        deliver_policy=DeliverPolicy.ALL,
+                        ack_wait=self.ack_wait,
+                        max_deliver=self.max_deliver + 1,
+                    ),
+                )
+                backoff = 0.5
+                while not self._stopping.is_set():
+                    try:
+                        messages = await sub.fetch(self.batch, timeout=1.0)
+                    except (FetchTimeoutError, TimeoutError):
+                        continue
+                    for msg in messages:
+                        await self.handle(pool, js, msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning(
+                    "consumer %s paused: %s; retrying in %.1fs", subject, exc.__class__.__name__, backoff
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                if nc is not None:
+                    with contextlib.suppress(Exception):
+                        await nc.close()
+                if pool is not None:
+                    with contextlib.suppress(Exception):
+                        await pool.close()
+
+    async def handle(self, pool: asyncpg.Pool, js: Any, msg: Msg) -> None:
+        try:
+            payload = json.loads(msg.data)
+            event_id = uuid.UUID(payload.get("event_id") or (msg.headers or {})["Nats-Msg-Id"])
+        except (ValueError, KeyError, TypeError):
+            await self._dead_letter(js, msg, "undecodable event")
+            return
+        inbox = f'"{self.schema}".inbox'
+        try:
+            if await pool.fetchval(f"SELECT 1 FROM {inbox} WHERE event_id = $1", event_id):
+                await msg.ack()
+                return
+            await self.handlers[self._handler_key(msg.subject)](pool, payload)
+            await pool.execute(
+                f"INSERT INTO {inbox} (event_id, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                event_id,
+                msg.subject,
+            )
+            await msg.ack()
+            self.handled += 1
+        except Exception as exc:
+            delivered = msg.metadata.num_delivered if msg.metadata else 1
+            if delivered >= self.max_deliver:
+                await self._dead_letter(js, msg, f"{exc.__class__.__name__} after {delivered} attempts")
+            else:
+                logger.warning(
+                    "event %s failed (attempt %d): %s", event_id, delivered, exc.__class__.__name__
+                )
+                await msg.nak(delay=min(2.0**delivered, 30.0))
+
+    def _handler_key(self, subject: str) -> str:
+        if subject in self.handlers:
+            return subject
+        return next(iter(self.handlers))
+
+    async def _dead_letter(self, js: Any, msg: Msg, reason: str) -> None:
+        target = f"{DEAD_LETTER_PREFIX}.{self.service}.{msg.subject}"
+        logger.error(
+            "dead-lettering event on %s: %s", msg.subject, reason, extra={"dead_letter_subject": target}
+        )
+        with contextlib.suppress(Exception):
+            await js.publish(target, msg.data, headers={**(msg.headers or {}), "Daybook-Error": reason})
+        await msg.term()

@@ -1,0 +1,193 @@
+"""Outbox relay, consumers with inbox, dead letters and the deleted-users feed, on real NATS + PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import nats
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from daybook_common.db import async_url
+from daybook_common.embedded import EmbeddedNats, free_port
+from daybook_common.events import STREAM, USER_DELETED, add_event, inbox_table, outbox_table
+from daybook_common.events.consumer import EventConsumer
+from daybook_common.events.denylist import DeletedUsers
+from daybook_common.events.relay import OutboxRelay
+from daybook_common.events.stream import ensure_stream
+from daybook_common.testing.databases import TestDatabase
+
+SCHEMA = "users"  # a provisioned schema of the fresh database; tables made here for the library test
+metadata = sa.MetaData(schema=SCHEMA)
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture(scope="module")
+async def db(fresh_database: TestDatabase) -> AsyncIterator[TestDatabase]:
+    engine = create_async_engine(async_url(fresh_database.url(SCHEMA)))
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    yield fresh_database
+
+
+async def queue_events(db: TestDatabase, subject: str, payloads: list[dict[str, Any]]) -> list[uuid.UUID]:
+    engine = create_async_engine(async_url(db.url(SCHEMA)))
+    ids = []
+    async with AsyncSession(engine) as session, session.begin():
+        for payload in payloads:
+            ids.append(await add_event(session, outbox, subject, payload))
+    await engine.dispose()
+    return ids
+
+
+async def stream_messages(nats_url: str, subject: str) -> list[Any]:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    sub = await js.subscribe(subject, ordered_consumer=True)
+    found = []
+    while True:
+        try:
+            msg = await sub.next_msg(timeout=0.5)
+        except (TimeoutError, nats.errors.TimeoutError):
+            break
+        found.append(msg)
+    await nc.close()
+    return found
+
+
+async def test_relay_publishes_in_order_once_with_event_id_as_message_id(
+    db: TestDatabase, nats_url: str
+) -> None:
+    await ensure_stream(nats_url)
+    subject = f"users.test.{uuid.uuid4().hex[:8]}"
+    ids = await queue_events(db, subject, [{"n": i} for i in range(30)])
+    relay = OutboxRelay(db.url(SCHEMA), SCHEMA, nats_url, batch_size=7, poll_interval=0.1)
+    relay.start()
+    conn = await db.connect_as(SCHEMA)
+    try:
+
+        async def all_published() -> bool:
+            left = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox WHERE published_at IS NULL")
+            return left == 0
+
+        await eventually(all_published)
+    finally:
+        await relay.stop()
+        await conn.close()
+    # A crash between publish and marking makes the relay publish again: the stream drops the copy.
+    conn = await db.connect_as(SCHEMA)
+    await conn.execute(f"UPDATE {SCHEMA}.outbox SET published_at = NULL WHERE id = $1", ids[3])
+    await conn.close()
+    relay = OutboxRelay(db.url(SCHEMA), SCHEMA, nats_url, poll_interval=0.1)
+    relay.start()
+    await eventually(lambda: asyncio.sleep(0, relay.published == 1))
+    await relay.stop()
+    messages = await stream_messages(nats_url, subject)
+    assert [json.loads(m.data)["n"] for m in messages] == list(range(30))
+    assert [m.headers["Nats-Msg-Id"] for m in messages] == [str(i) for i in ids]
+
+
+async def test_relay_survives_nats_outage(db: TestDatabase, tmp_path: Path) -> None:
+    server = EmbeddedNats(tmp_path / "nats", free_port())
+    server.start()
+    await ensure_stream(server.url)
+    relay = OutboxRelay(db.url(SCHEMA), SCHEMA, server.url, poll_interval=0.1, max_backoff=0.5)
+    relay.start()
+    subject = f"users.outage.{uuid.uuid4().hex[:8]}"
+    try:
+        server.stop()
+        await queue_events(db, subject, [{"n": i} for i in range(5)])
+        await asyncio.sleep(1.0)
+        assert relay.published == 0
+        server.start()
+        await eventually(lambda: asyncio.sleep(0, relay.published >= 5), timeout=15)
+        messages = await stream_messages(server.url, subject)
+        assert [json.loads(m.data)["n"] for m in messages] == list(range(5))
+    finally:
+        await relay.stop()
+        server.stop()
+
+
+async def publish(nats_url: str, subject: str, payload: dict[str, Any], msg_id: str | None = None) -> None:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await js.publish(
+        subject,
+        json.dumps(payload).encode(),
+        stream=STREAM,
+        headers={"Nats-Msg-Id": msg_id} if msg_id else None,
+    )
+    await nc.close()
+
+
+async def test_consumer_handles_each_event_once_and_dead_letters_poison(
+    db: TestDatabase, nats_url: str
+) -> None:
+    await ensure_stream(nats_url)
+    subject = f"users.consumed.{uuid.uuid4().hex[:8]}"
+    seen: list[str] = []
+
+    async def handler(pool: asyncpg.Pool, payload: dict[str, Any]) -> None:
+        if payload.get("poison"):
+            raise RuntimeError("cannot handle")
+        seen.append(payload["event_id"])
+
+    consumer = EventConsumer(db.url(SCHEMA), SCHEMA, nats_url, "libtest", {subject: handler}, max_deliver=2)
+    event = {"event_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4())}
+    await publish(nats_url, subject, event)
+    await publish(nats_url, subject, event)  # the same event delivered twice (no msg id: not de-duplicated)
+    await publish(nats_url, subject, {"event_id": str(uuid.uuid4()), "poison": True})
+    consumer.start()
+    try:
+        dead_subject = f"deadletter.libtest.{subject}"
+        await eventually(lambda: asyncio.sleep(0, consumer.handled >= 1), timeout=15)
+
+        async def dead_lettered() -> bool:
+            return len(await stream_messages(nats_url, dead_subject)) == 1
+
+        await eventually(dead_lettered, timeout=20)
+    finally:
+        await consumer.stop()
+    assert seen == [event["event_id"]]
+    conn = await db.connect_as(SCHEMA)
+    assert (
+        await conn.fetchval(
+            f"SELECT count(*) FROM {SCHEMA}.inbox WHERE event_id = $1", uuid.UUID(event["event_id"])
+        )
+        == 1
+    )
+    await conn.close()
+
+
+async def test_deleted_users_feed_revokes_and_replays_recent_deletions(nats_url: str) -> None:
+    await ensure_stream(nats_url)
+    user_id = uuid.uuid4()
+    await publish(nats_url, USER_DELETED, {"event_id": str(uuid.uuid4()), "user_id": str(user_id)})
+    feed = DeletedUsers(nats_url)  # started after the event: must replay it
+    feed.start()
+    try:
+        await eventually(lambda: asyncio.sleep(0, feed.is_revoked(user_id, 0)))
+        other = uuid.uuid4()
+        assert not feed.is_revoked(other, 0)
+        await publish(nats_url, USER_DELETED, {"event_id": str(uuid.uuid4()), "user_id": str(other)})
+        await eventually(lambda: asyncio.sleep(0, feed.is_revoked(other, 0)))
+    finally:
+        await feed.stop()
