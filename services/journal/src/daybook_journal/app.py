@@ -2,20 +2,59 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from typing import Any
 
+from litestar import Litestar
+from litestar.di import Provide
+
+from daybook_common.events import USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_journal import SCRIPT_LOCATION
 from daybook_journal.db.models import Base
+from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
+from daybook_journal.deps import (
+    SETTINGS_STATE_KEY,
+    provide_journal_settings,
+    provide_user_db,
+)
+from daybook_journal.entries.controllers import EntryController
+from daybook_journal.events import on_user_deleted
+from daybook_journal.idempotency import provide_idempotency
+from daybook_journal.retention import purge_hooks
 from daybook_journal.settings import Settings
+from daybook_journal.tags.controllers import TagController
+from daybook_journal.tasks.controllers import TaskController
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    journal = settings.journal
+    reads = ReadPool(settings.common.database, "daybook-journal-reads")
+    on_startup: list[Any] = [reads.start]
+    on_shutdown: list[Any] = [reads.stop]
+    if journal.trash_purge_interval_seconds > 0:
+        start, stop = purge_hooks(
+            lambda: reads.pool,
+            journal.trash_purge_interval_seconds,
+            journal.trash_retention_days,
+            journal.idempotency_ttl_hours,
+        )
+        on_startup.append(start)
+        on_shutdown.append(stop)
     return ServiceApp(
         settings=settings.common,
         metadata=Base.metadata,
         script_location=SCRIPT_LOCATION,
-        route_handlers=[],
+        route_handlers=[EntryController, TagController, TaskController],
         title="Daybook journal",
+        description="Journal entries (plain or client-side encrypted), tags and tasks.",
+        dependencies={
+            "user_db": Provide(provide_user_db),
+            "journal_settings": Provide(provide_journal_settings, sync_to_thread=False),
+            "idempotency": Provide(provide_idempotency, sync_to_thread=False),
+        },
+        state={SETTINGS_STATE_KEY: journal, READ_POOL_STATE_KEY: reads},
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        event_handlers={USER_DELETED: on_user_deleted},
     ).build()

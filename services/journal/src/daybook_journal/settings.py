@@ -2,22 +2,61 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from daybook_common.service import CommonSettings
-from daybook_common.settings import Env
+from daybook_common.settings import Env, SettingsError
 from daybook_journal import SCHEMA
 
 PREFIX = "JOURNAL_"
 DEFAULT_DATABASE_URL = "postgresql://journal:journal@127.0.0.1:15432/daybook"
+_CONFIG_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+
+
+@dataclass(frozen=True)
+class JournalSettings:
+    #: Text search configuration for ``q`` (must equal the one the ``search`` columns were built with).
+    search_config: str = "simple"
+    #: Soft-deleted entries and tasks older than this are hard-deleted by the retention job.
+    trash_retention_days: int = 30
+    #: Run the retention job inside the app every N seconds (0 = never; use the CLI/cron instead).
+    trash_purge_interval_seconds: float = 0.0
+    #: How long an ``Idempotency-Key`` is remembered.
+    idempotency_ttl_hours: int = 24
+
+    @classmethod
+    def from_env(cls, env: Env) -> JournalSettings:
+        search_config = env.str("SEARCH_CONFIG", "simple")
+        if not _CONFIG_NAME.match(search_config):
+            raise SettingsError(f"{env.name('SEARCH_CONFIG')} must name a text search configuration")
+        retention = env.int("TRASH_RETENTION_DAYS", 30)
+        if retention < 0:
+            raise SettingsError(f"{env.name('TRASH_RETENTION_DAYS')} must be >= 0")
+        interval = env.float("TRASH_PURGE_INTERVAL_SECONDS", 0.0)
+        if interval < 0:
+            raise SettingsError(f"{env.name('TRASH_PURGE_INTERVAL_SECONDS')} must be >= 0")
+        ttl = env.int("IDEMPOTENCY_TTL_HOURS", 24)
+        if ttl < 1:
+            raise SettingsError(f"{env.name('IDEMPOTENCY_TTL_HOURS')} must be >= 1")
+        return cls(
+            search_config=search_config,
+            trash_retention_days=retention,
+            trash_purge_interval_seconds=interval,
+            idempotency_ttl_hours=ttl,
+        )
 
 
 @dataclass(frozen=True)
 class Settings:
     common: CommonSettings
+    journal: JournalSettings = JournalSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = Env(PREFIX, environ)
-        return cls(common=CommonSettings.from_env(env, "journal", SCHEMA, DEFAULT_DATABASE_URL))
+        return cls(
+            common=CommonSettings.from_env(env, "journal", SCHEMA, DEFAULT_DATABASE_URL),
+            journal=JournalSettings.from_env(env),
+        )

@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, ValidationException
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("daybook.errors")
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+_NAMED_FIELD = re.compile(r"(?:required|unknown) field `([^`]+)`")
 
 
 def problem_body(status: int, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -52,11 +53,16 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
             errors.append({"field": "", "message": str(item)})
             continue
         message = str(item.get("message", "invalid value"))
-        field = item.get("key") or ""
+        field = str(item.get("key") or "")
         match = _AT_PATH.search(message)
         if match:
             field = field or match.group(1)
             message = message[: match.start()].rstrip(" -")
+        named = _NAMED_FIELD.search(message)
+        if named:
+            # "Object missing required field `x`": the field is x, inside the object at `field`.
+            parent = "" if field in {"", "data", "body"} else field
+            field = f"{parent}.{named.group(1)}" if parent else named.group(1)
         errors.append({"field": str(field), "message": message})
     if not errors:
         errors.append({"field": "", "message": str(exc.detail)})

@@ -90,7 +90,11 @@ class ServiceApp:
         configure_logging(s.name, s.log_level)
         verifier = self.verifier or TokenVerifier.from_settings(s.auth)
         db_config = alchemy_config(s.database, self.metadata, f"daybook-{s.name}")
-        ready = database_check(s.database.schema, head_revision(self.script_location))
+        # advanced-alchemy renames the state key (db_engine_1, …) for every further config made in
+        # the same process (several apps in one test run): ask the config for the real key.
+        ready = database_check(
+            s.database.schema, head_revision(self.script_location), engine_key=db_config.engine_app_state_key
+        )
         events = EventRuntime(s, self.outbox, self.event_handlers, self.follow_deleted_users, verifier)
         dependencies = {"current_user": Provide(provide_current_user), **self.dependencies}
         app = Litestar(

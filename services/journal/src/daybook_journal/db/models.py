@@ -1,19 +1,260 @@
-"""Journal tables, all in the `journal` schema."""
+"""Journal tables, all in the `journal` schema.
+
+Every user-owned table carries ``user_id`` (a plain UUID from a verified token, no
+cross-schema foreign key) and is protected by row-level security (see migration
+``journal_0002``).  Link tables carry ``user_id`` too, with composite foreign keys
+``(x_id, user_id) → x(id, user_id)``, so the database itself refuses a link between
+one user's entry and another user's tag.
+
+Full-text search: ``search`` is a generated ``tsvector`` with a fixed text search
+configuration (:data:`SEARCH_CONFIG`).  Queries build their ``tsquery`` with the
+``JOURNAL_SEARCH_CONFIG`` setting, which must name the same configuration; changing it
+needs a migration that regenerates the column (see the service README).
+
+Indexes that lead with ``user_id`` are all partial (live rows / trash) and match the
+list queries' ORDER BY.  There is deliberately no plain ``(user_id, …)`` index that a
+list could use instead: with row-level security the planner underestimates a user's
+row count (the policy's ``user_id`` test multiplies with the query's), and would then
+happily pick such an index plus a sort over all of a user's rows.  Code that must
+reach all of a user's rows (erasure) walks the live and the trashed parts separately.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import datetime
+import uuid
 
-from daybook_common.models import AuditedModel, service_registry
+import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from daybook_common.events import inbox_table
+from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_journal import SCHEMA
 
 _registry = service_registry(SCHEMA)
+
+#: The text search configuration baked into the generated ``search`` columns.
+SEARCH_CONFIG = "simple"
+
+TASK_STATUSES = ("todo", "in_progress", "done")
+TASK_PRIORITIES = ("low", "medium", "high")
 
 
 class Base(AuditedModel, DeclarativeBase):
     __abstract__ = True
     registry = _registry
     metadata = _registry.metadata
+    # advanced-alchemy's ORM bulk-insert sentinel column is not needed: ids are made in the app.
+    _sentinel = None  # type: ignore[assignment]
 
 
-__all__ = ["Base"]
+def _tsvector(*columns: str) -> sa.Computed:
+    parts = " || ' ' || ".join(f"coalesce({c}, '')" for c in columns)
+    return sa.Computed(f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {parts})", persisted=True)
+
+
+class Versioned:
+    """``version`` grows on every change; it is the resource's ETag and the If-Match guard."""
+
+    version: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, server_default=sa.text("1"))
+
+
+class JournalEntry(Base, SoftDeleteMixin, Versioned):
+    __tablename__ = "journal_entries"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    title: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    content: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    entry_date: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
+    ciphertext: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
+    iv: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
+    wrap_iv: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
+    secret_tag_id: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
+    search: Mapped[str] = mapped_column(TSVECTOR, _tsvector("title", "content"), nullable=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("(content IS NULL) <> (ciphertext IS NULL)", name="content_xor_ciphertext"),
+        sa.CheckConstraint(
+            "(ciphertext IS NULL) = (wrapped_key IS NULL) AND (ciphertext IS NULL) = (iv IS NULL) "
+            "AND (ciphertext IS NULL) = (wrap_iv IS NULL) AND (secret_tag_id IS NULL OR ciphertext IS NOT NULL)",
+            name="encrypted_fields_together",
+        ),
+        sa.CheckConstraint("char_length(title) <= 200", name="title_length"),
+        sa.CheckConstraint("char_length(content) <= 100000", name="content_length"),
+        sa.CheckConstraint("octet_length(ciphertext) <= 262144", name="ciphertext_length"),
+        # The target of the links' composite foreign keys (id first: see the module docstring).
+        sa.UniqueConstraint("id", "user_id", name="uq_journal_entries_id_user_id"),
+        # The list: newest entry_date first, live rows only.
+        sa.Index(
+            "ix_journal_entries_user_id_entry_date_id",
+            "user_id",
+            sa.text("entry_date DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        # The trash: most recently deleted first.
+        sa.Index(
+            "ix_journal_entries_user_id_deleted_at_id",
+            "user_id",
+            sa.text("deleted_at DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("deleted_at IS NOT NULL"),
+        ),
+        sa.Index("ix_journal_entries_search", "search", postgresql_using="gin"),
+    )
+
+
+class Tag(Base, Versioned):
+    __tablename__ = "tags"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    name: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    color: Mapped[str] = mapped_column(sa.Text, nullable=False)
+
+    __table_args__ = (
+        sa.CheckConstraint("color ~ '^#[0-9a-fA-F]{6}$'", name="color_format"),
+        sa.CheckConstraint("char_length(name) BETWEEN 1 AND 50", name="name_length"),
+        # The target of the links' composite foreign keys (id first: see the module docstring).
+        sa.UniqueConstraint("id", "user_id", name="uq_tags_id_user_id"),
+        sa.Index("uq_tags_user_id_lower_name", "user_id", sa.text("lower(name)"), unique=True),
+    )
+
+
+def _link_table(name: str, owner_table: str, owner_column: str) -> sa.Table:
+    """``owner ↔ tag`` links; composite foreign keys keep both ends with the same user."""
+    return sa.Table(
+        name,
+        Base.metadata,
+        sa.Column(owner_column, sa.Uuid, primary_key=True),
+        sa.Column("tag_id", sa.Uuid, primary_key=True),
+        sa.Column("user_id", sa.Uuid, nullable=False),
+        sa.ForeignKeyConstraint(
+            [owner_column, "user_id"],
+            [f"{SCHEMA}.{owner_table}.id", f"{SCHEMA}.{owner_table}.user_id"],
+            ondelete="CASCADE",
+            name=f"fk_{name}_{owner_column}_{owner_table}",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tag_id", "user_id"],
+            [f"{SCHEMA}.tags.id", f"{SCHEMA}.tags.user_id"],
+            ondelete="CASCADE",
+            name=f"fk_{name}_tag_id_tags",
+        ),
+        sa.Index(f"ix_{name}_tag_id", "tag_id", "user_id"),
+    )
+
+
+class Task(Base, SoftDeleteMixin, Versioned):
+    __tablename__ = "tasks"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    title: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    description: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    status: Mapped[str] = mapped_column(sa.Text, nullable=False, server_default=sa.text("'todo'"))
+    priority: Mapped[str] = mapped_column(sa.Text, nullable=False, server_default=sa.text("'medium'"))
+    # low < medium < high as a sortable number, kept by the database.
+    priority_rank: Mapped[int] = mapped_column(
+        sa.BigInteger,
+        sa.Computed(
+            "CASE priority WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE NULL END",
+            persisted=True,
+        ),
+        nullable=True,
+    )
+    due_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    completed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    search: Mapped[str] = mapped_column(TSVECTOR, _tsvector("title", "description"), nullable=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("char_length(title) BETWEEN 1 AND 200", name="title_length"),
+        sa.CheckConstraint("char_length(description) <= 10000", name="description_length"),
+        sa.CheckConstraint("status IN ('todo', 'in_progress', 'done')", name="status_values"),
+        sa.CheckConstraint("priority IN ('low', 'medium', 'high')", name="priority_values"),
+        sa.CheckConstraint("(status = 'done') = (completed_at IS NOT NULL)", name="completed_at_iff_done"),
+        # The target of the links' composite foreign keys (id first: see the module docstring).
+        sa.UniqueConstraint("id", "user_id", name="uq_tasks_id_user_id"),
+        sa.Index(
+            "ix_tasks_user_id_created_at_id",
+            "user_id",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_tasks_user_id_due_at_id",
+            "user_id",
+            "due_at",
+            "id",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_tasks_user_id_priority_rank_id",
+            "user_id",
+            "priority_rank",
+            "id",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_tasks_user_id_status", "user_id", "status", postgresql_where=sa.text("deleted_at IS NULL")
+        ),
+        sa.Index(
+            "ix_tasks_user_id_deleted_at_id",
+            "user_id",
+            sa.text("deleted_at DESC"),
+            sa.text("id DESC"),
+            postgresql_where=sa.text("deleted_at IS NOT NULL"),
+        ),
+        sa.Index("ix_tasks_search", "search", postgresql_using="gin"),
+    )
+
+
+#: Which tags an entry carries (the primary key also serves "tags of this entry").
+journal_entry_tags = _link_table("journal_entry_tags", "journal_entries", "entry_id")
+#: Which tags a task carries.
+task_tags = _link_table("task_tags", "tasks", "task_id")
+
+#: The first response to a create sent with ``Idempotency-Key``, replayed to retries.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    Base.metadata,
+    sa.Column("user_id", sa.Uuid, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("request_hash", BYTEA, nullable=False),
+    sa.Column("status_code", sa.BigInteger, nullable=True),
+    sa.Column("response_body", BYTEA, nullable=True),
+    sa.Column("response_headers", JSONB, nullable=True),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.CheckConstraint("char_length(key) BETWEEN 1 AND 255", name="key_length"),
+    sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+#: Ids of events handled (``users.user.deleted``), so a redelivery does nothing.
+inbox = inbox_table(Base.metadata)
+
+#: Tables whose rows belong to one user and are guarded by row-level security.
+USER_OWNED_TABLES = (
+    "journal_entries",
+    "tags",
+    "journal_entry_tags",
+    "tasks",
+    "task_tags",
+    "idempotency_keys",
+)
+
+__all__ = [
+    "SEARCH_CONFIG",
+    "TASK_PRIORITIES",
+    "TASK_STATUSES",
+    "USER_OWNED_TABLES",
+    "Base",
+    "JournalEntry",
+    "Tag",
+    "Task",
+    "idempotency_keys",
+    "inbox",
+    "journal_entry_tags",
+    "task_tags",
+]

@@ -43,7 +43,14 @@ def model_diff(db: TestDatabase, schema: str, metadata: MetaData) -> list[Any]:
         return list(compare_metadata(context, metadata))
 
     async def run() -> list[Any]:
-        engine = create_async_engine(async_url(db.url(schema)), poolclass=pool.NullPool)
+        # Compare with the service schema OFF the search path: otherwise Alembic treats it as the
+        # default schema (reported as None, so the schema filter drops every table) and reflects
+        # foreign keys without their schema, which never match the schema-qualified models.
+        engine = create_async_engine(
+            async_url(db.url(schema)),
+            poolclass=pool.NullPool,
+            connect_args={"server_settings": {"search_path": "public"}},
+        )
         try:
             async with engine.connect() as conn:
                 return await conn.run_sync(compare)

@@ -1,0 +1,35 @@
+"""Reusable field constraints for request bodies (one place, shared by every schema)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+#: An RFC 3339 timestamp with an offset (naive timestamps are rejected).
+AwareDatetime = Annotated[datetime.datetime, msgspec.Meta(tz=True, description="RFC 3339 with an offset")]
+
+EntryTitle = Annotated[str, msgspec.Meta(max_length=200)]
+EntryContent = Annotated[str, msgspec.Meta(max_length=100_000)]
+
+TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"\S")]
+Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#3366ff"])]
+DEFAULT_COLOR = "#808080"
+
+#: Tag ids attached to an entry or a task (the caller's own tags only).
+TagIds = Annotated[list[uuid.UUID], msgspec.Meta(max_length=20)]
+MAX_TAG_FILTER = 10
+
+TaskTitle = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+TaskDescription = Annotated[str, msgspec.Meta(max_length=10_000)]
+TaskStatus = Literal["todo", "in_progress", "done"]
+TaskPriority = Literal["low", "medium", "high"]
+TaskSort = Literal["due_at", "-due_at", "created_at", "-created_at", "priority", "-priority"]
+
+# Client-side encrypted entries: base64 strings in JSON, bytes in the database.
+Ciphertext = Annotated[bytes, msgspec.Meta(min_length=1, max_length=262_144, description="base64")]
+WrappedKey = Annotated[bytes, msgspec.Meta(min_length=1, max_length=1024, description="base64")]
+Nonce = Annotated[bytes, msgspec.Meta(min_length=1, max_length=64, description="base64")]
+SecretTagId = Annotated[bytes, msgspec.Meta(min_length=1, max_length=256, description="base64")]

@@ -1,0 +1,52 @@
+"""Per-request dependencies: the caller's database session, bound to them for row-level security."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daybook_common.auth import AccessClaims
+from daybook_common.db import set_rls_user
+from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool, UserReads
+from daybook_journal.settings import JournalSettings
+
+SETTINGS_STATE_KEY = "journal_settings"
+
+
+@dataclass(slots=True)
+class UserDb:
+    """The request's session, with ``app.user_id`` already set for this transaction."""
+
+    session: AsyncSession
+    user_id: uuid.UUID
+
+
+async def provide_user_db(db_session: AsyncSession, current_user: AccessClaims) -> UserDb:
+    # Every request binds its transaction to the caller before any query (RLS second wall);
+    # queries still filter by user_id themselves so indexes are used.
+    await set_rls_user(db_session, current_user.user_id)
+    return UserDb(session=db_session, user_id=current_user.user_id)
+
+
+def provide_journal_settings(state: State) -> JournalSettings:
+    settings: JournalSettings = state[SETTINGS_STATE_KEY]
+    return settings
+
+
+def user_reads(state: State, current_user: AccessClaims) -> UserReads:
+    """The list endpoints' handle: no session, no transaction; see :mod:`daybook_journal.db.reads`.
+
+    The list providers call this directly (state + current_user only) so each list request
+    resolves a single chain of dependencies (Litestar runs sibling dependencies in a task
+    group, which costs more than the dependency itself on the hot path).
+    """
+    pool: ReadPool = state[READ_POOL_STATE_KEY]
+    return UserReads(pool=pool, user_id=current_user.user_id)
+
+
+def search_config(state: State) -> str:
+    settings: JournalSettings = state[SETTINGS_STATE_KEY]
+    return settings.search_config

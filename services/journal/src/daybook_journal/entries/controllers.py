@@ -1,0 +1,133 @@
+"""HTTP for journal entries and the trash: parse, call the service, shape the response."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, cast
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from daybook_common.auth import AccessClaims
+from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_common.problems import validation_error
+from daybook_journal.constraints import MAX_TAG_FILTER
+from daybook_journal.deps import UserDb, search_config, user_reads
+from daybook_journal.entries import schemas as s
+from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
+from daybook_journal.http import (
+    IdempotencyKey,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    json_response,
+    none_match,
+    not_modified,
+    parse_if_match,
+    parse_instant,
+)
+from daybook_journal.idempotency import IdempotencyService, fingerprint
+
+
+def provide_entries(user_db: UserDb) -> EntryService:
+    return EntryService(user_db)
+
+
+def provide_entry_queries(state: State, current_user: AccessClaims) -> EntryQueries:
+    return EntryQueries(user_reads(state, current_user), search_config(state))
+
+
+class EntryController(Controller):
+    path = "/api/v1/journal"
+    tags = ["journal"]
+    dependencies = {
+        "entries": Provide(provide_entries, sync_to_thread=False),
+        "entry_queries": Provide(provide_entry_queries, sync_to_thread=False),
+    }
+
+    @get("/entries", operation_id="ListEntries", summary="The caller's entries, newest entry_date first")
+    async def list_entries(
+        self,
+        entry_queries: EntryQueries,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        date_from: Annotated[
+            str | None,
+            Parameter(
+                query="from", description="entry_date >= this (RFC 3339, or YYYY-MM-DD: from that day)"
+            ),
+        ] = None,
+        date_to: Annotated[
+            str | None,
+            Parameter(
+                query="to", description="entry_date <= this (RFC 3339, or YYYY-MM-DD: through that day)"
+            ),
+        ] = None,
+        tag: Annotated[
+            list[uuid.UUID] | None, Parameter(query="tag", description="tag id; repeat it: all must match")
+        ] = None,
+        q: Annotated[
+            str | None, Parameter(min_length=1, max_length=200, description="full-text search")
+        ] = None,
+    ) -> Page[s.Entry]:
+        if tag is not None and len(tag) > MAX_TAG_FILTER:
+            raise validation_error("tag", f"at most {MAX_TAG_FILTER} tags")
+        filters = EntryFilters(
+            date_from=parse_instant(date_from, "from"),
+            date_to=parse_instant(date_to, "to", end_of_day=True),
+            tag_ids=tuple(tag or ()),
+            q=q,
+        )
+        items, next_cursor = await entry_queries.page(filters, cursor, limit)
+        return Page(items=items, next_cursor=next_cursor)
+
+    @post("/entries", operation_id="CreateEntry", summary="Write an entry (plain or client-side encrypted)")
+    async def create_entry(
+        self,
+        request: Request,
+        data: s.EntryCreate,
+        entries: EntryService,
+        idempotency: IdempotencyService,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Entry]:
+        async def create() -> tuple[int, s.Entry, dict[str, str]]:
+            entry, version = await entries.create(data)
+            return 201, entry, {"Location": f"{self.path}/entries/{entry.id}", "ETag": f'"{version}"'}
+
+        request_hash = fingerprint("POST", request.url.path, data)
+        return cast(Response[s.Entry], await idempotency.run(idempotency_key, request_hash, create))
+
+    @get("/entries/{entry_id:uuid}", operation_id="GetEntry")
+    async def get_entry(
+        self, entry_id: uuid.UUID, entries: EntryService, if_none_match: IfNoneMatchHeader = None
+    ) -> Response[s.Entry]:
+        entry, version = await entries.get(entry_id)
+        if none_match(if_none_match, version):
+            return cast(Response[s.Entry], not_modified(version))
+        return cast(Response[s.Entry], json_response(entry, version=version))
+
+    @patch("/entries/{entry_id:uuid}", operation_id="UpdateEntry")
+    async def update_entry(
+        self, entry_id: uuid.UUID, data: s.EntryUpdate, entries: EntryService, if_match: IfMatchHeader = None
+    ) -> Response[s.Entry]:
+        entry, version = await entries.update(entry_id, data, parse_if_match(if_match))
+        return cast(Response[s.Entry], json_response(entry, version=version))
+
+    @delete("/entries/{entry_id:uuid}", operation_id="DeleteEntry", summary="Move an entry to the trash")
+    async def delete_entry(
+        self, entry_id: uuid.UUID, entries: EntryService, if_match: IfMatchHeader = None
+    ) -> None:
+        await entries.delete(entry_id, parse_if_match(if_match))
+
+    @post("/entries/{entry_id:uuid}/restore", operation_id="RestoreEntry", status_code=200)
+    async def restore_entry(self, entry_id: uuid.UUID, entries: EntryService) -> Response[s.Entry]:
+        entry, version = await entries.restore(entry_id)
+        return cast(Response[s.Entry], json_response(entry, version=version))
+
+    @get("/trash", operation_id="ListTrash", summary="The caller's soft-deleted entries, latest first")
+    async def list_trash(
+        self, entry_queries: EntryQueries, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> Page[s.Entry]:
+        items, next_cursor = await entry_queries.trash(cursor, limit)
+        return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,60 @@
+"""Account erasure: hard-delete everything a user owns here, in bounded batches.
+
+Wired to the ``users.user.deleted`` event.  Each batch is its own short transaction
+bound to the erased user for row-level security (``app.user_id`` = that user, no
+bypass), so a huge account never holds long locks or a long transaction, and a crash
+half-way is finished by simply running it again (it is idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from daybook_journal import SCHEMA
+from daybook_journal.db.batches import run_batch
+
+logger = logging.getLogger("daybook.journal.erasure")
+
+# Links go with their entry/task (ON DELETE CASCADE), so each batch stays bounded by
+# batch_size x (1 + tags per item).  Tags go after nothing links to them any more.
+# Entries and tasks are walked as live rows, then trashed rows: each part has its own
+# partial (user_id, …) index.
+_LIVE, _TRASHED = " AND deleted_at IS NULL", " AND deleted_at IS NOT NULL"
+_PARTS = (
+    ("journal_entries", _LIVE),
+    ("journal_entries", _TRASHED),
+    ("tasks", _LIVE),
+    ("tasks", _TRASHED),
+    ("tags", ""),
+    ("idempotency_keys", ""),
+)
+
+
+async def erase_user(
+    conn_or_session: Any, user_id: uuid.UUID | str, batch_size: int = 5000
+) -> dict[str, int]:
+    """Delete all of ``user_id``'s entries, tasks, tags, links and idempotency keys.
+
+    ``conn_or_session``: an AsyncEngine, AsyncConnection, AsyncSession, or asyncpg
+    Connection/Pool (see :mod:`daybook_journal.db.batches`).  Returns rows deleted per table.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    uid = uuid.UUID(str(user_id))
+    bind = [("app.user_id", str(uid))]
+    counts: dict[str, int] = {}
+    for table, part in _PARTS:
+        key = "key" if table == "idempotency_keys" else "id"
+        sql = (
+            f"DELETE FROM {SCHEMA}.{table} WHERE user_id = $1 AND {key} IN "
+            f"(SELECT {key} FROM {SCHEMA}.{table} WHERE user_id = $1{part} LIMIT $2)"
+        )
+        while True:
+            deleted = await run_batch(conn_or_session, bind, sql, uid, batch_size)
+            counts[table] = counts.get(table, 0) + deleted
+            if deleted < batch_size:
+                break
+    logger.info("erased user data", extra={"user_id": str(uid), "deleted": counts})
+    return counts

@@ -1,0 +1,92 @@
+"""Trash retention: hard-delete entries and tasks soft-deleted more than N days ago.
+
+Runs from the CLI (``daybook-journal purge-trash``, e.g. from cron) or inside the app
+every ``JOURNAL_TRASH_PURGE_INTERVAL_SECONDS``.  It works across users, so its batches
+set the narrow ``app.rls_bypass`` (LOCAL to each short transaction); it also forgets
+idempotency keys past their TTL.  Running it twice at once is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from daybook_journal import SCHEMA
+from daybook_journal.db.batches import run_batch
+
+logger = logging.getLogger("daybook.journal.retention")
+BYPASS = [("app.rls_bypass", "on")]
+
+
+async def _purge(
+    target: Any, table: str, column: str, key: str, cutoff: datetime.datetime, batch: int
+) -> int:
+    sql = (
+        f"DELETE FROM {SCHEMA}.{table} WHERE ({key}) IN "
+        f"(SELECT {key} FROM {SCHEMA}.{table} WHERE {column} < $1 LIMIT $2)"
+    )
+    total = 0
+    while True:
+        deleted = await run_batch(target, BYPASS, sql, cutoff, batch)
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+async def purge_trash(
+    target: Any,
+    retention_days: int,
+    idempotency_ttl_hours: int = 24,
+    batch_size: int = 5000,
+    now: datetime.datetime | None = None,
+) -> dict[str, int]:
+    """Delete trash older than ``retention_days`` and expired idempotency keys; rows per table."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    cutoff = now - datetime.timedelta(days=retention_days)
+    counts = {
+        "journal_entries": await _purge(target, "journal_entries", "deleted_at", "id", cutoff, batch_size),
+        "tasks": await _purge(target, "tasks", "deleted_at", "id", cutoff, batch_size),
+        "idempotency_keys": await _purge(
+            target,
+            "idempotency_keys",
+            "created_at",
+            "user_id, key",
+            now - datetime.timedelta(hours=idempotency_ttl_hours),
+            batch_size,
+        ),
+    }
+    logger.info("purged trash", extra={"deleted": counts, "cutoff": cutoff.isoformat()})
+    return counts
+
+
+_TASK_KEY = "journal_purge_task"
+
+
+def purge_hooks(
+    target: Callable[[], Any], interval_seconds: float, retention_days: int, idempotency_ttl_hours: int
+) -> tuple[Any, Any]:
+    """App startup/shutdown hooks running :func:`purge_trash` on ``target()`` every ``interval_seconds``."""
+
+    async def loop(app: Any) -> None:
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await purge_trash(target(), retention_days, idempotency_ttl_hours)
+            except Exception:
+                logger.exception("trash purge failed; will retry")
+
+    async def start(app: Any) -> None:
+        app.state[_TASK_KEY] = asyncio.create_task(loop(app), name="journal-trash-purge")
+
+    async def stop(app: Any) -> None:
+        task = app.state.get(_TASK_KEY)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return start, stop

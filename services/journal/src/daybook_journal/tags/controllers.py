@@ -1,0 +1,88 @@
+"""HTTP for tags."""
+
+from __future__ import annotations
+
+import uuid
+from typing import cast
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from daybook_common.auth import AccessClaims
+from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_journal.deps import UserDb, user_reads
+from daybook_journal.http import (
+    IdempotencyKey,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    json_response,
+    none_match,
+    not_modified,
+    parse_if_match,
+)
+from daybook_journal.idempotency import IdempotencyService, fingerprint
+from daybook_journal.tags import schemas as s
+from daybook_journal.tags.services import TagQueries, TagService
+
+
+def provide_tags(user_db: UserDb) -> TagService:
+    return TagService(user_db)
+
+
+def provide_tag_queries(state: State, current_user: AccessClaims) -> TagQueries:
+    return TagQueries(user_reads(state, current_user))
+
+
+class TagController(Controller):
+    path = "/api/v1/journal/tags"
+    tags = ["journal"]
+    dependencies = {
+        "tag_service": Provide(provide_tags, sync_to_thread=False),
+        "tag_queries": Provide(provide_tag_queries, sync_to_thread=False),
+    }
+
+    @get("/", operation_id="ListTags", summary="The caller's tags by name")
+    async def list_tags(
+        self, tag_queries: TagQueries, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> Page[s.Tag]:
+        items, next_cursor = await tag_queries.page(cursor, limit)
+        return Page(items=items, next_cursor=next_cursor)
+
+    @post("/", operation_id="CreateTag", summary="Create a tag (409 if the name is taken, any case)")
+    async def create_tag(
+        self,
+        request: Request,
+        data: s.TagCreate,
+        tag_service: TagService,
+        idempotency: IdempotencyService,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Tag]:
+        async def create() -> tuple[int, s.Tag, dict[str, str]]:
+            tag, version = await tag_service.create(data)
+            return 201, tag, {"Location": f"{self.path}/{tag.id}", "ETag": f'"{version}"'}
+
+        request_hash = fingerprint("POST", request.url.path, data)
+        return cast(Response[s.Tag], await idempotency.run(idempotency_key, request_hash, create))
+
+    @get("/{tag_id:uuid}", operation_id="GetTag")
+    async def get_tag(
+        self, tag_id: uuid.UUID, tag_service: TagService, if_none_match: IfNoneMatchHeader = None
+    ) -> Response[s.Tag]:
+        tag, version = await tag_service.get(tag_id)
+        if none_match(if_none_match, version):
+            return cast(Response[s.Tag], not_modified(version))
+        return cast(Response[s.Tag], json_response(tag, version=version))
+
+    @patch("/{tag_id:uuid}", operation_id="UpdateTag")
+    async def update_tag(
+        self, tag_id: uuid.UUID, data: s.TagUpdate, tag_service: TagService, if_match: IfMatchHeader = None
+    ) -> Response[s.Tag]:
+        tag, version = await tag_service.update(tag_id, data, parse_if_match(if_match))
+        return cast(Response[s.Tag], json_response(tag, version=version))
+
+    @delete("/{tag_id:uuid}", operation_id="DeleteTag", summary="Delete a tag; entries and tasks lose it")
+    async def delete_tag(
+        self, tag_id: uuid.UUID, tag_service: TagService, if_match: IfMatchHeader = None
+    ) -> None:
+        await tag_service.delete(tag_id, parse_if_match(if_match))

@@ -1,0 +1,219 @@
+"""Tags: business rules and queries (one user's tags; names unique case-insensitively)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from litestar.exceptions import HTTPException, NotFoundException
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+
+from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.problems import validation_error
+from daybook_journal.db.errors import constraint_of
+from daybook_journal.db.queries import (
+    any_of,
+    dedupe,
+    entries,
+    entry_tags,
+    new_id,
+    param,
+    tags,
+    task_tags,
+    tasks,
+    utcnow,
+)
+from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
+from daybook_journal.deps import UserDb
+from daybook_journal.http import IfMatch, check_if_match
+from daybook_journal.tags import schemas as s
+
+_COLUMNS = (tags.c.id, tags.c.user_id, tags.c.name, tags.c.color, tags.c.created_at, tags.c.updated_at)
+_UNIQUE_NAME = "uq_tags_user_id_lower_name"
+
+
+def tag_conflict() -> HTTPException:
+    return HTTPException(status_code=409, detail="You already have a tag with this name")
+
+
+def _tag(row: Any) -> s.Tag:
+    return s.Tag(
+        id=row["id"],
+        user_id=row["user_id"],
+        name=row["name"],
+        color=row["color"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def owned_tags(db: UserDb, tag_ids: Sequence[uuid.UUID], field: str = "tag_ids") -> list[Any]:
+    """Rows ``(id, name, color)`` of these tags, all the caller's, or a 422 naming ``field``.
+
+    Another user's tag id is reported exactly like a made-up one: it does not exist for you.
+    """
+    ids = dedupe(tag_ids)
+    if not ids:
+        return []
+    stmt = sa.select(tags.c.id, tags.c.name, tags.c.color).where(
+        tags.c.user_id == db.user_id, any_of(tags.c.id, ids)
+    )
+    rows = list((await db.session.execute(stmt)).all())
+    found = {row.id for row in rows}
+    for tag_id in ids:
+        if tag_id not in found:
+            raise validation_error(field, f"unknown tag id {tag_id}")
+    rows.sort(key=lambda row: (row.name.lower(), row.id))
+    return rows
+
+
+async def replace_links(
+    db: UserDb,
+    link: sa.Table,
+    owner_column: str,
+    owner_id: uuid.UUID,
+    tag_ids: Sequence[uuid.UUID],
+    new_owner: bool = False,
+) -> None:
+    """Make the owner's tag set exactly ``tag_ids`` (already checked to be the caller's)."""
+    if not new_owner:
+        owner = link.c[owner_column]
+        await db.session.execute(sa.delete(link).where(owner == owner_id, link.c.user_id == db.user_id))
+    ids = dedupe(tag_ids)
+    if ids:
+        await db.session.execute(
+            sa.insert(link).values(
+                [{owner_column: owner_id, "tag_id": t, "user_id": db.user_id} for t in ids]
+            )
+        )
+
+
+@functools.cache
+def _list_query(after: bool) -> CompiledQuery:
+    """``GET /tags``: by name, case-insensitively (names are unique that way, so the name is the key)."""
+
+    def build(user_id: Any) -> sa.Select[Any]:
+        sort_name = sa.func.lower(tags.c.name)
+        stmt = sa.select(*_COLUMNS, sort_name.label("sort_name")).where(tags.c.user_id == user_id)
+        if after:
+            stmt = stmt.where(sort_name > param("after_name", sa.Text))
+        return stmt.order_by(sort_name).limit(param("limit", sa.Integer))
+
+    return CompiledQuery.of(scoped(build, ("sort_name",)))
+
+
+class TagQueries:
+    """The list endpoint's read (one statement on the read pool)."""
+
+    def __init__(self, reads: UserReads) -> None:
+        self.reads = reads
+
+    def list_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
+        values: dict[str, Any] = {"limit": limit + 1}
+        if cursor is not None:
+            (values["after_name"],) = decode_cursor(cursor, (str,))
+        return _list_query(cursor is not None), values
+
+    async def page(self, cursor: str | None, limit: int) -> tuple[list[s.Tag], str | None]:
+        query, values = self.list_query(cursor, limit)
+        rows = await self.reads.fetch(query, **values)
+        next_cursor = encode_cursor(rows[limit - 1]["sort_name"]) if len(rows) > limit else None
+        return [_tag(row) for row in rows[:limit]], next_cursor
+
+
+class TagService:
+    """Single-tag reads and every change, in the request's transaction (RLS bound to the caller)."""
+
+    def __init__(self, db: UserDb) -> None:
+        self.db = db
+
+    async def get(self, tag_id: uuid.UUID) -> tuple[s.Tag, int]:
+        stmt = sa.select(*_COLUMNS, tags.c.version).where(
+            tags.c.id == tag_id, tags.c.user_id == self.db.user_id
+        )
+        row = (await self.db.session.execute(stmt)).first()
+        if row is None:
+            raise NotFoundException(detail="Tag not found")
+        return _tag(row._mapping), row.version
+
+    async def create(self, data: s.TagCreate) -> tuple[s.Tag, int]:
+        now = utcnow()
+        tag_id = new_id()
+        values = {
+            "id": tag_id,
+            "user_id": self.db.user_id,
+            "name": data.name,
+            "color": data.color,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        stmt = (
+            pg_insert(tags)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[tags.c.user_id, sa.func.lower(tags.c.name)])
+            .returning(tags.c.id)
+        )
+        if (await self.db.session.execute(stmt)).first() is None:
+            raise tag_conflict()
+        tag = s.Tag(
+            id=tag_id,
+            user_id=self.db.user_id,
+            name=data.name,
+            color=data.color,
+            created_at=now,
+            updated_at=now,
+        )
+        return tag, 1
+
+    async def _lock(self, tag_id: uuid.UUID, if_match: IfMatch | None) -> int:
+        stmt = (
+            sa.select(tags.c.version)
+            .where(tags.c.id == tag_id, tags.c.user_id == self.db.user_id)
+            .with_for_update()
+        )
+        version = (await self.db.session.execute(stmt)).scalar_one_or_none()
+        if version is None:
+            raise NotFoundException(detail="Tag not found")
+        check_if_match(if_match, version)
+        return int(version)
+
+    async def update(
+        self, tag_id: uuid.UUID, data: s.TagUpdate, if_match: IfMatch | None
+    ) -> tuple[s.Tag, int]:
+        await self._lock(tag_id, if_match)
+        values = {k: v for k, v in (("name", data.name), ("color", data.color)) if isinstance(v, str)}
+        if not values:
+            return await self.get(tag_id)
+        stmt = (
+            sa.update(tags)
+            .where(tags.c.id == tag_id, tags.c.user_id == self.db.user_id)
+            .values(**values, version=tags.c.version + 1, updated_at=utcnow())
+            .returning(*_COLUMNS, tags.c.version)
+        )
+        try:
+            row = (await self.db.session.execute(stmt)).one()
+        except IntegrityError as exc:
+            if constraint_of(exc) == _UNIQUE_NAME:
+                raise tag_conflict() from None
+            raise
+        return _tag(row._mapping), row.version
+
+    async def delete(self, tag_id: uuid.UUID, if_match: IfMatch | None) -> None:
+        """Delete the tag; it leaves every entry and task that carried it (their ETags change)."""
+        await self._lock(tag_id, if_match)
+        now = utcnow()
+        uid = self.db.user_id
+        for owner, link, column in ((entries, entry_tags, "entry_id"), (tasks, task_tags, "task_id")):
+            carriers = sa.select(link.c[column]).where(link.c.tag_id == tag_id, link.c.user_id == uid)
+            await self.db.session.execute(
+                sa.update(owner)
+                .where(owner.c.user_id == uid, owner.c.id.in_(carriers))
+                .values(version=owner.c.version + 1, updated_at=now)
+            )
+        # The links go with the tag (ON DELETE CASCADE).
+        await self.db.session.execute(sa.delete(tags).where(tags.c.id == tag_id, tags.c.user_id == uid))

@@ -1,0 +1,130 @@
+"""HTTP for tasks."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Annotated, cast
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from daybook_common.auth import AccessClaims
+from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_journal.constraints import TaskPriority, TaskSort, TaskStatus
+from daybook_journal.deps import UserDb, search_config, user_reads
+from daybook_journal.http import (
+    IdempotencyKey,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    json_response,
+    none_match,
+    not_modified,
+    parse_if_match,
+)
+from daybook_journal.idempotency import IdempotencyService, fingerprint
+from daybook_journal.tasks import schemas as s
+from daybook_journal.tasks.services import TaskFilters, TaskQueries, TaskService
+
+
+def provide_tasks(user_db: UserDb) -> TaskService:
+    return TaskService(user_db)
+
+
+def provide_task_queries(state: State, current_user: AccessClaims) -> TaskQueries:
+    return TaskQueries(user_reads(state, current_user), search_config(state))
+
+
+class TaskController(Controller):
+    path = "/api/v1/tasks"
+    tags = ["tasks"]
+    dependencies = {
+        "task_service": Provide(provide_tasks, sync_to_thread=False),
+        "task_queries": Provide(provide_task_queries, sync_to_thread=False),
+    }
+
+    @get("/", operation_id="ListTasks", summary="The caller's tasks")
+    async def list_tasks(
+        self,
+        task_queries: TaskQueries,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        status: Annotated[list[TaskStatus] | None, Parameter(description="repeatable: any of")] = None,
+        priority: Annotated[list[TaskPriority] | None, Parameter(description="repeatable: any of")] = None,
+        due_before: Annotated[datetime.datetime | None, Parameter(description="due_at < this")] = None,
+        due_after: Annotated[datetime.datetime | None, Parameter(description="due_at > this")] = None,
+        q: Annotated[
+            str | None, Parameter(min_length=1, max_length=200, description="full-text search")
+        ] = None,
+        sort: Annotated[
+            TaskSort,
+            Parameter(
+                description="due_at sorts put tasks without a due date last; priority: low < medium < high"
+            ),
+        ] = "-created_at",
+    ) -> Page[s.Task]:
+        filters = TaskFilters(
+            statuses=tuple(status or ()),
+            priorities=tuple(priority or ()),
+            due_before=due_before,
+            due_after=due_after,
+            q=q,
+        )
+        items, next_cursor = await task_queries.page(filters, sort, cursor, limit)
+        return Page(items=items, next_cursor=next_cursor)
+
+    @post("/", operation_id="CreateTask")
+    async def create_task(
+        self,
+        request: Request,
+        data: s.TaskCreate,
+        task_service: TaskService,
+        idempotency: IdempotencyService,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[s.Task]:
+        async def create() -> tuple[int, s.Task, dict[str, str]]:
+            task, version = await task_service.create(data)
+            return 201, task, {"Location": f"{self.path}/{task.id}", "ETag": f'"{version}"'}
+
+        request_hash = fingerprint("POST", request.url.path, data)
+        return cast(Response[s.Task], await idempotency.run(idempotency_key, request_hash, create))
+
+    @get("/trash", operation_id="ListTaskTrash", summary="The caller's soft-deleted tasks, latest first")
+    async def list_trash(
+        self, task_queries: TaskQueries, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> Page[s.Task]:
+        items, next_cursor = await task_queries.trash(cursor, limit)
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get("/{task_id:uuid}", operation_id="GetTask")
+    async def get_task(
+        self, task_id: uuid.UUID, task_service: TaskService, if_none_match: IfNoneMatchHeader = None
+    ) -> Response[s.Task]:
+        task, version = await task_service.get(task_id)
+        if none_match(if_none_match, version):
+            return cast(Response[s.Task], not_modified(version))
+        return cast(Response[s.Task], json_response(task, version=version))
+
+    @patch("/{task_id:uuid}", operation_id="UpdateTask")
+    async def update_task(
+        self,
+        task_id: uuid.UUID,
+        data: s.TaskUpdate,
+        task_service: TaskService,
+        if_match: IfMatchHeader = None,
+    ) -> Response[s.Task]:
+        task, version = await task_service.update(task_id, data, parse_if_match(if_match))
+        return cast(Response[s.Task], json_response(task, version=version))
+
+    @delete("/{task_id:uuid}", operation_id="DeleteTask", summary="Soft-delete a task")
+    async def delete_task(
+        self, task_id: uuid.UUID, task_service: TaskService, if_match: IfMatchHeader = None
+    ) -> None:
+        await task_service.delete(task_id, parse_if_match(if_match))
+
+    @post("/{task_id:uuid}/restore", operation_id="RestoreTask", status_code=200)
+    async def restore_task(self, task_id: uuid.UUID, task_service: TaskService) -> Response[s.Task]:
+        task, version = await task_service.restore(task_id)
+        return cast(Response[s.Task], json_response(task, version=version))

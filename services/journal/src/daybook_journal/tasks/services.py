@@ -1,0 +1,380 @@
+"""Tasks: business rules and queries.
+
+Every sort has a keyset of its own, ending in ``id`` so the order is total:
+``created_at``/``priority`` (low < medium < high, via the generated ``priority_rank``)
+are plain ``(key, id)`` row comparisons on ``(user_id, key, id)`` indexes.  ``due_at``
+may be NULL; tasks without a due date come last in both directions, so the page is
+the union of two index range scans (dated tasks past the cursor, then undated ones)
+under one ORDER BY, one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from litestar.exceptions import NotFoundException
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+
+from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.problems import validation_error
+from daybook_journal.db.queries import matches_query, new_id, param, task_tags, tasks, utcnow
+from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
+from daybook_journal.deps import UserDb
+from daybook_journal.http import IfMatch, check_if_match
+from daybook_journal.tags.services import owned_tags, replace_links
+from daybook_journal.tasks import schemas as s
+
+_PLAIN = (
+    tasks.c.id,
+    tasks.c.user_id,
+    tasks.c.title,
+    tasks.c.description,
+    tasks.c.status,
+    tasks.c.priority,
+    tasks.c.priority_rank,
+    tasks.c.due_at,
+    tasks.c.completed_at,
+    tasks.c.created_at,
+    tasks.c.updated_at,
+    tasks.c.deleted_at,
+    tasks.c.version,
+)
+
+
+def _tag_ids(task_id: Any) -> Any:
+    agg = sa.func.array_agg(aggregate_order_by(task_tags.c.tag_id, task_tags.c.tag_id))
+    subquery = sa.select(agg).where(task_tags.c.task_id == task_id).scalar_subquery()
+    return sa.func.coalesce(subquery, sa.cast(sa.literal_column("'{}'"), ARRAY(sa.Uuid))).label("tag_ids")
+
+
+_COLUMNS = (*_PLAIN, _tag_ids(tasks.c.id))
+
+
+def _task(row: Any) -> s.Task:
+    """An asyncpg Record or a SQLAlchemy row mapping → the API shape."""
+    return s.Task(
+        id=row["id"],
+        user_id=row["user_id"],
+        title=row["title"],
+        description=row["description"],
+        status=row["status"],
+        priority=row["priority"],
+        due_at=row["due_at"],
+        completed_at=row["completed_at"],
+        tag_ids=list(row["tag_ids"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        deleted_at=row["deleted_at"],
+    )
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    due_before: datetime.datetime | None = None
+    due_after: datetime.datetime | None = None
+    q: str | None = None
+
+
+_KEY_TYPES: dict[str, Any] = {
+    "created_at": datetime.datetime,
+    "priority": int,
+    "due_at": datetime.datetime | None,
+}
+_KEY_COLUMNS = {"created_at": "created_at", "priority": "priority_rank", "due_at": "due_at"}
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which parts a ``GET /tasks`` statement has (one compiled statement per shape)."""
+
+    sort: str
+    after: str | None  # None, "key" (a (key, id) position) or "undated" (inside the undated tail)
+    statuses: bool
+    priorities: bool
+    due_before: bool
+    due_after: bool
+    searched: bool
+
+
+def _where(shape: _Shape, user_id: Any) -> list[Any]:
+    t = tasks.c
+    where: list[Any] = [t.user_id == user_id, t.deleted_at.is_(None)]
+    if shape.statuses:
+        where.append(t.status == sa.any_(param("statuses", ARRAY(sa.Text))))
+    if shape.priorities:
+        where.append(t.priority == sa.any_(param("priorities", ARRAY(sa.Text))))
+    if shape.due_before:
+        where.append(t.due_at < param("due_before", t.due_at))
+    if shape.due_after:
+        where.append(t.due_at > param("due_after", t.due_at))
+    if shape.searched:
+        where.append(matches_query(t.search, param("search_config", sa.Text), param("q", sa.Text)))
+    return where
+
+
+@functools.cache
+def _list_query(shape: _Shape) -> CompiledQuery:
+    t = tasks.c
+    descending = shape.sort.startswith("-")
+    key = shape.sort.lstrip("-")
+    direction = " DESC" if descending else ""
+
+    def after(column: Any) -> Any:
+        position = sa.tuple_(column, t.id)
+        bound = sa.tuple_(param("after_key", column), param("after_id", t.id))
+        return position < bound if descending else position > bound
+
+    def order(column: Any) -> tuple[Any, Any]:
+        return (column.desc(), t.id.desc()) if descending else (column.asc(), t.id.asc())
+
+    if key != "due_at":
+        column = t.created_at if key == "created_at" else t.priority_rank
+
+        def build(user_id: Any) -> sa.Select[Any]:
+            stmt = sa.select(*_COLUMNS).where(*_where(shape, user_id))
+            if shape.after:
+                stmt = stmt.where(after(column))
+            return stmt.order_by(*order(column)).limit(param("limit", sa.Integer))
+
+        return CompiledQuery.of(scoped(build, (f"{column.name}{direction}", f"id{direction}")))
+
+    # due_at: dated tasks in the requested direction, then the undated ones; each part is
+    # one range of the (user_id, due_at, id) index, merged under one ORDER BY.
+    def build_due(user_id: Any) -> sa.Select[Any]:
+        # The parts (nested in FROM) take the caller's id as a plain parameter; the outer
+        # filter on the rls row's id is what orders the evaluation after set_config.
+        parts: list[sa.Select[Any]] = []
+        if shape.after != "undated":
+            dated = sa.select(*_PLAIN).where(*_where(shape, caller()), t.due_at.is_not(None))
+            if shape.after == "key":
+                dated = dated.where(after(t.due_at))
+            parts.append(dated.order_by(*order(t.due_at)).limit(param("limit", sa.Integer)))
+        if not (shape.due_before or shape.due_after):
+            undated = sa.select(*_PLAIN).where(*_where(shape, caller()), t.due_at.is_(None))
+            if shape.after == "undated":
+                last = param("after_id", t.id)
+                undated = undated.where(t.id < last if descending else t.id > last)
+            parts.append(undated.order_by(*order(t.due_at)).limit(param("limit", sa.Integer)))
+        union = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("part")
+        p = union.c
+        return (
+            sa.select(*(p[c.name] for c in _PLAIN), _tag_ids(p.id))
+            .where(p.user_id == user_id)
+            .order_by(
+                p.due_at.is_(None),
+                p.due_at.desc() if descending else p.due_at.asc(),
+                p.id.desc() if descending else p.id.asc(),
+            )
+            .limit(param("limit", sa.Integer))
+        )
+
+    return CompiledQuery.of(scoped(build_due, ("due_at IS NULL", f"due_at{direction}", f"id{direction}")))
+
+
+@functools.cache
+def _trash_query(after: bool) -> CompiledQuery:
+    def build(user_id: Any) -> sa.Select[Any]:
+        t = tasks.c
+        stmt = sa.select(*_COLUMNS).where(t.user_id == user_id, t.deleted_at.is_not(None))
+        if after:
+            stmt = stmt.where(
+                sa.tuple_(t.deleted_at, t.id)
+                < sa.tuple_(param("after_key", t.deleted_at), param("after_id", t.id))
+            )
+        return stmt.order_by(t.deleted_at.desc(), t.id.desc()).limit(param("limit", sa.Integer))
+
+    return CompiledQuery.of(scoped(build, ("deleted_at DESC", "id DESC")))
+
+
+class TaskQueries:
+    """The list endpoints' reads (one statement each on the read pool)."""
+
+    def __init__(self, reads: UserReads, search_config: str = "simple") -> None:
+        self.reads = reads
+        self.search_config = search_config
+
+    def list_query(
+        self, filters: TaskFilters, sort: str, cursor: str | None, limit: int
+    ) -> tuple[CompiledQuery, dict[str, Any]]:
+        """The statement behind ``GET /tasks`` for one sort order, and its values."""
+        key = sort.lstrip("-")
+        values: dict[str, Any] = {"limit": limit + 1}
+        after: str | None = None
+        if cursor is not None:
+            kind, value, last_id = decode_cursor(cursor, (str, _KEY_TYPES[key], uuid.UUID))
+            if kind != sort:
+                raise validation_error("cursor", "this cursor belongs to another sort order")
+            values["after_id"] = last_id
+            if value is None:
+                after = "undated"
+            else:
+                after, values["after_key"] = "key", value
+        if filters.statuses:
+            values["statuses"] = sorted(set(filters.statuses))
+        if filters.priorities:
+            values["priorities"] = sorted(set(filters.priorities))
+        if filters.due_before is not None:
+            values["due_before"] = filters.due_before
+        if filters.due_after is not None:
+            values["due_after"] = filters.due_after
+        if filters.q:
+            values["q"], values["search_config"] = filters.q, self.search_config
+        shape = _Shape(
+            sort=sort,
+            after=after,
+            statuses=bool(filters.statuses),
+            priorities=bool(filters.priorities),
+            due_before=filters.due_before is not None,
+            due_after=filters.due_after is not None,
+            searched=bool(filters.q),
+        )
+        return _list_query(shape), values
+
+    def trash_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
+        values: dict[str, Any] = {"limit": limit + 1}
+        if cursor is not None:
+            values["after_key"], values["after_id"] = decode_cursor(cursor, (datetime.datetime, uuid.UUID))
+        return _trash_query(cursor is not None), values
+
+    async def page(
+        self, filters: TaskFilters, sort: str, cursor: str | None, limit: int
+    ) -> tuple[list[s.Task], str | None]:
+        query, values = self.list_query(filters, sort, cursor, limit)
+        rows = await self.reads.fetch(query, **values)
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(sort, last[_KEY_COLUMNS[sort.lstrip("-")]], last["id"])
+        return [_task(row) for row in rows[:limit]], next_cursor
+
+    async def trash(self, cursor: str | None, limit: int) -> tuple[list[s.Task], str | None]:
+        query, values = self.trash_query(cursor, limit)
+        rows = await self.reads.fetch(query, **values)
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last["deleted_at"], last["id"])
+        return [_task(row) for row in rows[:limit]], next_cursor
+
+
+class TaskService:
+    """Single-task reads and every change, in the request's transaction (RLS bound to the caller)."""
+
+    def __init__(self, db: UserDb) -> None:
+        self.db = db
+
+    async def get(self, task_id: uuid.UUID) -> tuple[s.Task, int]:
+        t = tasks.c
+        stmt = sa.select(*_COLUMNS).where(
+            t.id == task_id, t.user_id == self.db.user_id, t.deleted_at.is_(None)
+        )
+        row = (await self.db.session.execute(stmt)).first()
+        if row is None:
+            raise NotFoundException(detail="Task not found")
+        return _task(row._mapping), row.version
+
+    # -- changes --------------------------------------------------------------------------
+
+    async def create(self, data: s.TaskCreate) -> tuple[s.Task, int]:
+        tag_rows = await owned_tags(self.db, data.tag_ids)
+        now = utcnow()
+        task_id = new_id()
+        completed_at = now if data.status == "done" else None
+        due_at = data.due_at.astimezone(datetime.UTC) if data.due_at is not None else None
+        await self.db.session.execute(
+            sa.insert(tasks).values(
+                id=task_id,
+                user_id=self.db.user_id,
+                title=data.title,
+                description=data.description,
+                status=data.status,
+                priority=data.priority,
+                due_at=due_at,
+                completed_at=completed_at,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        tag_ids = [r.id for r in tag_rows]
+        await replace_links(self.db, task_tags, "task_id", task_id, tag_ids, new_owner=True)
+        task = s.Task(
+            id=task_id,
+            user_id=self.db.user_id,
+            title=data.title,
+            description=data.description,
+            status=data.status,
+            priority=data.priority,
+            due_at=due_at,
+            completed_at=completed_at,
+            tag_ids=sorted(tag_ids),
+            created_at=now,
+            updated_at=now,
+        )
+        return task, 1
+
+    async def _lock(self, task_id: uuid.UUID, if_match: IfMatch | None) -> Any:
+        t = tasks.c
+        stmt = (
+            sa.select(t.version, t.status)
+            .where(t.id == task_id, t.user_id == self.db.user_id, t.deleted_at.is_(None))
+            .with_for_update()
+        )
+        row = (await self.db.session.execute(stmt)).first()
+        if row is None:
+            raise NotFoundException(detail="Task not found")
+        check_if_match(if_match, row.version)
+        return row
+
+    async def update(
+        self, task_id: uuid.UUID, data: s.TaskUpdate, if_match: IfMatch | None
+    ) -> tuple[s.Task, int]:
+        current = await self._lock(task_id, if_match)
+        values: dict[str, Any] = {
+            name: getattr(data, name)
+            for name in ("title", "description", "priority", "due_at")
+            if getattr(data, name) is not msgspec.UNSET
+        }
+        if data.status is not msgspec.UNSET:
+            values["status"] = data.status
+            if data.status != "done":
+                values["completed_at"] = None
+            elif current.status != "done":
+                values["completed_at"] = utcnow()
+        tags_changed = data.tag_ids is not msgspec.UNSET
+        if tags_changed:
+            tag_rows = await owned_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
+            await replace_links(self.db, task_tags, "task_id", task_id, [r.id for r in tag_rows])
+        if values or tags_changed:
+            await self.db.session.execute(
+                sa.update(tasks)
+                .where(tasks.c.id == task_id, tasks.c.user_id == self.db.user_id)
+                .values(**values, version=tasks.c.version + 1, updated_at=utcnow())
+            )
+        return await self.get(task_id)
+
+    async def delete(self, task_id: uuid.UUID, if_match: IfMatch | None) -> None:
+        await self._lock(task_id, if_match)
+        now = utcnow()
+        await self.db.session.execute(
+            sa.update(tasks)
+            .where(tasks.c.id == task_id, tasks.c.user_id == self.db.user_id)
+            .values(deleted_at=now, version=tasks.c.version + 1, updated_at=now)
+        )
+
+    async def restore(self, task_id: uuid.UUID) -> tuple[s.Task, int]:
+        t = tasks.c
+        await self.db.session.execute(
+            sa.update(tasks)
+            .where(t.id == task_id, t.user_id == self.db.user_id, t.deleted_at.is_not(None))
+            .values(deleted_at=None, version=t.version + 1, updated_at=utcnow())
+        )
+        return await self.get(task_id)
