@@ -34,7 +34,16 @@ def verifier_for(*signers: TestSigner) -> TokenVerifier:
 
 def claims_for(user_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
     now = int(time.time())
-    return {"sub": str(user_id), "iss": "daybook-users", "aud": "daybook-api", "iat": now, "nbf": now, "exp": now + 60, "jti": "x", **extra}
+    return {
+        "sub": str(user_id),
+        "iss": "daybook-users",
+        "aud": "daybook-api",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "x",
+        **extra,
+    }
 
 
 async def test_valid_token_gives_the_user() -> None:
@@ -74,7 +83,10 @@ async def test_alg_none_and_hs256_with_public_key_are_rejected() -> None:
 
 
 async def test_tampered_token_and_foreign_key_are_rejected() -> None:
-    signer, stranger = TestSigner(), TestSigner(key=ECKey.generate_key("P-256", parameters={"kid": "test-key-1"}))
+    signer, stranger = (
+        TestSigner(),
+        TestSigner(key=ECKey.generate_key("P-256", parameters={"kid": "test-key-1"})),
+    )
     token = signer.token(uuid.uuid4())
     head, _body, sig = token.split(".")
     other_body = b64(json.dumps(claims_for(uuid.uuid4())).encode())

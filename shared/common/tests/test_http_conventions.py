@@ -43,7 +43,9 @@ async def boom() -> None:
 
 @pytest.fixture(scope="module")
 async def client() -> AsyncIterator[AsyncTestClient]:
-    app = Litestar([create_thing, list_things, boom], exception_handlers=exception_handlers, logging_config=None)
+    app = Litestar(
+        [create_thing, list_things, boom], exception_handlers=exception_handlers, logging_config=None
+    )
     wrap_outermost(app, RequestIdMiddleware, access_log=False)
     async with AsyncTestClient(app) as c:
         yield c

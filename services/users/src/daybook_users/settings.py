@@ -1,23 +1,121 @@
-"""Users settings: environment variables with the `USERS_` prefix, read in create_app."""
+"""Users settings: environment variables with the `USERS_` prefix, read in create_app.
+
+Every variable is documented in `services/users/README.md`.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from daybook_common.service import CommonSettings
-from daybook_common.settings import Env
+from daybook_common.settings import Env, SettingsError
 from daybook_users import SCHEMA
 
 PREFIX = "USERS_"
 DEFAULT_DATABASE_URL = "postgresql://users:users@127.0.0.1:15432/daybook"
+DEFAULT_SIGNING_KEY_FILE = ".daybook/keys/users-signing-key.pem"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class KeySettings:
+    """Where the ES256 signing key comes from, and which extra public keys the JWKS publishes."""
+
+    signing_key_file: Path = Path(DEFAULT_SIGNING_KEY_FILE)
+    signing_key_pem: str | None = field(default=None, repr=False)
+    generate: bool = True
+    additional_public_keys_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    access_ttl_seconds: int = 900
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class PasswordSettings:
+    """argon2id at the OWASP minimum (m=19 MiB, t=2, p=1)."""
+
+    memory_kib: int = 19_456
+    time_cost: int = 2
+    parallelism: int = 1
+    concurrency: int = 0  # 0: one hashing thread per CPU
+
+
+@dataclass(frozen=True)
+class ThrottleSettings:
+    max_failures_per_email: int = 5
+    max_failures_per_ip: int = 50
+    window_seconds: int = 900
+    trusted_proxies: tuple[IPNetwork, ...] = (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("::1/128"),
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
     common: CommonSettings
+    keys: KeySettings = field(default_factory=KeySettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    maintenance_interval_seconds: int = 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = Env(PREFIX, environ)
-        return cls(common=CommonSettings.from_env(env, "users", SCHEMA, DEFAULT_DATABASE_URL))
+        additional = env.optional("ADDITIONAL_PUBLIC_KEYS_FILE")
+        return cls(
+            common=CommonSettings.from_env(env, "users", SCHEMA, DEFAULT_DATABASE_URL),
+            keys=KeySettings(
+                signing_key_file=Path(env.str("SIGNING_KEY_FILE", DEFAULT_SIGNING_KEY_FILE)),
+                signing_key_pem=env.optional("SIGNING_KEY"),
+                generate=env.bool("GENERATE_SIGNING_KEY", True),
+                additional_public_keys_file=Path(additional) if additional else None,
+            ),
+            tokens=TokenSettings(
+                access_ttl_seconds=_positive(env, "ACCESS_TOKEN_TTL_SECONDS", 900),
+                refresh_ttl_seconds=_positive(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+            ),
+            passwords=PasswordSettings(
+                memory_kib=_positive(env, "ARGON2_MEMORY_KIB", 19_456),
+                time_cost=_positive(env, "ARGON2_TIME_COST", 2),
+                parallelism=_positive(env, "ARGON2_PARALLELISM", 1),
+                concurrency=env.int("PASSWORD_HASH_CONCURRENCY", 0),
+            ),
+            throttle=ThrottleSettings(
+                max_failures_per_email=_positive(env, "LOGIN_MAX_FAILURES_PER_EMAIL", 5),
+                max_failures_per_ip=_positive(env, "LOGIN_MAX_FAILURES_PER_IP", 50),
+                window_seconds=_positive(env, "LOGIN_FAILURE_WINDOW_SECONDS", 900),
+                trusted_proxies=_networks(env, "TRUSTED_PROXIES", ["127.0.0.1", "::1"]),
+            ),
+            maintenance_interval_seconds=env.int("MAINTENANCE_INTERVAL_SECONDS", 3600),
+        )
+
+    @property
+    def hash_concurrency(self) -> int:
+        return self.passwords.concurrency or (os.cpu_count() or 1)
+
+
+def _positive(env: Env, key: str, default: int) -> int:
+    value = env.int(key, default)
+    if value <= 0:
+        raise SettingsError(f"{env.name(key)} must be a positive integer, got {value}")
+    return value
+
+
+def _networks(env: Env, key: str, default: list[str]) -> tuple[IPNetwork, ...]:
+    networks: list[IPNetwork] = []
+    for item in env.list(key, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise SettingsError(f"{env.name(key)}: {item!r} is not an IP address or network") from exc
+    return tuple(networks)

@@ -47,7 +47,7 @@ async def provision(admin_url: str, database: str, roles: list[ServiceRole]) -> 
     conn = await asyncpg.connect(_dsn(admin_url, database))
     try:
         # Roles are cluster-wide; two provisioners racing is harmless but may collide.
-        await conn.execute("SELECT pg_advisory_lock(724_311)")
+        await conn.execute("SELECT pg_advisory_lock(724311)")
         await conn.execute(f"REVOKE ALL ON DATABASE {_ident(database)} FROM PUBLIC")
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         for item in roles:
@@ -65,7 +65,7 @@ async def provision(admin_url: str, database: str, roles: list[ServiceRole]) -> 
             await conn.execute(f"ALTER SCHEMA {schema} OWNER TO {role}")
             await conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC")
             await conn.execute(f"ALTER ROLE {role} IN DATABASE {_ident(database)} SET search_path = {schema}")
-        await conn.execute("SELECT pg_advisory_unlock(724_311)")
+        await conn.execute("SELECT pg_advisory_unlock(724311)")
     finally:
         await conn.close()
 

@@ -1,10 +1,27 @@
-"""Users tables, all in the `users` schema."""
+"""Users tables, all in the `users` schema.
+
+- ``users``: accounts. The email is stored in its normalised form (trimmed, lower-case) and is
+  unique among live accounts only (a partial unique index), so a deleted account's address can
+  register again.
+- ``refresh_tokens``: one row per issued refresh token — only its SHA-256, never the token —
+  grouped in families (one family per login) for rotation and reuse detection.
+- ``login_throttles``: failed-login counters per email and per client address, kept in the
+  database so the limit holds across processes and gateways.
+- ``outbox``: events written in the same transaction as the change (``users.user.deleted``).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import datetime
+import uuid
 
-from daybook_common.models import AuditedModel, service_registry
+import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy.dialects.postgresql import INET
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from daybook_common.events import inbox_table, outbox_table
+from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_users import SCHEMA
 
 _registry = service_registry(SCHEMA)
@@ -16,4 +33,100 @@ class Base(AuditedModel, DeclarativeBase):
     metadata = _registry.metadata
 
 
-__all__ = ["Base"]
+EMAIL_MAX_LENGTH = 320
+FULL_NAME_MAX_LENGTH = 200
+AVATAR_URL_MAX_LENGTH = 2048
+USER_AGENT_MAX_LENGTH = 512
+TOKEN_HASH_BYTES = 32
+
+
+class User(SoftDeleteMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Unique among live accounts on the normalised form (the app stores it normalised and a
+        # CHECK keeps it so); a soft-deleted account no longer holds its address.
+        sa.Index("uq_users_email_live", "email", unique=True, postgresql_where=sa.text("deleted_at IS NULL")),
+        sa.UniqueConstraint("google_id", name="uq_users_google_id"),
+        sa.CheckConstraint("email = lower(btrim(email))", name="email_normalised"),
+        sa.CheckConstraint(
+            f"char_length(email) BETWEEN 3 AND {EMAIL_MAX_LENGTH} AND position('@' in email) > 1",
+            name="email_shape",
+        ),
+        sa.CheckConstraint(
+            f"full_name IS NULL OR char_length(full_name) <= {FULL_NAME_MAX_LENGTH}", name="full_name_length"
+        ),
+        sa.CheckConstraint(
+            f"avatar_url IS NULL OR (char_length(avatar_url) <= {AVATAR_URL_MAX_LENGTH}"
+            " AND avatar_url ~ '^https?://')",
+            name="avatar_url_shape",
+        ),
+        sa.CheckConstraint("hashed_password IS NOT NULL OR google_id IS NOT NULL", name="has_credential"),
+        sa.CheckConstraint("deleted_at IS NULL OR NOT is_active", name="deleted_is_inactive"),
+    )
+
+    email: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    hashed_password: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    full_name: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    avatar_url: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    google_id: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    is_active: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=True, server_default=sa.text("true")
+    )
+    is_superuser: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.text("false")
+    )
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        sa.UniqueConstraint("token_hash", name="uq_refresh_tokens_token_hash"),
+        sa.Index("ix_refresh_tokens_user_id", "user_id"),
+        sa.Index("ix_refresh_tokens_family_id", "family_id"),
+        sa.Index("ix_refresh_tokens_parent_id", "parent_id"),
+        sa.Index("ix_refresh_tokens_expires_at", "expires_at"),
+        sa.CheckConstraint(f"octet_length(token_hash) = {TOKEN_HASH_BYTES}", name="token_hash_length"),
+        sa.CheckConstraint("expires_at > created_at", name="expires_after_created"),
+        sa.CheckConstraint(
+            f"user_agent IS NULL OR char_length(user_agent) <= {USER_AGENT_MAX_LENGTH}",
+            name="user_agent_length",
+        ),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.users.id", ondelete="CASCADE", name="fk_refresh_tokens_user_id_users"),
+        nullable=False,
+    )
+    family_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey(
+            "users.refresh_tokens.id", ondelete="SET NULL", name="fk_refresh_tokens_parent_id_refresh_tokens"
+        ),
+        nullable=True,
+    )
+    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
+    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    ip_address: Mapped[str | None] = mapped_column(INET, nullable=True)
+
+
+login_throttles = sa.Table(
+    "login_throttles",
+    Base.metadata,
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("key_digest", sa.LargeBinary, primary_key=True),
+    sa.Column("failures", sa.BigInteger, nullable=False),
+    sa.Column("window_started_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.CheckConstraint("scope IN ('email', 'ip')", name="scope_known"),
+    sa.CheckConstraint(f"octet_length(key_digest) = {TOKEN_HASH_BYTES}", name="key_digest_length"),
+    sa.CheckConstraint("failures >= 1", name="failures_positive"),
+    sa.Index("ix_login_throttles_window_started_at", "window_started_at"),
+)
+"""Failed logins per (scope, sha256(key)) in a fixed window that starts at the first failure."""
+
+outbox = outbox_table(Base.metadata)
+inbox = inbox_table(Base.metadata)
+
+__all__ = ["Base", "RefreshToken", "User", "inbox", "login_throttles", "outbox"]

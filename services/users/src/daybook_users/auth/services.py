@@ -1,0 +1,128 @@
+"""Credentials: registration, login, refresh, logout, password change, account deletion.
+
+Failures that must survive the 4xx they answer with (a counted failed login, a family revoked
+for token reuse) are committed explicitly before raising: the request's transaction is rolled
+back on any non-2xx response.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from litestar.exceptions import HTTPException, TooManyRequestsException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daybook_common.auth import unauthorized
+from daybook_common.problems import validation_error
+from daybook_users.auth.clients import ClientInfo
+from daybook_users.auth.throttle import LoginThrottle
+from daybook_users.auth.tokens import IssuedTokens, RefreshTokenInvalid, TokenService
+from daybook_users.db import models as m
+from daybook_users.runtime import UsersRuntime
+from daybook_users.users.services import EmailTaken, UserService, login_email, normalize_email
+
+INVALID_CREDENTIALS = "Invalid email or password"
+INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"
+logger = logging.getLogger("daybook.users.auth")
+
+
+def too_many_attempts(retry_after: int) -> TooManyRequestsException:
+    return TooManyRequestsException(
+        detail="Too many failed login attempts; try again later",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, runtime: UsersRuntime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.passwords = runtime.passwords
+        self.users = UserService(session=session)
+        self.tokens = TokenService(session, runtime.access, runtime.settings.tokens)
+        self.throttle = LoginThrottle(session, runtime.settings.throttle)
+
+    async def register(self, email: str, password: str, full_name: str | None) -> m.User:
+        normalized = normalize_email(email)
+        if await self.users.get_live_by_email(normalized) is not None:
+            raise self._email_taken()
+        hashed = await self.passwords.hash(password)
+        try:
+            # A concurrent registration of the same email waits on the unique index and loses here.
+            user = await self.users.create_account(normalized, hashed, (full_name or "").strip() or None)
+        except EmailTaken:
+            raise self._email_taken() from None
+        logger.info("account registered", extra={"user_id": str(user.id)})
+        return user
+
+    @staticmethod
+    def _email_taken() -> HTTPException:
+        return HTTPException(status_code=409, detail="An account with this email already exists")
+
+    async def login(self, email: str, password: str, client: ClientInfo) -> IssuedTokens:
+        normalized = login_email(email)
+        keys = self.throttle.keys(normalized, client.ip)
+        retry_after = await self.throttle.retry_after(keys)
+        if retry_after is not None:
+            raise too_many_attempts(retry_after)
+        user = await self.users.get_live_by_email(normalized)
+        # The same argon2 work whether or not the account exists (a dummy hash stands in).
+        result = await self.passwords.verify(user.hashed_password if user else None, password)
+        if user is None or not result.ok or not user.is_active:
+            await self.throttle.record_failure(keys)
+            await self.session.commit()
+            logger.info("login failed", extra={"user_id": str(user.id) if user else None})
+            raise unauthorized(INVALID_CREDENTIALS)
+        await self.throttle.clear(keys[0])
+        if result.needs_rehash:
+            await self.users.set_password_hash(user, await self.passwords.hash(password))
+            logger.info("password rehashed with current parameters", extra={"user_id": str(user.id)})
+        return await self.tokens.issue(user.id, client)
+
+    async def refresh(self, refresh_token: str, client: ClientInfo) -> IssuedTokens:
+        try:
+            spent = await self.tokens.spend(refresh_token)
+        except RefreshTokenInvalid:
+            await self.session.commit()  # keeps a family revocation made on reuse
+            raise unauthorized(INVALID_REFRESH_TOKEN) from None
+        user = await self.users.get_live(spent.user_id)
+        if user is None or not user.is_active:
+            await self.tokens.revoke_family(spent.family_id)
+            await self.session.commit()
+            raise unauthorized(INVALID_REFRESH_TOKEN)
+        return await self.tokens.issue(user.id, client, family_id=spent.family_id, parent_id=spent.id)
+
+    async def logout(self, refresh_token: str) -> None:
+        """End the session the token belongs to (its whole family); unknown tokens are ignored."""
+        family_id = await self.tokens.family_of(refresh_token)
+        if family_id is not None:
+            await self.tokens.revoke_family(family_id)
+
+    async def change_password(
+        self, user: m.User, current_password: str, new_password: str, client: ClientInfo
+    ) -> None:
+        keys = self.throttle.keys(user.email, client.ip)
+        retry_after = await self.throttle.retry_after(keys)
+        if retry_after is not None:
+            raise too_many_attempts(retry_after)
+        if not (await self.passwords.verify(user.hashed_password, current_password)).ok:
+            await self.throttle.record_failure(keys)
+            await self.session.commit()
+            raise validation_error("current_password", "is not the account's password")
+        await self.users.set_password_hash(user, await self.passwords.hash(new_password))
+        revoked = await self.tokens.revoke_all(user.id)
+        logger.info("password changed", extra={"user_id": str(user.id), "refresh_tokens_revoked": revoked})
+
+    async def delete_account(self, user: m.User) -> None:
+        # Lock the row: two concurrent deletes must not queue two events.
+        locked = await self.users.get_live(user.id, for_update=True)
+        if locked is None:
+            return
+        await self.users.mark_deleted(locked)
+        await self.tokens.revoke_all(locked.id)
+        logger.info("account deleted", extra={"user_id": str(locked.id)})
+
+    async def live_account(self, user_id: uuid.UUID) -> m.User | None:
+        user = await self.users.get_live(user_id)
+        return user if user is not None and user.is_active else None

@@ -1,0 +1,62 @@
+"""The caller's own account, and the admin list of accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import Parameter
+
+from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_users.auth.clients import ClientInfo
+from daybook_users.auth.services import AuthService
+from daybook_users.db import models as m
+from daybook_users.users import schemas as s
+from daybook_users.users.services import UserService, etag_of, to_schema
+
+IfMatch = Annotated[str | None, Parameter(header="If-Match", description="ETag from a previous GET")]
+
+
+def _user(user: m.User) -> Response[s.User]:
+    return Response(to_schema(user), headers={"ETag": etag_of(user), "Cache-Control": "no-store"})
+
+
+class MeController(Controller):
+    path = "/api/v1/users/me"
+    tags = ["users"]
+
+    @get("/", operation_id="GetMe", summary="The caller's account")
+    async def get_me(self, account: m.User) -> Response[s.User]:
+        return _user(account)
+
+    @patch("/", operation_id="UpdateMe", summary="Change the caller's profile")
+    async def update_me(
+        self, data: s.UserUpdate, account: m.User, user_service: UserService, if_match: IfMatch = None
+    ) -> Response[s.User]:
+        return _user(await user_service.update_profile(account.id, data, if_match))
+
+    @post("/password", operation_id="ChangePassword", status_code=204, summary="Change the password")
+    async def change_password(
+        self, data: s.PasswordChange, account: m.User, auth_service: AuthService, client: ClientInfo
+    ) -> None:
+        await auth_service.change_password(account, data.current_password, data.new_password, client)
+
+    @delete("/", operation_id="DeleteMe", status_code=204, summary="Delete the caller's account")
+    async def delete_me(self, account: m.User, auth_service: AuthService) -> None:
+        await auth_service.delete_account(account)
+
+
+class AdminUserController(Controller):
+    path = "/api/v1/admin/users"
+    tags = ["admin"]
+
+    @get("/", operation_id="ListUsers", summary="Live accounts (superusers only)")
+    async def list_users(
+        self,
+        superuser: m.User,
+        user_service: UserService,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[s.User]:
+        rows, next_cursor = await user_service.live_page(limit, cursor)
+        return Page(items=[to_schema(user) for user in rows], next_cursor=next_cursor)

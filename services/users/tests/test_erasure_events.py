@@ -1,0 +1,60 @@
+"""Account deletion over real NATS: the relay publishes users.user.deleted, then the account row goes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import nats
+from litestar.testing import AsyncTestClient
+
+from daybook_common.events import USER_DELETED
+from daybook_common.events.stream import ensure_stream
+from daybook_common.testing.databases import TestDatabase
+
+PASSWORD = "correct horse battery staple"
+
+
+async def test_deleted_account_is_published_then_hard_deleted(
+    make_harness: Callable[..., Any], migrated: TestDatabase, nats_url: str
+) -> None:
+    await ensure_stream(nats_url)
+    app, _settings, _peer = make_harness(USERS_EVENTS_ENABLED="true", USERS_NATS_URL=nats_url)
+    nc = await nats.connect(nats_url)
+    published: list[dict[str, Any]] = []
+
+    async def collect(msg: Any) -> None:
+        published.append(json.loads(msg.data))
+
+    await nc.subscribe(USER_DELETED, cb=collect)
+    email = f"erase-{uuid.uuid4().hex[:8]}@example.com"
+    async with AsyncTestClient(app) as client:
+        r = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        user_id = r.json()["id"]
+        r = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        assert (await client.delete("/api/v1/users/me", headers=auth)).status_code == 204
+
+        conn = await migrated.admin_connect()
+        try:
+            for _ in range(200):  # up to 10 s
+                left = await conn.fetchval(
+                    "SELECT count(*) FROM users.users WHERE id = $1", uuid.UUID(user_id)
+                )
+                if left == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert left == 0, "the account row should be hard-deleted once the event is in JetStream"
+            tokens = await conn.fetchval(
+                "SELECT count(*) FROM users.refresh_tokens WHERE user_id = $1", uuid.UUID(user_id)
+            )
+            assert tokens == 0
+        finally:
+            await conn.close()
+    await nc.close()
+    assert [p["user_id"] for p in published] == [user_id]
+    assert published[0]["event_id"]
