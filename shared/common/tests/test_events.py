@@ -191,3 +191,59 @@ async def test_deleted_users_feed_revokes_and_replays_recent_deletions(nats_url:
         await eventually(lambda: asyncio.sleep(0, feed.is_revoked(other, 0)))
     finally:
         await feed.stop()
+
+
+RELAY = """
+import asyncio, sys
+from daybook_common.events.relay import OutboxRelay
+asyncio.run(OutboxRelay(sys.argv[1], sys.argv[2], sys.argv[3], batch_size=int(sys.argv[4])).run())
+"""
+
+
+async def test_relay_killed_mid_stream_delivers_everything_once_after_restart(
+    db: TestDatabase, nats_url: str
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    await ensure_stream(nats_url)
+    subject = f"users.killed.{uuid.uuid4().hex[:8]}"
+    total = 3000
+    await queue_events(db, subject, [{"n": i} for i in range(total)])
+    conn = await db.connect_as(SCHEMA)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RELAY, db.url(SCHEMA), SCHEMA, nats_url, "20"], env={**os.environ}
+    )
+    try:
+        for _ in range(600):
+            published = await conn.fetchval(
+                f"SELECT count(*) FROM {SCHEMA}.outbox WHERE subject = $1 AND published_at IS NOT NULL",
+                subject,
+            )
+            if published > 0:
+                break
+            await asyncio.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    left = await conn.fetchval(
+        f"SELECT count(*) FROM {SCHEMA}.outbox WHERE subject = $1 AND published_at IS NULL", subject
+    )
+    assert 0 < left < total, "the kill should land mid-stream"
+    relay = OutboxRelay(db.url(SCHEMA), SCHEMA, nats_url, poll_interval=0.1)
+    relay.start()
+    try:
+
+        async def drained() -> bool:
+            return (
+                await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox WHERE published_at IS NULL") == 0
+            )
+
+        await eventually(drained, timeout=30)
+    finally:
+        await relay.stop()
+        await conn.close()
+    messages = await stream_messages(nats_url, subject)
+    assert [json.loads(m.data)["n"] for m in messages] == list(range(total))
