@@ -247,3 +247,39 @@ async def test_relay_killed_mid_stream_delivers_everything_once_after_restart(
         await conn.close()
     messages = await stream_messages(nats_url, subject)
     assert [json.loads(m.data)["n"] for m in messages] == list(range(total))
+
+
+async def test_nats_down_for_ten_seconds_then_every_event_is_handled(
+    db: TestDatabase, tmp_path: Path
+) -> None:
+    """Producer relay and consumer keep running while the broker is away; nothing is lost."""
+    server = EmbeddedNats(tmp_path / "nats", free_port())
+    server.start()
+    await ensure_stream(server.url)
+    subject = f"users.outage2.{uuid.uuid4().hex[:8]}"
+    handled: list[int] = []
+
+    async def handler(pool: asyncpg.Pool, payload: dict[str, Any]) -> None:
+        handled.append(payload["n"])
+
+    relay = OutboxRelay(db.url(SCHEMA), SCHEMA, server.url, poll_interval=0.1, max_backoff=1.0)
+    consumer = EventConsumer(
+        db.url(SCHEMA), SCHEMA, server.url, f"outage-{uuid.uuid4().hex[:6]}", {subject: handler}
+    )
+    relay.start()
+    consumer.start()
+    try:
+        await queue_events(db, subject, [{"n": 0}])
+        await eventually(lambda: asyncio.sleep(0, handled == [0]), timeout=15)
+        server.stop()
+        for n in range(1, 21):  # "accounts deleted" while the broker is down
+            await queue_events(db, subject, [{"n": n}])
+            await asyncio.sleep(0.5)
+        assert handled == [0]
+        server.start()  # same store: the stream and the durable consumer survive
+        await eventually(lambda: asyncio.sleep(0, len(handled) == 21), timeout=30)
+        assert sorted(handled) == list(range(21))
+    finally:
+        await consumer.stop()
+        await relay.stop()
+        server.stop()
