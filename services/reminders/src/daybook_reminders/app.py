@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from daybook_common.events import USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_reminders import SCRIPT_LOCATION
 from daybook_reminders.db.models import Base
+from daybook_reminders.events import on_user_deleted
+from daybook_reminders.notifications.controllers import NotificationController
+from daybook_reminders.reminders.controllers import ReminderController
 from daybook_reminders.settings import Settings
 
 
@@ -16,6 +20,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings=settings.common,
         metadata=Base.metadata,
         script_location=SCRIPT_LOCATION,
-        route_handlers=[],
+        route_handlers=[ReminderController, NotificationController],
         title="Daybook reminders",
+        description="Reminders with time-zone-correct recurrence, and the notifications they fire.",
+        event_handlers={USER_DELETED: on_user_deleted},
     ).build()

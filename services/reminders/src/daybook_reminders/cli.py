@@ -1,7 +1,8 @@
-"""`daybook-reminders serve|migrate|downgrade`."""
+"""`daybook-reminders serve|migrate|downgrade|scheduler`."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 from daybook_common.cli import service_main
@@ -14,6 +15,19 @@ def _database() -> DatabaseSettings:
     return Settings.from_env().common.database
 
 
+def _run_scheduler(_args: argparse.Namespace) -> None:
+    from daybook_reminders.scheduler import main as scheduler_main
+
+    scheduler_main()
+
+
+def _extra(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    scheduler = sub.add_parser(
+        "scheduler", help="run the scheduler worker (same as daybook-reminders-scheduler)"
+    )
+    scheduler.set_defaults(handler=_run_scheduler)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     service_main(
         argv=argv,
@@ -22,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         default_port=DEFAULT_PORT,
         script_location=SCRIPT_LOCATION,
         database=_database,
+        extra=_extra,
     )
 
 

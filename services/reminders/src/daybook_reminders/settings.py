@@ -1,23 +1,110 @@
-"""Reminders settings: environment variables with the `REMINDERS_` prefix, read in create_app."""
+"""Reminders settings: environment variables with the `REMINDERS_` prefix, read in create_app.
+
+The scheduler reads only what it needs (:class:`SchedulerConfig`) so it starts without importing
+the web stack.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from daybook_common.service import CommonSettings
-from daybook_common.settings import Env
+from daybook_common.settings import Env, SettingsError
 from daybook_reminders import SCHEMA
+
+if TYPE_CHECKING:
+    from daybook_common.service import CommonSettings
 
 PREFIX = "REMINDERS_"
 DEFAULT_DATABASE_URL = "postgresql://reminders:reminders@127.0.0.1:15432/daybook"
+DEFAULT_STATEMENT_TIMEOUT_MS = 15_000
+MAX_BATCH_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """The scheduler worker (``daybook-reminders-scheduler``)."""
+
+    batch_size: int = 500
+    """REMINDERS_SCHEDULER_BATCH_SIZE: due reminders claimed and fired per transaction."""
+    poll_interval: float = 1.0
+    """REMINDERS_SCHEDULER_POLL_INTERVAL_SECONDS: longest sleep between two looks for due reminders."""
+    coalesce: bool = True
+    """REMINDERS_SCHEDULER_COALESCE: after downtime, one notification for the latest missed occurrence."""
+    reconnect_max_seconds: float = 30.0
+    """REMINDERS_SCHEDULER_RECONNECT_MAX_SECONDS: cap of the back-off between reconnect attempts."""
+    housekeeping_interval: float = 300.0
+    """REMINDERS_SCHEDULER_HOUSEKEEPING_INTERVAL_SECONDS: how often expired rows are purged."""
+    retention_days: int = 30
+    """REMINDERS_DELETED_RETENTION_DAYS: soft-deleted reminders are hard-deleted after this many days."""
+
+    @classmethod
+    def from_env(cls, env: Env) -> SchedulerSettings:
+        settings = cls(
+            batch_size=env.int("SCHEDULER_BATCH_SIZE", cls.batch_size),
+            poll_interval=env.float("SCHEDULER_POLL_INTERVAL_SECONDS", cls.poll_interval),
+            coalesce=env.bool("SCHEDULER_COALESCE", cls.coalesce),
+            reconnect_max_seconds=env.float("SCHEDULER_RECONNECT_MAX_SECONDS", cls.reconnect_max_seconds),
+            housekeeping_interval=env.float(
+                "SCHEDULER_HOUSEKEEPING_INTERVAL_SECONDS", cls.housekeeping_interval
+            ),
+            retention_days=env.int("DELETED_RETENTION_DAYS", cls.retention_days),
+        )
+        if not 1 <= settings.batch_size <= MAX_BATCH_SIZE:
+            raise SettingsError(f"{env.name('SCHEDULER_BATCH_SIZE')} must be between 1 and {MAX_BATCH_SIZE}")
+        if not 0 < settings.poll_interval <= 3600:
+            raise SettingsError(f"{env.name('SCHEDULER_POLL_INTERVAL_SECONDS')} must be in (0, 3600]")
+        if settings.reconnect_max_seconds <= 0:
+            raise SettingsError(f"{env.name('SCHEDULER_RECONNECT_MAX_SECONDS')} must be positive")
+        if settings.housekeeping_interval <= 0:
+            raise SettingsError(f"{env.name('SCHEDULER_HOUSEKEEPING_INTERVAL_SECONDS')} must be positive")
+        if settings.retention_days < 1:
+            raise SettingsError(f"{env.name('DELETED_RETENTION_DAYS')} must be at least 1")
+        return settings
+
+
+def asyncpg_dsn(url: str) -> str:
+    """``postgresql+asyncpg://…`` (SQLAlchemy style) or ``postgres://…`` → ``postgresql://…``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise SettingsError(f"{PREFIX}DATABASE_URL is not a URL")
+    if scheme.split("+", 1)[0] not in {"postgres", "postgresql"}:
+        raise SettingsError(f"{PREFIX}DATABASE_URL must be a PostgreSQL URL")
+    return f"postgresql://{rest}"
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """Everything the scheduler process reads (same variables as the API where they overlap)."""
+
+    dsn: str
+    statement_timeout_ms: int
+    log_level: str
+    scheduler: SchedulerSettings
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SchedulerConfig:
+        env = Env(PREFIX, environ)
+        return cls(
+            dsn=asyncpg_dsn(env.str("DATABASE_URL", DEFAULT_DATABASE_URL)),
+            statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", DEFAULT_STATEMENT_TIMEOUT_MS),
+            log_level=env.str("LOG_LEVEL", "INFO"),
+            scheduler=SchedulerSettings.from_env(env),
+        )
 
 
 @dataclass(frozen=True)
 class Settings:
     common: CommonSettings
+    scheduler: SchedulerSettings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        from daybook_common.service import CommonSettings
+
         env = Env(PREFIX, environ)
-        return cls(common=CommonSettings.from_env(env, "reminders", SCHEMA, DEFAULT_DATABASE_URL))
+        return cls(
+            common=CommonSettings.from_env(env, "reminders", SCHEMA, DEFAULT_DATABASE_URL),
+            scheduler=SchedulerSettings.from_env(env),
+        )

@@ -1,11 +1,33 @@
-"""Reminders tables, all in the `reminders` schema."""
+"""Reminders tables, all in the `reminders` schema.
+
+- ``reminders``: a user's schedule (local wall-clock ``time`` in an IANA ``timezone`` and a
+  ``frequency``) and the scheduler's state: ``next_fire_at`` (UTC; null when inactive, deleted or
+  done) and ``last_fired_at``. The partial index ``ix_reminders_due`` is what the scheduler's
+  claim query walks.
+- ``notifications``: one row per fired occurrence with the title/message as they were then;
+  unique ``(reminder_id, occurrence_at)`` makes firing an occurrence twice impossible.
+- ``inbox``: handled event ids (the ``users.user.deleted`` consumer).
+- ``idempotency_keys``: first responses of creating POSTs sent with ``Idempotency-Key``.
+
+The user-owned tables (reminders, notifications, idempotency_keys) have row-level security (``FORCE``d, so the owner role obeys it too):
+rows are visible when ``user_id`` equals ``app.user_id`` (set per transaction from the token) or
+when ``app.rls_bypass`` is ``on`` (set LOCAL by the scheduler and erasure only).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import datetime
+import uuid
 
-from daybook_common.models import AuditedModel, service_registry
-from daybook_reminders import SCHEMA
+import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from daybook_common.events import inbox_table
+from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
+from daybook_reminders import NOTIFY_CHANNEL, SCHEMA
+from daybook_reminders.recurrence import DAY_NAMES, FREQUENCIES
 
 _registry = service_registry(SCHEMA)
 
@@ -16,4 +38,122 @@ class Base(AuditedModel, DeclarativeBase):
     metadata = _registry.metadata
 
 
-__all__ = ["Base"]
+TITLE_MAX_LENGTH = 200
+MESSAGE_MAX_LENGTH = 2000
+TIMEZONE_MAX_LENGTH = 64
+
+# The RLS predicate both tables share (NULLIF: after a SET LOCAL ends the setting reads '').
+RLS_PREDICATE = (
+    "user_id = NULLIF(current_setting('app.user_id', true), '')::uuid"
+    " OR current_setting('app.rls_bypass', true) = 'on'"
+)
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class Reminder(SoftDeleteMixin, Base):
+    __tablename__ = "reminders"
+    __table_args__ = (
+        sa.Index("ix_reminders_user_id_id", "user_id", "id"),
+        sa.Index(
+            "ix_reminders_due",
+            "next_fire_at",
+            postgresql_where=sa.text("is_active AND deleted_at IS NULL"),
+        ),
+        sa.Index("ix_reminders_deleted_at", "deleted_at", postgresql_where=sa.text("deleted_at IS NOT NULL")),
+        sa.CheckConstraint(f"char_length(title) BETWEEN 1 AND {TITLE_MAX_LENGTH}", name="title_length"),
+        sa.CheckConstraint(f"char_length(message) <= {MESSAGE_MAX_LENGTH}", name="message_length"),
+        sa.CheckConstraint(f"frequency IN ({_sql_list(FREQUENCIES)})", name="frequency_known"),
+        sa.CheckConstraint(
+            f"char_length(timezone) BETWEEN 1 AND {TIMEZONE_MAX_LENGTH}", name="timezone_length"
+        ),
+        sa.CheckConstraint('EXTRACT(second FROM "time") = 0', name="time_whole_minute"),
+        sa.CheckConstraint(
+            "(frequency = 'custom') = (custom_days IS NOT NULL)", name="custom_days_iff_custom"
+        ),
+        sa.CheckConstraint(
+            f"custom_days IS NULL OR (cardinality(custom_days) BETWEEN 1 AND 7"
+            f" AND custom_days <@ ARRAY[{_sql_list(DAY_NAMES)}]::text[])",
+            name="custom_days_valid",
+        ),
+        sa.CheckConstraint("is_active OR next_fire_at IS NULL", name="inactive_not_scheduled"),
+        sa.CheckConstraint("deleted_at IS NULL OR next_fire_at IS NULL", name="deleted_not_scheduled"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    title: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    message: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    frequency: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    time: Mapped[datetime.time] = mapped_column(sa.Time, nullable=False)
+    timezone: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    start_date: Mapped[datetime.date] = mapped_column(sa.Date, nullable=False)
+    custom_days: Mapped[list[str] | None] = mapped_column(ARRAY(sa.Text), nullable=True)
+    is_active: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=True, server_default=sa.text("true")
+    )
+    task_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    next_fire_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    last_fired_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "reminder_id", "occurrence_at", name="uq_notifications_reminder_id_occurrence_at"
+        ),
+        sa.Index("ix_notifications_user_id_occurrence_at_id", "user_id", "occurrence_at", "id"),
+        sa.Index(
+            "ix_notifications_unread",
+            "user_id",
+            "occurrence_at",
+            "id",
+            postgresql_where=sa.text("read_at IS NULL"),
+        ),
+        sa.CheckConstraint(f"char_length(title) BETWEEN 1 AND {TITLE_MAX_LENGTH}", name="title_length"),
+        sa.CheckConstraint(f"char_length(message) <= {MESSAGE_MAX_LENGTH}", name="message_length"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    reminder_id: Mapped[uuid.UUID] = mapped_column(
+        sa.Uuid, sa.ForeignKey("reminders.reminders.id", ondelete="CASCADE"), nullable=False
+    )
+    title: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    message: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    occurrence_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
+    read_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+inbox = inbox_table(Base.metadata)
+
+# ``Idempotency-Key`` of creating POSTs: the first response, replayed for a retry with the same
+# key and body within 24 h (the scheduler purges older rows).
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    Base.metadata,
+    sa.Column("user_id", sa.Uuid, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("request_hash", sa.Text, nullable=False),
+    sa.Column("status_code", sa.BigInteger, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("location", sa.Text, nullable=True),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint(f"char_length(key) BETWEEN 1 AND {IDEMPOTENCY_KEY_MAX_LENGTH}", name="key_length"),
+    sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+__all__ = [
+    "MESSAGE_MAX_LENGTH",
+    "NOTIFY_CHANNEL",
+    "RLS_PREDICATE",
+    "TIMEZONE_MAX_LENGTH",
+    "TITLE_MAX_LENGTH",
+    "Base",
+    "Notification",
+    "Reminder",
+    "idempotency_keys",
+    "inbox",
+]

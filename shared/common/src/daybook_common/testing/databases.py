@@ -68,10 +68,17 @@ def create_test_database(admin_url: str, prefix: str = "t") -> TestDatabase:
 
 def drop_test_database(db: TestDatabase) -> None:
     async def drop() -> None:
-        conn = await asyncpg.connect(db.admin_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        for attempt in range(3):  # on a loaded machine the server may drop a fresh connection
+            try:
+                conn = await asyncpg.connect(db.admin_url, timeout=30)
+                try:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+                    return
+                finally:
+                    await conn.close()
+            except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError):
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(1)
 
     run_in_thread(lambda: asyncio.run(drop()))

@@ -1,0 +1,50 @@
+"""Reusable field constraints for request and response schemas (msgspec ``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from daybook_reminders.db.models import MESSAGE_MAX_LENGTH, TIMEZONE_MAX_LENGTH, TITLE_MAX_LENGTH
+from daybook_reminders.recurrence import DayName, Frequency
+
+Title = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=TITLE_MAX_LENGTH,
+        pattern=r"\S",
+        description=f"1..{TITLE_MAX_LENGTH} characters, not blank",
+        examples=["Take vitamins"],
+    ),
+]
+Message = Annotated[
+    str,
+    msgspec.Meta(max_length=MESSAGE_MAX_LENGTH, description=f"0..{MESSAGE_MAX_LENGTH} characters"),
+]
+LocalTime = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local wall-clock time HH:MM (24 h) in the reminder's time zone",
+        examples=["08:30"],
+    ),
+]
+TimezoneName = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=TIMEZONE_MAX_LENGTH,
+        description="IANA time zone name (tz database)",
+        examples=["Europe/Berlin"],
+    ),
+]
+Days = Annotated[
+    list[DayName],
+    msgspec.Meta(
+        max_length=7, description="Days for frequency custom (required then, not allowed otherwise)"
+    ),
+]
+
+__all__ = ["DayName", "Days", "Frequency", "LocalTime", "Message", "TimezoneName", "Title"]

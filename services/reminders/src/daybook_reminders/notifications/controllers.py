@@ -1,0 +1,69 @@
+"""`/api/v1/notifications`: HTTP only (parse, call the service, shape the response)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daybook_common.auth import AccessClaims
+from daybook_common.db import set_rls_user
+from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_reminders.db import models as m
+from daybook_reminders.notifications import schemas as s
+from daybook_reminders.notifications.services import NotificationService
+
+
+async def provide_notification_service(
+    db_session: AsyncSession, current_user: AccessClaims
+) -> NotificationService:
+    await set_rls_user(db_session, current_user.user_id)
+    return NotificationService(session=db_session, user_id=current_user.user_id)
+
+
+def to_schema(n: m.Notification) -> s.Notification:
+    return s.Notification(
+        id=n.id,
+        user_id=n.user_id,
+        reminder_id=n.reminder_id,
+        title=n.title,
+        message=n.message,
+        occurrence_at=n.occurrence_at,
+        read_at=n.read_at,
+        created_at=n.created_at,
+        updated_at=n.updated_at,
+    )
+
+
+class NotificationController(Controller):
+    path = "/api/v1/notifications"
+    tags = ["notifications"]
+    dependencies = {"notifications": Provide(provide_notification_service)}
+
+    @get("/", operation_id="ListNotifications", summary="The caller's fired reminders, newest first")
+    async def list_notifications(
+        self,
+        notifications: NotificationService,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        unread: Annotated[
+            bool, Parameter(query="unread", required=False, description="true: only unread ones")
+        ] = False,
+    ) -> Page[s.Notification]:
+        rows, next_cursor = await notifications.list_page(limit=limit, cursor=cursor, unread=unread)
+        return Page(items=[to_schema(n) for n in rows], next_cursor=next_cursor)
+
+    @post(
+        "/{notification_id:uuid}/read",
+        operation_id="MarkNotificationRead",
+        status_code=204,
+        summary="Mark a notification read",
+    )
+    async def mark_read(self, notifications: NotificationService, notification_id: uuid.UUID) -> None:
+        if not await notifications.mark_read(notification_id):
+            raise NotFoundException(detail="Notification not found")

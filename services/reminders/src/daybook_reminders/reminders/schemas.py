@@ -1,0 +1,54 @@
+"""Reminder request and response bodies."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import msgspec
+
+from daybook_reminders.constraints import DayName, Days, Frequency, LocalTime, Message, TimezoneName, Title
+
+
+class ReminderCreate(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title
+    message: Message
+    frequency: Frequency
+    time: LocalTime
+    timezone: TimezoneName
+    start_date: datetime.date | None = None
+    custom_days: Days | None = None
+    is_active: bool = True
+    task_id: uuid.UUID | None = None
+
+
+class ReminderUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields present change; ``custom_days``/``task_id`` may be set to null."""
+
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    message: Message | msgspec.UnsetType = msgspec.UNSET
+    frequency: Frequency | msgspec.UnsetType = msgspec.UNSET
+    time: LocalTime | msgspec.UnsetType = msgspec.UNSET
+    timezone: TimezoneName | msgspec.UnsetType = msgspec.UNSET
+    start_date: datetime.date | msgspec.UnsetType = msgspec.UNSET
+    custom_days: Days | msgspec.UnsetType | None = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+    task_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class Reminder(msgspec.Struct):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    message: str
+    frequency: Frequency
+    time: str
+    timezone: str
+    start_date: datetime.date
+    custom_days: list[DayName] | None
+    is_active: bool
+    task_id: uuid.UUID | None
+    next_fire_at: datetime.datetime | None
+    last_fired_at: datetime.datetime | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime

@@ -1,0 +1,229 @@
+"""Reminder business rules and queries, always scoped to one user.
+
+Every query filters on the caller's ``user_id`` (and row-level security, bound per transaction
+with ``set_rls_user``, is the second wall). Schedule changes recompute ``next_fire_at`` and send a
+``NOTIFY`` so sleeping schedulers look again at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from daybook_common.models import utcnow
+from daybook_common.pagination import decode_cursor, page_of
+from daybook_common.problems import validation_error
+from daybook_reminders import idempotency
+from daybook_reminders.db import models as m
+from daybook_reminders.recurrence import Rule, canonical_days, first_fire_at, is_valid_timezone, today_in
+from daybook_reminders.reminders import schemas as s
+
+MIN_START_DATE = dt.date(1970, 1, 1)
+MAX_START_DATE = dt.date(2999, 12, 31)
+SCHEDULE_FIELDS = ("frequency", "time", "timezone", "start_date", "custom_days", "is_active")
+
+
+def parse_time(value: str) -> dt.time:
+    hour, minute = value.split(":")
+    return dt.time(int(hour), int(minute))
+
+
+def format_time(value: dt.time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+@dataclass
+class Schedule:
+    """The schedule fields of a reminder after a create or an update, before validation."""
+
+    frequency: str
+    time: dt.time
+    timezone: str
+    start_date: dt.date | None
+    custom_days: Sequence[str] | None
+    is_active: bool
+
+
+async def notify_schedulers(session: AsyncSession, next_fire_at: dt.datetime | None) -> None:
+    """Wake listening schedulers when the transaction commits (NOTIFY is transactional)."""
+    payload = next_fire_at.isoformat() if next_fire_at else ""
+    await session.execute(sa.select(sa.func.pg_notify(m.NOTIFY_CHANNEL, payload)))
+
+
+class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder]):
+    class Repo(SQLAlchemyAsyncRepository[m.Reminder]):
+        model_type = m.Reminder
+
+    repository_type = Repo
+
+    def __init__(
+        self, session: AsyncSession, user_id: uuid.UUID, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        super().__init__(session=session)
+        self.session = session
+        self.user_id = user_id
+        self.clock = clock
+
+    # -- schedule -----------------------------------------------------------------------------
+
+    def _settle(
+        self, schedule: Schedule, *, start_given: bool, now: dt.datetime
+    ) -> tuple[Rule, dt.datetime | None]:
+        """Validate a schedule, fill the default start date and compute ``next_fire_at``."""
+        if not is_valid_timezone(schedule.timezone):
+            raise validation_error("timezone", "unknown time zone (use an IANA name such as Europe/Berlin)")
+        days = canonical_days(schedule.custom_days or [])
+        if schedule.frequency == "custom" and not days:
+            raise validation_error("custom_days", "required (at least one day) for frequency custom")
+        if schedule.frequency != "custom" and days:
+            raise validation_error("custom_days", "only allowed with frequency custom")
+        start = schedule.start_date
+        if start is not None and not MIN_START_DATE <= start <= MAX_START_DATE:
+            raise validation_error("start_date", f"must be between {MIN_START_DATE} and {MAX_START_DATE}")
+        if start is None:
+            start = today_in(schedule.timezone, now)
+        rule = Rule(schedule.frequency, schedule.time, schedule.timezone, start, days)
+        if not schedule.is_active:
+            return rule, None
+        next_fire_at = first_fire_at(rule, now)
+        if next_fire_at is None and rule.frequency == "once" and not start_given:
+            # "once at 08:00" with no date means the next 08:00: tomorrow when today's has passed.
+            rule = Rule(rule.frequency, rule.time, rule.timezone, start + dt.timedelta(days=1), days)
+            next_fire_at = first_fire_at(rule, now)
+        if next_fire_at is None:
+            raise validation_error("start_date", "the only occurrence of a once reminder is in the past")
+        return rule, next_fire_at
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def _owned(self) -> sa.Select[m.Reminder]:
+        return sa.select(m.Reminder).where(
+            m.Reminder.user_id == self.user_id, m.Reminder.deleted_at.is_(None)
+        )
+
+    async def get_owned(self, reminder_id: uuid.UUID, *, for_update: bool = False) -> m.Reminder | None:
+        stmt = self._owned().where(m.Reminder.id == reminder_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list_page(
+        self, *, limit: int, cursor: str | None, is_active: bool | None
+    ) -> tuple[list[m.Reminder], str | None]:
+        """Newest first (ids are UUIDv7, so id order is creation order)."""
+        stmt = self._owned()
+        if is_active is not None:
+            stmt = stmt.where(m.Reminder.is_active.is_(is_active))
+        if cursor is not None:
+            (last_id,) = decode_cursor(cursor, (uuid.UUID,))
+            stmt = stmt.where(m.Reminder.id < last_id)
+        stmt = stmt.order_by(m.Reminder.id.desc()).limit(limit + 1)
+        rows = list((await self.session.execute(stmt)).scalars())
+        return page_of(rows, limit, lambda r: (str(r.id),))
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def create_reminder(self, data: s.ReminderCreate) -> m.Reminder:
+        now = self.clock()
+        schedule = Schedule(
+            frequency=data.frequency,
+            time=parse_time(data.time),
+            timezone=data.timezone,
+            start_date=data.start_date,
+            custom_days=data.custom_days,
+            is_active=data.is_active,
+        )
+        rule, next_fire_at = self._settle(schedule, start_given=data.start_date is not None, now=now)
+        reminder = m.Reminder(
+            user_id=self.user_id,
+            title=data.title,
+            message=data.message,
+            frequency=rule.frequency,
+            time=rule.time,
+            timezone=rule.timezone,
+            start_date=rule.start_date,
+            custom_days=list(rule.custom_days) if rule.frequency == "custom" else None,
+            is_active=data.is_active,
+            task_id=data.task_id,
+            next_fire_at=next_fire_at,
+        )
+        reminder = await self.repository.add(reminder)
+        if next_fire_at is not None:
+            await notify_schedulers(self.session, next_fire_at)
+        return reminder
+
+    async def update_reminder(self, reminder: m.Reminder, data: s.ReminderUpdate) -> m.Reminder:
+        """Apply a PATCH to a reminder loaded ``for_update``; recompute the schedule if it changed."""
+        changes: dict[str, Any] = {
+            f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not msgspec.UNSET
+        }
+        if "title" in changes:
+            reminder.title = changes["title"]
+        if "message" in changes:
+            reminder.message = changes["message"]
+        if "task_id" in changes:
+            reminder.task_id = changes["task_id"]
+        if any(f in changes for f in SCHEDULE_FIELDS):
+            frequency = changes.get("frequency", reminder.frequency)
+            custom_days = changes.get("custom_days", reminder.custom_days)
+            if "frequency" in changes and frequency != "custom" and "custom_days" not in changes:
+                custom_days = None  # leaving custom drops its days
+            schedule = Schedule(
+                frequency=frequency,
+                time=parse_time(changes["time"]) if "time" in changes else reminder.time,
+                timezone=changes.get("timezone", reminder.timezone),
+                start_date=changes.get("start_date", reminder.start_date),
+                custom_days=custom_days,
+                is_active=changes.get("is_active", reminder.is_active),
+            )
+            if not self._same_schedule(reminder, schedule):
+                await self._reschedule(reminder, schedule)
+        reminder.updated_at = self.clock()
+        return await self.repository.update(reminder)
+
+    @staticmethod
+    def _same_schedule(reminder: m.Reminder, schedule: Schedule) -> bool:
+        """An update that restates the schedule must not skip an occurrence that is due right now."""
+        return (
+            schedule.frequency == reminder.frequency
+            and schedule.time == reminder.time
+            and schedule.timezone == reminder.timezone
+            and schedule.start_date == reminder.start_date
+            and list(canonical_days(schedule.custom_days or [])) == list(reminder.custom_days or [])
+            and schedule.is_active == reminder.is_active
+        )
+
+    async def _reschedule(self, reminder: m.Reminder, schedule: Schedule) -> None:
+        rule, next_fire_at = self._settle(schedule, start_given=True, now=self.clock())
+        reminder.frequency = rule.frequency
+        reminder.time = rule.time
+        reminder.timezone = rule.timezone
+        reminder.start_date = rule.start_date
+        reminder.custom_days = list(rule.custom_days) if rule.frequency == "custom" else None
+        reminder.is_active = schedule.is_active
+        reminder.next_fire_at = next_fire_at
+        if next_fire_at is not None:
+            await notify_schedulers(self.session, next_fire_at)
+
+    async def claim_idempotency_key(self, key: str, fingerprint: str) -> idempotency.StoredResponse | None:
+        return await idempotency.claim(self.session, self.user_id, key, fingerprint, self.clock())
+
+    async def record_idempotent_response(
+        self, key: str, status_code: int, body: bytes, location: str
+    ) -> None:
+        await idempotency.record(self.session, self.user_id, key, status_code, body, location)
+
+    async def delete_reminder(self, reminder: m.Reminder) -> None:
+        """Soft delete: the reminder leaves every list and never fires again; its notifications stay."""
+        reminder.deleted_at = self.clock()
+        reminder.next_fire_at = None
+        await self.repository.update(reminder)

@@ -1,0 +1,326 @@
+"""The scheduler worker: fires every due reminder exactly once per occurrence.
+
+Run it as ``daybook-reminders-scheduler`` (or ``python -m daybook_reminders.scheduler``); any
+number may run at once. Each loop is one transaction on a plain asyncpg connection:
+
+1. claim up to ``REMINDERS_SCHEDULER_BATCH_SIZE`` due reminders, oldest due first, with
+   ``FOR UPDATE SKIP LOCKED`` (a reminder another scheduler holds is skipped, never waited for);
+2. compute each one's occurrence and next occurrence in Python (:mod:`daybook_reminders.recurrence`);
+3. in one statement, advance all reminders (``UPDATE … FROM unnest(…)``) and insert all their
+   notifications (multi-row ``INSERT … ON CONFLICT DO NOTHING`` on the unique
+   ``(reminder_id, occurrence_at)``: a second firing of an occurrence is impossible even if two
+   claims ever overlapped);
+4. commit. A crash or ``SIGKILL`` before the commit rolls the whole batch back, so its reminders are
+   still due and the next scheduler fires them: nothing is lost, nothing doubled.
+
+Between batches it sleeps until the next due reminder or the poll interval, whichever is
+sooner, and wakes at once on a ``NOTIFY reminders_changed`` (sent by the API when a reminder's
+schedule changes). After downtime, with coalescing on (the default) a reminder that missed
+several occurrences fires once, for the latest of them. ``SIGTERM``/``SIGINT`` finish the batch in
+progress and exit 0. Row-level security is bypassed only inside these transactions
+(``SET LOCAL app.rls_bypass = on``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from uuid_utils.compat import uuid7
+
+from daybook_reminders import NOTIFY_CHANNEL
+from daybook_reminders.recurrence import Firing, Rule, fire
+from daybook_reminders.settings import SchedulerConfig, SchedulerSettings
+from daybook_reminders.worker_logging import configure_logging
+
+logger = logging.getLogger("daybook.reminders.scheduler")
+APPLICATION_NAME = "daybook-reminders-scheduler"
+
+BYPASS_RLS = "SELECT set_config('app.rls_bypass', 'on', true)"
+CLAIM = """
+SELECT id, frequency, "time", timezone, start_date, custom_days, next_fire_at
+FROM reminders
+WHERE is_active AND deleted_at IS NULL AND next_fire_at <= $1
+ORDER BY next_fire_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+# One statement for the whole batch: advance every claimed reminder and record its notification
+# (title and message copied from the row as it is now). All parts see the same snapshot.
+FIRE_BATCH = """
+WITH batch AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::bool[])
+        AS b(reminder_id, notification_id, occurrence_at, next_fire_at, is_active)
+), advanced AS (
+    UPDATE reminders AS r
+    SET next_fire_at = b.next_fire_at, last_fired_at = b.occurrence_at, is_active = b.is_active, updated_at = $6
+    FROM batch AS b
+    WHERE r.id = b.reminder_id
+), inserted AS (
+    INSERT INTO notifications (id, user_id, reminder_id, title, message, occurrence_at, created_at, updated_at)
+    SELECT b.notification_id, r.user_id, r.id, r.title, r.message, b.occurrence_at, $6, $6
+    FROM batch AS b JOIN reminders AS r ON r.id = b.reminder_id
+    ON CONFLICT (reminder_id, occurrence_at) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM inserted
+"""
+NEXT_DUE = """
+SELECT next_fire_at FROM reminders
+WHERE is_active AND deleted_at IS NULL AND next_fire_at IS NOT NULL
+ORDER BY next_fire_at
+LIMIT 1
+"""
+# Housekeeping, done by every scheduler now and then, a bounded batch at a time: idempotency keys
+# live 24 h; soft-deleted reminders (and, by cascade, their notifications) go after the retention.
+PURGE_IDEMPOTENCY_KEYS = """
+DELETE FROM idempotency_keys
+WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)
+"""
+PURGE_DELETED_REMINDERS = """
+DELETE FROM reminders
+WHERE id IN (SELECT id FROM reminders WHERE deleted_at < $1 LIMIT $2)
+"""
+PURGE_BATCH = 5000
+# A due reminder we could not claim is held by another scheduler: look again shortly, don't spin.
+BUSY_RETRY_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    claimed: int
+    fired: int
+    lag_p50_ms: float | None
+    lag_p99_ms: float | None
+    next_due: dt.datetime | None
+    duration_ms: float
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def plan(row: Mapping[str, Any], now: dt.datetime, coalesce: bool) -> Firing:
+    """The occurrence to fire for one claimed row and its next fire time (None: deactivate)."""
+    rule = Rule(
+        frequency=row["frequency"],
+        time=row["time"],
+        timezone=row["timezone"],
+        start_date=row["start_date"],
+        custom_days=tuple(row["custom_days"] or ()),
+    )
+    return fire(rule, row["next_fire_at"], now, coalesce=coalesce)
+
+
+async def fire_due(
+    conn: asyncpg.Connection, *, batch_size: int, coalesce: bool, now: dt.datetime | None = None
+) -> BatchResult:
+    """One scheduler pass in one transaction: claim due reminders, record notifications, advance."""
+    started = time.perf_counter()
+    now = now or dt.datetime.now(dt.UTC)
+    async with conn.transaction():
+        await conn.execute(BYPASS_RLS)
+        rows = await conn.fetch(CLAIM, now, batch_size)
+        fired = 0
+        lags: list[float] = []
+        if rows:
+            reminder_ids, notification_ids, occurrences = [], [], []
+            nexts: list[dt.datetime | None] = []
+            actives: list[bool] = []
+            for row in rows:
+                try:
+                    firing = plan(row, now, coalesce)
+                except Exception:
+                    # A rule that cannot be evaluated (e.g. a zone removed from the tz database)
+                    # must not block the queue: fire what was due and park the reminder.
+                    logger.exception(
+                        "cannot compute the next occurrence; deactivating", extra={"id": str(row["id"])}
+                    )
+                    firing = Firing(row["next_fire_at"], None)
+                lags.append((now - row["next_fire_at"]).total_seconds() * 1000)
+                reminder_ids.append(row["id"])
+                notification_ids.append(uuid7())
+                occurrences.append(firing.occurrence_at)
+                nexts.append(firing.next_fire_at)
+                actives.append(firing.next_fire_at is not None)
+            fired = await conn.fetchval(
+                FIRE_BATCH, reminder_ids, notification_ids, occurrences, nexts, actives, now
+            )
+        next_due = None if len(rows) == batch_size else await conn.fetchval(NEXT_DUE)
+    lags.sort()
+    return BatchResult(
+        claimed=len(rows),
+        fired=fired,
+        lag_p50_ms=round(percentile(lags, 50), 1) if lags else None,
+        lag_p99_ms=round(percentile(lags, 99), 1) if lags else None,
+        next_due=next_due,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+
+
+def sleep_seconds(result: BatchResult, batch_size: int, poll_interval: float, now: dt.datetime) -> float:
+    """How long to wait before the next pass (a NOTIFY or a stop signal cuts it short)."""
+    if result.claimed >= batch_size:
+        return 0.0  # more may be due right now
+    if result.next_due is None:
+        return poll_interval
+    until = (result.next_due - now).total_seconds()
+    if until <= 0:
+        # Still due but not claimed by us (another scheduler holds it) or just became due.
+        return BUSY_RETRY_SECONDS if result.claimed == 0 else 0.0
+    return min(until, poll_interval)
+
+
+class Scheduler:
+    """The loop around :func:`fire_due`: connect, listen, fire, sleep; reconnect on failures."""
+
+    def __init__(self, dsn: str, settings: SchedulerSettings, *, statement_timeout_ms: int = 15_000) -> None:
+        self.dsn = dsn
+        self.settings = settings
+        self.statement_timeout_ms = statement_timeout_ms
+        self.stop_event = asyncio.Event()
+        self.wake_event = asyncio.Event()
+        self.batches = 0
+        self.total_fired = 0
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.wake_event.set()
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload:
+            with contextlib.suppress(ValueError):
+                due = dt.datetime.fromisoformat(payload)
+                horizon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.settings.poll_interval)
+                if due > horizon:
+                    return  # the regular poll will see it in time
+        self.wake_event.set()
+
+    async def connect(self) -> asyncpg.Connection:
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self.dsn,
+            server_settings={
+                "application_name": APPLICATION_NAME,
+                "statement_timeout": str(self.statement_timeout_ms),
+                # A scheduler that hangs mid-batch must not hold its reminders' locks forever.
+                "idle_in_transaction_session_timeout": "60000",
+            },
+        )
+        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        return conn
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds <= 0 or self.stop_event.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake_event.wait(), timeout=seconds)
+
+    async def purge(self, conn: asyncpg.Connection, now: dt.datetime | None = None) -> dict[str, int]:
+        """One bounded round of housekeeping; returns how many rows of each kind went."""
+        now = now or dt.datetime.now(dt.UTC)
+        done = {}
+        for name, sql, cutoff in (
+            ("idempotency_keys", PURGE_IDEMPOTENCY_KEYS, now - dt.timedelta(hours=24)),
+            (
+                "deleted_reminders",
+                PURGE_DELETED_REMINDERS,
+                now - dt.timedelta(days=self.settings.retention_days),
+            ),
+        ):
+            async with conn.transaction():
+                await conn.execute(BYPASS_RLS)
+                status = await conn.execute(sql, cutoff, PURGE_BATCH)
+            done[name] = int(status.rsplit(" ", 1)[-1])
+        return done
+
+    async def run_connected(self, conn: asyncpg.Connection) -> None:
+        s = self.settings
+        next_purge = time.monotonic()
+        while not self.stop_event.is_set():
+            if time.monotonic() >= next_purge:
+                purged = await self.purge(conn)
+                more = any(n >= PURGE_BATCH for n in purged.values())
+                next_purge = time.monotonic() + (0 if more else s.housekeeping_interval)
+                if any(purged.values()):
+                    logger.info("housekeeping", extra=purged)
+            self.wake_event.clear()
+            result = await fire_due(conn, batch_size=s.batch_size, coalesce=s.coalesce)
+            self.batches += 1
+            self.total_fired += result.fired
+            if result.claimed:
+                logger.info(
+                    "batch",
+                    extra={
+                        "claimed": result.claimed,
+                        "fired": result.fired,
+                        "lag_p50_ms": result.lag_p50_ms,
+                        "lag_p99_ms": result.lag_p99_ms,
+                        "duration_ms": result.duration_ms,
+                    },
+                )
+            await self._sleep(sleep_seconds(result, s.batch_size, s.poll_interval, dt.datetime.now(dt.UTC)))
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while not self.stop_event.is_set():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await self.connect()
+                logger.info(
+                    "scheduler started",
+                    extra={
+                        "pid": os.getpid(),
+                        "batch_size": self.settings.batch_size,
+                        "poll_interval_s": self.settings.poll_interval,
+                        "coalesce": self.settings.coalesce,
+                    },
+                )
+                backoff = 0.5
+                await self.run_connected(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                if self.stop_event.is_set():
+                    break
+                logger.warning(
+                    "scheduler pass failed; reconnecting",
+                    extra={"error": exc.__class__.__name__, "detail": str(exc)[:200], "retry_in_s": backoff},
+                )
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.settings.reconnect_max_seconds)
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(conn.close(), timeout=5)
+        logger.info("scheduler stopped", extra={"batches": self.batches, "fired": self.total_fired})
+
+
+async def run(config: SchedulerConfig) -> None:
+    scheduler = Scheduler(config.dsn, config.scheduler, statement_timeout_ms=config.statement_timeout_ms)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, scheduler.stop)
+    await scheduler.run()
+
+
+def main() -> None:
+    config = SchedulerConfig.from_env()
+    configure_logging("reminders-scheduler", config.log_level)
+    asyncio.run(run(config))
+
+
+__all__ = ["BatchResult", "Scheduler", "fire_due", "main", "plan", "sleep_seconds"]
+
+
+if __name__ == "__main__":
+    main()
