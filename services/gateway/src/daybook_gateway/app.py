@@ -1,0 +1,116 @@
+"""The gateway's composition root.
+
+``create_app`` returns the raw ASGI :class:`~daybook_gateway.proxy.Gateway`: routed paths are
+proxied by it directly, and a small Litestar app serves the gateway's own routes (health,
+readiness, the merged OpenAPI document, ``/docs``), the 404 for unknown paths and the lifespan
+that opens and closes the upstream connection pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+
+from daybook_common.observability import configure_logging
+from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
+from daybook_gateway.auth import EdgeVerifier, edge_verifier
+from daybook_gateway.docs import docs_handlers
+from daybook_gateway.logs import AccessLog
+from daybook_gateway.openapi import OpenAPIAggregator
+from daybook_gateway.proxy import Gateway
+from daybook_gateway.routing import Upstream, build_routes
+from daybook_gateway.settings import Settings
+
+
+async def check_upstream(upstream: Upstream, limit: float) -> dict[str, Any]:
+    try:
+        async with upstream.client().get(
+            upstream.base_url + "/ready", timeout=aiohttp.ClientTimeout(total=limit)
+        ) as response:
+            await response.read()
+            if response.status == 200:
+                return {"status": "ready"}
+            return {"status": "not_ready", "http_status": response.status}
+    except TimeoutError:
+        return {"status": "timeout"}
+    except aiohttp.ClientConnectorError:
+        return {"status": "unavailable"}
+    except aiohttp.ClientError as exc:
+        return {"status": "error", "error": exc.__class__.__name__}
+
+
+def own_handlers(
+    settings: Settings, upstreams: dict[str, Upstream], verifier: EdgeVerifier, aggregator: OpenAPIAggregator
+) -> list[Any]:
+    @get("/health", sync_to_thread=False, include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", include_in_schema=False)
+    async def ready() -> Response[dict[str, Any]]:
+        names = list(upstreams)
+        results = await asyncio.gather(*(check_upstream(upstreams[n], settings.ready_timeout) for n in names))
+        checks = dict(zip(names, results, strict=True))
+        not_ready = [name for name, result in checks.items() if result["status"] != "ready"]
+        if not verifier.has_keys:
+            await verifier.refresh(force=True)
+        signing_keys = "loaded" if verifier.has_keys else "unavailable"
+        if not not_ready and signing_keys == "loaded":
+            return Response({"status": "ready", "upstreams": checks, "signing_keys": signing_keys})
+        detail = "Not ready: " + ", ".join(not_ready or ["signing keys"])
+        body = problem_body(503, detail, not_ready=not_ready, upstreams=checks, signing_keys=signing_keys)
+        return Response(body, status_code=503, media_type=PROBLEM_JSON)
+
+    @get("/api/v1/openapi.json", include_in_schema=False)
+    async def openapi() -> Response[bytes]:
+        return Response(await aggregator.document(), media_type="application/json")
+
+    return [health, ready, openapi, *docs_handlers()]
+
+
+def create_app(settings: Settings | None = None) -> Gateway:
+    settings = settings or Settings.from_env()
+    configure_logging("gateway", settings.log_level)
+    upstreams = {name: Upstream(name, url, settings) for name, url in settings.upstream_urls.items()}
+    verifier = edge_verifier(settings.auth, settings.jwks_timeout)
+    aggregator = OpenAPIAggregator(upstreams, settings.openapi_ttl, timeout=max(settings.ready_timeout, 5.0))
+
+    access_log = AccessLog("gateway") if settings.access_log else None
+    background: list[asyncio.Task[None]] = []
+
+    async def refresh_keys_periodically() -> None:
+        # An unknown kid already triggers a refresh; this also drops keys the users service retired.
+        while True:
+            await asyncio.sleep(settings.jwks_max_age)
+            await verifier.refresh(force=True)
+
+    async def startup() -> None:
+        for upstream in upstreams.values():
+            upstream.client()
+        await verifier.refresh()
+        if not settings.auth.jwks_json:
+            background.append(asyncio.create_task(refresh_keys_periodically()))
+
+    async def shutdown() -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await asyncio.gather(*(upstream.close() for upstream in upstreams.values()))
+        if access_log is not None:
+            access_log.flush()
+
+    own = Litestar(
+        route_handlers=own_handlers(settings, upstreams, verifier, aggregator),
+        exception_handlers=exception_handlers,
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        state=State({"settings": settings}),
+        openapi_config=None,
+        logging_config=None,
+        debug=False,
+    )
+    return Gateway(settings, own, verifier, upstreams, build_routes(upstreams), access_log)

@@ -1,0 +1,489 @@
+"""The hot path: a raw ASGI callable that forwards routed requests to the services.
+
+Litestar serves only the gateway's own routes (``/health``, ``/ready``, OpenAPI, ``/docs``) and the
+404 for unknown paths; every routed request is handled here without a framework layer: one pass
+over the headers, the token check, the limits, then a pooled aiohttp request whose body and
+response are streamed.  Requests that never reach a service (401, 413, 429, preflights) are
+answered here too, as problem+json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from yarl import URL
+
+from daybook_common.auth import TokenError, TokenVerifier, bearer_token
+from daybook_common.observability import request_id_var
+from daybook_common.problems import problem_body
+from daybook_gateway.cors import CorsPolicy
+from daybook_gateway.limits import ClientAddress, TokenBucketLimiter
+from daybook_gateway.logs import AccessLog
+from daybook_gateway.routing import Route, Upstream
+from daybook_gateway.settings import Settings
+
+logger = logging.getLogger("daybook.gateway")
+
+Headers = list[tuple[bytes, bytes]]
+# Plain ASGI types (Litestar's TypedDicts are stricter than this module needs).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+# RFC 9110 §7.6.1 connection-specific fields: never forwarded in either direction.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Request headers the gateway sets itself (or lets aiohttp compute) instead of copying.
+_REQUEST_REPLACED = frozenset(
+    {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded", b"x-request-id"}
+    | {b"content-length", b"expect"}
+)
+# Response headers the gateway's own server adds (Granian writes date/server) or the gateway sets.
+_RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"date", b"server"}
+_NO_BODY_STATUS = frozenset({204, 304})
+DRAIN_SECONDS = 2.0  # at most this long, and at most drain_bytes, to discard a refused request's body
+BUFFER_LIMIT = 64 * 1024  # responses up to this size (with a Content-Length) are relayed in one message
+_VALID_ID = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+class _BodyState:
+    __slots__ = ("gone", "pending", "too_large")
+
+    def __init__(self, pending: bool) -> None:
+        self.pending = pending  # the client may still be sending body bytes nobody has read
+        self.too_large = False
+        self.gone = False
+
+
+def _request_id(raw: bytes | None) -> bytes:
+    """The client's X-Request-ID when it is sane, else a new random one (same shape as
+    ``daybook_common.observability.new_request_id``: 32 hex digits, cheaper than a UUID object)."""
+    if raw and len(raw) <= 128 and all(c in _VALID_ID for c in raw):
+        return raw
+    return os.urandom(16).hex().encode("ascii")
+
+
+def _response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
+    headers: Headers = []
+    connection: bytes | None = None
+    for name, value in raw:
+        lowered = name.lower()
+        if lowered in _RESPONSE_DROPPED:
+            if lowered == b"connection":
+                connection = value
+            continue
+        headers.append((lowered, value))
+    if connection:  # fields the upstream named in Connection are hop-by-hop too
+        named = {token.strip().lower() for token in connection.split(b",")}
+        headers = [(k, v) for k, v in headers if k not in named]
+    return headers
+
+
+def _has_dot_segment(path: str) -> bool:
+    return any(segment in {".", ".."} for segment in path.split("/"))
+
+
+class Gateway:
+    """ASGI entry point: routed paths are proxied here, everything else goes to ``fallback`` (Litestar)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        fallback: Any,
+        verifier: TokenVerifier,
+        upstreams: dict[str, Upstream],
+        routes: tuple[Route, ...],
+        access_log: AccessLog | None = None,
+    ) -> None:
+        self.settings = settings
+        self.fallback = fallback
+        self.verifier = verifier
+        self.upstreams = upstreams
+        self.routes = routes
+        self.cors = CorsPolicy(settings.cors_origins, settings.cors_max_age)
+        self.client_address = ClientAddress(settings.trusted_proxies)
+        self.limiter = TokenBucketLimiter(settings.auth_rate_limit) if settings.auth_rate_limit else None
+        self.max_body = settings.max_body_bytes
+        self.drain_bytes = max(4 * 1024 * 1024, 2 * settings.max_body_bytes)
+        self.access_log = access_log if access_log is not None and access_log.enabled else None
+
+    # ------------------------------------------------------------------ entry point
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.fallback(scope, receive, send)  # lifespan (and websockets, which Litestar refuses)
+            return
+        started = time.perf_counter()
+        path: str = scope["path"]
+        route: Route | None = None
+        for candidate in self.routes:
+            if candidate.matches(path):
+                route = candidate
+                break
+
+        # One pass over the request headers: pick what the gateway needs, copy the rest for upstream.
+        raw_rid = origin = authorization = content_length = forwarded_for = forwarded_proto = None
+        forwarded_host = host = connection = preflight_method = None
+        chunked = False
+        forward: list[tuple[str, str]] = []
+        for name, value in scope["headers"]:
+            if name in HOP_BY_HOP or name in _REQUEST_REPLACED:
+                if name == b"x-request-id":
+                    raw_rid = value
+                elif name == b"content-length":
+                    content_length = value
+                elif name == b"x-forwarded-for":
+                    forwarded_for = value
+                elif name == b"x-forwarded-proto":
+                    forwarded_proto = value
+                elif name == b"x-forwarded-host":
+                    forwarded_host = value
+                elif name == b"connection":
+                    connection = value
+                elif name == b"transfer-encoding":
+                    chunked = True
+                continue
+            if name == b"authorization":
+                authorization = value
+            elif name == b"origin":
+                origin = value
+            elif name == b"host":
+                host = value
+            elif name == b"access-control-request-method":
+                preflight_method = value
+            if route is not None:
+                forward.append((name.decode("latin-1"), value.decode("latin-1")))
+
+        rid = _request_id(raw_rid)
+        token = request_id_var.set(rid.decode("ascii"))
+        cors = self.cors.response_headers(origin) if self.cors.enabled else []
+        method: str = scope["method"]
+        status = 500
+        upstream_name = route.upstream.name if route else None
+        try:
+            if (
+                method == "OPTIONS"
+                and origin is not None
+                and preflight_method is not None
+                and self.cors.enabled
+            ):
+                status = await self._preflight(send, origin, rid)
+            elif route is None:
+                status = await self._own(scope, receive, send, rid, cors)
+            else:
+                body = _BodyState(pending=content_length is not None or chunked)
+                status = await self._routed(
+                    scope,
+                    receive,
+                    send,
+                    route,
+                    body,
+                    method=method,
+                    rid=rid,
+                    cors=cors,
+                    forward=forward,
+                    authorization=authorization,
+                    content_length=content_length,
+                    chunked=chunked,
+                    forwarded_for=forwarded_for,
+                    forwarded_proto=forwarded_proto,
+                    forwarded_host=forwarded_host,
+                    host=host,
+                    connection=connection,
+                )
+                if body.pending:
+                    # Refused before the body was read (401, 413, 429 …): read and discard what the
+                    # client is still sending — bounded — so it gets to read the answer instead of
+                    # a connection reset (what nginx calls a lingering close).
+                    await self._drain(receive)
+        finally:
+            if self.access_log is not None:
+                self.access_log.record(
+                    method,
+                    route.prefix if route else scope.get("path_template", path[:200]),
+                    status,
+                    upstream_name,
+                    round((time.perf_counter() - started) * 1000, 3),
+                    rid.decode("ascii"),
+                )
+            request_id_var.reset(token)
+
+    # ------------------------------------------------------------------ gateway's own routes
+    async def _own(self, scope: Scope, receive: Receive, send: Send, rid: bytes, cors: Headers) -> int:
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", rid))
+                headers.extend(cors)
+                message["headers"] = headers
+            await send(message)
+
+        scope.setdefault("state", {})["request_id"] = rid.decode("ascii")
+        await self.fallback(scope, receive, send_with_headers)
+        return status
+
+    async def _preflight(self, send: Send, origin: bytes, rid: bytes) -> int:
+        if not self.cors.allowed(origin):
+            return await self.problem(send, 403, "Origin not allowed", rid, [(b"vary", b"Origin")])
+        headers = [*self.cors.preflight_headers(origin), (b"x-request-id", rid), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return 204
+
+    async def problem(
+        self, send: Send, status: int, detail: str, rid: bytes, headers: Headers, **extra: Any
+    ) -> int:
+        body = json.dumps(problem_body(status, detail, **extra)).encode()
+        response_headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", rid),
+            *headers,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": body})
+        return status
+
+    # ------------------------------------------------------------------ proxying
+    async def _routed(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: Route,
+        state: _BodyState,
+        *,
+        method: str,
+        rid: bytes,
+        cors: Headers,
+        forward: list[tuple[str, str]],
+        authorization: bytes | None,
+        content_length: bytes | None,
+        chunked: bool,
+        forwarded_for: bytes | None,
+        forwarded_proto: bytes | None,
+        forwarded_host: bytes | None,
+        host: bytes | None,
+        connection: bytes | None,
+    ) -> int:
+        path: str = scope["path"]
+        if "/." in path and _has_dot_segment(path):
+            return await self.problem(send, 400, "Paths with dot segments are not allowed", rid, cors)
+
+        if not route.public:
+            token = bearer_token(authorization.decode("latin-1")) if authorization else None
+            if token is None:
+                return await self._unauthorized(send, rid, cors, "Missing access token")
+            try:
+                await self.verifier.verify(token)
+            except TokenError as exc:
+                if not getattr(self.verifier, "has_keys", True):
+                    return await self.problem(
+                        send,
+                        503,
+                        "The users service is unavailable: access tokens cannot be verified",
+                        rid,
+                        cors,
+                        service="users",
+                    )
+                return await self._unauthorized(send, rid, cors, f"Invalid access token: {exc}")
+
+        client = scope.get("client")
+        peer = str(client[0]) if client else "unknown"
+        xff_in = forwarded_for.decode("latin-1") if forwarded_for else None
+        if route.rate_limited and self.limiter is not None and method != "OPTIONS":
+            wait = self.limiter.acquire(self.client_address.resolve(peer, xff_in))
+            if wait > 0:
+                retry_after = str(max(1, int(wait + 0.999))).encode()
+                return await self.problem(
+                    send,
+                    429,
+                    "Too many requests, try again later",
+                    rid,
+                    [*cors, (b"retry-after", retry_after)],
+                )
+
+        declared: int | None = None
+        if content_length is not None:
+            try:
+                declared = int(content_length)
+            except ValueError:
+                declared = -1
+            if declared < 0:
+                return await self.problem(send, 400, "Invalid Content-Length", rid, cors)
+            if declared > self.max_body:
+                return await self._too_large(send, rid, cors)
+
+        # Forwarding headers: only a trusted proxy's X-Forwarded-* are kept (and extended).
+        trusted = bool(self.settings.trusted_proxies) and self.client_address.is_trusted(peer)
+        forward.append(("X-Forwarded-For", f"{xff_in}, {peer}" if trusted and xff_in else peer))
+        proto = (
+            forwarded_proto.decode("latin-1") if trusted and forwarded_proto else scope.get("scheme", "http")
+        )
+        forward.append(("X-Forwarded-Proto", proto))
+        fwd_host = forwarded_host if trusted and forwarded_host else host
+        if fwd_host:
+            forward.append(("X-Forwarded-Host", fwd_host.decode("latin-1")))
+        forward.append(("X-Request-ID", rid.decode("ascii")))
+        if connection:  # fields named in Connection are hop-by-hop too
+            named = {t.strip().lower() for t in connection.decode("latin-1").split(",")}
+            forward = [(k, v) for k, v in forward if k not in named or k == "host"]
+
+        # Request body: none without Content-Length/Transfer-Encoding (RFC 9112 §6.3); a body that
+        # arrived in one message is forwarded as bytes; a longer one is streamed and counted.
+        data: Any = None
+        if declared is not None or chunked:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                state.pending = False
+                return 499
+            first: bytes = message.get("body", b"")
+            if not message.get("more_body", False):
+                state.pending = False
+                if len(first) > self.max_body:
+                    return await self._too_large(send, rid, cors)
+                data = first
+            else:
+                if declared is not None and not chunked:  # a chunked body's length is only what arrives
+                    forward.append(("Content-Length", str(declared)))
+                data = self._stream_body(first, receive, state)
+
+        raw_path: bytes | None = scope.get("raw_path")
+        target = raw_path.decode("latin-1") if raw_path else quote(path)
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            target = f"{target}?{query.decode('latin-1')}"
+        upstream = route.upstream
+        url = URL(upstream.base_url + target, encoded=True)
+        response_started = False
+        try:
+            async with upstream.client().request(
+                method, url, headers=forward, data=data, allow_redirects=False
+            ) as response:
+                status = response.status
+                headers = _response_headers(response.raw_headers)
+                headers.append((b"x-request-id", rid))
+                headers.extend(cors)
+                length = response.content_length
+                if (
+                    method == "HEAD"
+                    or status in _NO_BODY_STATUS
+                    or (length is not None and length <= BUFFER_LIMIT)
+                ):
+                    body = await response.read()
+                    response_started = True
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+                    return status
+                response_started = True
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                async for chunk in response.content.iter_any():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+                return status
+        except Exception as exc:
+            if state.too_large:
+                if response_started:
+                    raise
+                return await self._too_large(send, rid, cors)
+            if state.gone:
+                return 499
+            if response_started:
+                # The status line is out: the only honest signal left is to break the connection.
+                logger.warning("upstream %s failed mid-response: %s", upstream.name, exc.__class__.__name__)
+                raise
+            return await self._upstream_failure(send, exc, upstream, rid, cors)
+
+    async def _stream_body(self, first: bytes, receive: Receive, state: _BodyState) -> AsyncIterator[bytes]:
+        total = len(first)
+        if total > self.max_body:
+            state.too_large = True
+            raise BodyTooLarge
+        if first:
+            yield first
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                state.gone = True
+                state.pending = False
+                raise ClientGone
+            chunk: bytes = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_body:
+                state.too_large = True
+                raise BodyTooLarge
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                state.pending = False
+                return
+
+    async def _drain(self, receive: Receive) -> None:
+        budget = self.drain_bytes
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while budget > 0:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return
+                    budget -= len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        return
+        except TimeoutError:
+            return
+
+    async def _upstream_failure(
+        self, send: Send, exc: BaseException, upstream: Upstream, rid: bytes, cors: Headers
+    ) -> int:
+        name = upstream.name
+        if isinstance(exc, TimeoutError):  # connect, read and total timeouts all land here
+            status, detail = 504, f"The {name} service did not answer in time"
+        elif isinstance(exc, aiohttp.ClientConnectorError):
+            status, detail = 503, f"The {name} service is unavailable"
+        else:
+            status, detail = 502, f"The {name} service sent an invalid response"
+        logger.warning(
+            "upstream %s failed",
+            name,
+            extra={"upstream": name, "status": status, "error": exc.__class__.__name__},
+        )
+        return await self.problem(send, status, detail, rid, cors, service=name)
+
+    async def _unauthorized(self, send: Send, rid: bytes, cors: Headers, detail: str) -> int:
+        headers = [*cors, (b"www-authenticate", b'Bearer realm="daybook"')]
+        return await self.problem(send, 401, detail, rid, headers)
+
+    async def _too_large(self, send: Send, rid: bytes, cors: Headers) -> int:
+        detail = f"The request body is larger than {self.max_body} bytes"
+        return await self.problem(send, 413, detail, rid, cors)

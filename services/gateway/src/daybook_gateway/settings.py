@@ -1,0 +1,123 @@
+"""Gateway settings: environment variables with the ``GATEWAY_`` prefix, read in ``create_app``."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from daybook_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, AuthSettings
+from daybook_common.settings import Env, SettingsError
+
+PREFIX = "GATEWAY_"
+JWKS_PATH = "/api/v1/auth/jwks"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``requests`` per ``window`` seconds per client (a token bucket of that size)."""
+
+    requests: int
+    window: float
+
+    @classmethod
+    def parse(cls, raw: str, name: str) -> RateLimit | None:
+        value = raw.strip().lower()
+        if value in {"", "0", "off", "none", "false"}:
+            return None
+        count, sep, window = value.partition("/")
+        try:
+            limit = cls(int(count), float(window) if sep else 60.0)
+        except ValueError:
+            raise SettingsError(
+                f"{name} must look like 20/60 (requests/seconds) or off, got {raw!r}"
+            ) from None
+        if limit.requests <= 0 or limit.window <= 0:
+            raise SettingsError(f"{name} needs a positive count and window, got {raw!r}")
+        return limit
+
+
+@dataclass(frozen=True)
+class Settings:
+    users_url: str = "http://127.0.0.1:8001"
+    journal_url: str = "http://127.0.0.1:8002"
+    reminders_url: str = "http://127.0.0.1:8003"
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    connect_timeout: float = 2.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    ready_timeout: float = 2.0
+    jwks_timeout: float = 3.0
+    jwks_max_age: float = 300.0
+    max_connections: int = 256
+    keepalive_timeout: float = 15.0
+    max_body_bytes: int = 1_048_576
+    auth_rate_limit: RateLimit | None = RateLimit(20, 60.0)
+    cors_origins: tuple[str, ...] = ()
+    cors_max_age: int = 600
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    openapi_ttl: float = 60.0
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    @property
+    def upstream_urls(self) -> dict[str, str]:
+        return {"users": self.users_url, "journal": self.journal_url, "reminders": self.reminders_url}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = Env(PREFIX, environ)
+        users_url = env.str("USERS_URL", cls.users_url).rstrip("/")
+        settings = cls(
+            users_url=users_url,
+            journal_url=env.str("JOURNAL_URL", cls.journal_url).rstrip("/"),
+            reminders_url=env.str("REMINDERS_URL", cls.reminders_url).rstrip("/"),
+            auth=AuthSettings(
+                issuer=env.str("JWT_ISSUER", DEFAULT_ISSUER),
+                audience=env.str("JWT_AUDIENCE", DEFAULT_AUDIENCE),
+                jwks_url=env.str("JWKS_URL", users_url + JWKS_PATH),
+                jwks_json=env.optional("JWKS_JSON"),
+                jwks_refresh_interval=env.float("JWKS_REFRESH_INTERVAL", 30.0),
+            ),
+            connect_timeout=_positive(env, "CONNECT_TIMEOUT", cls.connect_timeout),
+            read_timeout=_positive(env, "READ_TIMEOUT", cls.read_timeout),
+            total_timeout=_positive(env, "TIMEOUT", cls.total_timeout),
+            ready_timeout=_positive(env, "READY_TIMEOUT", cls.ready_timeout),
+            jwks_timeout=_positive(env, "JWKS_TIMEOUT", cls.jwks_timeout),
+            jwks_max_age=_positive(env, "JWKS_MAX_AGE", cls.jwks_max_age),
+            max_connections=int(_positive(env, "UPSTREAM_MAX_CONNECTIONS", cls.max_connections)),
+            keepalive_timeout=_positive(env, "UPSTREAM_KEEPALIVE", cls.keepalive_timeout),
+            max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", cls.max_body_bytes)),
+            auth_rate_limit=RateLimit.parse(env.str("AUTH_RATE_LIMIT", "20/60"), env.name("AUTH_RATE_LIMIT")),
+            cors_origins=tuple(o.rstrip("/") for o in env.list("CORS_ORIGINS")),
+            cors_max_age=env.int("CORS_MAX_AGE", cls.cors_max_age),
+            trusted_proxies=_networks(env),
+            openapi_ttl=env.float("OPENAPI_TTL", cls.openapi_ttl),
+            log_level=env.str("LOG_LEVEL", "INFO"),
+            access_log=env.bool("ACCESS_LOG", True),
+        )
+        for name, url in settings.upstream_urls.items():
+            if not url.startswith(("http://", "https://")):
+                raise SettingsError(f"{env.name(name.upper() + '_URL')} must be an http(s) URL, got {url!r}")
+        return settings
+
+
+def _positive(env: Env, key: str, default: float) -> float:
+    value = env.float(key, default)
+    if value <= 0:
+        raise SettingsError(f"{env.name(key)} must be positive, got {value}")
+    return value
+
+
+def _networks(env: Env) -> tuple[IPNetwork, ...]:
+    networks: list[IPNetwork] = []
+    for item in env.list("TRUSTED_PROXIES"):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{env.name('TRUSTED_PROXIES')}: {item!r} is not an IP address or CIDR"
+            ) from None
+    return tuple(networks)

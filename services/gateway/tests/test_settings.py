@@ -1,0 +1,133 @@
+"""Settings, the token bucket, client address resolution and the edge verifier's refresh guard."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+from joserfc.jwk import ECKey
+
+from daybook_common.auth import TokenError
+from daybook_common.settings import SettingsError
+from daybook_common.testing.tokens import TestSigner
+from daybook_gateway.auth import EdgeVerifier
+from daybook_gateway.limits import ClientAddress, TokenBucketLimiter
+from daybook_gateway.settings import RateLimit, Settings
+
+
+def test_defaults_match_the_documented_ports_and_limits() -> None:
+    s = Settings.from_env({})
+    assert s.upstream_urls == {
+        "users": "http://127.0.0.1:8001",
+        "journal": "http://127.0.0.1:8002",
+        "reminders": "http://127.0.0.1:8003",
+    }
+    assert s.auth.jwks_url == "http://127.0.0.1:8001/api/v1/auth/jwks"
+    assert (s.auth.issuer, s.auth.audience) == ("daybook-users", "daybook-api")
+    assert s.max_body_bytes == 1_048_576
+    assert s.auth_rate_limit == RateLimit(20, 60.0)
+    assert s.cors_origins == () and s.trusted_proxies == ()
+    assert s.access_log is True
+
+
+def test_environment_overrides() -> None:
+    s = Settings.from_env(
+        {
+            "GATEWAY_USERS_URL": "http://users:8001/",
+            "GATEWAY_JOURNAL_URL": "http://journal:8002",
+            "GATEWAY_CONNECT_TIMEOUT": "0.5",
+            "GATEWAY_READ_TIMEOUT": "7",
+            "GATEWAY_TIMEOUT": "9",
+            "GATEWAY_MAX_BODY_BYTES": "2048",
+            "GATEWAY_AUTH_RATE_LIMIT": "5/10",
+            "GATEWAY_CORS_ORIGINS": "https://a.example/, http://localhost:5173",
+            "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+            "GATEWAY_ACCESS_LOG": "false",
+        }
+    )
+    assert s.users_url == "http://users:8001"
+    assert s.auth.jwks_url == "http://users:8001/api/v1/auth/jwks"  # follows the users URL
+    assert (s.connect_timeout, s.read_timeout, s.total_timeout) == (0.5, 7.0, 9.0)
+    assert s.max_body_bytes == 2048
+    assert s.auth_rate_limit == RateLimit(5, 10.0)
+    assert s.cors_origins == ("https://a.example", "http://localhost:5173")
+    assert s.trusted_proxies == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1"))
+    assert s.access_log is False
+    assert Settings.from_env({"GATEWAY_JWKS_URL": "http://keys/jwks"}).auth.jwks_url == "http://keys/jwks"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GATEWAY_AUTH_RATE_LIMIT": "lots"},
+        {"GATEWAY_AUTH_RATE_LIMIT": "-1/60"},
+        {"GATEWAY_TRUSTED_PROXIES": "not-an-ip"},
+        {"GATEWAY_READ_TIMEOUT": "0"},
+        {"GATEWAY_MAX_BODY_BYTES": "big"},
+        {"GATEWAY_JOURNAL_URL": "journal:8002"},
+    ],
+)
+def test_bad_values_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize("raw", ["off", "0", "none", ""])
+def test_rate_limit_can_be_switched_off(raw: str) -> None:
+    assert RateLimit.parse(raw, "X") is None
+
+
+def test_token_bucket_bursts_then_refills() -> None:
+    now = [1000.0]
+    limiter = TokenBucketLimiter(RateLimit(3, 30.0), clock=lambda: now[0])  # 1 token per 10 s
+    assert [limiter.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = limiter.acquire("a")
+    assert wait == pytest.approx(10.0)
+    assert limiter.acquire("b") == 0.0  # buckets are per client
+    now[0] += 5
+    assert limiter.acquire("a") == pytest.approx(5.0)
+    now[0] += 5
+    assert limiter.acquire("a") == 0.0
+    assert limiter.acquire("a") > 0
+
+
+def test_token_bucket_memory_is_bounded() -> None:
+    now = [0.0]
+    limiter = TokenBucketLimiter(RateLimit(2, 1.0), max_clients=100, clock=lambda: now[0])
+    for i in range(1000):
+        limiter.acquire(f"10.0.{i // 256}.{i % 256}")
+        now[0] += 0.01
+    assert len(limiter._buckets) <= 101
+
+
+def test_client_address_trusts_only_configured_proxies() -> None:
+    untrusted = ClientAddress(())
+    assert untrusted.resolve("198.51.100.1", "1.2.3.4") == "198.51.100.1"
+    trusted = ClientAddress((ipaddress.ip_network("10.0.0.0/8"),))
+    assert trusted.resolve("10.1.1.1", "203.0.113.5") == "203.0.113.5"
+    assert trusted.resolve("10.1.1.1", "6.6.6.6, 203.0.113.5, 10.2.2.2") == "203.0.113.5"
+    assert trusted.resolve("10.1.1.1", "10.9.9.9") == "10.9.9.9"
+    assert trusted.resolve("10.1.1.1", None) == "10.1.1.1"
+    assert trusted.resolve("198.51.100.1", "203.0.113.5") == "198.51.100.1"
+    assert trusted.resolve("testclient", "203.0.113.5") == "testclient"
+
+
+async def test_unknown_key_ids_do_not_cause_a_jwks_request_each(signer: TestSigner) -> None:
+    calls = 0
+
+    async def loader() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return signer.jwks
+
+    verifier = EdgeVerifier("daybook-users", "daybook-api", loader)
+    await verifier.refresh()
+    assert calls == 1 and verifier.has_keys
+    for i in range(20):
+        stranger = TestSigner(key=ECKey.generate_key("P-256", parameters={"kid": f"made-up-{i}"}))
+        with pytest.raises(TokenError):
+            await verifier.verify(stranger.token("018f3c4e-0000-7000-8000-000000000001"))
+    assert calls == 1  # the forced refresh waits FORCED_REFRESH_INTERVAL after the last one
+    claims = await verifier.verify(signer.token("018f3c4e-0000-7000-8000-000000000001"))
+    assert str(claims.user_id) == "018f3c4e-0000-7000-8000-000000000001"
