@@ -1,0 +1,1 @@
+"""The ``daybook`` command: local launcher, migrations, provisioning, status."""

@@ -307,7 +307,7 @@ def test_merge_rewrites_nested_refs_and_escaped_names() -> None:
     assert_self_contained(doc)
 
 
-def real_service_schemas() -> dict[str, dict[str, Any]]:
+def real_service_schemas(key_file: str) -> dict[str, dict[str, Any]]:
     """The schemas the real services publish today (built from their create_app, no database needed)."""
     from daybook_common.testing.tokens import TestSigner
     from daybook_journal.app import create_app as journal_app
@@ -320,7 +320,13 @@ def real_service_schemas() -> dict[str, dict[str, Any]]:
     jwks = TestSigner().jwks_json
     apps = {
         "users": users_app(
-            UsersSettings.from_env({"USERS_JWKS_JSON": jwks, "USERS_GENERATE_SIGNING_KEY": "false"})
+            UsersSettings.from_env(
+                {
+                    "USERS_JWKS_JSON": jwks,
+                    "USERS_SIGNING_KEY_FILE": key_file,
+                    "USERS_GENERATE_SIGNING_KEY": "true",
+                }
+            )
         ),
         "journal": journal_app(JournalSettings.from_env({"JOURNAL_JWKS_JSON": jwks})),
         "reminders": reminders_app(RemindersSettings.from_env({"REMINDERS_JWKS_JSON": jwks})),
@@ -328,8 +334,10 @@ def real_service_schemas() -> dict[str, dict[str, Any]]:
     return {name: app.openapi_schema.to_schema() for name, app in apps.items()}
 
 
-async def test_real_services_schemas_merge_cleanly(make_gateway: Any, upstreams: Upstreams) -> None:
-    schemas = real_service_schemas()
+async def test_real_services_schemas_merge_cleanly(
+    make_gateway: Any, upstreams: Upstreams, tmp_path: Any
+) -> None:
+    schemas = real_service_schemas(str(tmp_path / "users-signing-key.pem"))
     for stub in upstreams.all():
         stub.openapi = schemas[stub.name]
     try:

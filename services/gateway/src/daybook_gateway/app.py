@@ -15,9 +15,10 @@ import aiohttp
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 
+from daybook_common.auth import TokenVerifier
 from daybook_common.observability import configure_logging
 from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
-from daybook_gateway.auth import EdgeVerifier, edge_verifier
+from daybook_gateway.auth import edge_verifier
 from daybook_gateway.docs import docs_handlers
 from daybook_gateway.logs import AccessLog
 from daybook_gateway.openapi import OpenAPIAggregator
@@ -44,7 +45,7 @@ async def check_upstream(upstream: Upstream, limit: float) -> dict[str, Any]:
 
 
 def own_handlers(
-    settings: Settings, upstreams: dict[str, Upstream], verifier: EdgeVerifier, aggregator: OpenAPIAggregator
+    settings: Settings, upstreams: dict[str, Upstream], verifier: TokenVerifier, aggregator: OpenAPIAggregator
 ) -> list[Any]:
     @get("/health", sync_to_thread=False, include_in_schema=False)
     def health() -> dict[str, str]:

@@ -51,7 +51,7 @@ class AuthSettings:
     audience: str = DEFAULT_AUDIENCE
     jwks_url: str | None = None
     jwks_json: str | None = None
-    jwks_refresh_interval: float = 30.0
+    jwks_refresh_interval: float = 5.0
 
 
 JwksLoader = Callable[[], Awaitable[dict[str, Any]]]
@@ -82,7 +82,10 @@ class TokenVerifier:
     issuer: str
     audience: str
     loader: JwksLoader
-    refresh_interval: float = 30.0
+    refresh_interval: float = 5.0
+    """Least time between two JWKS fetches (an unknown ``kid`` cannot make us fetch more often)."""
+    max_key_age: float = 300.0
+    """Keys are fetched again after this long, so a key the users service retired stops working."""
     cache_size: int = 20_000
     is_revoked: Callable[[uuid.UUID, int], bool] | None = None
     _keys: KeySet | None = field(default=None, init=False)
@@ -103,10 +106,15 @@ class TokenVerifier:
             raise ValueError("token verification needs a JWKS URL or a JWKS document")
         return cls(settings.issuer, settings.audience, loader, settings.jwks_refresh_interval)
 
+    @property
+    def has_keys(self) -> bool:
+        return self._keys is not None
+
     async def refresh(self, force: bool = False) -> None:
+        """Fetch the JWKS, unless (without ``force``) it was fetched less than ``refresh_interval`` ago."""
         async with self._lock:
             now = time.monotonic()
-            if not force and now - self._last_refresh < self.refresh_interval and self._keys is not None:
+            if not force and self._keys is not None and now - self._last_refresh < self.refresh_interval:
                 return
             self._last_refresh = now
             try:
@@ -136,8 +144,8 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise TokenError("token has no key id")
-        if kid not in self._kids:
-            await self.refresh(force=self._keys is None or kid not in self._kids)
+        if kid not in self._kids or time.monotonic() - self._last_refresh > self.max_key_age:
+            await self.refresh()
         if kid not in self._kids or self._keys is None:
             raise TokenError("unknown signing key")
         try:

@@ -1,0 +1,1 @@
+"""Daybook benchmarks (``uv run daybook bench``)."""

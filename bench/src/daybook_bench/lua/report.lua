@@ -1,0 +1,42 @@
+-- Prints one machine-readable line with wrk's totals and latency percentiles.
+-- Optional env: DAYBOOK_TOKENS_FILE (one bearer token per line, rotated across requests),
+-- DAYBOOK_METHOD / DAYBOOK_BODY (for writes), DAYBOOK_CONTENT_TYPE.
+-- Without a tokens file the request is static (formatted once), so wrk spends no Lua per request.
+local method = os.getenv("DAYBOOK_METHOD") or "GET"
+local body = os.getenv("DAYBOOK_BODY")
+local file = os.getenv("DAYBOOK_TOKENS_FILE")
+
+wrk.method = method
+if body then
+  wrk.body = body
+  wrk.headers["Content-Type"] = os.getenv("DAYBOOK_CONTENT_TYPE") or "application/json"
+end
+
+if file then
+  local tokens = {}
+  local counter = 0
+
+  init = function(args)
+    for line in io.lines(file) do
+      if #line > 0 then tokens[#tokens + 1] = line end
+    end
+    -- each run starts at its own place in the list
+    math.randomseed(os.time())
+    counter = math.random(0, #tokens - 1)
+  end
+
+  request = function()
+    counter = counter + 1
+    wrk.headers["Authorization"] = "Bearer " .. tokens[(counter % #tokens) + 1]
+    return wrk.format(nil)
+  end
+end
+
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format(
+    'DAYBOOK_JSON {"requests": %d, "duration_s": %.6f, "p50_us": %d, "p95_us": %d, "p99_us": %d, '
+      .. '"max_us": %d, "errors": %d, "non_2xx": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.max, errors, summary.errors.status))
+end

@@ -1,0 +1,120 @@
+"""Helper processes the cases start themselves: nginx (case 1) and scheduler workers (case 4)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from daybook_common.embedded import free_port, wait_for_port
+
+
+def find_nginx() -> str | None:
+    found = shutil.which("nginx")
+    if found:
+        return found
+    for candidate in ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"):
+        if Path(candidate).exists():
+            return candidate
+    return None
+
+
+def nginx_version(binary: str) -> str:
+    proc = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False)
+    return (proc.stderr or proc.stdout).strip().removeprefix("nginx version: ")
+
+
+def nginx_conf(workdir: Path, port: int, upstream: str) -> Path:
+    """One worker (like the gateway's one Granian worker), keep-alive upstream, no access log."""
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"""worker_processes 1;
+daemon off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {workdir}/body; proxy_temp_path {workdir}/proxy;
+  fastcgi_temp_path {workdir}/fcgi; uwsgi_temp_path {workdir}/uwsgi; scgi_temp_path {workdir}/scgi;
+  upstream service {{ server {upstream}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://service;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+    }}
+  }}
+}}
+"""
+    )
+    return conf
+
+
+def stop_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM the process group we started, then SIGKILL it if it lingers."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+@contextlib.contextmanager
+def nginx(binary: str, workdir: Path, upstream: str) -> Iterator[str]:
+    """nginx in front of ``upstream`` (``host:port``); yields its base URL."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = nginx_conf(workdir, port, upstream)
+    with (workdir / "nginx.log").open("wb") as out:
+        proc = subprocess.Popen(
+            [binary, "-e", str(workdir / "nginx-error.log"), "-c", str(conf), "-p", str(workdir)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, 15, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_group(proc)
+
+
+def spawn_scheduler(
+    database_url: str, log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """One ``daybook-reminders-scheduler`` process with its default settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
+    env.update({"REMINDERS_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "daybook_reminders.scheduler"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_started(procs: list[subprocess.Popen[bytes]], logs: list[Path], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc, log in zip(procs, logs, strict=True):
+            if proc.poll() is not None:
+                raise RuntimeError(f"a scheduler exited with {proc.returncode}: {log.read_text()[-1500:]}")
+        if all("scheduler started" in log.read_text(errors="replace") for log in logs):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("schedulers did not start: " + " | ".join(log.read_text()[-500:] for log in logs))

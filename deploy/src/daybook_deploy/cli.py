@@ -1,0 +1,196 @@
+"""``daybook``: run the whole stack locally, migrate, show status, or run one service's command.
+
+daybook up                     start everything, wait for /ready, print URLs; Ctrl-C stops
+daybook migrate [service …]    provision roles/schemas and migrate (all or the named services)
+daybook status                 which parts answer, ports, migration revisions vs heads
+daybook users|journal|reminders|gateway ARGS…   that service's own command line
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from types import FrameType
+
+from daybook_common.embedded import PortInUseError
+from daybook_deploy.config import ConfigError, StackConfig
+from daybook_deploy.launcher import Stack, StackError, describe_urls
+from daybook_deploy.services import BY_NAME, MIGRATING, SERVICES, selection
+
+FORWARDED = ("users", "journal", "reminders", "gateway")
+
+
+def _say(message: str) -> None:
+    print(f"daybook: {message}", flush=True)
+
+
+def _fail(message: str) -> None:
+    print(f"daybook: {message}", file=sys.stderr, flush=True)
+
+
+class _Terminate(Exception):
+    """SIGTERM/SIGHUP: stop like Ctrl-C."""
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise _Terminate(signal.Signals(signum).name)
+
+
+def cmd_up(config: StackConfig) -> int:
+    sys.dont_write_bytecode = False  # see Stack.child_env: cached bytecode makes later starts fast
+    stack = Stack(config, report=_say)
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # Ctrl-C, even when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    began = time.monotonic()
+    code = 0
+    try:
+        stack.start()
+        stack.wait_ready()
+        elapsed = time.monotonic() - began
+        steps = ", ".join(f"{k} {v:.1f}s" for k, v in stack.timings.items())
+        width = max(len(label) for label, _ in describe_urls(stack))
+        print(f"\nDaybook is ready in {elapsed:.1f}s ({steps})", flush=True)
+        for label, url in describe_urls(stack):
+            print(f"  {label:<{width}}  {url}", flush=True)
+        print(f"  {'data':<{width}}  {config.data_dir}", flush=True)
+        if stack.skipped:
+            print(f"  {'skipped':<{width}}  {', '.join(stack.skipped)}", flush=True)
+        print("Press Ctrl-C to stop.\n", flush=True)
+        dead = stack.wait()
+        _fail(f"{dead.name} exited with code {dead.exit_code()}; stopping everything")
+        code = 1
+    except PortInUseError as exc:
+        _fail(str(exc))
+        return 2
+    except StackError as exc:
+        _fail(str(exc))
+        code = 1
+    except (KeyboardInterrupt, _Terminate):
+        _say("stopping…")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            stack.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    _say("stopped")
+    return code
+
+
+def cmd_migrate(config: StackConfig, names: list[str]) -> int:
+    from daybook_deploy.operations import migrate
+
+    try:
+        migrate(config, names, _say)
+    except PortInUseError as exc:
+        _fail(str(exc))
+        return 2
+    except StackError as exc:
+        _fail(str(exc))
+        return 1
+    return 0
+
+
+def cmd_status(config: StackConfig) -> int:
+    from daybook_deploy.operations import status
+
+    lines = status(config)
+    part_w = max(len(line.part) for line in lines)
+    where_w = max(len(line.where) for line in lines)
+    for line in lines:
+        mark = "ok " if line.ok else "-- "
+        print(f"{mark}{line.part:<{part_w}}  {line.where:<{where_w}}  {line.state}")
+    return 0 if all(line.ok for line in lines) else 1
+
+
+def forward(name: str, argv: Sequence[str]) -> int:
+    """Run ``daybook_<name>.cli.main(argv)`` with the launcher's settings as defaults."""
+    from daybook_deploy.operations import forwarded_env
+
+    spec = BY_NAME[name]
+    config = StackConfig.from_env()
+    for key, value in forwarded_env(config, spec).items():
+        os.environ.setdefault(key, value)
+    try:
+        module = importlib.import_module(f"{spec.package}.cli")
+    except ModuleNotFoundError:
+        _fail(f"{spec.package}.cli is not installed")
+        return 1
+    result = module.main(list(argv))
+    return int(result) if isinstance(result, int) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="daybook",
+        description="Run Daybook locally: embedded PostgreSQL and NATS, every service, the gateway.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p_up = sub.add_parser("up", help="start the whole stack and wait; Ctrl-C stops it")
+    p_up.add_argument(
+        "services",
+        nargs="*",
+        metavar="SERVICE",
+        help="start only these (and what they need), e.g. `daybook up journal`; default: everything",
+    )
+    p_migrate = sub.add_parser("migrate", help="provision roles/schemas and run migrations")
+    p_migrate.add_argument(
+        "services", nargs="*", metavar="SERVICE", help=f"one of {', '.join(s.name for s in MIGRATING)}"
+    )
+    sub.add_parser("status", help="which parts answer, ports, migration revisions vs heads")
+    for name in FORWARDED:
+        sub.add_parser(name, help=f"the {name} service's own command (daybook-{name} --help)", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # platformdirs warns about a missing XDG_RUNTIME_DIR on servers; it is harmless here.
+    warnings.filterwarnings("ignore", module="platformdirs")
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in FORWARDED:
+        return forward(args_list[0], args_list[1:])
+    args = build_parser().parse_args(args_list)
+    try:
+        config = StackConfig.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+        return 2
+    if args.command == "up":
+        try:
+            selection(args.services)
+        except KeyError as exc:
+            _fail(str(exc.args[0]))
+            return 2
+        config.services = tuple(args.services)
+        return cmd_up(config)
+    if args.command == "migrate":
+        unknown = [n for n in args.services if n not in {s.name for s in MIGRATING}]
+        if unknown:
+            _fail(
+                f"no migrations for {', '.join(unknown)}; choose from {', '.join(s.name for s in MIGRATING)}"
+            )
+            return 2
+        return cmd_migrate(config, list(args.services))
+    if args.command == "status":
+        return cmd_status(config)
+    raise AssertionError(args.command)
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+__all__ = ["SERVICES", "main", "run"]
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,148 @@
+"""Settings of the launcher itself, read from the environment when a command runs."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daybook_deploy.services import DATABASE, HTTP_SERVICES, SCHEMAS
+
+DEFAULT_DATA_DIR = ".daybook"
+DEFAULT_PG_PORT = 15432
+DEFAULT_NATS_PORT = 14222
+SIGNING_KEY_NAME = "users-signing-key.pem"
+
+
+class ConfigError(ValueError):
+    """A launcher variable is set to a value that cannot be used."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name) or ""
+    if not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a port number, got {raw!r}") from None
+    if not 0 < value < 65536:
+        raise ConfigError(f"{name} must be a port number between 1 and 65535, got {value}")
+    return value
+
+
+@dataclass
+class StackConfig:
+    """Everything ``daybook up`` needs; :meth:`from_env` is what the CLI uses."""
+
+    data_dir: Path
+    database_url: str | None = None
+    """Superuser (admin) URL of an existing PostgreSQL; ``None`` starts the embedded one."""
+    nats_url: str | None = None
+    """URL of an existing NATS with JetStream; ``None`` starts the embedded one."""
+    pg_port: int = DEFAULT_PG_PORT
+    nats_port: int = DEFAULT_NATS_PORT
+    ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in HTTP_SERVICES if s.port})
+    host: str = "127.0.0.1"
+    """Address the services bind to (the gateway may differ: ``gateway_host``)."""
+    gateway_host: str = "127.0.0.1"
+    database: str = DATABASE
+    passwords: dict[str, str] = field(default_factory=dict)
+    """Role passwords by schema; missing ones come from the data dir (made once)."""
+    ready_timeout: float = 60.0
+    stop_timeout: float = 10.0
+    log_dir: Path | None = None
+    """Write each process's output to ``<log_dir>/<name>.log`` instead of prefixed lines on stdout."""
+    pg_fsync: bool = True
+    """``False`` runs the embedded PostgreSQL with ``fsync=off`` (tests, benchmarks)."""
+    services: tuple[str, ...] = ()
+    """Start only these processes (and what they depend on); empty: all of them."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """Added to every child's environment (after the inherited one, before the launcher's own)."""
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).absolute()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
+        env = os.environ if environ is None else environ
+        ports = {s.name: _int(env, s.port_variable, s.port) for s in HTTP_SERVICES if s.port}
+        passwords = {
+            schema: env[f"DAYBOOK_{schema.upper()}_DB_PASSWORD"]
+            for schema in SCHEMAS
+            if env.get(f"DAYBOOK_{schema.upper()}_DB_PASSWORD")
+        }
+        try:
+            ready_timeout = float(env.get("DAYBOOK_READY_TIMEOUT") or 60)
+        except ValueError:
+            raise ConfigError("DAYBOOK_READY_TIMEOUT must be a number of seconds") from None
+        return cls(
+            data_dir=Path(env.get("DAYBOOK_DATA_DIR") or DEFAULT_DATA_DIR),
+            database_url=env.get("DATABASE_URL") or None,
+            nats_url=env.get("NATS_URL") or None,
+            pg_port=_int(env, "DAYBOOK_PG_PORT", DEFAULT_PG_PORT),
+            nats_port=_int(env, "DAYBOOK_NATS_PORT", DEFAULT_NATS_PORT),
+            ports=ports,
+            gateway_host=env.get("GATEWAY_HOST") or "127.0.0.1",
+            passwords=passwords,
+            ready_timeout=ready_timeout,
+        )
+
+    # --- places in the data dir -------------------------------------------------------------
+    @property
+    def pg_data_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def nats_store_dir(self) -> Path:
+        return self.data_dir / "nats"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.data_dir / "keys" / SIGNING_KEY_NAME
+
+    @property
+    def embedded_pg(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_nats(self) -> bool:
+        return self.nats_url is None
+
+    def url_for(self, name: str, host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.ports[name]}"
+
+    @property
+    def gateway_url(self) -> str:
+        host = self.gateway_host if self.gateway_host not in {"0.0.0.0", "::"} else "127.0.0.1"
+        return f"http://{host}:{self.ports['gateway']}"
+
+    def role_password(self, schema: str) -> str:
+        """The schema role's password: given, else stored in the data dir, else made and stored (0600)."""
+        if schema in self.passwords:
+            return self.passwords[schema]
+        path = self.secrets_dir / f"{schema}-db-password"
+        if not path.exists():
+            self.secrets_dir.mkdir(parents=True, exist_ok=True)
+            self.secrets_dir.chmod(0o700)
+            password = secrets.token_urlsafe(32)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return path.read_text().strip()
+            with os.fdopen(fd, "w") as handle:
+                handle.write(password + "\n")
+        return path.read_text().strip()
+
+    def stored_role_password(self, schema: str) -> str | None:
+        """Like :meth:`role_password` but never creates one (for status and forwarded commands)."""
+        if schema in self.passwords:
+            return self.passwords[schema]
+        path = self.secrets_dir / f"{schema}-db-password"
+        return path.read_text().strip() if path.exists() else None

@@ -1,0 +1,209 @@
+"""The one table of Daybook's processes.
+
+The launcher (``daybook up``), ``daybook status``/``migrate`` and the compose/launcher
+agreement test all read :data:`SERVICES`, so a service, port or variable added here
+shows up everywhere (and the test fails until ``compose.yaml`` follows).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+JWKS_PATH = "/api/v1/auth/jwks"
+DATABASE = "daybook"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    """Process name: compose service name and log prefix (``reminders-scheduler``)."""
+    package: str
+    """Import package (``daybook_reminders``)."""
+    prefix: str
+    """Environment variable prefix without the underscore (``REMINDERS``)."""
+    script: str
+    """Console script that runs it (``daybook-reminders``)."""
+    args: tuple[str, ...] = ()
+    module: str = ""
+    """Module with ``main(argv=None)``; it must be importable for the process to exist."""
+    preload: str = ""
+    """Module(s) the launcher's child imports before the stack is ready (the slow part of a start)."""
+    port: int | None = None
+    """Default HTTP port; ``None`` for workers without one."""
+    schema: str | None = None
+    """Database schema (= role) the process uses, if any."""
+    migrates: bool = False
+    """Owns an Alembic history (``<package>.SCRIPT_LOCATION``)."""
+    nats: bool = False
+    jwks: bool = False
+    upstreams: tuple[str, ...] = ()
+    """Services this one reaches over HTTP (``<PREFIX>_<UPSTREAM>_URL``)."""
+    extra_env: tuple[str, ...] = ()
+    optional: bool = False
+    """Skipped with a warning when its module does not exist yet."""
+    depends_on: tuple[str, ...] = ()
+    """HTTP services whose ``/ready`` must be 200 before this one starts (compose: service_healthy)."""
+
+    @property
+    def entry(self) -> str:
+        return f"{self.module}:main"
+
+    @property
+    def port_variable(self) -> str:
+        return f"{self.prefix}_PORT"
+
+    def available(self) -> bool:
+        try:
+            return importlib.util.find_spec(self.module or self.package) is not None
+        except ModuleNotFoundError:
+            return False
+
+    def env_names(self) -> list[str]:
+        """Names of the variables the launcher (and compose) set for this process."""
+        return sorted(service_env(self, _PLACEHOLDERS).keys())
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where things are, as seen from the process being configured."""
+
+    host: str
+    """Address HTTP services bind to."""
+    service_urls: Mapping[str, str]
+    """Base URL of every HTTP service by name (``http://127.0.0.1:8001``)."""
+    ports: Mapping[str, int]
+    database_urls: Mapping[str, str]
+    """Each schema's own role URL."""
+    nats_url: str
+    signing_key_file: str
+
+
+def service_env(spec: ServiceSpec, at: Endpoints) -> dict[str, str]:
+    """The environment one process needs; the single place these names are decided."""
+    p = spec.prefix
+    env: dict[str, str] = {}
+    if spec.port is not None:
+        env[f"{p}_HOST"] = at.host
+        env[f"{p}_PORT"] = str(at.ports[spec.name])
+    if spec.schema is not None:
+        env[f"{p}_DATABASE_URL"] = at.database_urls[spec.schema]
+    if spec.nats:
+        env[f"{p}_NATS_URL"] = at.nats_url
+    if spec.jwks:
+        env[f"{p}_JWKS_URL"] = at.service_urls["users"] + JWKS_PATH
+    for upstream in spec.upstreams:
+        env[f"{p}_{upstream.upper()}_URL"] = at.service_urls[upstream]
+    if "USERS_SIGNING_KEY_FILE" in spec.extra_env:
+        env["USERS_SIGNING_KEY_FILE"] = at.signing_key_file
+    return env
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        name="users",
+        package="daybook_users",
+        prefix="USERS",
+        script="daybook-users",
+        args=("serve",),
+        module="daybook_users.cli",
+        preload="daybook_users.app",
+        port=8001,
+        schema="users",
+        migrates=True,
+        nats=True,
+        jwks=True,
+        extra_env=("USERS_SIGNING_KEY_FILE",),
+    ),
+    ServiceSpec(
+        name="journal",
+        package="daybook_journal",
+        prefix="JOURNAL",
+        script="daybook-journal",
+        args=("serve",),
+        module="daybook_journal.cli",
+        preload="daybook_journal.app",
+        port=8002,
+        schema="journal",
+        migrates=True,
+        nats=True,
+        jwks=True,
+    ),
+    ServiceSpec(
+        name="reminders",
+        package="daybook_reminders",
+        prefix="REMINDERS",
+        script="daybook-reminders",
+        args=("serve",),
+        module="daybook_reminders.cli",
+        preload="daybook_reminders.app",
+        port=8003,
+        schema="reminders",
+        migrates=True,
+        nats=True,
+        jwks=True,
+    ),
+    ServiceSpec(
+        name="reminders-scheduler",
+        package="daybook_reminders",
+        prefix="REMINDERS",
+        script="daybook-reminders-scheduler",
+        module="daybook_reminders.scheduler",
+        preload="daybook_reminders.scheduler",
+        schema="reminders",
+        optional=True,
+    ),
+    ServiceSpec(
+        name="gateway",
+        package="daybook_gateway",
+        prefix="GATEWAY",
+        script="daybook-gateway",
+        args=("serve",),
+        module="daybook_gateway.cli",
+        preload="daybook_gateway.app",
+        port=8000,
+        jwks=True,
+        upstreams=("users", "journal", "reminders"),
+        depends_on=("users", "journal", "reminders"),
+    ),
+)
+
+BY_NAME: dict[str, ServiceSpec] = {s.name: s for s in SERVICES}
+HTTP_SERVICES: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.port is not None)
+MIGRATING: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.migrates)
+SCHEMAS: tuple[str, ...] = tuple(s.schema for s in MIGRATING if s.schema)
+GATEWAY = BY_NAME["gateway"]
+
+
+def selection(names: tuple[str, ...] | list[str] = ()) -> tuple[ServiceSpec, ...]:
+    """The named processes and what they depend on, in table order; all of them for no names."""
+    if not names:
+        return SERVICES
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise KeyError(f"no such service: {', '.join(unknown)}; choose from {', '.join(BY_NAME)}")
+    wanted: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(BY_NAME[name].depends_on)
+    return tuple(s for s in SERVICES if s.name in wanted)
+
+
+def script_location(spec: ServiceSpec) -> str:
+    module = importlib.import_module(spec.package)
+    return str(module.SCRIPT_LOCATION)
+
+
+_PLACEHOLDERS = Endpoints(
+    host="HOST",
+    service_urls={s.name: f"http://{s.name}:{s.port}" for s in HTTP_SERVICES},
+    ports={s.name: s.port for s in HTTP_SERVICES if s.port is not None},
+    database_urls={schema: f"postgresql://{schema}@db/{DATABASE}" for schema in SCHEMAS},
+    nats_url="nats://nats:4222",
+    signing_key_file="/keys/users-signing-key.pem",
+)

@@ -1,0 +1,120 @@
+"""compose.yaml and the launcher's table (daybook_deploy.services.SERVICES) describe the same stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from daybook_deploy.services import HTTP_SERVICES, MIGRATING, SERVICES, ServiceSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+COMPOSE_SERVICES: dict[str, Any] = COMPOSE["services"]
+INFRASTRUCTURE = {"postgres", "nats", "nats-init", "tests"}
+
+
+def _env(name: str) -> dict[str, str]:
+    environment = COMPOSE_SERVICES[name].get("environment", {})
+    assert isinstance(environment, dict), f"{name}: write environment as a mapping"
+    return {str(k): str(v) for k, v in environment.items()}
+
+
+def test_same_processes() -> None:
+    migrate = {f"{spec.name}-migrate" for spec in MIGRATING}
+    assert set(COMPOSE_SERVICES) - INFRASTRUCTURE == {s.name for s in SERVICES} | migrate
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
+def test_same_variable_names(spec: ServiceSpec) -> None:
+    assert sorted(_env(spec.name)) == spec.env_names()
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
+def test_same_command(spec: ServiceSpec) -> None:
+    command = COMPOSE_SERVICES[spec.name]["command"]
+    assert command[0] == spec.script
+    assert tuple(command[1 : 1 + len(spec.args)]) == spec.args
+
+
+@pytest.mark.parametrize("spec", HTTP_SERVICES, ids=lambda s: s.name)
+def test_same_ports_and_health(spec: ServiceSpec) -> None:
+    env = _env(spec.name)
+    assert env[f"{spec.prefix}_PORT"] == str(spec.port)
+    assert env[f"{spec.prefix}_HOST"] == "0.0.0.0"
+    health = " ".join(COMPOSE_SERVICES[spec.name]["healthcheck"]["test"])
+    assert f"127.0.0.1:{spec.port}/health" in health
+
+
+def test_upstream_urls_point_at_the_services() -> None:
+    for spec in SERVICES:
+        env = _env(spec.name)
+        for upstream in spec.upstreams:
+            port = next(s.port for s in HTTP_SERVICES if s.name == upstream)
+            assert env[f"{spec.prefix}_{upstream.upper()}_URL"] == f"http://{upstream}:{port}"
+        if spec.jwks:
+            assert env[f"{spec.prefix}_JWKS_URL"] == "http://users:8001/api/v1/auth/jwks"
+
+
+def test_database_urls_use_each_service_role() -> None:
+    for spec in SERVICES:
+        if spec.schema is None:
+            continue
+        url = _env(spec.name)[f"{spec.prefix}_DATABASE_URL"]
+        assert url.startswith(f"postgresql://{spec.schema}:"), spec.name
+        assert url.endswith("@postgres:5432/daybook"), spec.name
+        # The same password variable as the launcher's and the bootstrap script's.
+        variable = f"DAYBOOK_{spec.schema.upper()}_DB_PASSWORD"
+        assert f"${{{variable}:-" in url, spec.name
+        assert variable in _env("postgres")
+
+
+def test_one_shot_migrations_gate_their_service() -> None:
+    for spec in MIGRATING:
+        job = COMPOSE_SERVICES[f"{spec.name}-migrate"]
+        assert job["command"] == [spec.script, "migrate"]
+        assert set(_env(f"{spec.name}-migrate")) == {f"{spec.prefix}_DATABASE_URL"}
+        assert job["depends_on"]["postgres"]["condition"] == "service_healthy"
+        gate = COMPOSE_SERVICES[spec.name]["depends_on"][f"{spec.name}-migrate"]
+        assert gate["condition"] == "service_completed_successfully"
+
+
+def test_dependencies_match_the_launcher_order() -> None:
+    for spec in SERVICES:
+        depends = COMPOSE_SERVICES[spec.name]["depends_on"]
+        for dep in spec.depends_on:
+            assert depends[dep]["condition"] == "service_healthy", (spec.name, dep)
+
+
+def test_only_the_gateway_publishes_a_port() -> None:
+    published = {name for name, svc in COMPOSE_SERVICES.items() if svc.get("ports")}
+    assert published == {"gateway"}
+    (mapping,) = COMPOSE_SERVICES["gateway"]["ports"]
+    assert str(mapping).endswith(":8000")
+
+
+def test_every_long_running_service_has_a_healthcheck() -> None:
+    for spec in SERVICES:
+        check = COMPOSE_SERVICES[spec.name]["healthcheck"]
+        assert not check.get("disable"), spec.name
+        assert check["test"][0] in {"CMD", "CMD-SHELL"}
+    for name in ("postgres", "nats"):
+        assert COMPOSE_SERVICES[name]["healthcheck"]["test"]
+
+
+def test_images_are_built_from_the_service_dockerfiles() -> None:
+    for spec in SERVICES:
+        build = COMPOSE_SERVICES[spec.name]["build"]
+        service_dir = spec.package.removeprefix("daybook_")
+        assert build == {"context": ".", "dockerfile": f"services/{service_dir}/Dockerfile"}
+        assert (ROOT / build["dockerfile"]).is_file()
+
+
+def test_tests_profile_runs_the_root_tests_against_the_gateway() -> None:
+    tests = COMPOSE_SERVICES["tests"]
+    assert tests["profiles"] == ["tests"]
+    assert tests["command"][:2] == ["pytest", "tests"]
+    assert _env("tests")["GATEWAY_URL"] == "http://gateway:8000"
+    assert tests["depends_on"]["gateway"]["condition"] == "service_healthy"

@@ -1,0 +1,169 @@
+"""``daybook up`` end to end, as a person runs it: embedded PostgreSQL and NATS, every process,
+``/ready``, ``daybook status`` — then Ctrl-C (and, on the second run, SIGTERM) leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from daybook_common.embedded import free_port
+
+PORT_VARIABLES = (
+    "GATEWAY_PORT",
+    "USERS_PORT",
+    "JOURNAL_PORT",
+    "REMINDERS_PORT",
+    "DAYBOOK_PG_PORT",
+    "DAYBOOK_NATS_PORT",
+)
+READY_WITHIN = 240  # generous: a loaded CI machine; the real numbers are measured, not asserted
+
+
+class Up:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "daybook_deploy.cli", "up"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.proc.stdout is not None
+        stream = self.proc.stdout
+        self.reader = threading.Thread(
+            target=lambda: self.lines.extend(iter(stream.readline, "")), daemon=True
+        )
+        self.reader.start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_ready(self, url: str) -> None:
+        deadline = time.monotonic() + READY_WITHIN
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"daybook up exited early:\n{self.output}"
+            try:
+                with urllib.request.urlopen(url + "/ready", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.proc.kill()
+        pytest.fail(f"not ready within {READY_WITHIN}s:\n{self.output}")
+
+    def processes(self) -> list[psutil.Process]:
+        return psutil.Process(self.proc.pid).children(recursive=True)
+
+    def stop(self, sig: signal.Signals) -> int:
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(120)
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.reader.join(5)
+        return code
+
+
+def _alive(processes: list[psutil.Process]) -> list[str]:
+    left = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{process.pid} {' '.join(process.cmdline())}")
+        except psutil.NoSuchProcess:
+            continue
+    return left
+
+
+def _anything_using(path: Path) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if (
+                str(path) in " ".join(process.info["cmdline"] or [])
+                and process.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(f"{process.pid} {' '.join(process.info['cmdline'])}")
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "NATS_URL", *PORT_VARIABLES}}
+    env.update({name: str(free_port()) for name in PORT_VARIABLES})
+    data = tmp_path / "data"
+    env["DAYBOOK_DATA_DIR"] = str(data)
+    gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
+
+    first = Up(env)
+    first.wait_ready(gateway)
+    processes = first.processes()
+    names = " ".join(" ".join(p.cmdline()) for p in processes)
+    for expected in (
+        "postgres",
+        "nats-server",
+        "daybook_users.cli",
+        "daybook_journal.cli",
+        "daybook_gateway.cli",
+    ):
+        assert expected in names, names
+    status = subprocess.run(
+        [sys.executable, "-m", "daybook_deploy.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "users migrations" in status.stdout and "(head)" in status.stdout
+    migrate = subprocess.run(
+        [sys.executable, "-m", "daybook_deploy.cli", "migrate", "journal"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    assert first.stop(signal.SIGINT) == 0, first.output
+    assert _alive(processes) == []
+    assert _anything_using(data) == []
+    assert "Daybook is ready" in first.output and f"gateway    {gateway}" in first.output
+    assert "users               | " in first.output  # each child's lines carry its name
+
+    password = (data / "secrets" / "users-db-password").read_text()
+    second = Up(env)  # reuses the cluster, the passwords and the applied migrations
+    second.wait_ready(gateway)
+    processes = second.processes()
+    assert "initialising PostgreSQL" not in second.output
+    assert second.stop(signal.SIGTERM) == 0, second.output
+    assert _alive(processes) == []
+    assert _anything_using(data) == []
+    assert (data / "secrets" / "users-db-password").read_text() == password
+
+    down = subprocess.run(
+        [sys.executable, "-m", "daybook_deploy.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 1
+    assert "down" in down.stdout

@@ -1,0 +1,92 @@
+"""Cross-service tests: they speak HTTP to the gateway only.
+
+Without ``GATEWAY_URL`` a session fixture starts the whole stack the way ``daybook up``
+does (``daybook_deploy.launcher.Stack``), on free ports with a temporary data dir, on the
+test run's PostgreSQL and NATS (embedded, or ``TEST_DATABASE_URL`` / ``TEST_NATS_URL``) in a
+database of its own.  With ``GATEWAY_URL`` (compose's ``tests`` service) they run against
+that stack instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from daybook_common.embedded import free_port
+from daybook_common.testing import databases as harness
+from daybook_common.testing.databases import TestDatabase, drop_test_database
+from daybook_deploy.config import StackConfig
+from daybook_deploy.launcher import Stack, StackError
+from daybook_deploy.services import HTTP_SERVICES
+
+
+def _logs(log_dir: Path) -> str:
+    parts = []
+    for path in sorted(log_dir.glob("*.log")):
+        tail = "\n".join(path.read_text(errors="replace").splitlines()[-25:])
+        parts.append(f"--- {path.name}\n{tail}")
+    return "\n".join(parts)
+
+
+def _wait_for_ready(url: str, timeout: float = 120.0) -> str:
+    """A stack started by someone else (compose) may still be warming up: wait for its /ready."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url + "/ready", timeout=5)
+            if response.status_code == 200:
+                return url
+            last = f"{response.status_code} {response.text[:500]}"
+        except httpx.HTTPError as exc:
+            last = exc.__class__.__name__
+        time.sleep(1)
+    pytest.fail(f"{url}/ready did not answer 200 within {timeout:.0f}s: {last}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("GATEWAY_URL")
+    if given:
+        yield _wait_for_ready(given.rstrip("/"))
+        return
+    admin_url: str = request.getfixturevalue("pg_admin_url")
+    nats_url: str = request.getfixturevalue("nats_url")
+    root = tmp_path_factory.mktemp("stack")
+    database = f"e2e_{uuid.uuid4().hex[:12]}"
+    config = StackConfig(
+        data_dir=root / "data",
+        database_url=admin_url,
+        nats_url=nats_url,
+        ports={spec.name: free_port() for spec in HTTP_SERVICES},
+        database=database,
+        # The test harness's role passwords: roles are cluster-wide, and the per-module
+        # databases of other tests re-provision them with these.
+        passwords={role.schema: role.password for role in harness.test_roles()},
+        log_dir=root / "logs",
+        ready_timeout=90,
+    )
+    stack = Stack(config)
+    try:
+        stack.start()
+        stack.wait_ready()
+    except StackError as exc:
+        stack.stop()
+        pytest.fail(f"the stack did not start: {exc}\n{_logs(root / 'logs')}", pytrace=False)
+    try:
+        yield stack.gateway_url
+    finally:
+        stack.stop()
+        drop_test_database(TestDatabase(admin_url=admin_url, name=database))
+
+
+@pytest.fixture(scope="session")
+def http(gateway_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+        yield client
