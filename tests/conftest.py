@@ -50,6 +50,21 @@ def _wait_for_ready(url: str, timeout: float = 120.0) -> str:
     pytest.fail(f"{url}/ready did not answer 200 within {timeout:.0f}s: {last}", pytrace=False)
 
 
+_STACK_ADMIN_DSN: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def stack_admin_dsn(gateway_url: str) -> str:
+    """Superuser DSN of the stack's database, for tests that check what is stored (erasure).
+
+    Against a given ``GATEWAY_URL`` it comes from ``DAYBOOK_TEST_ADMIN_DSN`` (compose sets it).
+    """
+    dsn = os.environ.get("DAYBOOK_TEST_ADMIN_DSN") or _STACK_ADMIN_DSN.get("dsn")
+    if not dsn:
+        pytest.fail("set DAYBOOK_TEST_ADMIN_DSN to the stack database's superuser URL", pytrace=False)
+    return dsn
+
+
 @pytest.fixture(scope="session")
 def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     given = os.environ.get("GATEWAY_URL")
@@ -71,8 +86,11 @@ def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         passwords={role.schema: role.password for role in harness.test_roles()},
         log_dir=root / "logs",
         ready_timeout=90,
+        # Every test client shares one address: the default auth rate limit (20/60) is for people.
+        extra_env={"GATEWAY_AUTH_RATE_LIMIT": "600/60"},
     )
     stack = Stack(config)
+    _STACK_ADMIN_DSN["dsn"] = harness.TestDatabase(admin_url=admin_url, name=database).admin_dsn()
     try:
         stack.start()
         stack.wait_ready()
