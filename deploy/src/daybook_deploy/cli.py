@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="which parts answer, ports, migration revisions vs heads")
     for name in FORWARDED:
         sub.add_parser(name, help=f"the {name} service's own command (daybook-{name} --help)", add_help=False)
+    sub.add_parser(
+        "seed", help="bulk demo data: same as `daybook journal seed` (--help for options)", add_help=False
+    )
+    sub.add_parser(
+        "bench", help="run the benchmarks and print the table (--help for options)", add_help=False
+    )
     return parser
 
 
@@ -159,6 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in FORWARDED:
         return forward(args_list[0], args_list[1:])
+    if args_list and args_list[0] == "seed":
+        return forward("journal", ["seed", *args_list[1:]])
+    if args_list and args_list[0] == "bench":
+        from daybook_bench.run import main as bench_main
+
+        result = bench_main(args_list[1:])
+        return int(result) if isinstance(result, int) else 0
     args = build_parser().parse_args(args_list)
     try:
         config = StackConfig.from_env()
