@@ -61,16 +61,18 @@ def caller() -> Any:
 def scoped(build: Callable[[Any], sa.Select[Any]], order: Sequence[str]) -> sa.Select[Any]:
     """``build(user_id)`` wrapped so ``app.user_id`` is set (statement-local) before it runs.
 
-    ``build`` receives the SQL expression for the caller's id (from the ``rls`` row) and
-    must filter its main table by it (that reference is what orders the evaluation);
-    nested subqueries may use :func:`caller` instead.  ``order`` repeats its ORDER BY (column names of its result,
+    ``build`` receives the SQL expression for the caller's id and must filter its main
+    table by it; nested subqueries may use :func:`caller` too.  ``order`` repeats its ORDER BY (column names of its result,
     e.g. ``"entry_date DESC"``) for the outer query.
     """
     bound = sa.func.set_config(
         sa.literal_column("'app.user_id'"), sa.bindparam("uid", type_=sa.Text), sa.literal_column("true")
     )
     rls = sa.select(bound.label("uid")).offset(sa.literal_column("0")).subquery("rls")
-    page = build(sa.cast(rls.c.uid, sa.Uuid)).lateral("page")
+    # The main table is filtered by the plain parameter (so every planner, PostgreSQL 15
+    # included, makes it an index condition); the reference to ``rls.uid`` keeps the page
+    # LATERAL, so it runs only once the ``rls`` row (and its set_config) exists.
+    page = build(caller()).where(rls.c.uid.is_not(None)).lateral("page")
     return (
         sa.select(page)
         .select_from(rls)
