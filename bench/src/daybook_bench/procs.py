@@ -10,9 +10,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from daybook_common.embedded import free_port, wait_for_port
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    """Base URL."""
+    pid: int
+    """Root of its process tree (CPU accounting)."""
 
 
 def find_nginx() -> str | None:
@@ -73,8 +82,8 @@ def stop_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def nginx(binary: str, workdir: Path, upstream: str) -> Iterator[str]:
-    """nginx in front of ``upstream`` (``host:port``); yields its base URL."""
+def nginx(binary: str, workdir: Path, upstream: str) -> Iterator[Served]:
+    """nginx in front of ``upstream`` (``host:port``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = nginx_conf(workdir, port, upstream)
@@ -87,7 +96,7 @@ def nginx(binary: str, workdir: Path, upstream: str) -> Iterator[str]:
         )
     try:
         wait_for_port(port, 15, proc)
-        yield f"http://127.0.0.1:{port}"
+        yield Served(f"http://127.0.0.1:{port}", proc.pid)
     finally:
         stop_group(proc)
 
@@ -118,3 +127,28 @@ def wait_started(procs: list[subprocess.Popen[bytes]], logs: list[Path], timeout
             return
         time.sleep(0.05)
     raise RuntimeError("schedulers did not start: " + " | ".join(log.read_text()[-500:] for log in logs))
+
+
+@contextlib.contextmanager
+def reference_server(dsn: str, users_file: Path, log: Path) -> Iterator[Served]:
+    """Case 2's bare Litestar yardstick (``daybook_bench.reference``)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DAYBOOK_BENCH_REF_DSN": dsn,
+        "DAYBOOK_BENCH_REF_USERS": str(users_file),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daybook_bench.reference", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, 60, proc)
+        yield Served(f"http://127.0.0.1:{port}", proc.pid)
+    finally:
+        stop_group(proc)

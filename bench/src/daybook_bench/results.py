@@ -105,6 +105,8 @@ class CaseResult:
     seconds: float = 0.0
     load: tuple[float, float] | None = None
     """1-minute load average before and after the case."""
+    foreign_cpu: float | None = None
+    """Share of all CPUs that processes outside the bench's tree used while the case ran."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -113,6 +115,7 @@ class CaseResult:
             "title": self.title,
             "seconds": round(self.seconds, 1),
             "load_1m": list(self.load) if self.load else None,
+            "foreign_cpu_share": round(self.foreign_cpu, 3) if self.foreign_cpu is not None else None,
             "rows": [row.as_dict() for row in self.rows],
             "targets": [t.as_dict() for t in self.targets],
             "notes": self.notes,
@@ -144,6 +147,12 @@ def _threshold(target: Target) -> str:
     return f"{sign} {num(target.threshold)} {target.unit}".strip()
 
 
+def _others(case: CaseResult) -> str:
+    if case.foreign_cpu is None:
+        return ""
+    return f" (other processes: {case.foreign_cpu:.0%} of the CPUs)"
+
+
 def table(cases: Sequence[CaseResult], title: str) -> Table:
     t = Table(title=title, title_justify="left", show_lines=False, expand=False)
     t.add_column("case", justify="right", no_wrap=True)
@@ -156,7 +165,9 @@ def table(cases: Sequence[CaseResult], title: str) -> Table:
     t.add_column("status", no_wrap=True)
     for case in cases:
         label = f"{case.number}"
-        t.add_row(label, f"[bold]{case.title}[/bold]", "", "", "", "", "", "", end_section=False)
+        t.add_row(
+            label, f"[bold]{case.title}[/bold]{_others(case)}", "", "", "", "", "", "", end_section=False
+        )
         if case.error:
             t.add_row("", f"[red]error: {case.error}[/red]", "", "", "", "", "", "[red]error[/red]")
         for row in case.rows:
@@ -198,7 +209,7 @@ def markdown(cases: Sequence[CaseResult]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for case in cases:
-        lines.append(f"| **{case.number}** | **{case.title}** | | | | | | |")
+        lines.append(f"| **{case.number}** | **{case.title}**{_others(case)} | | | | | | |")
         if case.error:
             lines.append(f"| | error: {case.error} | | | | | | error |")
         for row in case.rows:

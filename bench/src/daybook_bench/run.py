@@ -28,7 +28,7 @@ from typing import Any
 from rich.console import Console
 
 from daybook_bench import cases as c
-from daybook_bench import data, procs
+from daybook_bench import cpu, data, procs
 from daybook_bench.results import CaseResult, markdown, table
 from daybook_bench.stack import BenchStack, remove_tree
 from daybook_bench.wrk import WrkMissingError, ensure_wrk
@@ -209,6 +209,7 @@ async def run_cases(args: argparse.Namespace, console: Console) -> tuple[list[Ca
             console.log(f"case {number}: {title}…")
             before = load()
             began = time.perf_counter()
+            cpu_before = cpu.snapshot()
             try:
                 await fn(ctx, result)
             except Exception as exc:
@@ -217,6 +218,7 @@ async def run_cases(args: argparse.Namespace, console: Console) -> tuple[list[Ca
                 console.log(stack.logs(5))
             result.seconds = time.perf_counter() - began
             result.load = (before, load())
+            result.foreign_cpu = cpu.foreign_share(cpu_before, cpu.snapshot(), result.seconds)
             console.log(f"case {number} done in {result.seconds:.0f} s")
             by_number[number] = result
         if 2 in by_number and ctx.floor_us is not None:
@@ -267,9 +269,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     info = machine()
     mode = "quick" if args.quick else "full"
+    shares = [r.foreign_cpu for r in results if r.foreign_cpu is not None]
+    others = f", other processes used ≤ {max(shares):.0%} of the CPUs" if shares else ""
     title = (
         f"Daybook bench ({mode}, {args.rounds} rounds, wrk -t1): {info['cpus']}x {info['cpu']}, "
-        f"load {meta['load_1m_before']} → {meta['load_1m_after']}, {elapsed / 60:.1f} min"
+        f"load average {meta['load_1m_before']} before{others}, {elapsed / 60:.1f} min"
     )
     out.print(table(results, title))
     for result in results:

@@ -133,6 +133,16 @@ class BenchStack:
         assert self.config is not None
         return self.config.signing_key_file
 
+    def process_roots(self) -> dict[str, int]:
+        """Root pid of each part of the stack (each owns its process tree), for CPU accounting."""
+        stack = self._stack()
+        roots = {child.name: child.proc.pid for child in stack.children if child.proc.poll() is None}
+        if stack.postgres is not None and stack.postgres.proc is not None:
+            roots["postgres"] = stack.postgres.proc.pid
+        if stack.nats is not None and stack.nats.proc is not None:
+            roots["nats"] = stack.nats.proc.pid
+        return roots
+
     def mint_tokens(self, user_ids: Sequence[uuid.UUID], ttl_seconds: int = TOKEN_TTL_SECONDS) -> list[str]:
         """Access tokens exactly as the users service issues them, signed with the stack's key."""
         from daybook_common.auth import AuthSettings
