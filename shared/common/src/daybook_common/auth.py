@@ -195,13 +195,34 @@ def unauthorized(detail: str = "Missing or invalid access token") -> NotAuthoriz
 VERIFIER_STATE_KEY = "token_verifier"
 
 
-async def provide_current_user(request: Request[Any, Any, Any], state: State) -> AccessClaims:
-    """Litestar dependency: the verified caller, or 401 with ``WWW-Authenticate: Bearer``."""
-    verifier: TokenVerifier = state[VERIFIER_STATE_KEY]
-    token = bearer_token(request.headers.get("authorization"))
+def authorization_header(scope: Any) -> str | None:
+    """The request's first ``Authorization`` header, as ``request.headers.get`` would give it.
+
+    Read straight from the ASGI scope: building Litestar's ``Headers`` (every header
+    decoded into a multidict) just for this one costs more than the rest of a cached verify.
+    """
+    for name, value in scope["headers"]:
+        if name == b"authorization" or name.lower() == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def verified_caller(scope: Any, verifier: TokenVerifier) -> AccessClaims:
+    """The verified caller of the request in this ASGI ``scope``, or the 401 to raise.
+
+    What :func:`provide_current_user` does, for code that runs before or without Litestar's
+    dependency injection (e.g. an ASGI fast path); the same checks and the same errors.
+    """
+    token = bearer_token(authorization_header(scope))
     if token is None:
         raise unauthorized()
     try:
         return await verifier.verify(token)
     except TokenError as exc:
         raise unauthorized(f"Invalid access token: {exc}") from None
+
+
+async def provide_current_user(request: Request[Any, Any, Any], state: State) -> AccessClaims:
+    """Litestar dependency: the verified caller, or 401 with ``WWW-Authenticate: Bearer``."""
+    verifier: TokenVerifier = state[VERIFIER_STATE_KEY]
+    return await verified_caller(request.scope, verifier)

@@ -32,7 +32,7 @@ from daybook_common.events.denylist import DeletedUsers
 from daybook_common.events.relay import OutboxRelay
 from daybook_common.health import database_check, health_handlers
 from daybook_common.migrations import head_revision
-from daybook_common.observability import RequestIdMiddleware, configure_logging
+from daybook_common.observability import RequestIdMiddleware, access_log, configure_logging
 from daybook_common.problems import exception_handlers
 from daybook_common.settings import Env
 
@@ -104,7 +104,7 @@ class ServiceApp:
             exception_handlers=exception_handlers,
             state=State({VERIFIER_STATE_KEY: verifier, "settings": s, "events": events, **self.state}),
             on_startup=[events.start, *self.on_startup],
-            on_shutdown=[*self.on_shutdown, events.stop],
+            on_shutdown=[*self.on_shutdown, events.stop, access_log.flush],
             openapi_config=OpenAPIConfig(
                 title=self.title,
                 version="1.0.0",
