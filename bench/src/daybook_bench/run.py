@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -176,6 +177,9 @@ async def prepare_data(
     info["reused"] = reuse
     console.log(f"data ready in {info['seed_seconds']} s; minting {len(ctx.user_ids):,} access tokens…")
     tokens = await asyncio.to_thread(stack.mint_tokens, ctx.user_ids)
+    # wrk walks the file in order: shuffled, consecutive requests hit users stored far apart
+    # (like the yardstick's and the floor's random users), not neighbours from the same seed chunk.
+    random.Random(8).shuffle(tokens)
     ctx.tokens_file = ctx.workdir / "tokens.txt"
     ctx.tokens_file.write_text("\n".join(tokens) + "\n")
     return info
@@ -227,10 +231,7 @@ async def run_cases(args: argparse.Namespace, console: Console) -> tuple[list[Ca
     finally:
         console.log("stopping the stack…")
         await asyncio.to_thread(stack.stop)
-        if args.data_dir is None:
-            remove_tree(workdir)
-        else:
-            remove_tree(workdir / "nginx")
+        remove_tree(workdir)  # tokens, logs, nginx; the data too unless --data-dir keeps it elsewhere
     meta["load_1m_after"] = load()
     return results, meta
 

@@ -86,7 +86,10 @@ class BenchStack:
         if self.stack is not None:
             self.stack.stop()
         if self.external_database is not None and self.config is not None:
-            asyncio.run(self._drop_database())
+            try:
+                asyncio.run(self._drop_database())
+            except (OSError, asyncpg.PostgresError) as exc:
+                self.report(f"could not drop the bench database {self.external_database}: {exc}")
 
     async def _drop_database(self) -> None:
         assert self.config is not None and self.config.database_url is not None
