@@ -18,6 +18,7 @@ def test_defaults() -> None:
     assert s.tokens.access_ttl_seconds == 900
     assert ipaddress.ip_address("127.0.0.1") in s.throttle.trusted_proxies[0]
     assert s.hash_concurrency >= 1
+    assert s.idempotency_ttl_hours == 24
 
 
 def test_overrides() -> None:
@@ -27,10 +28,12 @@ def test_overrides() -> None:
             "USERS_GENERATE_SIGNING_KEY": "false",
             "USERS_ACCESS_TOKEN_TTL_SECONDS": "300",
             "USERS_PASSWORD_HASH_CONCURRENCY": "3",
+            "USERS_IDEMPOTENCY_TTL_HOURS": "48",
         }
     )
     assert [str(n) for n in s.throttle.trusted_proxies] == ["10.0.0.0/8", "fd00::/8"]
     assert not s.keys.generate and s.tokens.access_ttl_seconds == 300 and s.hash_concurrency == 3
+    assert s.idempotency_ttl.total_seconds() == 48 * 3600
 
 
 def test_signing_key_text_is_not_in_the_repr() -> None:
@@ -46,6 +49,7 @@ def test_signing_key_text_is_not_in_the_repr() -> None:
         ("USERS_ARGON2_MEMORY_KIB", "lots"),
         ("USERS_LOGIN_MAX_FAILURES_PER_EMAIL", "-1"),
         ("USERS_GENERATE_SIGNING_KEY", "maybe"),
+        ("USERS_IDEMPOTENCY_TTL_HOURS", "0"),
     ],
 )
 def test_unusable_values_name_the_variable(name: str, value: str) -> None:

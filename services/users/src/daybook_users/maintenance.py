@@ -1,4 +1,5 @@
-"""Housekeeping every process runs now and then: drop expired refresh tokens and login counters.
+"""Housekeeping every process runs now and then: drop expired refresh tokens, login counters and
+register idempotency keys.
 
 Safe to run in several processes at once (plain idempotent deletes).
 """
@@ -16,7 +17,7 @@ from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from daybook_common.db import create_engine
-from daybook_users.auth import throttle, tokens
+from daybook_users.auth import idempotency, throttle, tokens
 from daybook_users.settings import Settings
 
 # Spent or expired tokens stay a day past expiry so a late replay is still recognised as reuse.
@@ -29,7 +30,12 @@ async def run_once(engine: AsyncEngine, settings: Settings) -> dict[str, int]:
     async with AsyncSession(engine) as session, session.begin():
         purged_tokens = await tokens.purge_expired(session, TOKEN_GRACE)
         purged_counters = await throttle.purge_expired(session, settings.throttle.window_seconds)
-    return {"refresh_tokens": purged_tokens, "login_throttles": purged_counters}
+        purged_keys = await idempotency.purge_expired(session, settings.idempotency_ttl)
+    return {
+        "refresh_tokens": purged_tokens,
+        "login_throttles": purged_counters,
+        "idempotency_keys": purged_keys,
+    }
 
 
 async def _loop(settings: Settings) -> None:

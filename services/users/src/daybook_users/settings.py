@@ -5,6 +5,7 @@ Every variable is documented in `services/users/README.md`.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -67,6 +68,8 @@ class Settings:
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
     maintenance_interval_seconds: int = 3600
+    #: How long a register's ``Idempotency-Key`` is remembered.
+    idempotency_ttl_hours: int = 24
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,7 +100,12 @@ class Settings:
                 trusted_proxies=_networks(env, "TRUSTED_PROXIES", ["127.0.0.1", "::1"]),
             ),
             maintenance_interval_seconds=env.int("MAINTENANCE_INTERVAL_SECONDS", 3600),
+            idempotency_ttl_hours=_positive(env, "IDEMPOTENCY_TTL_HOURS", 24),
         )
+
+    @property
+    def idempotency_ttl(self) -> datetime.timedelta:
+        return datetime.timedelta(hours=self.idempotency_ttl_hours)
 
     @property
     def hash_concurrency(self) -> int:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+import msgspec
 from litestar import Controller, Response, get, post
 
 from daybook_users.auth import schemas as s
 from daybook_users.auth.clients import ClientInfo
-from daybook_users.auth.services import AuthService
+from daybook_users.auth.idempotency import IdempotencyKey, RegisterKeys, fingerprint
+from daybook_users.auth.services import AuthService, clean_full_name
 from daybook_users.auth.tokens import IssuedTokens
 from daybook_users.runtime import UsersRuntime
 from daybook_users.users import schemas as us
-from daybook_users.users.services import etag_of, to_schema
+from daybook_users.users.services import etag_of, normalize_email, to_schema
 
+JSON = "application/json"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -22,18 +27,36 @@ def _pair(tokens: IssuedTokens) -> Response[s.TokenPair]:
     return Response(body, status_code=200, headers=NO_STORE)
 
 
+def _json(status: int, body: bytes, headers: dict[str, str]) -> Response[us.User]:
+    return cast(Response[us.User], Response(body, status_code=status, media_type=JSON, headers=headers))
+
+
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
     @post("/register", operation_id="Register", status_code=201, summary="Create an account")
-    async def register(self, data: s.UserCreate, auth_service: AuthService) -> Response[us.User]:
+    async def register(
+        self,
+        data: s.UserCreate,
+        auth_service: AuthService,
+        client: ClientInfo,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[us.User]:
+        keys = RegisterKeys(auth_service.session, auth_service.runtime.settings.idempotency_ttl)
+        if idempotency_key is not None:
+            email = normalize_email(data.email)
+            stored = await keys.claim(idempotency_key, fingerprint(email, clean_full_name(data.full_name)))
+            if stored is not None:
+                await auth_service.check_retry(stored, email, data.password, client)
+                return _json(stored.status_code, stored.body, stored.headers)
         user = await auth_service.register(data.email, data.password, data.full_name)
-        return Response(
-            to_schema(user),
-            status_code=201,
-            headers={"Location": "/api/v1/users/me", "ETag": etag_of(user)},
-        )
+        # Encoded once here, so a replay of the stored bytes is byte-identical.
+        body = msgspec.json.encode(to_schema(user))
+        headers = {"Location": "/api/v1/users/me", "ETag": etag_of(user)}
+        if idempotency_key is not None:
+            await keys.record(idempotency_key, user.id, 201, body, headers)
+        return _json(201, body, headers)
 
     @post("/login", operation_id="Login", status_code=200, summary="Exchange credentials for tokens")
     async def login(

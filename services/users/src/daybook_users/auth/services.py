@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.auth import unauthorized
 from daybook_common.problems import validation_error
+from daybook_users.auth import idempotency
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.throttle import LoginThrottle
 from daybook_users.auth.tokens import IssuedTokens, RefreshTokenInvalid, TokenService
@@ -34,6 +35,10 @@ def too_many_attempts(retry_after: int) -> TooManyRequestsException:
     )
 
 
+def clean_full_name(raw: str | None) -> str | None:
+    return (raw or "").strip() or None
+
+
 class AuthService:
     def __init__(self, session: AsyncSession, runtime: UsersRuntime) -> None:
         self.session = session
@@ -50,11 +55,32 @@ class AuthService:
         hashed = await self.passwords.hash(password)
         try:
             # A concurrent registration of the same email waits on the unique index and loses here.
-            user = await self.users.create_account(normalized, hashed, (full_name or "").strip() or None)
+            user = await self.users.create_account(normalized, hashed, clean_full_name(full_name))
         except EmailTaken:
             raise self._email_taken() from None
         logger.info("account registered", extra={"user_id": str(user.id)})
         return user
+
+    async def check_retry(
+        self, stored: idempotency.StoredResponse, email: str, password: str, client: ClientInfo
+    ) -> None:
+        """Let a register retry have the stored response only if its password is the account's.
+
+        A wrong one is another request body (422), counted like a failed login: a known key must
+        not be an unthrottled password oracle. The email is the retry's normalised one.
+        """
+        if not stored.same_body:
+            await self.passwords.verify(None, password)  # the same argon2 time as a real check
+            raise idempotency.key_reused()
+        keys = self.throttle.keys(email, client.ip)
+        retry_after = await self.throttle.retry_after(keys)
+        if retry_after is not None:
+            raise too_many_attempts(retry_after)
+        user = await self.users.repository.get_one_or_none(m.User.id == stored.user_id)
+        if not (await self.passwords.verify(user.hashed_password if user else None, password)).ok:
+            await self.throttle.record_failure(keys)
+            await self.session.commit()
+            raise idempotency.key_reused()
 
     @staticmethod
     def _email_taken() -> HTTPException:
@@ -121,6 +147,7 @@ class AuthService:
             return
         await self.users.mark_deleted(locked)
         await self.tokens.revoke_all(locked.id)
+        await idempotency.forget_user(self.session, locked.id)
         logger.info("account deleted", extra={"user_id": str(locked.id)})
 
     async def live_account(self, user_id: uuid.UUID) -> m.User | None:

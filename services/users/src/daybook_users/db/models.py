@@ -7,6 +7,8 @@
   grouped in families (one family per login) for rotation and reuse detection.
 - ``login_throttles``: failed-login counters per email and per client address, kept in the
   database so the limit holds across processes and gateways.
+- ``idempotency_keys``: the first ``201`` of a register sent with ``Idempotency-Key``, replayed
+  to retries for 24 h. Never the password: only a hash of the normalised email and name.
 - ``outbox``: events written in the same transaction as the change (``users.user.deleted``).
 """
 
@@ -17,7 +19,7 @@ import uuid
 
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy.dialects.postgresql import INET
+from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daybook_common.events import inbox_table, outbox_table
@@ -38,6 +40,7 @@ FULL_NAME_MAX_LENGTH = 200
 AVATAR_URL_MAX_LENGTH = 2048
 USER_AGENT_MAX_LENGTH = 512
 TOKEN_HASH_BYTES = 32
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
 class User(SoftDeleteMixin, Base):
@@ -126,7 +129,26 @@ login_throttles = sa.Table(
 )
 """Failed logins per (scope, sha256(key)) in a fixed window that starts at the first failure."""
 
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    Base.metadata,
+    # Register is unauthenticated: one key space for everyone (clients use random keys).
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("request_hash", sa.LargeBinary, nullable=False),
+    # Set with the response; no foreign key (nothing locks ``users``), the row is deleted with the account.
+    sa.Column("user_id", sa.Uuid, nullable=True),
+    sa.Column("status_code", sa.BigInteger, nullable=True),
+    sa.Column("response_body", sa.LargeBinary, nullable=True),
+    sa.Column("response_headers", JSONB, nullable=True),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.CheckConstraint(f"char_length(key) BETWEEN 1 AND {IDEMPOTENCY_KEY_MAX_LENGTH}", name="key_length"),
+    sa.CheckConstraint(f"octet_length(request_hash) = {TOKEN_HASH_BYTES}", name="request_hash_length"),
+    sa.Index("ix_idempotency_keys_created_at", "created_at"),
+    sa.Index("ix_idempotency_keys_user_id", "user_id"),
+)
+"""The first response of a register sent with ``Idempotency-Key`` (see ``auth/idempotency.py``)."""
+
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
 
-__all__ = ["Base", "RefreshToken", "User", "inbox", "login_throttles", "outbox"]
+__all__ = ["Base", "RefreshToken", "User", "idempotency_keys", "inbox", "login_throttles", "outbox"]
