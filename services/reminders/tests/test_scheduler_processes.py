@@ -245,3 +245,10 @@ async def test_notify_wakes_a_sleeping_scheduler(
     await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, due.isoformat())
     await wait_until(db, "SELECT count(*) FROM reminders.notifications WHERE reminder_id = $1", 1, rid)
     assert scheduler.stop() == 0
+
+
+def test_the_scheduler_process_does_not_import_the_web_framework() -> None:
+    """Litestar would triple the worker's start-up; its logging comes from ``daybook_common.logs``."""
+    code = "import daybook_reminders.scheduler, sys; assert 'litestar' not in sys.modules, 'litestar was imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -14,7 +14,7 @@ import pytest
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 
-from daybook_common import observability
+from daybook_common import logs
 from daybook_common.auth import (
     TokenVerifier,
     authorization_header,
@@ -22,14 +22,8 @@ from daybook_common.auth import (
     static_jwks_loader,
     verified_caller,
 )
-from daybook_common.observability import (
-    AccessLog,
-    JsonFormatter,
-    RequestIdMiddleware,
-    configure_logging,
-    new_request_id,
-    request_id_var,
-)
+from daybook_common.logs import AccessLog, JsonFormatter, configure_logging, request_id_var
+from daybook_common.observability import RequestIdMiddleware, new_request_id
 from daybook_common.service import wrap_outermost
 from daybook_common.testing.tokens import TestSigner
 
@@ -51,7 +45,7 @@ class DaybookLogging:
 
     def alone(self) -> None:
         self.monkeypatch.setattr(logging.getLogger(), "handlers", [self.handler])
-        assert observability._sole_daybook_handler() is self.handler
+        assert logs._sole_daybook_handler() is self.handler
 
 
 @pytest.fixture
@@ -82,7 +76,7 @@ async def test_the_fast_line_is_the_formatters_line(
     request_id: str | None,
 ) -> None:
     created = 1_795_000_000.125
-    monkeypatch.setattr(observability.time, "time", lambda: created)
+    monkeypatch.setattr(logs.time, "time", lambda: created)
     daybook_logging.alone()
     log = AccessLog()
     made_here = request_id if request_id and request_id.isalnum() else None  # known to need no escaping
@@ -129,13 +123,13 @@ async def test_served_lines_are_batched_and_flushed_at_shutdown(
     daybook_logging: DaybookLogging, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     daybook_logging.alone()
-    monkeypatch.setattr(observability.access_log, "interval", 3600)  # only the shutdown writes them
+    monkeypatch.setattr(logs.access_log, "interval", 3600)  # only the shutdown writes them
 
     @get("/ping", sync_to_thread=False)
     def ping() -> str:
         return "pong"
 
-    app = Litestar([ping], logging_config=None, on_shutdown=[observability.access_log.flush])  # as ServiceApp
+    app = Litestar([ping], logging_config=None, on_shutdown=[logs.access_log.flush])  # as ServiceApp
     wrap_outermost(app, RequestIdMiddleware, access_log=True)
     async with AsyncTestClient(app) as client:
         for n in range(3):

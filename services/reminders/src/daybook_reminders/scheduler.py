@@ -38,10 +38,10 @@ from typing import Any
 import asyncpg
 from uuid_utils.compat import uuid7
 
+from daybook_common.logs import configure_logging
 from daybook_reminders import NOTIFY_CHANNEL
 from daybook_reminders.recurrence import Firing, Rule, fire
 from daybook_reminders.settings import SchedulerConfig, SchedulerSettings
-from daybook_reminders.worker_logging import configure_logging
 
 logger = logging.getLogger("daybook.reminders.scheduler")
 APPLICATION_NAME = "daybook-reminders-scheduler"

@@ -31,8 +31,9 @@ from daybook_common.events.consumer import EventConsumer, EventHandler
 from daybook_common.events.denylist import DeletedUsers
 from daybook_common.events.relay import OutboxRelay
 from daybook_common.health import database_check, health_handlers
+from daybook_common.logs import access_log, configure_logging
 from daybook_common.migrations import head_revision
-from daybook_common.observability import RequestIdMiddleware, access_log, configure_logging
+from daybook_common.observability import RequestIdMiddleware
 from daybook_common.problems import exception_handlers
 from daybook_common.settings import Env
 

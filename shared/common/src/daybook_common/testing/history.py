@@ -1,4 +1,8 @@
-"""The checks every Alembic history must pass (single head, up/down/up, models match)."""
+"""The checks every Alembic history must pass (single head, up/down/up, models match).
+
+A service's ``tests/test_migrations.py`` calls :func:`check_history` with its own schema,
+history and models.
+"""
 
 from __future__ import annotations
 
@@ -67,3 +71,29 @@ async def tables_in(db: TestDatabase, schema: str) -> set[str]:
         return {r["tablename"] for r in rows}
     finally:
         await conn.close()
+
+
+async def check_history(db: TestDatabase, schema: str, script_location: str, metadata: MetaData) -> None:
+    """One head; base→head→base→head on real PostgreSQL leaves exactly the tables it made;
+    the models match the result (no drift either way).
+
+    ``db`` must not have ``schema`` migrated yet (``fresh_database`` is per module)."""
+    found = heads(script_location)
+    assert len(found) == 1, f"{script_location} must have one head, has {found}"
+
+    db.migrate(schema, script_location)
+    at_head = await tables_in(db, schema)
+    assert "alembic_version" in at_head, f"no alembic_version in {schema} after upgrade"
+    missing = set(metadata.tables) - {f"{schema}.{t}" for t in at_head}
+    assert not missing, f"model tables no migration creates: {sorted(missing)}"
+
+    db.downgrade(schema, script_location, "base")
+    left = await tables_in(db, schema) - {"alembic_version"}
+    assert not left, f"tables left after downgrading to base: {sorted(left)}"
+
+    db.migrate(schema, script_location)
+    again = await tables_in(db, schema)
+    assert again == at_head, f"upgrading again made {sorted(again)}, first time {sorted(at_head)}"
+
+    drift = model_diff(db, schema, metadata)
+    assert drift == [], f"models and migrations differ (what autogenerate would add): {drift}"
