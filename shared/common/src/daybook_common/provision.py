@@ -7,7 +7,7 @@ rights, so one service's role cannot read another's tables.  Run as a superuser
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import asyncpg
@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 class ServiceRole:
     schema: str
     role: str
-    password: str
+    #: Kept out of ``repr`` (tracebacks, pytest's failure reports, logs).
+    password: str = field(repr=False)
 
 
 def _ident(name: str) -> str:

@@ -31,7 +31,7 @@ def run_in_thread(fn: Callable[..., T], *args: Any) -> T:
 
 @dataclass
 class TestDatabase:
-    admin_url: str
+    admin_url: str = field(repr=False)  # holds the server's admin password
     name: str
     roles: dict[str, ServiceRole] = field(default_factory=dict)
 
