@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import random
 import time
 import uuid
@@ -90,7 +91,17 @@ COLORS = ("#e53935", "#8e24aa", "#3949ab", "#039be5", "#00897b", "#7cb342", "#fd
 STATUSES = ("todo", "in_progress", "done")
 PRIORITIES = ("low", "medium", "high")
 
-ENTRY_COLUMNS = ("id", "user_id", "title", "content", "entry_date", "version", "created_at", "updated_at")
+ENTRY_COLUMNS = (
+    "id",
+    "user_id",
+    "title",
+    "content",
+    "entry_date",
+    "version",
+    "created_at",
+    "updated_at",
+    "tags",
+)
 TAG_COLUMNS = ("id", "user_id", "name", "color", "version", "created_at", "updated_at")
 LINK_COLUMNS = ("entry_id", "tag_id", "user_id")
 TASK_LINK_COLUMNS = ("task_id", "tag_id", "user_id")
@@ -161,21 +172,29 @@ def _generate(
     second = datetime.timedelta(seconds=1)
     for user_id in user_ids:
         tag_ids = []
+        #: Each tag's entry in an entry's ``tags`` column, and its place in that list.
+        listed: dict[uuid.UUID, tuple[tuple[str, uuid.UUID], dict[str, str]]] = {}
         for n in range(tags_per_user):
             tag_id = uuid7()
             tag_ids.append(tag_id)
-            chunk.tags.append((tag_id, user_id, f"{choice(WORDS)}-{n}", COLORS[n % len(COLORS)], 1, now, now))
+            name, color = f"{choice(WORDS)}-{n}", COLORS[n % len(COLORS)]
+            chunk.tags.append((tag_id, user_id, name, color, 1, now, now))
+            # Names are ASCII, so Python's lower() orders them as PostgreSQL's lower() does.
+            listed[tag_id] = ((name.lower(), tag_id), {"id": str(tag_id), "name": name, "color": color})
         for _ in range(entries_per_user):
             entry_id = uuid7()
             entry_date = now - randrange(span) * second
-            chunk.entries.append((entry_id, user_id, choice(titles), choice(bodies), entry_date, 1, now, now))
+            title, body = choice(titles), choice(bodies)
+            carried: list[uuid.UUID] = []
             if tag_ids:
                 picked = random_()
                 if picked < 0.35:
-                    chunk.links.append((entry_id, choice(tag_ids), user_id))
+                    carried = [choice(tag_ids)]
                 elif picked < 0.5 and len(tag_ids) > 1:
-                    for tag_id in rng.sample(tag_ids, 2):
-                        chunk.links.append((entry_id, tag_id, user_id))
+                    carried = rng.sample(tag_ids, 2)
+            chunk.links.extend((entry_id, tag_id, user_id) for tag_id in carried)
+            tags_json = json.dumps([listed[t][1] for t in sorted(carried, key=lambda t: listed[t][0])])
+            chunk.entries.append((entry_id, user_id, title, body, entry_date, 1, now, now, tags_json))
         for _ in range(tasks_per_user):
             status = choice(STATUSES)
             due_at = now + (randrange(span // 2) - span // 4) * second if random_() < 0.7 else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -70,6 +72,43 @@ def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeo
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+#: ``shared_buffers`` of the embedded server: a quarter of the machine's memory, in these bounds.
+SHARED_BUFFERS_MIN_MB = 128
+SHARED_BUFFERS_MAX_MB = 1024
+_SIZE = re.compile(r"[1-9][0-9]*(kB|MB|GB|TB)?")
+
+
+def memory_bytes() -> int | None:
+    """Physical memory (or the cgroup's limit when lower), if this platform says."""
+    total: int | None = None
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    with contextlib.suppress(ValueError, OSError):
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit() and (total is None or int(limit) < total):
+            total = int(limit)
+    return total
+
+
+def shared_buffers(environ: Mapping[str, str] = os.environ, memory: int | None = None) -> str:
+    """The embedded server's ``shared_buffers``: ``DAYBOOK_PG_SHARED_BUFFERS`` if set (a
+    PostgreSQL size such as ``256MB``), else a quarter of memory within
+    [``SHARED_BUFFERS_MIN_MB``, ``SHARED_BUFFERS_MAX_MB``] (PostgreSQL's own 128MB when
+    memory is unknown).  The pool is touched only as data is read, so a big one costs
+    nothing on an idle or small database.
+    """
+    wanted = environ.get("DAYBOOK_PG_SHARED_BUFFERS", "").strip()
+    if wanted:
+        if not _SIZE.fullmatch(wanted):
+            raise ValueError(f"DAYBOOK_PG_SHARED_BUFFERS={wanted!r}: give a size such as 256MB or 1GB")
+        return wanted
+    total = memory_bytes() if memory is None else memory
+    if total is None:
+        return f"{SHARED_BUFFERS_MIN_MB}MB"
+    quarter_mb = total // 4 // 2**20
+    return f"{max(SHARED_BUFFERS_MIN_MB, min(SHARED_BUFFERS_MAX_MB, quarter_mb))}MB"
 
 
 def _pg_bin() -> Path:
@@ -192,6 +231,8 @@ class EmbeddedPostgres:
                 "",
                 "-c",
                 "max_connections=300",
+                "-c",
+                f"shared_buffers={shared_buffers()}",
                 "-c",
                 "fsync=off" if os.environ.get("DAYBOOK_PG_FSYNC_OFF") else "fsync=on",
             ],

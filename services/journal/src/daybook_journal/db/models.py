@@ -74,6 +74,12 @@ class JournalEntry(Base, SoftDeleteMixin, Versioned):
     wrap_iv: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
     secret_tag_id: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
     search: Mapped[str] = mapped_column(TSVECTOR, _tsvector("title", "content"), nullable=True)
+    #: The entry's tags as the API shows them (``[{id, name, color}]`` by ``lower(name), id``),
+    #: a copy of what ``journal_entry_tags`` + ``tags`` say, kept by every write that changes
+    #: either (``db.queries.tag_list_of``), so the hot list reads no links (migration ``journal_0003``).
+    tags: Mapped[list[dict[str, str]]] = mapped_column(
+        JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")
+    )
 
     __table_args__ = (
         sa.CheckConstraint("(content IS NULL) <> (ciphertext IS NULL)", name="content_xor_ciphertext"),

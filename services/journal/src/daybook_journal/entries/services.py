@@ -3,8 +3,9 @@
 The list is the hot path: one statement on the read pool (see
 :mod:`daybook_journal.db.reads`), keyset-paginated on ``(entry_date, id)`` (newest
 first) over the partial index ``(user_id, entry_date DESC, id DESC) WHERE deleted_at
-IS NULL``, each entry's tags folded in by a correlated subquery (no N+1, no second
-round trip).  Writes and single reads go through the request's session/transaction.
+IS NULL``, each entry's tags read from its own ``tags`` column (a jsonb copy of its
+links, kept by the writes: no join, no N+1, no second round trip).  Writes and single
+reads go through the request's session/transaction.
 """
 
 from __future__ import annotations
@@ -17,14 +18,23 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar.exceptions import NotFoundException
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from litestar.exceptions import NotFoundException, ValidationException
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.problems import validation_error
 from daybook_journal.db.errors import constraint_of
-from daybook_journal.db.queries import dedupe, entries, entry_tags, matches_query, new_id, param, tags, utcnow
+from daybook_journal.db.queries import (
+    dedupe,
+    entries,
+    entry_tags,
+    matches_query,
+    new_id,
+    param,
+    tag_list_of,
+    utcnow,
+)
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.deps import UserDb
 from daybook_journal.entries import schemas as s
@@ -32,25 +42,6 @@ from daybook_journal.http import IfMatch, check_if_match
 from daybook_journal.tags.services import owned_tags, replace_links
 
 _decode_tags = msgspec.json.Decoder(list[s.EntryTag]).decode
-
-
-def _tags_json(entry_id: Any) -> Any:
-    """The entry's tags as one JSON array (text), ordered by name."""
-    tag = sa.func.json_build_object(
-        sa.literal_column("'id'"),
-        tags.c.id,
-        sa.literal_column("'name'"),
-        tags.c.name,
-        sa.literal_column("'color'"),
-        tags.c.color,
-    )
-    agg = sa.func.json_agg(aggregate_order_by(tag, sa.func.lower(tags.c.name), tags.c.id))
-    return (
-        sa.select(sa.cast(sa.func.coalesce(agg, sa.literal_column("'[]'::json")), sa.Text))
-        .select_from(entry_tags.join(tags, tags.c.id == entry_tags.c.tag_id))
-        .where(entry_tags.c.entry_id == entry_id)
-        .scalar_subquery()
-    )
 
 
 _COLUMNS = (
@@ -68,7 +59,8 @@ _COLUMNS = (
     entries.c.updated_at,
     entries.c.deleted_at,
     entries.c.version,
-    _tags_json(entries.c.id).label("tags"),
+    # The denormalised list (see ``tag_list_of``), as text for msgspec to decode.
+    sa.cast(entries.c.tags, sa.Text).label("tags"),
 )
 
 
@@ -335,16 +327,27 @@ class EntryService:
             "updated_at": now,
         }
         await self.db.session.execute(sa.insert(entries).values(**values))
-        await replace_links(
-            self.db, entry_tags, "entry_id", entry_id, [r.id for r in tag_rows], new_owner=True
-        )
+        tag_list: list[s.EntryTag] = []
+        if tag_rows:
+            await replace_links(
+                self.db, entry_tags, "entry_id", entry_id, [r.id for r in tag_rows], new_owner=True
+            )
+            # A statement after the links (their inserts wait out a concurrent rename of these
+            # tags), so it reads the tags as committed; the same list every GET shows.
+            stmt = (
+                sa.update(entries)
+                .where(entries.c.id == entry_id, entries.c.user_id == self.db.user_id)
+                .values(tags=tag_list_of(entries.c.id), updated_at=now)  # (else onupdate sets it)
+                .returning(sa.cast(entries.c.tags, sa.Text))
+            )
+            tag_list = _decode_tags((await self.db.session.execute(stmt)).scalar_one())
         entry = s.Entry(
             id=entry_id,
             user_id=self.db.user_id,
             title=data.title,
             content=data.content,
             entry_date=data.entry_date.astimezone(datetime.UTC),
-            tags=[s.EntryTag(id=r.id, name=r.name, color=r.color) for r in tag_rows],
+            tags=tag_list,
             encrypted=data.encrypted,
             created_at=now,
             updated_at=now,
@@ -370,6 +373,17 @@ class EntryService:
     async def update(
         self, entry_id: uuid.UUID, data: s.EntryUpdate, if_match: IfMatch | None
     ) -> tuple[s.Entry, int]:
+        tags_changed = data.tag_ids is not msgspec.UNSET
+        tag_rows: list[Any] = []
+        unknown_tag: ValidationException | None = None
+        if tags_changed:
+            # The new tags are locked (FOR KEY SHARE) before the entry: a rename locks its tag,
+            # then the entries carrying it, so this order cannot deadlock with it.  Their
+            # errors are raised after the entry's own checks (404/412 first, as always).
+            try:
+                tag_rows = await owned_tags(self.db, data.tag_ids, lock=True)  # type: ignore[arg-type]
+            except ValidationException as exc:
+                unknown_tag = exc
         current = await self._lock(entry_id, if_match)
         values: dict[str, Any] = {}
         if data.entry_date is not msgspec.UNSET:
@@ -384,11 +398,13 @@ class EntryService:
         sealed = values["ciphertext"] is not None if "ciphertext" in values else current.sealed
         if plain == sealed:
             raise _exactly_one()
-        tags_changed = data.tag_ids is not msgspec.UNSET
+        if unknown_tag is not None:
+            raise unknown_tag
         if tags_changed:
-            tag_rows = await owned_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
             await replace_links(self.db, entry_tags, "entry_id", entry_id, [r.id for r in tag_rows])
-        if values or tags_changed:
+            # After the links changed, on the row locked above: reads the links just written.
+            values["tags"] = tag_list_of(entries.c.id)
+        if values:
             stmt = (
                 sa.update(entries)
                 .where(entries.c.id == entry_id, entries.c.user_id == self.db.user_id)

@@ -22,6 +22,7 @@ from daybook_journal.db.queries import (
     entry_tags,
     new_id,
     param,
+    tag_list_of,
     tags,
     task_tags,
     tasks,
@@ -51,10 +52,13 @@ def _tag(row: Any) -> s.Tag:
     )
 
 
-async def owned_tags(db: UserDb, tag_ids: Sequence[uuid.UUID], field: str = "tag_ids") -> list[Any]:
+async def owned_tags(
+    db: UserDb, tag_ids: Sequence[uuid.UUID], field: str = "tag_ids", lock: bool = False
+) -> list[Any]:
     """Rows ``(id, name, color)`` of these tags, all the caller's, or a 422 naming ``field``.
 
     Another user's tag id is reported exactly like a made-up one: it does not exist for you.
+    ``lock``: hold them ``FOR KEY SHARE`` (what linking them takes anyway) from now on.
     """
     ids = dedupe(tag_ids)
     if not ids:
@@ -62,6 +66,8 @@ async def owned_tags(db: UserDb, tag_ids: Sequence[uuid.UUID], field: str = "tag
     stmt = sa.select(tags.c.id, tags.c.name, tags.c.color).where(
         tags.c.user_id == db.user_id, any_of(tags.c.id, ids)
     )
+    if lock:
+        stmt = stmt.order_by(tags.c.id).with_for_update(key_share=True)
     rows = list((await db.session.execute(stmt)).all())
     found = {row.id for row in rows}
     for tag_id in ids:
@@ -201,19 +207,54 @@ class TagService:
             if constraint_of(exc) == _UNIQUE_NAME:
                 raise tag_conflict() from None
             raise
+        # The entries' copies of the tag list; their version (ETag) stays: it tracks the entry.
+        await self._refresh_entries(await self._lock_carriers(tag_id), bump_version=False)
         return _tag(row._mapping), row.version
+
+    async def _lock_carriers(self, tag_id: uuid.UUID) -> list[uuid.UUID]:
+        """Lock the entries (live or trashed) carrying the tag; their ids.
+
+        The tag is locked ``FOR UPDATE`` already, so no new link to it can appear (a link
+        insert takes ``FOR KEY SHARE`` on the tag); waiting here for a change in flight on
+        one of these entries means the next statement's snapshot sees that change's links.
+        """
+        uid = self.db.user_id
+        links = entry_tags.c
+        carriers = sa.select(links.entry_id).where(links.tag_id == tag_id, links.user_id == uid)
+        stmt = (
+            sa.select(entries.c.id)
+            .where(entries.c.user_id == uid, entries.c.id.in_(carriers))
+            .order_by(entries.c.id)  # one order for every rename: two of them cannot deadlock
+            .with_for_update()
+        )
+        return list((await self.db.session.execute(stmt)).scalars())
+
+    async def _refresh_entries(self, entry_ids: list[uuid.UUID], bump_version: bool) -> None:
+        """Rebuild these (locked) entries' ``tags`` column from their links."""
+        if not entry_ids:
+            return
+        e = entries.c
+        # updated_at named either way: the model's onupdate would otherwise move it.
+        changes: dict[str, Any] = {"tags": tag_list_of(e.id), "updated_at": e.updated_at}
+        if bump_version:
+            changes.update(version=e.version + 1, updated_at=utcnow())
+        await self.db.session.execute(
+            sa.update(entries).where(e.user_id == self.db.user_id, any_of(e.id, entry_ids)).values(**changes)
+        )
 
     async def delete(self, tag_id: uuid.UUID, if_match: IfMatch | None) -> None:
         """Delete the tag; it leaves every entry and task that carried it (their ETags change)."""
         await self._lock(tag_id, if_match)
-        now = utcnow()
         uid = self.db.user_id
-        for owner, link, column in ((entries, entry_tags, "entry_id"), (tasks, task_tags, "task_id")):
-            carriers = sa.select(link.c[column]).where(link.c.tag_id == tag_id, link.c.user_id == uid)
-            await self.db.session.execute(
-                sa.update(owner)
-                .where(owner.c.user_id == uid, owner.c.id.in_(carriers))
-                .values(version=owner.c.version + 1, updated_at=now)
-            )
-        # The links go with the tag (ON DELETE CASCADE).
+        carrying_entries = await self._lock_carriers(tag_id)
+        carriers = sa.select(task_tags.c.task_id).where(
+            task_tags.c.tag_id == tag_id, task_tags.c.user_id == uid
+        )
+        await self.db.session.execute(
+            sa.update(tasks)
+            .where(tasks.c.user_id == uid, tasks.c.id.in_(carriers))
+            .values(version=tasks.c.version + 1, updated_at=utcnow())
+        )
+        # The links go with the tag (ON DELETE CASCADE); then the entries' lists lose it.
         await self.db.session.execute(sa.delete(tags).where(tags.c.id == tag_id, tags.c.user_id == uid))
+        await self._refresh_entries(carrying_entries, bump_version=True)
