@@ -20,6 +20,7 @@ from daybook_common.observability import configure_logging
 from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
 from daybook_gateway.auth import edge_verifier
 from daybook_gateway.docs import docs_handlers
+from daybook_gateway.heap import tune_gc
 from daybook_gateway.logs import AccessLog
 from daybook_gateway.openapi import OpenAPIAggregator
 from daybook_gateway.proxy import Gateway
@@ -73,7 +74,13 @@ def own_handlers(
     return [health, ready, openapi, *docs_handlers()]
 
 
-def create_app(settings: Settings | None = None) -> Gateway:
+def create_served_app() -> Gateway:
+    """What ``daybook-gateway serve`` runs in each Granian worker: ``create_app`` plus the
+    worker's garbage-collector settings (:mod:`daybook_gateway.heap`)."""
+    return create_app(tune_heap=True)
+
+
+def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Gateway:
     settings = settings or Settings.from_env()
     configure_logging("gateway", settings.log_level)
     upstreams = {name: Upstream(name, url, settings) for name, url in settings.upstream_urls.items()}
@@ -95,6 +102,8 @@ def create_app(settings: Settings | None = None) -> Gateway:
         await verifier.refresh()
         if not settings.auth.jwks_json:
             background.append(asyncio.create_task(refresh_keys_periodically()))
+        if tune_heap:  # last: everything the worker keeps for its lifetime now exists
+            tune_gc()
 
     async def shutdown() -> None:
         for task in background:

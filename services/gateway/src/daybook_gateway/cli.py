@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from daybook_common.cli import serve
 from daybook_gateway import DEFAULT_PORT
 
-APP_FACTORY = "daybook_gateway.app:create_app"
+APP_FACTORY = "daybook_gateway.app:create_served_app"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
