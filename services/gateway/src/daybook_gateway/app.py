@@ -16,11 +16,11 @@ from litestar import Litestar, Response, get
 from litestar.datastructures import State
 
 from daybook_common.auth import TokenVerifier
+from daybook_common.heap import tune_gc
 from daybook_common.observability import configure_logging
 from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
 from daybook_gateway.auth import edge_verifier
 from daybook_gateway.docs import docs_handlers
-from daybook_gateway.heap import tune_gc
 from daybook_gateway.logs import AccessLog
 from daybook_gateway.openapi import OpenAPIAggregator
 from daybook_gateway.proxy import Gateway
@@ -76,7 +76,7 @@ def own_handlers(
 
 def create_served_app() -> Gateway:
     """What ``daybook-gateway serve`` runs in each Granian worker: ``create_app`` plus the
-    worker's garbage-collector settings (:mod:`daybook_gateway.heap`)."""
+    worker's garbage-collector settings (:mod:`daybook_common.heap`)."""
     return create_app(tune_heap=True)
 
 

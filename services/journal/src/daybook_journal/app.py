@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from litestar import Litestar
@@ -27,19 +26,13 @@ from daybook_journal.tags.controllers import TagController
 from daybook_journal.tasks.controllers import TaskController
 
 
-async def freeze_startup_objects() -> None:
-    """Keep what startup built (the app, routes, models, OpenAPI: ~150k objects) out of the collector's scans.
-
-    Python's full collections walk every tracked object; with the startup heap in them, one
-    took ~80 ms on the benchmark machine (a latency spike every ~10k requests) and ~1.5 % of
-    the CPU.  ``gc.freeze()`` after startup leaves those objects alone; later garbage is
-    collected as before.
-    """
-    gc.collect()
-    gc.freeze()
+def create_served_app() -> Litestar:
+    """What ``daybook-journal serve`` runs in each Granian worker: ``create_app`` plus the
+    worker's garbage-collector settings (:mod:`daybook_common.heap`)."""
+    return create_app(tune_heap=True)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Litestar:
     settings = settings or Settings.from_env()
     journal = settings.journal
     reads = ReadPool(settings.common.database, "daybook-journal-reads")
@@ -54,7 +47,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         on_startup.append(start)
         on_shutdown.append(stop)
-    on_startup.append(freeze_startup_objects)
     return ServiceApp(
         settings=settings.common,
         metadata=Base.metadata,
@@ -71,4 +63,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         event_handlers={USER_DELETED: on_user_deleted},
+        tune_heap=tune_heap,
     ).build()

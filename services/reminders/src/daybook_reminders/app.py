@@ -14,7 +14,13 @@ from daybook_reminders.reminders.controllers import ReminderController
 from daybook_reminders.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_served_app() -> Litestar:
+    """What ``daybook-reminders serve`` runs in each Granian worker: ``create_app`` plus the
+    worker's garbage-collector settings (:mod:`daybook_common.heap`)."""
+    return create_app(tune_heap=True)
+
+
+def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Litestar:
     settings = settings or Settings.from_env()
     return ServiceApp(
         settings=settings.common,
@@ -24,4 +30,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         title="Daybook reminders",
         description="Reminders with time-zone-correct recurrence, and the notifications they fire.",
         event_handlers={USER_DELETED: on_user_deleted},
+        tune_heap=tune_heap,
     ).build()

@@ -18,7 +18,13 @@ from daybook_users.settings import Settings
 from daybook_users.users.controllers import AdminUserController, MeController
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_served_app() -> Litestar:
+    """What ``daybook-users serve`` runs in each Granian worker: ``create_app`` plus the
+    worker's garbage-collector settings (:mod:`daybook_common.heap`)."""
+    return create_app(tune_heap=True)
+
+
+def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Litestar:
     settings = settings or Settings.from_env()
     keys = load_signing_keys(settings.keys)
     runtime = UsersRuntime.build(settings, keys)
@@ -43,4 +49,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Its own consumer hard-deletes the account once the event is safely in JetStream.
         event_handlers={USER_DELETED: on_user_deleted},
         follow_deleted_users=False,
+        tune_heap=tune_heap,
     ).build()

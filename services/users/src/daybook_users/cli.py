@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     service_main(
         argv=argv,
         name="users",
-        app_factory="daybook_users.app:create_app",
+        app_factory="daybook_users.app:create_served_app",
         default_port=DEFAULT_PORT,
         script_location=SCRIPT_LOCATION,
         database=_database,

@@ -31,6 +31,7 @@ from daybook_common.events.consumer import EventConsumer, EventHandler
 from daybook_common.events.denylist import DeletedUsers
 from daybook_common.events.relay import OutboxRelay
 from daybook_common.health import database_check, health_handlers
+from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log, configure_logging
 from daybook_common.migrations import head_revision
 from daybook_common.observability import RequestIdMiddleware
@@ -85,6 +86,8 @@ class ServiceApp:
     outbox: Table | None = None
     event_handlers: dict[str, EventHandler] = field(default_factory=dict)
     follow_deleted_users: bool = True
+    #: Served workers only (``create_served_app``): :func:`daybook_common.heap.tune_gc` after startup.
+    tune_heap: bool = False
 
     def build(self) -> Litestar:
         s = self.settings
@@ -104,7 +107,7 @@ class ServiceApp:
             dependencies=dependencies,
             exception_handlers=exception_handlers,
             state=State({VERIFIER_STATE_KEY: verifier, "settings": s, "events": events, **self.state}),
-            on_startup=[events.start, *self.on_startup],
+            on_startup=[events.start, *self.on_startup, *([_tune_heap] if self.tune_heap else [])],
             on_shutdown=[*self.on_shutdown, events.stop, access_log.flush],
             openapi_config=OpenAPIConfig(
                 title=self.title,
@@ -119,6 +122,10 @@ class ServiceApp:
         )
         wrap_outermost(app, RequestIdMiddleware, access_log=s.access_log)
         return app
+
+
+async def _tune_heap() -> None:
+    tune_gc()  # last startup hook: everything the worker keeps for its lifetime exists now
 
 
 class EventRuntime:
