@@ -312,7 +312,9 @@ class EntryService:
     async def create(self, data: s.EntryCreate) -> tuple[s.Entry, int]:
         if (data.content is None) == (data.encrypted is None):
             raise _exactly_one()
-        tag_rows = await owned_tags(self.db, data.tag_ids)
+        # Locked now, as their links would lock them: a tag delete in flight is waited out (its
+        # tag is then unknown, a 422) instead of failing the link insert with a 500.
+        tag_rows = await owned_tags(self.db, data.tag_ids, lock=True)
         now = utcnow()
         entry_id = new_id()
         values: dict[str, Any] = {

@@ -242,19 +242,37 @@ class TagService:
             sa.update(entries).where(e.user_id == self.db.user_id, any_of(e.id, entry_ids)).values(**changes)
         )
 
+    async def _bump_carrying_tasks(self, tag_id: uuid.UUID) -> None:
+        """Lock the tasks (live or trashed) carrying the locked tag, in id order, and bump their version.
+
+        The same order as a task edit (its new tags, then the task), so the two cannot deadlock.
+        """
+        uid = self.db.user_id
+        carriers = sa.select(task_tags.c.task_id).where(
+            task_tags.c.tag_id == tag_id, task_tags.c.user_id == uid
+        )
+        lock = (
+            sa.select(tasks.c.id)
+            .where(tasks.c.user_id == uid, tasks.c.id.in_(carriers))
+            .order_by(tasks.c.id)
+            .with_for_update()
+        )
+        locked = list((await self.db.session.execute(lock)).scalars())
+        if not locked:
+            return
+        # A fresh snapshot: a task whose edit (waited out above) dropped the tag is left alone.
+        await self.db.session.execute(
+            sa.update(tasks)
+            .where(tasks.c.user_id == uid, any_of(tasks.c.id, locked), tasks.c.id.in_(carriers))
+            .values(version=tasks.c.version + 1, updated_at=utcnow())
+        )
+
     async def delete(self, tag_id: uuid.UUID, if_match: IfMatch | None) -> None:
         """Delete the tag; it leaves every entry and task that carried it (their ETags change)."""
         await self._lock(tag_id, if_match)
         uid = self.db.user_id
         carrying_entries = await self._lock_carriers(tag_id)
-        carriers = sa.select(task_tags.c.task_id).where(
-            task_tags.c.tag_id == tag_id, task_tags.c.user_id == uid
-        )
-        await self.db.session.execute(
-            sa.update(tasks)
-            .where(tasks.c.user_id == uid, tasks.c.id.in_(carriers))
-            .values(version=tasks.c.version + 1, updated_at=utcnow())
-        )
+        await self._bump_carrying_tasks(tag_id)
         # The links go with the tag (ON DELETE CASCADE); then the entries' lists lose it.
         await self.db.session.execute(sa.delete(tags).where(tags.c.id == tag_id, tags.c.user_id == uid))
         await self._refresh_entries(carrying_entries, bump_version=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from daybook_common.pagination import decode_cursor, encode_cursor
@@ -284,7 +284,9 @@ class TaskService:
     # -- changes --------------------------------------------------------------------------
 
     async def create(self, data: s.TaskCreate) -> tuple[s.Task, int]:
-        tag_rows = await owned_tags(self.db, data.tag_ids)
+        # Locked now, as their links would lock them: a delete in flight is waited out (its
+        # tag is then unknown, a 422) instead of failing the link insert.
+        tag_rows = await owned_tags(self.db, data.tag_ids, lock=True)
         now = utcnow()
         task_id = new_id()
         completed_at = now if data.status == "done" else None
@@ -337,7 +339,20 @@ class TaskService:
     async def update(
         self, task_id: uuid.UUID, data: s.TaskUpdate, if_match: IfMatch | None
     ) -> tuple[s.Task, int]:
+        tags_changed = data.tag_ids is not msgspec.UNSET
+        tag_rows: list[Any] = []
+        unknown_tag: ValidationException | None = None
+        if tags_changed:
+            # The new tags are locked (FOR KEY SHARE) before the task: a tag delete locks its
+            # tag, then the tasks carrying it, so this order cannot deadlock with it.  Their
+            # errors are raised after the task's own checks (404/412 first, as always).
+            try:
+                tag_rows = await owned_tags(self.db, data.tag_ids, lock=True)  # type: ignore[arg-type]
+            except ValidationException as exc:
+                unknown_tag = exc
         current = await self._lock(task_id, if_match)
+        if unknown_tag is not None:
+            raise unknown_tag
         values: dict[str, Any] = {
             name: getattr(data, name)
             for name in ("title", "description", "priority", "due_at")
@@ -349,9 +364,7 @@ class TaskService:
                 values["completed_at"] = None
             elif current.status != "done":
                 values["completed_at"] = utcnow()
-        tags_changed = data.tag_ids is not msgspec.UNSET
         if tags_changed:
-            tag_rows = await owned_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
             await replace_links(self.db, task_tags, "task_id", task_id, [r.id for r in tag_rows])
         if values or tags_changed:
             await self.db.session.execute(
