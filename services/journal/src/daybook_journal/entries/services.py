@@ -39,7 +39,7 @@ from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.deps import UserDb
 from daybook_journal.entries import schemas as s
 from daybook_journal.http import IfMatch, check_if_match
-from daybook_journal.tags.services import owned_tags, replace_links
+from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 
 _decode_tags = msgspec.json.Decoder(list[s.EntryTag]).decode
 
@@ -379,13 +379,7 @@ class EntryService:
         tag_rows: list[Any] = []
         unknown_tag: ValidationException | None = None
         if tags_changed:
-            # The new tags are locked (FOR KEY SHARE) before the entry: a rename locks its tag,
-            # then the entries carrying it, so this order cannot deadlock with it.  Their
-            # errors are raised after the entry's own checks (404/412 first, as always).
-            try:
-                tag_rows = await owned_tags(self.db, data.tag_ids, lock=True)  # type: ignore[arg-type]
-            except ValidationException as exc:
-                unknown_tag = exc
+            tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
         current = await self._lock(entry_id, if_match)
         values: dict[str, Any] = {}
         if data.entry_date is not msgspec.UNSET:

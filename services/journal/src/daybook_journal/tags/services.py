@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -75,6 +75,21 @@ async def owned_tags(
             raise validation_error(field, f"unknown tag id {tag_id}")
     rows.sort(key=lambda row: (row.name.lower(), row.id))
     return rows
+
+
+async def lock_new_tags(
+    db: UserDb, tag_ids: Sequence[uuid.UUID]
+) -> tuple[list[Any], ValidationException | None]:
+    """An update's new tags, locked (``FOR KEY SHARE``, id order) before the row that will carry them.
+
+    A tag rename or delete locks its tag, then the entries/tasks carrying it (in id order), so
+    taking the tags first cannot deadlock with either.  An unknown tag's 422 is returned, not
+    raised: the caller raises it after its row's own checks (404/412 come first, as always).
+    """
+    try:
+        return await owned_tags(db, tag_ids, lock=True), None
+    except ValidationException as exc:
+        return [], exc
 
 
 async def replace_links(

@@ -27,7 +27,7 @@ from daybook_journal.db.queries import matches_query, new_id, param, task_tags, 
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.deps import UserDb
 from daybook_journal.http import IfMatch, check_if_match
-from daybook_journal.tags.services import owned_tags, replace_links
+from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 from daybook_journal.tasks import schemas as s
 
 _PLAIN = (
@@ -343,13 +343,7 @@ class TaskService:
         tag_rows: list[Any] = []
         unknown_tag: ValidationException | None = None
         if tags_changed:
-            # The new tags are locked (FOR KEY SHARE) before the task: a tag delete locks its
-            # tag, then the tasks carrying it, so this order cannot deadlock with it.  Their
-            # errors are raised after the task's own checks (404/412 first, as always).
-            try:
-                tag_rows = await owned_tags(self.db, data.tag_ids, lock=True)  # type: ignore[arg-type]
-            except ValidationException as exc:
-                unknown_tag = exc
+            tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
         current = await self._lock(task_id, if_match)
         if unknown_tag is not None:
             raise unknown_tag
