@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +16,6 @@ from aiohttp import web
 from gateway_support import BrokenUpstream, Upstreams
 
 from daybook_common.embedded import free_port
-from daybook_common.observability import JsonFormatter
 
 HANG_GUARD = 15  # seconds: a test fails instead of hanging if the gateway ever does
 
@@ -186,28 +184,3 @@ async def test_one_access_log_line_per_request_without_secrets(
     )  # not the test client's
     for secret in (token, "hunter2", "Bearer", "private"):
         assert secret not in gateway_lines
-
-
-def test_access_log_has_the_shared_formatter_shape() -> None:
-    import io
-
-    from daybook_gateway.logs import AccessLog
-
-    stream = io.StringIO()
-    log = AccessLog("gateway", stream=stream)
-    log.record("GET", '/we"ird\\path', 200, None, 1.5, "rid-1")
-    log.flush()
-    fast = json.loads(stream.getvalue())
-    record = logging.LogRecord("daybook.access", logging.INFO, __file__, 1, "request", None, None)
-    for key, value in {
-        "method": "GET",
-        "path": '/we"ird\\path',
-        "status": 200,
-        "upstream": None,
-        "duration_ms": 1.5,
-        "request_id": "rid-1",
-    }.items():
-        setattr(record, key, value)
-    shared = json.loads(JsonFormatter("gateway").format(record))
-    assert fast.keys() == shared.keys()
-    assert {k: v for k, v in fast.items() if k != "ts"} == {k: v for k, v in shared.items() if k != "ts"}

@@ -22,7 +22,7 @@ from daybook_common.auth import (
     static_jwks_loader,
     verified_caller,
 )
-from daybook_common.logs import AccessLog, JsonFormatter, configure_logging, request_id_var
+from daybook_common.logs import NO_UPSTREAM, AccessLog, JsonFormatter, configure_logging, request_id_var
 from daybook_common.observability import RequestIdMiddleware, new_request_id
 from daybook_common.service import wrap_outermost
 from daybook_common.testing.tokens import TestSigner
@@ -58,12 +58,15 @@ def daybook_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[DaybookLogging]
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "status", "duration_ms", "request_id"),
+    ("method", "path", "status", "duration_ms", "request_id", "upstream"),
     [
-        ("GET", "/api/v1/journal/entries", 200, 1.23, "0123456789abcdef0123456789abcdef"),
-        ("POST", '/we"ird\\päth\n', 404, 0.0, 'rid"with\\quotes'),
-        ("DELETE", None, 500, 12345.67, None),
-        ("GET", "/x", 200, 1e-05, ""),
+        ("GET", "/api/v1/journal/entries", 200, 1.23, "0123456789abcdef0123456789abcdef", NO_UPSTREAM),
+        ("POST", '/we"ird\\päth\n', 404, 0.0, 'rid"with\\quotes', NO_UPSTREAM),
+        ("DELETE", None, 500, 12345.67, None, NO_UPSTREAM),
+        ("GET", "/x", 200, 1e-05, "", NO_UPSTREAM),
+        # the gateway's lines: the service the request went to, or null
+        ("GET", "/api/v1/journal", 200, 0.5, "0123456789abcdef0123456789abcdef", "journal"),
+        ("GET", '/we"ird\\path', 404, 1.5, "rid-1", None),
     ],
 )
 async def test_the_fast_line_is_the_formatters_line(
@@ -74,6 +77,7 @@ async def test_the_fast_line_is_the_formatters_line(
     status: int,
     duration_ms: float,
     request_id: str | None,
+    upstream: object,
 ) -> None:
     created = 1_795_000_000.125
     monkeypatch.setattr(logs.time, "time", lambda: created)
@@ -82,7 +86,7 @@ async def test_the_fast_line_is_the_formatters_line(
     made_here = request_id if request_id and request_id.isalnum() else None  # known to need no escaping
     token = request_id_var.set(request_id)
     try:
-        log.record(method, path, status, duration_ms, made_here)
+        log.record(method, path, status, duration_ms, made_here, upstream=upstream)
     finally:
         request_id_var.reset(token)
     assert daybook_logging.stream.getvalue() == ""  # not through logging: waiting for the flush
@@ -92,7 +96,11 @@ async def test_the_fast_line_is_the_formatters_line(
     expected = JsonFormatter("svc")
     record = logging.LogRecord("daybook.access", logging.INFO, __file__, 1, "request", None, None)
     record.created, record.msecs = created, 125.0
-    for key, value in {"method": method, "path": path, "status": status, "duration_ms": duration_ms}.items():
+    fields = {"method": method, "path": path, "status": status}
+    if upstream is not NO_UPSTREAM:
+        fields["upstream"] = upstream
+    fields["duration_ms"] = duration_ms
+    for key, value in fields.items():
         setattr(record, key, value)
     token = request_id_var.set(request_id)
     try:

@@ -17,11 +17,11 @@ from litestar.datastructures import State
 
 from daybook_common.auth import TokenVerifier
 from daybook_common.heap import tune_gc
-from daybook_common.observability import configure_logging
+from daybook_common.logs import access_log as shared_access_log
+from daybook_common.logs import configure_logging
 from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
 from daybook_gateway.auth import edge_verifier
 from daybook_gateway.docs import docs_handlers
-from daybook_gateway.logs import AccessLog
 from daybook_gateway.openapi import OpenAPIAggregator
 from daybook_gateway.proxy import Gateway
 from daybook_gateway.routing import Upstream, build_routes
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
     verifier = edge_verifier(settings.auth, settings.jwks_timeout)
     aggregator = OpenAPIAggregator(upstreams, settings.openapi_ttl, timeout=max(settings.ready_timeout, 5.0))
 
-    access_log = AccessLog("gateway") if settings.access_log else None
+    access_log = shared_access_log if settings.access_log else None
     background: list[asyncio.Task[None]] = []
 
     async def refresh_keys_periodically() -> None:

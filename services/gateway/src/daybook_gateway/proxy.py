@@ -22,11 +22,10 @@ import aiohttp
 from yarl import URL
 
 from daybook_common.auth import TokenError, TokenVerifier, bearer_token
-from daybook_common.observability import request_id_var
+from daybook_common.logs import AccessLog, access_logger, request_id_var
 from daybook_common.problems import problem_body
 from daybook_gateway.cors import CorsPolicy
 from daybook_gateway.limits import ClientAddress, TokenBucketLimiter
-from daybook_gateway.logs import AccessLog
 from daybook_gateway.routing import Route, Upstream
 from daybook_gateway.settings import Settings
 
@@ -133,7 +132,8 @@ class Gateway:
         self.limiter = TokenBucketLimiter(settings.auth_rate_limit) if settings.auth_rate_limit else None
         self.max_body = settings.max_body_bytes
         self.drain_bytes = max(4 * 1024 * 1024, 2 * settings.max_body_bytes)
-        self.access_log = access_log if access_log is not None and access_log.enabled else None
+        # Decided once: a level that drops INFO (set before the app is made) costs nothing per request.
+        self.access_log = access_log if access_logger.isEnabledFor(logging.INFO) else None
 
     # ------------------------------------------------------------------ entry point
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -182,7 +182,8 @@ class Gateway:
                 forward.append((name.decode("latin-1"), value.decode("latin-1")))
 
         rid = _request_id(raw_rid)
-        token = request_id_var.set(rid.decode("ascii"))
+        rid_text = rid.decode("ascii")  # the access log writes this very object unescaped: see its record()
+        token = request_id_var.set(rid_text)
         cors = self.cors.response_headers(origin) if self.cors.enabled else []
         method: str = scope["method"]
         status = 500
@@ -229,9 +230,9 @@ class Gateway:
                     method,
                     route.prefix if route else scope.get("path_template", path[:200]),
                     status,
-                    upstream_name,
                     round((time.perf_counter() - started) * 1000, 3),
-                    rid.decode("ascii"),
+                    rid_text,
+                    upstream=upstream_name,
                 )
             request_id_var.reset(token)
 

@@ -66,6 +66,10 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+#: ``AccessLog.record``'s default for ``upstream``: the line has no such field.
+NO_UPSTREAM: Any = object()
+
+
 class AccessLog:
     """The one ``daybook.access`` line per request, kept cheap.
 
@@ -94,17 +98,25 @@ class AccessLog:
         atexit.register(self.flush)
 
     def record(
-        self, method: Any, path: Any, status: Any, duration_ms: float, safe_request_id: str | None = None
+        self,
+        method: Any,
+        path: Any,
+        status: Any,
+        duration_ms: float,
+        safe_request_id: str | None = None,
+        upstream: Any = NO_UPSTREAM,
     ) -> None:
         """Log one request; ``safe_request_id`` is an id known to need no JSON escaping (one
         :mod:`~daybook_common.observability` made or accepted), used as is when it is still
-        the current ``request_id_var``."""
+        the current ``request_id_var``.  ``upstream``: the service a gateway request went to
+        (``None`` when none), a field only the gateway's lines carry."""
         handler = _sole_daybook_handler()
         if handler is None:
-            access_logger.info(
-                "request",
-                extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms},
-            )
+            extra = {"method": method, "path": path, "status": status}
+            if upstream is not NO_UPSTREAM:
+                extra["upstream"] = upstream
+            extra["duration_ms"] = duration_ms
+            access_logger.info("request", extra=extra)
             return
         if handler is not self._handler:
             self.flush()
@@ -129,7 +141,9 @@ class AccessLog:
                 else ""
             )
             + f'"method": {self._json(method)}, "path": {self._json(path)}, '
-            f'"status": {_number(status)}, "duration_ms": {_number(duration_ms)}}}\n'
+            f'"status": {_number(status)}, '
+            + ("" if upstream is NO_UPSTREAM else f'"upstream": {self._json(upstream)}, ')
+            + f'"duration_ms": {_number(duration_ms)}}}\n'
         )
         if len(self._lines) >= self.batch or self.interval <= 0:
             self.flush()
