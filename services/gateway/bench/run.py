@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from daybook_bench.procs import nginx_conf, stop_group
 from daybook_common.embedded import free_port, wait_for_port
 from daybook_common.testing.tokens import TestSigner
 
@@ -53,39 +53,7 @@ def process(cmd: list[str], env: dict[str, str], port: int, log: Path) -> Iterat
             wait_for_port(port, 60, proc)
             yield proc
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-def nginx_conf(workdir: Path, port: int, upstream_port: int) -> Path:
-    conf = workdir / "nginx.conf"
-    conf.write_text(
-        f"""worker_processes 1;
-daemon off;
-pid {workdir}/nginx.pid;
-error_log {workdir}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {workdir}/body; proxy_temp_path {workdir}/proxy;
-  fastcgi_temp_path {workdir}/fcgi; uwsgi_temp_path {workdir}/uwsgi; scgi_temp_path {workdir}/scgi;
-  upstream journal {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://journal;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }}
-  }}
-}}
-"""
-    )
-    return conf
+            stop_group(proc)
 
 
 def wrk(url: str, connections: int, duration: int, headers: list[str]) -> dict[str, float]:
@@ -183,7 +151,7 @@ def main() -> None:
             targets["litestar-handler proxy"] = (url + "/health", url + PROBE)
         nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
         if nginx and not args.no_nginx:
-            conf = nginx_conf(work, ports["nginx"], ports["journal"])
+            conf = nginx_conf(work, ports["nginx"], f"127.0.0.1:{ports['journal']}")
             stack.append(
                 process(
                     [nginx, "-e", str(work / "nginx-error.log"), "-c", str(conf), "-p", str(work)],
