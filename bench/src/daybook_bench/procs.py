@@ -82,23 +82,29 @@ def stop_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
+def listening(
+    cmd: list[str], port: int, log: Path, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``cmd`` in a process group of its own, output to ``log``, once it listens on ``port``;
+    the group is stopped (:func:`stop_group`) on the way out."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_port(port, timeout, proc)
+        yield proc
+    finally:
+        stop_group(proc)
+
+
+@contextlib.contextmanager
 def nginx(binary: str, workdir: Path, upstream: str) -> Iterator[Served]:
     """nginx in front of ``upstream`` (``host:port``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = nginx_conf(workdir, port, upstream)
-    with (workdir / "nginx.log").open("wb") as out:
-        proc = subprocess.Popen(
-            [binary, "-e", str(workdir / "nginx-error.log"), "-c", str(conf), "-p", str(workdir)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_for_port(port, 15, proc)
+    cmd = [binary, "-e", str(workdir / "nginx-error.log"), "-c", str(conf), "-p", str(workdir)]
+    with listening(cmd, port, workdir / "nginx.log", timeout=15) as proc:
         yield Served(f"http://127.0.0.1:{port}", proc.pid)
-    finally:
-        stop_group(proc)
 
 
 def spawn_scheduler(
@@ -139,16 +145,5 @@ def reference_server(dsn: str, users_file: Path, log: Path) -> Iterator[Served]:
         "DAYBOOK_BENCH_REF_USERS": str(users_file),
         "PYTHONUNBUFFERED": "1",
     }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daybook_bench.reference", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_for_port(port, 60, proc)
+    with listening([sys.executable, "-m", "daybook_bench.reference", str(port)], port, log, env) as proc:
         yield Served(f"http://127.0.0.1:{port}", proc.pid)
-    finally:
-        stop_group(proc)

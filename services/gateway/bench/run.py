@@ -32,28 +32,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from daybook_bench.procs import nginx_conf, stop_group
-from daybook_common.embedded import free_port, wait_for_port
+from daybook_bench.procs import find_nginx, listening, nginx_conf
+from daybook_common.embedded import free_port
 from daybook_common.testing.tokens import TestSigner
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROBE = "/api/v1/journal/bench-probe"
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-@contextmanager
-def process(cmd: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_for_port(port, 60, proc)
-            yield proc
-        finally:
-            stop_group(proc)
 
 
 def wrk(url: str, connections: int, duration: int, headers: list[str]) -> dict[str, float]:
@@ -113,17 +100,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         work = Path(tmp)
         stack = []
-        journal = process(
+        journal = listening(
             [str(bin_dir / "daybook-journal"), "serve", "--port", str(ports["journal"])],
-            journal_env,
             ports["journal"],
             work / "journal.log",
+            env=journal_env,
         )
-        gateway = process(
+        gateway = listening(
             [str(bin_dir / "daybook-gateway"), "serve", "--port", str(ports["gateway"])],
-            gateway_env,
             ports["gateway"],
             work / "gateway.log",
+            env=gateway_env,
         )
         stack += [journal, gateway]
         for name in ("journal", "gateway"):
@@ -131,7 +118,7 @@ def main() -> None:
             targets[name] = (url + "/health", url + PROBE)
         if not args.no_litestar:
             stack.append(
-                process(
+                listening(
                     [
                         str(bin_dir / "granian"),
                         "--interface",
@@ -142,22 +129,22 @@ def main() -> None:
                         str(ports["litestar"]),
                         "litestar_proxy:create_app",
                     ],
-                    {**gateway_env, "PYTHONPATH": str(BENCH_DIR)},
                     ports["litestar"],
                     work / "litestar.log",
+                    env={**gateway_env, "PYTHONPATH": str(BENCH_DIR)},
                 )
             )
             url = f"http://127.0.0.1:{ports['litestar']}"
             targets["litestar-handler proxy"] = (url + "/health", url + PROBE)
-        nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+        nginx = find_nginx()
         if nginx and not args.no_nginx:
             conf = nginx_conf(work, ports["nginx"], f"127.0.0.1:{ports['journal']}")
             stack.append(
-                process(
+                listening(
                     [nginx, "-e", str(work / "nginx-error.log"), "-c", str(conf), "-p", str(work)],
-                    base_env,
                     ports["nginx"],
                     work / "nginx.log",
+                    env=base_env,
                 )
             )
             url = f"http://127.0.0.1:{ports['nginx']}"
