@@ -64,34 +64,6 @@ _COLUMNS = (
 )
 
 
-def _encrypted(row: Any) -> s.Encrypted | None:
-    if row["ciphertext"] is None:
-        return None
-    return s.Encrypted(
-        ciphertext=row["ciphertext"],
-        wrapped_key=row["wrapped_key"],
-        iv=row["iv"],
-        wrap_iv=row["wrap_iv"],
-        secret_tag_id=row["secret_tag_id"],
-    )
-
-
-def _entry(row: Any) -> s.Entry:
-    """An asyncpg Record or a SQLAlchemy row mapping → the API shape."""
-    return s.Entry(
-        id=row["id"],
-        user_id=row["user_id"],
-        title=row["title"],
-        content=row["content"],
-        entry_date=row["entry_date"],
-        tags=_decode_tags(row["tags"]),
-        encrypted=_encrypted(row),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
-    )
-
-
 def _encrypted_values(encrypted: s.Encrypted | None) -> dict[str, bytes | None]:
     if encrypted is None:
         return {"ciphertext": None, "wrapped_key": None, "iv": None, "wrap_iv": None, "secret_tag_id": None}
@@ -164,11 +136,11 @@ def _trash_query(after: bool) -> CompiledQuery:
     return CompiledQuery.of(scoped(build, ("deleted_at DESC", "id DESC")))
 
 
-def _listed(row: Any) -> s.Entry:
-    """One row of a list statement (columns in ``_COLUMNS`` order) → the API shape.
+def _entry(row: Any) -> s.Entry:
+    """A row of ``_COLUMNS`` (an asyncpg Record or a SQLAlchemy Row) → the API shape.
 
-    The same result as :func:`_entry`, unpacked by position: a list page builds up to a
-    hundred of these per request, and name lookups on a record cost more than the rest.
+    Unpacked by position: a list page builds up to a hundred of these per request, and name
+    lookups on a record cost more than the rest.
     """
     (
         entry_id,
@@ -201,7 +173,7 @@ def _listed(row: Any) -> s.Entry:
     )
 
 
-# _listed() unpacks rows by position and builds Entry by position: fail at import, not with wrong JSON.
+# _entry() unpacks rows by position and builds Entry by position: fail at import, not with wrong JSON.
 if tuple(column.key for column in _COLUMNS) != (
     "id",
     "user_id",
@@ -230,7 +202,7 @@ if tuple(column.key for column in _COLUMNS) != (
     "updated_at",
     "deleted_at",
 ):
-    raise RuntimeError("_listed() no longer matches _COLUMNS or Entry")
+    raise RuntimeError("_entry() no longer matches _COLUMNS or Entry")
 
 
 def _page(rows: Any, limit: int, key: str) -> tuple[list[s.Entry], str | None]:
@@ -239,7 +211,7 @@ def _page(rows: Any, limit: int, key: str) -> tuple[list[s.Entry], str | None]:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last[key], last["id"])
         rows = rows[:limit]
-    return [_listed(row) for row in rows], next_cursor
+    return [_entry(row) for row in rows], next_cursor
 
 
 class EntryQueries:
@@ -305,7 +277,7 @@ class EntryService:
         row = (await self.db.session.execute(stmt)).first()
         if row is None:
             raise NotFoundException(detail="Entry not found")
-        return _entry(row._mapping), row.version
+        return _entry(row), row.version
 
     # -- changes --------------------------------------------------------------------------
 
