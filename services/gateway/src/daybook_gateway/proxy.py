@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -23,6 +22,7 @@ from yarl import URL
 
 from daybook_common.auth import TokenError, TokenVerifier, bearer_token
 from daybook_common.logs import AccessLog, access_logger, request_id_var
+from daybook_common.observability import is_valid_request_id, new_request_id
 from daybook_common.problems import problem_body
 from daybook_gateway.cors import CorsPolicy
 from daybook_gateway.limits import ClientAddress, TokenBucketLimiter
@@ -62,7 +62,6 @@ _RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"date", b"server"}
 _NO_BODY_STATUS = frozenset({204, 304})
 DRAIN_SECONDS = 2.0  # at most this long, and at most drain_bytes, to discard a refused request's body
 BUFFER_LIMIT = 64 * 1024  # responses up to this size (with a Content-Length) are relayed in one message
-_VALID_ID = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-")
 
 
 class BodyTooLarge(Exception):
@@ -83,11 +82,10 @@ class _BodyState:
 
 
 def _request_id(raw: bytes | None) -> bytes:
-    """The client's X-Request-ID when it is sane, else a new random one (same shape as
-    ``daybook_common.observability.new_request_id``: 32 hex digits, cheaper than a UUID object)."""
-    if raw and len(raw) <= 128 and all(c in _VALID_ID for c in raw):
+    """The client's X-Request-ID when it is sane, else a new one (the services' rules)."""
+    if raw and is_valid_request_id(raw):
         return raw
-    return os.urandom(16).hex().encode("ascii")
+    return new_request_id().encode("ascii")
 
 
 def _response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:

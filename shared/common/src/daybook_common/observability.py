@@ -32,12 +32,13 @@ __all__ = [
     "access_logger",
     "configure_logging",
     "incoming_request_id",
+    "is_valid_request_id",
     "new_request_id",
     "request_id_var",
 ]
 
 REQUEST_ID_HEADER = b"x-request-id"
-_VALID_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+_VALID_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
 
 def new_request_id() -> str:
@@ -48,10 +49,15 @@ def new_request_id() -> str:
     return raw.hex()
 
 
+def is_valid_request_id(value: bytes) -> bool:
+    """A client's ``X-Request-ID`` worth keeping: 1..128 of ``A-Za-z0-9._:-`` (safe in logs and JSON)."""
+    return _VALID_ID.fullmatch(value) is not None
+
+
 def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
     for name, value in headers:
         if name == REQUEST_ID_HEADER:
-            return value.decode("ascii") if _VALID_ID.match(value) else None
+            return value.decode("ascii") if is_valid_request_id(value) else None
     return None
 
 
