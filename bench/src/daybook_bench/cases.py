@@ -183,6 +183,11 @@ def _ratios(a: list[WrkResult], b: list[WrkResult]) -> Summary:
     return Summary.of([x.requests_per_s / y.requests_per_s for x, y in zip(a, b, strict=True)])
 
 
+def _added_p50(a: list[WrkResult], b: list[WrkResult]) -> Summary:
+    """Per-round p50 of a minus p50 of b, in ms (interleaved rounds, as in :func:`_ratios`)."""
+    return Summary.of([x.p50_ms - y.p50_ms for x, y in zip(a, b, strict=True)])
+
+
 def yardstick(ctx: Context) -> contextlib.AbstractContextManager[procs.Served]:
     """The bare Litestar app of :mod:`daybook_bench.reference`, on the stack's database."""
     users_file = ctx.workdir / "users.txt"
@@ -253,23 +258,13 @@ async def case_gateway_overhead(ctx: Context, result: CaseResult) -> None:
         result.rows.append(Row.of_wrk("… through nginx, c=1", runs["proxied_nginx_c1"]))
     gw_direct = _ratios(runs["proxied_gateway"], runs["proxied_direct"])
     result.rows.append(Row("ratio gateway / direct (req/s)", gw_direct, TIMES))
-    added = Summary.of(
-        [
-            g.p50_ms - d.p50_ms
-            for g, d in zip(runs["proxied_gateway_c1"], runs["proxied_direct_c1"], strict=True)
-        ]
-    )
+    added = _added_p50(runs["proxied_gateway_c1"], runs["proxied_direct_c1"])
     result.rows.append(Row("added p50 by the gateway, c=1", added, "ms"))
     gw_nginx: Summary | None = None
     if with_nginx:
         gw_nginx = _ratios(runs["proxied_gateway"], runs["proxied_nginx"])
         result.rows.append(Row("ratio gateway / nginx (req/s)", gw_nginx, TIMES))
-        nginx_added = Summary.of(
-            [
-                n.p50_ms - d.p50_ms
-                for n, d in zip(runs["proxied_nginx_c1"], runs["proxied_direct_c1"], strict=True)
-            ]
-        )
+        nginx_added = _added_p50(runs["proxied_nginx_c1"], runs["proxied_direct_c1"])
         result.rows.append(Row("added p50 by nginx, c=1", nginx_added, "ms"))
     else:
         result.notes.append("nginx is not installed: the gateway/nginx ratio is n/a")
