@@ -55,7 +55,7 @@ CSP = (
 
 
 def swagger_ui_dir() -> Path:
-    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+    from swagger_ui_bundle import swagger_ui_path
 
     return Path(swagger_ui_path)
 
