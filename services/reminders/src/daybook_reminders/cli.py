@@ -21,7 +21,7 @@ def _run_scheduler(_args: argparse.Namespace) -> None:
     scheduler_main()
 
 
-def _extra(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _extra(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scheduler = sub.add_parser(
         "scheduler", help="run the scheduler worker (same as daybook-reminders-scheduler)"
     )

@@ -31,8 +31,8 @@ from dateutil import rrule as rr
 Frequency = Literal["once", "daily", "weekdays", "weekends", "weekly", "monthly", "custom"]
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
-FREQUENCIES: Final[tuple[str, ...]] = get_args(Frequency)
-DAY_NAMES: Final[tuple[str, ...]] = get_args(DayName)  # index = datetime.weekday()
+FREQUENCIES: Final[tuple[Frequency, ...]] = get_args(Frequency)
+DAY_NAMES: Final[tuple[DayName, ...]] = get_args(DayName)  # index = datetime.weekday()
 _WEEKDAYS: Final = (rr.MO, rr.TU, rr.WE, rr.TH, rr.FR, rr.SA, rr.SU)
 _NOT_ZONES: Final = frozenset({"localtime", "Factory", "posixrules"})
 UTC: Final = dt.UTC
@@ -76,11 +76,11 @@ def _zone(name: str) -> ZoneInfo:
 class Rule:
     """A reminder's schedule: fire at local ``time`` in ``timezone`` on the days ``frequency`` picks."""
 
-    frequency: str
+    frequency: Frequency
     time: dt.time
     timezone: str
     start_date: dt.date
-    custom_days: tuple[str, ...] = ()
+    custom_days: tuple[DayName, ...] = ()
 
     def __post_init__(self) -> None:
         if self.frequency not in FREQUENCIES:
@@ -99,7 +99,7 @@ class Rule:
         return zone(self.timezone)
 
 
-def canonical_days(days: Sequence[str]) -> tuple[str, ...]:
+def canonical_days(days: Sequence[str]) -> tuple[DayName, ...]:
     """Unique day names in week order (mon..sun)."""
     wanted = set(days)
     return tuple(d for d in DAY_NAMES if d in wanted)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from daybook_common.events import inbox_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_reminders import NOTIFY_CHANNEL, SCHEMA
-from daybook_reminders.recurrence import DAY_NAMES, FREQUENCIES
+from daybook_reminders.recurrence import DAY_NAMES, FREQUENCIES, DayName, Frequency
 
 _registry = service_registry(SCHEMA)
 
@@ -85,11 +85,11 @@ class Reminder(SoftDeleteMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
     title: Mapped[str] = mapped_column(sa.Text, nullable=False)
     message: Mapped[str] = mapped_column(sa.Text, nullable=False)
-    frequency: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    frequency: Mapped[Frequency] = mapped_column(sa.Text, nullable=False)
     time: Mapped[datetime.time] = mapped_column(sa.Time, nullable=False)
     timezone: Mapped[str] = mapped_column(sa.Text, nullable=False)
     start_date: Mapped[datetime.date] = mapped_column(sa.Date, nullable=False)
-    custom_days: Mapped[list[str] | None] = mapped_column(ARRAY(sa.Text), nullable=True)
+    custom_days: Mapped[list[DayName] | None] = mapped_column(ARRAY(sa.Text), nullable=True)
     is_active: Mapped[bool] = mapped_column(
         sa.Boolean, nullable=False, default=True, server_default=sa.text("true")
     )

@@ -47,11 +47,11 @@ def to_schema(r: m.Reminder) -> s.Reminder:
         user_id=r.user_id,
         title=r.title,
         message=r.message,
-        frequency=r.frequency,  # type: ignore[arg-type]
+        frequency=r.frequency,
         time=format_time(r.time),
         timezone=r.timezone,
         start_date=r.start_date,
-        custom_days=list(r.custom_days) if r.custom_days is not None else None,  # type: ignore[arg-type]
+        custom_days=list(r.custom_days) if r.custom_days is not None else None,
         is_active=r.is_active,
         task_id=r.task_id,
         next_fire_at=r.next_fire_at,

@@ -24,7 +24,14 @@ from daybook_common.pagination import decode_cursor, page_of
 from daybook_common.problems import validation_error
 from daybook_reminders import idempotency
 from daybook_reminders.db import models as m
-from daybook_reminders.recurrence import Rule, canonical_days, first_fire_at, is_valid_timezone, today_in
+from daybook_reminders.recurrence import (
+    Frequency,
+    Rule,
+    canonical_days,
+    first_fire_at,
+    is_valid_timezone,
+    today_in,
+)
 from daybook_reminders.reminders import schemas as s
 
 MIN_START_DATE = dt.date(1970, 1, 1)
@@ -45,7 +52,7 @@ def format_time(value: dt.time) -> str:
 class Schedule:
     """The schedule fields of a reminder after a create or an update, before validation."""
 
-    frequency: str
+    frequency: Frequency
     time: dt.time
     timezone: str
     start_date: dt.date | None
@@ -59,11 +66,12 @@ async def notify_schedulers(session: AsyncSession, next_fire_at: dt.datetime | N
     await session.execute(sa.select(sa.func.pg_notify(m.NOTIFY_CHANNEL, payload)))
 
 
-class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder]):
-    class Repo(SQLAlchemyAsyncRepository[m.Reminder]):
-        model_type = m.Reminder
+class ReminderRepository(SQLAlchemyAsyncRepository[m.Reminder]):
+    model_type = m.Reminder
 
-    repository_type = Repo
+
+class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepository]):
+    repository_type = ReminderRepository
 
     def __init__(
         self, session: AsyncSession, user_id: uuid.UUID, clock: Callable[[], dt.datetime] = utcnow
