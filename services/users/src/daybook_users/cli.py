@@ -90,7 +90,7 @@ def _create_superuser_command(args: argparse.Namespace) -> None:
     print(message)
 
 
-def _extra_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _extra_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "create-superuser",
         help="create a superuser, or promote an existing account",

@@ -15,7 +15,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 from sqlalchemy import MetaData
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from daybook_common.settings import Env
@@ -97,3 +97,14 @@ async def set_rls_user(session: Any, user_id: Any) -> None:
     from sqlalchemy import text as _text
 
     await session.execute(_text("SELECT set_config('app.user_id', :uid, true)"), {"uid": str(user_id)})
+
+
+def affected_rows(result: Result[*tuple[Any, ...]]) -> int:
+    """Rows an UPDATE/DELETE run through ``Session.execute`` changed.
+
+    ``Session.execute`` is typed to return a ``Result``; for DML it is a ``CursorResult``, the one
+    that has ``rowcount``.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"expected the CursorResult of a DML statement, got {type(result).__name__}")
+    return result.rowcount

@@ -23,7 +23,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, KeyParameters
 
 from daybook_common.settings import SettingsError
 from daybook_users.settings import KeySettings
@@ -63,8 +63,8 @@ def _with_kid(key: ECKey, private: bool, kid: str | None = None) -> ECKey:
         raise SigningKeyError(f"{ALGORITHM} needs an EC {CURVE} key")
     if private and not key.is_private:
         raise SigningKeyError("the signing key must be a private key")
-    params = {"kid": kid or key.thumbprint(), "use": "sig", "alg": ALGORITHM}
-    return ECKey.import_key(key.as_dict(private=private), parameters=params)  # type: ignore[arg-type]
+    params: KeyParameters = {"kid": kid or key.thumbprint(), "use": "sig", "alg": ALGORITHM}
+    return ECKey.import_key(key.as_dict(private=private), parameters=params)
 
 
 def _import_private(pem: bytes, source: str) -> ECKey:

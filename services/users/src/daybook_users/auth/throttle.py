@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from daybook_common.db import affected_rows
 from daybook_users.auth.clients import IPAddress
 from daybook_users.db.models import login_throttles as t
 from daybook_users.settings import ThrottleSettings
@@ -93,4 +94,4 @@ async def purge_expired(session: AsyncSession, window_seconds: int) -> int:
     """Delete counters whose window has ended (maintenance)."""
     end = t.c.window_started_at + sa.func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
     result = await session.execute(sa.delete(t).where(end <= sa.func.now()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)

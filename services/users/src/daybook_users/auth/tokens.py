@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from daybook_common.auth import AuthSettings
+from daybook_common.db import affected_rows
 from daybook_common.models import utcnow
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.keys import SigningKeys
@@ -167,7 +168,7 @@ class TokenService:
             .where(rt.c.family_id == family_id, rt.c.revoked_at.is_(None))
             .values(revoked_at=now, updated_at=now)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return affected_rows(result)
 
     async def revoke_all(self, user_id: uuid.UUID) -> int:
         rt = REFRESH_TOKENS
@@ -177,11 +178,11 @@ class TokenService:
             .where(rt.c.user_id == user_id, rt.c.revoked_at.is_(None))
             .values(revoked_at=now, updated_at=now)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return affected_rows(result)
 
 
 async def purge_expired(session: AsyncSession, grace: datetime.timedelta) -> int:
     """Delete refresh tokens that expired more than ``grace`` ago (maintenance)."""
     rt = REFRESH_TOKENS
     result = await session.execute(sa.delete(rt).where(rt.c.expires_at < utcnow() - grace))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from email_validator import EmailNotValidError, validate_email
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.events import USER_DELETED, add_event
 from daybook_common.models import utcnow
@@ -55,15 +55,20 @@ class EmailTaken(Exception):
     """A live account already uses this email."""
 
 
-class UserService(SQLAlchemyAsyncRepositoryService[m.User]):  # type: ignore[type-var]
-    class Repo(SQLAlchemyAsyncRepository[m.User]):
-        model_type = m.User
+class UserRepository(SQLAlchemyAsyncRepository[m.User]):
+    model_type = m.User
 
-    repository_type = Repo
+
+class UserService(SQLAlchemyAsyncRepositoryService[m.User, UserRepository]):
+    repository_type = UserRepository
 
     @property
-    def session(self) -> Any:
-        return self.repository.session
+    def session(self) -> AsyncSession:
+        """The request's session (advanced-alchemy also accepts a scoped session; this service never gets one)."""
+        session = self.repository.session
+        if not isinstance(session, AsyncSession):
+            raise TypeError(f"UserService needs an AsyncSession, got {type(session).__name__}")
+        return session
 
     async def get_live(self, user_id: uuid.UUID, *, for_update: bool = False) -> m.User | None:
         if not for_update:
