@@ -264,3 +264,6 @@ __all__ = [
     "journal_entry_tags",
     "task_tags",
 ]
+
+# The goals-and-practice tables register on the same metadata (imported last: they use Base).
+from daybook_journal.db import goal_models as goal_models  # noqa: E402
