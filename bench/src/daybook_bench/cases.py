@@ -478,7 +478,8 @@ async def _fire_round(
     async def done() -> bool:
         if dt.datetime.now(dt.UTC) < horizon:
             return False
-        return await conn.fetchval(REMAINING_DUE, horizon, title) == 0
+        remaining: int = await conn.fetchval(REMAINING_DUE, horizon, title)
+        return remaining == 0
 
     await _poll(done, 120 + count / 500, f"firing {count:,} reminders")
     seconds = time.perf_counter() - visible
@@ -681,7 +682,8 @@ async def _erase_once(
         answered = time.perf_counter() - started
 
         async def gone() -> bool:
-            return await conn.fetchval(f"SELECT {' + '.join(counts)}", user_id) == 0
+            left: int = await conn.fetchval(f"SELECT {' + '.join(counts)}", user_id)
+            return left == 0
 
         await _poll(gone, 120, f"erasing user {user_id}", every=0.02)
         seconds = time.perf_counter() - started

@@ -10,6 +10,7 @@ import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 LUA_DIR = Path(__file__).parent / "lua"
 _REPORT = re.compile(r"^DAYBOOK_JSON (.*)$", re.MULTILINE)
@@ -49,6 +50,16 @@ class WrkResult:
     requests: int
     errors: int
     non_2xx: int
+
+
+class WrkOptions(TypedDict, total=False):
+    """``run_wrk``'s optional settings, passed through by ``rounds``."""
+
+    connections: int
+    threads: int
+    script: str
+    env: dict[str, str] | None
+    timeout_s: int
 
 
 def run_wrk(
@@ -112,7 +123,9 @@ class Summary:
         return {"median": self.median, "min": self.low, "max": self.high}
 
 
-def rounds(url: str, *, warmup: float, duration: float, count: int, **kwargs: object) -> list[WrkResult]:
+def rounds(
+    url: str, *, warmup: float, duration: float, count: int, **options: Unpack[WrkOptions]
+) -> list[WrkResult]:
     """A warm-up run (discarded), then ``count`` timed rounds."""
-    run_wrk(url, duration=warmup, **kwargs)  # type: ignore[arg-type]
-    return [run_wrk(url, duration=duration, **kwargs) for _ in range(count)]  # type: ignore[arg-type]
+    run_wrk(url, duration=warmup, **options)
+    return [run_wrk(url, duration=duration, **options) for _ in range(count)]
