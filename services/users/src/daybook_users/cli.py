@@ -45,16 +45,16 @@ async def create_superuser(
     settings: Settings, email: str, password_env: str | None, full_name: str | None = None
 ) -> str:
     """Create a superuser, or promote the live account with that email. Returns what happened."""
-    from litestar.exceptions import ValidationException
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from daybook_common.db import create_engine
+    from daybook_common.errors import Invalid
     from daybook_users.auth.passwords import Passwords
     from daybook_users.users.services import EmailTaken, UserService, normalize_email
 
     try:
         normalized = normalize_email(email)
-    except ValidationException:
+    except Invalid:
         raise CommandError(f"not a valid email address: {email!r}") from None
     engine = create_engine(settings.common.database, "daybook-users-cli")
     try:

@@ -1,7 +1,8 @@
 """RFC 9457 problem details for every error a service returns.
 
 Validation → 422 with ``errors: [{field, message}]``; unknown route → 404; wrong
-method → 405; anything unexpected → 500 with no internals (logged with the request id).
+method → 405; the domain errors of :mod:`daybook_common.errors` → their status (the one
+place that maps them); anything unexpected → 500 with no internals (logged with the request id).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+
+from daybook_common import errors
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("daybook.errors")
@@ -40,9 +43,9 @@ def problem_response(
     )
 
 
-def validation_error(field: str, message: str, detail: str = "Validation failed") -> ValidationException:
-    """Raise from a service to report one bad field as a 422 problem."""
-    return ValidationException(detail=detail, extra=[{"key": field, "message": message}])
+def validation_error(field: str, message: str, detail: str = "Validation failed") -> errors.Invalid:
+    """Raise to report one bad field as a 422 problem (the same as raising ``errors.Invalid``)."""
+    return errors.Invalid(field, message, detail)
 
 
 def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
@@ -97,12 +100,43 @@ def _conflict_handler(request: Request[Any, Any, Any], exc: DuplicateKeyError) -
     return problem_response(409, "A resource with these values already exists")
 
 
+#: Each domain error's status; a subclass takes its nearest listed ancestor's.
+DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
+    errors.Invalid: 422,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.TooManyRequests: 429,
+}
+UNAUTHENTICATED_CHALLENGE = 'Bearer realm="daybook"'
+
+
+def domain_problem(exc: errors.DomainError) -> Response[Any]:
+    """The problem+json answer to a domain error (also usable outside an exception handler)."""
+    status = next((DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), 400)
+    if isinstance(exc, errors.Invalid):
+        return problem_response(422, exc.detail, errors=[{"field": exc.field, "message": exc.message}])
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = UNAUTHENTICATED_CHALLENGE
+    if isinstance(exc, errors.TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    return problem_response(status, exc.detail, headers=headers or None)
+
+
+def _domain_handler(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[Any]:
+    return domain_problem(exc)
+
+
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "An unexpected error occurred")
 
 
 exception_handlers: dict[Any, Any] = {
+    errors.DomainError: _domain_handler,
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     NotFoundError: _not_found_handler,
@@ -111,8 +145,10 @@ exception_handlers: dict[Any, Any] = {
 }
 
 __all__ = [
+    "DOMAIN_STATUS",
     "PROBLEM_JSON",
     "MediaType",
+    "domain_problem",
     "exception_handlers",
     "problem_body",
     "problem_response",

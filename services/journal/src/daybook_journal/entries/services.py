@@ -18,10 +18,11 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
+from daybook_common.errors import Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.problems import validation_error
 from daybook_journal.db.errors import constraint_of
@@ -349,7 +350,7 @@ class EntryService:
     ) -> tuple[s.Entry, int]:
         tags_changed = data.tag_ids is not msgspec.UNSET
         tag_rows: list[Any] = []
-        unknown_tag: ValidationException | None = None
+        unknown_tag: Invalid | None = None
         if tags_changed:
             tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
         current = await self._lock(entry_id, if_match)

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from daybook_common.errors import Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.problems import validation_error
 from daybook_journal.db.errors import constraint_of
@@ -77,9 +78,7 @@ async def owned_tags(
     return rows
 
 
-async def lock_new_tags(
-    db: UserDb, tag_ids: Sequence[uuid.UUID]
-) -> tuple[list[Any], ValidationException | None]:
+async def lock_new_tags(db: UserDb, tag_ids: Sequence[uuid.UUID]) -> tuple[list[Any], Invalid | None]:
     """An update's new tags, locked (``FOR KEY SHARE``, id order) before the row that will carry them.
 
     A tag rename or delete locks its tag, then the entries/tasks carrying it (in id order), so
@@ -88,7 +87,7 @@ async def lock_new_tags(
     """
     try:
         return await owned_tags(db, tag_ids, lock=True), None
-    except ValidationException as exc:
+    except Invalid as exc:
         return [], exc
 
 

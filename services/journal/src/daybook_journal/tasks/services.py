@@ -18,9 +18,10 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
+from daybook_common.errors import Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.problems import validation_error
 from daybook_journal.db.queries import matches_query, new_id, param, task_tags, tasks, utcnow
@@ -341,7 +342,7 @@ class TaskService:
     ) -> tuple[s.Task, int]:
         tags_changed = data.tag_ids is not msgspec.UNSET
         tag_rows: list[Any] = []
-        unknown_tag: ValidationException | None = None
+        unknown_tag: Invalid | None = None
         if tags_changed:
             tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
         current = await self._lock(task_id, if_match)

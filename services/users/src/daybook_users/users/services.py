@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from email_validator import EmailNotValidError, validate_email
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from daybook_common.errors import Invalid
 from daybook_common.events import USER_DELETED, add_event
 from daybook_common.models import utcnow
 from daybook_common.pagination import decode_cursor, page_of
@@ -34,7 +35,7 @@ def login_email(raw: str) -> str:
     """The form a login looks up: the registration form when valid, else just trimmed/lower-case."""
     try:
         return normalize_email(raw)
-    except ValidationException:
+    except Invalid:
         return raw.strip().lower()
 
 

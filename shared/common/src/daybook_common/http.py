@@ -1,0 +1,144 @@
+"""HTTP conventions every service shares: ETags, ``If-Match``/``If-None-Match``, header types,
+JSON and page responses.
+
+One ETag scheme: a resource's ETag is its version counter, quoted (``"3"``); every change
+bumps the version. ``If-Match`` uses the strong comparison (RFC 9110 §13.1.1: weak or
+malformed tags never match) and becomes a plain :data:`~daybook_common.errors.ExpectedVersion`
+for the service layer, which raises ``PreconditionFailed`` (412) on a mismatch;
+``If-None-Match`` uses the weak comparison and lets a GET answer 304.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from litestar import Response
+from litestar.params import Parameter
+
+from daybook_common.errors import ExpectedVersion
+from daybook_common.pagination import Page
+
+T = TypeVar("T")
+
+JSON = "application/json"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+IfMatchHeader = Annotated[
+    str | None, Parameter(header="If-Match", description="ETag from a previous read; 412 if it changed")
+]
+IfNoneMatchHeader = Annotated[str | None, Parameter(header="If-None-Match", description="304 if unchanged")]
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header=IDEMPOTENCY_KEY_HEADER,
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        description="Retrying a create with the same key and body within 24 h returns the first response",
+    ),
+]
+
+
+def etag(version: int) -> str:
+    """The strong entity tag of a resource at ``version``."""
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> ExpectedVersion:
+    """An ``If-Match`` header as the version(s) a change expects (``None``: absent or ``*``).
+
+    A header naming no valid strong tag (weak or malformed ones) expects an empty set, which
+    no version satisfies: the change gets 412.
+    """
+    if if_match is None:
+        return None
+    versions: set[int] = set()
+    for raw in if_match.split(","):
+        tag = raw.strip()
+        if tag == "*":
+            return None
+        if len(tag) >= 3 and tag[0] == '"' and tag[-1] == '"' and tag[1:-1].isdigit():
+            versions.add(int(tag[1:-1]))
+    if len(versions) == 1:
+        return versions.pop()
+    return frozenset(versions)
+
+
+def none_match(if_none_match: str | None, version: int) -> bool:
+    """True when ``If-None-Match`` names the current version (so a GET may answer 304)."""
+    if if_none_match is None:
+        return False
+    current = etag(version)
+    for raw in if_none_match.split(","):
+        tag = raw.strip()
+        if tag == "*" or tag.removeprefix("W/") == current:
+            return True
+    return False
+
+
+def json_response(
+    body: Any, status_code: int = 200, version: int | None = None, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    """Encode once with msgspec; ``version`` adds the ETag header."""
+    all_headers = dict(headers or {})
+    if version is not None:
+        all_headers["ETag"] = etag(version)
+    return Response(
+        content=msgspec.json.encode(body), status_code=status_code, media_type=JSON, headers=all_headers
+    )
+
+
+def not_modified(version: int) -> Response[bytes]:
+    return Response(content=b"", status_code=304, headers={"ETag": etag(version)})
+
+
+def read_response(
+    body: Any, version: int, if_none_match: str | None, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    """A single-resource GET: 304 when ``If-None-Match`` names ``version``, else the body with its ETag."""
+    if none_match(if_none_match, version):
+        return not_modified(version)
+    return json_response(body, version=version, headers=headers)
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+def encode_page(items: list[Any], next_cursor: str | None) -> bytes:
+    """A list page's JSON: the bytes Litestar's serializer gives for ``Page(items, next_cursor)``."""
+    return _encode_json(Page(items=items, next_cursor=next_cursor))
+
+
+def page_response(items: list[T], next_cursor: str | None) -> Response[Page[T]]:
+    """A list page, encoded here once with msgspec (the bytes Litestar's serializer would give).
+
+    Litestar would build the same body through its generic serializer hooks; on list endpoints
+    encoding it directly is cheaper, and the declared return type ``Response[Page[...]]`` keeps
+    the OpenAPI schema unchanged.
+    """
+    return Response(content=encode_page(items, next_cursor), media_type=JSON)  # type: ignore[arg-type]
+
+
+def stored_response(status_code: int, body: bytes, headers: dict[str, str]) -> Response[bytes]:
+    """A response already encoded (an idempotent create's first answer, or its replay)."""
+    return Response(content=body, status_code=status_code, media_type=JSON, headers=headers)
+
+
+__all__ = [
+    "IDEMPOTENCY_KEY_HEADER",
+    "IDEMPOTENCY_KEY_MAX_LENGTH",
+    "JSON",
+    "IdempotencyKey",
+    "IfMatchHeader",
+    "IfNoneMatchHeader",
+    "encode_page",
+    "etag",
+    "expected_version",
+    "json_response",
+    "none_match",
+    "not_modified",
+    "page_response",
+    "read_response",
+    "stored_response",
+]

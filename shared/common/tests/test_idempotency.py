@@ -1,0 +1,182 @@
+"""daybook_common.idempotency on a real PostgreSQL: claim, replay, mismatch, TTL, races, purge."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from daybook_common.db import async_url
+from daybook_common.errors import Invalid
+from daybook_common.idempotency import (
+    REPLAY_HEADER,
+    IdempotencyKeys,
+    fingerprint,
+    forget_user,
+    idempotency_table,
+    purge_expired,
+    purge_expired_sql,
+)
+
+# Two provisioned schemas of the fresh database, one table shape each.
+per_user = idempotency_table(sa.MetaData(schema="journal"))
+shared = idempotency_table(sa.MetaData(schema="users"), per_user=False)
+ALICE, BOB = uuid.uuid4(), uuid.uuid4()
+
+
+@pytest.fixture(scope="module")
+async def engine(fresh_database: Any) -> AsyncIterator[AsyncEngine]:
+    """The journal role's engine (the per-user table)."""
+    engine = create_async_engine(async_url(fresh_database.url("journal")))
+    async with engine.begin() as conn:
+        await conn.run_sync(per_user.metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def users_engine(fresh_database: Any) -> AsyncIterator[AsyncEngine]:
+    """The users role's engine (the table with one key space for everyone)."""
+    engine = create_async_engine(async_url(fresh_database.url("users")))
+    async with engine.begin() as conn:
+        await conn.run_sync(shared.metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+async def created(
+    engine: AsyncEngine, table: sa.Table, key: str, body: Any, user: uuid.UUID | None = ALICE
+) -> tuple[Any, list[int]]:
+    """POST-like: run a create under ``key``; returns the response and how many creates ran."""
+    ran: list[int] = []
+
+    async def create() -> tuple[int, Any, dict[str, str]]:
+        ran.append(1)
+        return 201, {"made": body}, {"Location": f"/things/{body}"}
+
+    async with AsyncSession(engine) as session, session.begin():
+        keys = IdempotencyKeys(session, table, user_id=user if table is per_user else None)
+        stored = await keys.run(key, fingerprint("POST", "/things", body), create)
+    return stored, ran
+
+
+async def test_a_retry_replays_the_first_response_and_creates_nothing(engine: AsyncEngine) -> None:
+    first, ran = await created(engine, per_user, "k1", "a")
+    assert ran == [1] and first.status_code == 201 and first.body == b'{"made":"a"}'
+    assert REPLAY_HEADER not in first.headers
+    again, ran = await created(engine, per_user, "k1", "a")
+    assert ran == [] and again.status_code == 201 and again.body == first.body
+    assert again.headers == {"Location": "/things/a", REPLAY_HEADER: "true"}
+
+
+async def test_the_same_key_with_another_body_is_a_422_naming_the_header(engine: AsyncEngine) -> None:
+    await created(engine, per_user, "k2", "a")
+    with pytest.raises(Invalid) as raised:
+        await created(engine, per_user, "k2", "b")
+    assert raised.value.field == "Idempotency-Key"
+
+
+async def test_keys_are_per_user_in_a_per_user_table(engine: AsyncEngine) -> None:
+    await created(engine, per_user, "mine", "a", user=ALICE)
+    theirs, ran = await created(engine, per_user, "mine", "b", user=BOB)
+    assert ran == [1] and theirs.body == b'{"made":"b"}'
+
+
+async def test_no_key_runs_the_create_every_time(engine: AsyncEngine) -> None:
+    for _ in range(2):
+        _, ran = await created(engine, per_user, None, "a")  # type: ignore[arg-type]
+        assert ran == [1]
+
+
+async def test_a_rolled_back_create_leaves_no_key(engine: AsyncEngine) -> None:
+    async def failing() -> tuple[int, Any, dict[str, str]]:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        async with AsyncSession(engine) as session, session.begin():
+            await IdempotencyKeys(session, per_user, ALICE).run("k3", fingerprint("POST", "/t", "a"), failing)
+    _, ran = await created(engine, per_user, "k3", "a")
+    assert ran == [1]
+
+
+async def test_concurrent_retries_create_once(engine: AsyncEngine) -> None:
+    results = await asyncio.gather(*(created(engine, per_user, "race", "a") for _ in range(4)))
+    assert sum(len(ran) for _, ran in results) == 1
+    assert {stored.body for stored, _ in results} == {b'{"made":"a"}'}
+
+
+async def test_a_key_past_its_ttl_is_new_and_purged(engine: AsyncEngine) -> None:
+    await created(engine, per_user, "old", "a")
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(per_user)
+            .where(per_user.c.key == "old")
+            .values(created_at=sa.func.now() - sa.text("interval '25 hours'"))
+        )
+    _, ran = await created(engine, per_user, "old", "b")  # another body is fine: the old key is forgotten
+    assert ran == [1]
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(per_user)
+            .where(per_user.c.key == "old")
+            .values(created_at=sa.func.now() - sa.text("interval '25 hours'"))
+        )
+    async with AsyncSession(engine) as session, session.begin():
+        assert await purge_expired(session, per_user, datetime.timedelta(hours=24)) == 1
+        assert await purge_expired(session, per_user, datetime.timedelta(hours=24)) == 0
+
+
+async def test_the_batched_purge_statement_deletes_only_expired_keys(users_engine: AsyncEngine) -> None:
+    engine = users_engine
+    await created(engine, shared, "shared-old", "a", user=None)
+    await created(engine, shared, "shared-new", "a", user=None)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(shared)
+            .where(shared.c.key == "shared-old")
+            .values(created_at=sa.func.now() - sa.text("interval '2 days'"))
+        )
+        raw = await conn.get_raw_connection()
+        status = await raw.driver_connection.execute(  # type: ignore[union-attr]
+            purge_expired_sql(shared), datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1), 100
+        )
+        assert status == "DELETE 1"
+        left = (
+            (await conn.execute(sa.select(shared.c.key).where(shared.c.key.like("shared-%")))).scalars().all()
+        )
+    assert left == ["shared-new"]
+
+
+async def test_one_key_space_for_everyone_records_the_owner_and_forgets_them(
+    users_engine: AsyncEngine,
+) -> None:
+    engine = users_engine
+    owner = uuid.uuid4()
+    async with AsyncSession(engine) as session, session.begin():
+        keys = IdempotencyKeys(session, shared)
+        assert await keys.claim("register-1", fingerprint("POST", "/register", ["a@x"])) is None
+        await keys.record("register-1", 201, b"{}", {"Location": "/me"}, user_id=owner)
+    async with AsyncSession(engine) as session, session.begin():
+        stored = await IdempotencyKeys(session, shared).claim(
+            "register-1", fingerprint("POST", "/register", ["b@x"])
+        )
+        assert stored is not None and not stored.same_request and stored.user_id == owner
+    async with AsyncSession(engine) as session, session.begin():
+        assert await forget_user(session, shared, owner) == 1
+        assert (
+            await IdempotencyKeys(session, shared).claim(
+                "register-1", fingerprint("POST", "/register", ["b@x"])
+            )
+            is None
+        )
+
+
+def test_a_per_user_table_needs_the_caller() -> None:
+    with pytest.raises(ValueError, match="per user"):
+        IdempotencyKeys(None, per_user)  # type: ignore[arg-type]
