@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daybook_common.embedded import free_port
-from daybook_common.testing import databases as harness
-from daybook_common.testing.databases import TestDatabase, drop_test_database
 from daybook_deploy.config import StackConfig
 from daybook_deploy.launcher import Stack, StackError
 from daybook_deploy.services import HTTP_SERVICES
+from daybook_devtools.embedded import free_port
+from daybook_devtools.testing import databases as harness
+from daybook_devtools.testing.databases import TestDatabase, drop_test_database
 
 
 def _logs(log_dir: Path) -> str:

@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from daybook_common.testing import databases as harness
-from daybook_common.testing.databases import TestDatabase, drop_test_database
+from daybook_devtools.testing import databases as harness
+from daybook_devtools.testing.databases import TestDatabase, drop_test_database
 
 SCRIPT = Path(__file__).resolve().parents[1] / "postgres" / "initdb" / "10-daybook.sh"
 

@@ -8,7 +8,7 @@ import pytest
 import daybook_journal
 import daybook_reminders
 import daybook_users
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 
 
 @pytest.fixture(scope="module")

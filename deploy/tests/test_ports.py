@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from daybook_common.embedded import PortInUseError, free_port
 from daybook_deploy.config import StackConfig
 from daybook_deploy.launcher import check_ports
+from daybook_devtools.embedded import PortInUseError, free_port
 
 PORT_VARIABLES = (
     "GATEWAY_PORT",

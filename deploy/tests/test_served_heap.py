@@ -14,8 +14,8 @@ import pytest
 
 from daybook_common import cli as common_cli
 from daybook_common.heap import GEN0_THRESHOLD
-from daybook_common.testing.tokens import TestSigner
 from daybook_deploy.services import HTTP_SERVICES
+from daybook_devtools.testing.tokens import TestSigner
 
 # Starts the app ``daybook-gateway serve`` runs (lifespan driven like Granian does), then reports
 # the collector's state, and whether a reference cycle made afterwards is still reclaimed.

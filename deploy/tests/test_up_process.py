@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from daybook_common.embedded import free_port
+from daybook_devtools.embedded import free_port
 
 PORT_VARIABLES = (
     "GATEWAY_PORT",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from daybook_common.embedded import free_port, wait_for_port
+from daybook_devtools.embedded import free_port, wait_for_port
 
 
 @dataclass(frozen=True)

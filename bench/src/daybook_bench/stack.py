@@ -18,10 +18,10 @@ from pathlib import Path
 
 import asyncpg
 
-from daybook_common.embedded import free_port
 from daybook_deploy.config import DEFAULT_DATA_DIR, StackConfig
 from daybook_deploy.launcher import Stack, admin_database_url
 from daybook_deploy.services import HTTP_SERVICES, SCHEMAS
+from daybook_devtools.embedded import free_port
 
 # Everything but the scheduler (the gateway depends on users, journal and reminders).
 SERVICES = ("gateway",)

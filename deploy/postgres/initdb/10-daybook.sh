@@ -2,7 +2,7 @@
 # Daybook's database bootstrap for the postgres image: run once by its entrypoint on an empty
 # data volume (mounted at /docker-entrypoint-initdb.d).  Safe to run again by hand.
 #
-# It does what `daybook_common.provision.provision()` does for `daybook up` (a test keeps the
+# It does what `daybook_devtools.provision.provision()` does for `daybook up` (a test keeps the
 # two equal): one database, one schema per service owned by that service's login role, no
 # rights for PUBLIC, and each role's search_path set to its own schema.
 #

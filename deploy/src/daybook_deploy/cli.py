@@ -18,10 +18,10 @@ import warnings
 from collections.abc import Sequence
 from types import FrameType
 
-from daybook_common.embedded import PortInUseError
 from daybook_deploy.config import ConfigError, StackConfig
 from daybook_deploy.launcher import Stack, StackError, describe_urls
 from daybook_deploy.services import BY_NAME, MIGRATING, SERVICES, selection
+from daybook_devtools.embedded import PortInUseError
 
 FORWARDED = ("users", "journal", "reminders", "gateway")
 

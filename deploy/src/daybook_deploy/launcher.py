@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from daybook_common.embedded import EmbeddedNats, EmbeddedPostgres, PortInUseError, port_is_free
 from daybook_deploy.config import StackConfig
 from daybook_deploy.services import (
     HTTP_SERVICES,
@@ -41,9 +40,10 @@ from daybook_deploy.services import (
     selection,
     service_env,
 )
+from daybook_devtools.embedded import EmbeddedNats, EmbeddedPostgres, PortInUseError, port_is_free
 
 if TYPE_CHECKING:
-    from daybook_common.provision import ServiceRole
+    from daybook_devtools.provision import ServiceRole
 
 T = TypeVar("T")
 Reporter = Callable[[str], None]
@@ -196,7 +196,7 @@ class Stack:
         return {spec.name: self.config.url_for(spec.name) for spec in HTTP_SERVICES}
 
     def roles(self) -> list[ServiceRole]:
-        from daybook_common.provision import ServiceRole  # SQLAlchemy: not needed to check ports
+        from daybook_devtools.provision import ServiceRole  # SQLAlchemy: not needed to check ports
 
         return [ServiceRole(schema=s, role=s, password=self.config.role_password(s)) for s in SCHEMAS]
 
@@ -211,7 +211,7 @@ class Stack:
         return self.config.nats_url or f"nats://127.0.0.1:{self.config.nats_port}"
 
     def endpoints(self) -> Endpoints:
-        from daybook_common.provision import role_url
+        from daybook_devtools.provision import role_url
 
         server, database = self.database_server_url, self.config.database
         return Endpoints(
@@ -323,7 +323,7 @@ class Stack:
     def _prepare_database(self) -> None:
         began = time.monotonic()
         from daybook_common.migrations import upgrade  # Alembic + SQLAlchemy: only now
-        from daybook_common.provision import provision, role_url
+        from daybook_devtools.provision import provision, role_url
 
         self.timings["load"] = time.monotonic() - began
         assert self.admin_url is not None

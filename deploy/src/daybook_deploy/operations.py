@@ -9,9 +9,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from daybook_common.embedded import EmbeddedPostgres, port_is_free
 from daybook_common.migrations import VERSION_TABLE, head_revision, upgrade
-from daybook_common.provision import ServiceRole, provision, role_url
 from daybook_deploy.config import StackConfig
 from daybook_deploy.launcher import (
     Reporter,
@@ -33,6 +31,8 @@ from daybook_deploy.services import (
     script_location,
     service_env,
 )
+from daybook_devtools.embedded import EmbeddedPostgres, port_is_free
+from daybook_devtools.provision import ServiceRole, provision, role_url
 
 
 @contextlib.contextmanager

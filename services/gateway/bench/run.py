@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 
 from daybook_bench.procs import find_nginx, listening, nginx_conf
-from daybook_common.embedded import free_port
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.embedded import free_port
+from daybook_devtools.testing.tokens import TestSigner
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROBE = "/api/v1/journal/bench-probe"

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from gateway_support import PEER, StubUpstream, Upstreams, lifespan
 
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_gateway.app import create_app
 from daybook_gateway.settings import Settings
 

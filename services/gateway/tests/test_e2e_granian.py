@@ -15,8 +15,8 @@ import httpx
 import pytest
 from gateway_support import Servers, Upstreams, bin_path, servers, wait_ready
 
-from daybook_common.embedded import free_port
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.embedded import free_port
+from daybook_devtools.testing.tokens import TestSigner
 
 MAX_BODY = 1_048_576
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from gateway_support import Servers, bin_path, servers, wait_ready
 
-from daybook_common.embedded import free_port
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.embedded import free_port
+from daybook_devtools.testing.databases import TestDatabase
 
 SERVICES = ("users", "journal", "reminders")
 

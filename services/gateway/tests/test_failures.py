@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from gateway_support import BrokenUpstream, Upstreams
 
-from daybook_common.embedded import free_port
+from daybook_devtools.embedded import free_port
 
 HANG_GUARD = 15  # seconds: a test fails instead of hanging if the gateway ever does
 

@@ -309,7 +309,7 @@ def test_merge_rewrites_nested_refs_and_escaped_names() -> None:
 
 def real_service_schemas(key_file: str) -> dict[str, dict[str, Any]]:
     """The schemas the real services publish today (built from their create_app, no database needed)."""
-    from daybook_common.testing.tokens import TestSigner
+    from daybook_devtools.testing.tokens import TestSigner
     from daybook_journal.app import create_app as journal_app
     from daybook_journal.settings import Settings as JournalSettings
     from daybook_reminders.app import create_app as reminders_app

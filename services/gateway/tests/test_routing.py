@@ -11,7 +11,7 @@ import pytest
 from gateway_support import PEER, Upstreams
 from joserfc.jwk import ECKey
 
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 
 ROUTES = [
     ("/api/v1/auth/login", "users"),

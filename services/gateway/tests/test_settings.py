@@ -10,7 +10,7 @@ from joserfc.jwk import ECKey
 
 from daybook_common.auth import TokenError, TokenVerifier
 from daybook_common.settings import SettingsError
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_gateway.limits import ClientAddress, TokenBucketLimiter
 from daybook_gateway.settings import RateLimit, Settings
 

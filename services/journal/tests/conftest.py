@@ -10,8 +10,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from daybook_common.testing.databases import TestDatabase
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.databases import TestDatabase
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_journal import SCHEMA, SCRIPT_LOCATION
 from daybook_journal.app import create_app
 from daybook_journal.settings import Settings

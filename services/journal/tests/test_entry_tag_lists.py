@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from litestar.testing import AsyncTestClient
 
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal.testing import ENTRIES, TAGS, TRASH, User, make_entry, make_tag
 
 #: The list statement's former per-entry subquery, as json (the old output type).

@@ -16,7 +16,7 @@ import nats
 from daybook_common.events import USER_DELETED
 from daybook_common.events.consumer import EventConsumer
 from daybook_common.events.stream import ensure_stream
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA, SCRIPT_LOCATION
 from daybook_journal.erasure import erase_user
 from daybook_journal.seed import seed

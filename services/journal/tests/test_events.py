@@ -11,8 +11,8 @@ from litestar.testing import AsyncTestClient
 
 from daybook_common.events import USER_DELETED
 from daybook_common.events.stream import ensure_stream
-from daybook_common.testing.databases import TestDatabase
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.databases import TestDatabase
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_journal import SCHEMA
 from daybook_journal.app import create_app
 from daybook_journal.settings import Settings

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from daybook_common.pagination import encode_cursor
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
 from daybook_journal.db.reads import CompiledQuery, UserReads
 from daybook_journal.entries.services import EntryFilters, EntryQueries

@@ -18,7 +18,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from daybook_common.observability import access_log
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_journal.app import create_app
 from daybook_journal.entries import fast_path
 from daybook_journal.entries.fast_path import simple_query

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from uuid_utils.compat import uuid7
 
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
 from daybook_journal.db.goal_models import GOAL_TABLES
 

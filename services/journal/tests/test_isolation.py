@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
 from daybook_journal.db.models import USER_OWNED_TABLES
 from daybook_journal.testing import (

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from daybook_common.db import async_url, plain_url
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
 from daybook_journal.app import create_app
 from daybook_journal.cli import main

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA, SCRIPT_LOCATION
 
 #: Users x entries; more linked entries than one backfill batch (5,000), so batches chain.

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from daybook_common.db import DatabaseSettings
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
 from daybook_journal.db.reads import CompiledQuery, ReadPool, _decode_timestamptz, _encode_timestamptz
 

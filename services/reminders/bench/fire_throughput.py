@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from daybook_common.testing.databases import create_test_database, drop_test_database
+from daybook_devtools.testing.databases import create_test_database, drop_test_database
 from daybook_reminders import NOTIFY_CHANNEL, SCHEMA, SCRIPT_LOCATION
 from daybook_reminders.recurrence import timezone_names
 
@@ -228,7 +228,7 @@ async def run_scenario(
 
 
 def start_postgres(workdir: Path, fsync: bool) -> tuple[Any, str]:
-    from daybook_common.embedded import EmbeddedPostgres, free_port
+    from daybook_devtools.embedded import EmbeddedPostgres, free_port
 
     if not fsync:
         os.environ["DAYBOOK_PG_FSYNC_OFF"] = "1"

@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from daybook_common.testing.databases import TestDatabase
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.databases import TestDatabase
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_reminders import SCHEMA, SCRIPT_LOCATION
 from daybook_reminders.app import create_app
 from daybook_reminders.settings import Settings

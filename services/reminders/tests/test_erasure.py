@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_reminders.erasure import Erased, erase_user
 from daybook_reminders.scheduler import fire_due
 

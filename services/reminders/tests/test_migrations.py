@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from daybook_common.testing.databases import TestDatabase
-from daybook_common.testing.history import check_history
+from daybook_devtools.testing.databases import TestDatabase
+from daybook_devtools.testing.history import check_history
 from daybook_reminders import SCHEMA, SCRIPT_LOCATION
 from daybook_reminders.db.models import Base
 

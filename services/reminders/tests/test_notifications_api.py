@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_reminders.scheduler import fire_due
 
 URL = "/api/v1/notifications"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_reminders import NOTIFY_CHANNEL
 
 URL = "/api/v1/reminders"

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from daybook_common.settings import Env, SettingsError
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_reminders import SCHEMA
 from daybook_reminders.scheduler import (
     BUSY_RETRY_SECONDS,

@@ -19,8 +19,8 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from daybook_common.testing.databases import TestDatabase
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.databases import TestDatabase
+from daybook_devtools.testing.tokens import TestSigner
 from daybook_reminders import NOTIFY_CHANNEL, SCHEMA
 from daybook_reminders.scheduler import APPLICATION_NAME
 

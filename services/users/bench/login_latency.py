@@ -44,9 +44,9 @@ def percentile(samples: list[float], q: float) -> float:
 @contextmanager
 def local_users_service() -> Iterator[str]:
     """Embedded PostgreSQL + a migrated users schema + `daybook-users serve` on a free port."""
-    from daybook_common.embedded import EmbeddedPostgres, free_port, stop_process, wait_for_port
     from daybook_common.migrations import upgrade
-    from daybook_common.provision import ServiceRole, provision, role_url
+    from daybook_devtools.embedded import EmbeddedPostgres, free_port, stop_process, wait_for_port
+    from daybook_devtools.provision import ServiceRole, provision, role_url
     from daybook_users import SCHEMA, SCRIPT_LOCATION
 
     with tempfile.TemporaryDirectory(prefix="daybook-login-bench-") as tmp:

@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from daybook_common.auth import TokenVerifier, static_jwks_loader
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 from daybook_users import SCHEMA, SCRIPT_LOCATION
 from daybook_users.app import create_app
 from daybook_users.settings import Settings

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from daybook_common.events import USER_DELETED
 from daybook_common.events.stream import ensure_stream
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.testing.databases import TestDatabase
 
 PASSWORD = "correct horse battery staple"
 

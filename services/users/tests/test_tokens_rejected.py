@@ -15,7 +15,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 
 
 def b64(data: bytes) -> str:

@@ -25,7 +25,7 @@ from daybook_common.auth import (
 from daybook_common.logs import NO_UPSTREAM, AccessLog, JsonFormatter, configure_logging, request_id_var
 from daybook_common.observability import RequestIdMiddleware, new_request_id
 from daybook_common.service import wrap_outermost
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 
 
 class DaybookLogging:

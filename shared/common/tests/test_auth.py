@@ -14,7 +14,7 @@ import pytest
 from joserfc.jwk import ECKey, KeySet
 
 from daybook_common.auth import TokenError, TokenVerifier, static_jwks_loader
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.testing.tokens import TestSigner
 
 
 def b64(data: bytes) -> str:

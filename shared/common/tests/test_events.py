@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from daybook_common.db import async_url
-from daybook_common.embedded import EmbeddedNats, free_port
 from daybook_common.events import STREAM, USER_DELETED, add_event, inbox_table, outbox_table
 from daybook_common.events.consumer import EventConsumer
 from daybook_common.events.denylist import DeletedUsers
 from daybook_common.events.relay import OutboxRelay
 from daybook_common.events.stream import ensure_stream
-from daybook_common.testing.databases import TestDatabase
+from daybook_devtools.embedded import EmbeddedNats, free_port
+from daybook_devtools.testing.databases import TestDatabase
 
 SCHEMA = "users"  # a provisioned schema of the fresh database; tables made here for the library test
 metadata = sa.MetaData(schema=SCHEMA)

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from daybook_common.db import async_url
 from daybook_common.models import service_registry
-from daybook_common.testing.databases import TestDatabase
-from daybook_common.testing.history import model_diff, name_diff
+from daybook_devtools.testing.databases import TestDatabase
+from daybook_devtools.testing.history import model_diff, name_diff
 
 SCHEMA = "reminders"  # a provisioned schema of this module's own database; tables made here
 metadata = service_registry(SCHEMA).metadata  # the services' naming convention

@@ -1,4 +1,4 @@
-"""pytest plugin (loaded with ``-p daybook_common.testing.plugin``).
+"""pytest plugin (loaded with ``-p daybook_devtools.testing.plugin``).
 
 Starts one embedded PostgreSQL and one NATS server per test run, or uses
 ``TEST_DATABASE_URL`` (a superuser URL) / ``TEST_NATS_URL`` when given.
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from daybook_common.embedded import EmbeddedNats, EmbeddedPostgres, free_port
-from daybook_common.testing.databases import TestDatabase, create_test_database, drop_test_database
-from daybook_common.testing.tokens import TestSigner
+from daybook_devtools.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from daybook_devtools.testing.databases import TestDatabase, create_test_database, drop_test_database
+from daybook_devtools.testing.tokens import TestSigner
 
 
 @pytest.fixture(scope="session")

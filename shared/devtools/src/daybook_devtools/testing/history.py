@@ -24,7 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from daybook_common.db import async_url
 from daybook_common.migrations import alembic_config
-from daybook_common.testing.databases import TestDatabase, run_in_thread
+from daybook_devtools.testing.databases import TestDatabase, run_in_thread
 
 CONSTRAINT_KINDS = {"c": "check", "u": "unique", "f": "foreign key", "p": "primary key", "x": "exclusion"}
 # Every constraint and index on the schema's tables but Alembic's version table. An index that

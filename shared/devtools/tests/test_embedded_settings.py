@@ -7,7 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from daybook_common.embedded import EmbeddedPostgres, free_port, shared_buffers
+from daybook_devtools.embedded import EmbeddedPostgres, free_port, shared_buffers
 
 GIB = 2**30
 

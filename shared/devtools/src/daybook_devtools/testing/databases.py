@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from daybook_common.migrations import downgrade, upgrade
-from daybook_common.provision import ServiceRole, provision, role_url
+from daybook_devtools.provision import ServiceRole, provision, role_url
 
 SERVICE_SCHEMAS = ("users", "journal", "reminders")
 TEST_PASSWORD = "daybook-test-password"

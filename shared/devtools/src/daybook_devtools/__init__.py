@@ -1,0 +1,1 @@
+"""Developer and test tooling: embedded servers, local provisioning, the pytest plugin. Never in a service image."""
