@@ -87,3 +87,16 @@ def test_reminder_is_created_with_a_next_fire_time(http: httpx.Client, alice: di
     r = http.get("/api/v1/reminders", headers=_auth(alice))
     assert r.status_code == 200, r.text
     assert len(r.json()["items"]) == 1
+
+
+def test_goal_tree_through_the_gateway(
+    http: httpx.Client, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    r = http.post("/api/v1/goals", json={"title": "Learn the cello"}, headers=_auth(alice))
+    assert r.status_code == 201, r.text
+    root = r.json()
+    r = http.post("/api/v1/goals", json={"title": "Scales", "parent_id": root["id"]}, headers=_auth(alice))
+    assert r.status_code == 201, r.text
+    r = http.get(f"/api/v1/goals/{root['id']}/tree", headers=_auth(alice))
+    assert r.status_code == 200 and [c["title"] for c in r.json()["children"]] == ["Scales"]
+    assert http.get(f"/api/v1/goals/{root['id']}/tree", headers=_auth(bob)).status_code == 404

@@ -15,6 +15,10 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/admin", "users"),
     ("/api/v1/journal", "journal"),
     ("/api/v1/tasks", "journal"),
+    ("/api/v1/goals", "journal"),
+    ("/api/v1/activities", "journal"),
+    ("/api/v1/templates", "journal"),
+    ("/api/v1/sessions", "journal"),
     ("/api/v1/reminders", "reminders"),
     ("/api/v1/notifications", "reminders"),
 )

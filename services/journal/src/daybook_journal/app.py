@@ -19,6 +19,7 @@ from daybook_journal.deps import (
 )
 from daybook_journal.entries.controllers import EntryController
 from daybook_journal.events import on_user_deleted
+from daybook_journal.goals.controllers import GoalController
 from daybook_journal.idempotency import provide_idempotency
 from daybook_journal.retention import purge_hooks
 from daybook_journal.settings import Settings
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         settings=settings.common,
         metadata=Base.metadata,
         script_location=SCRIPT_LOCATION,
-        route_handlers=[EntryController, TagController, TaskController],
+        route_handlers=[EntryController, TagController, TaskController, GoalController],
         title="Daybook journal",
         description="Journal entries (plain or client-side encrypted), tags and tasks.",
         dependencies={

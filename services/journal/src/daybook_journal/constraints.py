@@ -33,3 +33,18 @@ Ciphertext = Annotated[bytes, msgspec.Meta(min_length=1, max_length=262_144, des
 WrappedKey = Annotated[bytes, msgspec.Meta(min_length=1, max_length=1024, description="base64")]
 Nonce = Annotated[bytes, msgspec.Meta(min_length=1, max_length=64, description="base64")]
 SecretTagId = Annotated[bytes, msgspec.Meta(min_length=1, max_length=256, description="base64")]
+
+# Goals and practice.
+GoalTitle = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+GoalDescription = Annotated[str, msgspec.Meta(max_length=10_000)]
+GoalStatus = Literal["active", "done", "archived"]
+#: Siblings are listed by ``sort_order`` (then ``created_at``); any 32-bit integer.
+SortOrder = Annotated[int, msgspec.Meta(ge=-2_147_483_648, le=2_147_483_647)]
+PracticeName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
+ActivityDescription = Annotated[str, msgspec.Meta(max_length=2000)]
+MetricUnit = Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=r"\S")]
+SessionTitle = Annotated[str, msgspec.Meta(max_length=200)]
+SessionNotes = Annotated[str, msgspec.Meta(max_length=10_000)]
+DurationSeconds = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+MetricNumber = Annotated[float, msgspec.Meta(ge=0, lt=1e300, description="a JSON number >= 0")]
+StatsBucket = Literal["day", "week", "month"]

@@ -53,3 +53,12 @@ async def collect(api: AsyncTestClient, user: User, url: str, **params: Any) -> 
         cursor = body["next_cursor"]
         if cursor is None:
             return items
+
+
+GOALS = "/api/v1/goals"
+
+
+async def make_goal(api: AsyncTestClient, user: User, title: str = "a goal", **fields: Any) -> dict[str, Any]:
+    r = await api.post(GOALS, json={"title": title, **fields}, headers=user.headers)
+    assert r.status_code == 201, r.text
+    return dict(r.json())

@@ -1,0 +1,1 @@
+"""Goal trees: roots, sub-goals at any depth (≤ 11), moves, subtree delete/restore."""

@@ -1,0 +1,399 @@
+"""Goal trees: business rules and queries (no Litestar here; errors are domain errors).
+
+Concurrency:
+
+- A create locks its parent ``FOR SHARE`` (a move or delete of that parent waits, and a
+  create waits for them and then sees the parent's new place, or that it is gone).
+- A move takes the caller's *move lock* (a transaction-scoped advisory lock per user), so
+  one user's moves run one at a time: two concurrent moves cannot each pass the cycle
+  check against a tree the other is changing.  It then locks the moved subtree
+  ``FOR UPDATE`` and reads it again in a fresh statement, so a child created just before
+  is moved (and counted in the depth check) too.
+- A delete locks the subtree the same way before marking it.
+
+Re-rooting is one ``UPDATE`` of the moved goal's ``parent_id``/``root_id`` (plus every
+moved row's ``depth``): the composite foreign keys' ``ON UPDATE CASCADE`` carries the new
+``root_id`` to every descendant and to the practice data hanging from them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any, cast
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_journal.db import goal_models as gm
+from daybook_journal.db.errors import constraint_of
+from daybook_journal.db.queries import new_id, utcnow
+from daybook_journal.deps import UserDb
+from daybook_journal.domain_errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    check_version,
+    error_for_constraint,
+)
+from daybook_journal.goals import schemas as s
+
+goals = cast(sa.Table, gm.Goal.__table__)
+g = goals.c
+
+_COLUMNS = (
+    g.id,
+    g.user_id,
+    g.root_id,
+    g.parent_id,
+    g.depth,
+    g.title,
+    g.description,
+    g.deadline,
+    g.status,
+    g.completed_at,
+    g.sort_order,
+    g.created_at,
+    g.updated_at,
+    g.deleted_at,
+    g.version,
+)
+_FIELDS = tuple(c.name for c in _COLUMNS if c.name != "version")
+
+_DEADLINE = Invalid("deadline", "must not be before the goal was created")
+_TOO_DEEP = Invalid("parent_id", f"a goal tree has at most {gm.MAX_GOAL_DEPTH + 1} levels")
+_CONSTRAINTS: dict[str, DomainError] = {
+    "ck_goals_deadline_after_created": _DEADLINE,
+    "ck_goals_depth_range": _TOO_DEEP,
+}
+# What a re-root can trip over in the practice data that follows the moved goals.
+_MOVE_CONFLICTS = ("uq_", "fk_")
+
+_SUBTREE = """
+WITH RECURSIVE subtree AS (
+    SELECT id FROM journal.goals WHERE id = :goal_id AND user_id = :user_id
+    UNION ALL
+    SELECT c.id FROM journal.goals AS c JOIN subtree AS p ON c.parent_id = p.id
+    {live}
+)
+"""
+
+
+def goal_of(row: Any) -> s.Goal:
+    return s.Goal(**{name: row[name] for name in _FIELDS})
+
+
+def _tree_node(row: Any) -> s.GoalTree:
+    return s.GoalTree(**{name: row[name] for name in _FIELDS if name != "deleted_at"}, children=[])
+
+
+def _after(columns: tuple[Any, ...], values: tuple[Any, ...], descending: bool = False) -> Any:
+    position = sa.tuple_(*columns)
+    bound = sa.tuple_(*(sa.literal(v, type_=c.type) for c, v in zip(columns, values, strict=True)))
+    return position < bound if descending else position > bound
+
+
+def _page(rows: list[Any], limit: int, key: tuple[str, ...]) -> tuple[list[s.Goal], str | None]:
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]._mapping
+        next_cursor = encode_cursor(*(last[k] for k in key))
+    return [goal_of(r._mapping) for r in rows[:limit]], next_cursor
+
+
+class GoalService:
+    """Every goal read and change, in the request's transaction (RLS bound to the caller)."""
+
+    def __init__(self, db: UserDb) -> None:
+        self.db = db
+
+    async def _one(self, stmt: Any) -> Any:
+        row = (await self.db.session.execute(stmt)).first()
+        if row is None:
+            raise NotFound("Goal not found")
+        return row._mapping
+
+    def _live(self, goal_id: uuid.UUID) -> sa.Select[Any]:
+        return sa.select(*_COLUMNS).where(
+            g.id == goal_id, g.user_id == self.db.user_id, g.deleted_at.is_(None)
+        )
+
+    async def get(self, goal_id: uuid.UUID) -> tuple[s.Goal, int]:
+        row = await self._one(self._live(goal_id))
+        return goal_of(row), row["version"]
+
+    async def live_root(self, root_id: uuid.UUID) -> Any:
+        """The caller's live root goal ``root_id`` (404 otherwise), locked against a move/delete."""
+        row = (
+            await self.db.session.execute(
+                self._live(root_id).where(g.parent_id.is_(None)).with_for_update(read=True)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("Goal tree not found")
+        return row._mapping
+
+    # -- lists ------------------------------------------------------------------------------
+
+    async def roots(self, cursor: str | None, limit: int) -> tuple[list[s.Goal], str | None]:
+        stmt = sa.select(*_COLUMNS).where(
+            g.user_id == self.db.user_id, g.parent_id.is_(None), g.deleted_at.is_(None)
+        )
+        key = (g.sort_order, g.created_at, g.id)
+        if cursor is not None:
+            stmt = stmt.where(_after(key, decode_cursor(cursor, (int, datetime.datetime, uuid.UUID))))
+        rows = (await self.db.session.execute(stmt.order_by(*key).limit(limit + 1))).all()
+        return _page(list(rows), limit, ("sort_order", "created_at", "id"))
+
+    async def tree_page(
+        self, root_id: uuid.UUID, cursor: str | None, limit: int
+    ) -> tuple[list[s.Goal], str | None]:
+        """Every live goal of one tree: parents before children, siblings by sort_order, created_at."""
+        await self.live_root(root_id)
+        stmt = sa.select(*_COLUMNS).where(
+            g.root_id == root_id, g.user_id == self.db.user_id, g.deleted_at.is_(None)
+        )
+        key = (g.depth, g.sort_order, g.created_at, g.id)
+        if cursor is not None:
+            stmt = stmt.where(_after(key, decode_cursor(cursor, (int, int, datetime.datetime, uuid.UUID))))
+        rows = (await self.db.session.execute(stmt.order_by(*key).limit(limit + 1))).all()
+        return _page(list(rows), limit, ("depth", "sort_order", "created_at", "id"))
+
+    async def trash(self, cursor: str | None, limit: int) -> tuple[list[s.Goal], str | None]:
+        """Each deletion's top goal, most recently deleted first."""
+        stmt = sa.select(*_COLUMNS).where(
+            g.user_id == self.db.user_id, g.deleted_at.is_not(None), g.deletion_id == g.id
+        )
+        key = (g.deleted_at, g.id)
+        if cursor is not None:
+            stmt = stmt.where(
+                _after(key, decode_cursor(cursor, (datetime.datetime, uuid.UUID)), descending=True)
+            )
+        rows = (
+            await self.db.session.execute(stmt.order_by(g.deleted_at.desc(), g.id.desc()).limit(limit + 1))
+        ).all()
+        return _page(list(rows), limit, ("deleted_at", "id"))
+
+    async def tree(self, goal_id: uuid.UUID) -> s.GoalTree:
+        """The goal and its live descendants, from one lookup of its tree (the root_id index)."""
+        top = await self._one(self._live(goal_id))
+        rows = (
+            await self.db.session.execute(
+                sa.select(*_COLUMNS)
+                .where(
+                    g.root_id == top["root_id"],
+                    g.user_id == self.db.user_id,
+                    g.deleted_at.is_(None),
+                    g.depth >= top["depth"],
+                )
+                .order_by(g.depth, g.sort_order, g.created_at, g.id)
+            )
+        ).all()
+        nodes: dict[uuid.UUID, s.GoalTree] = {}
+        root = _tree_node(top)
+        nodes[root.id] = root
+        for row in rows:  # parents come before their children (depth order)
+            r = row._mapping
+            parent = nodes.get(r["parent_id"])
+            if parent is not None and r["id"] not in nodes:
+                node = _tree_node(r)
+                nodes[node.id] = node
+                parent.children.append(node)
+        return root
+
+    # -- changes ----------------------------------------------------------------------------
+
+    async def create(self, data: s.GoalCreate) -> tuple[s.Goal, int]:
+        goal_id = new_id()
+        root_id, depth = goal_id, 0
+        if data.parent_id is not None:
+            parent = (
+                await self.db.session.execute(self._live(data.parent_id).with_for_update(read=True))
+            ).first()
+            if parent is None:
+                raise Invalid("parent_id", "no such goal")
+            root_id, depth = parent.root_id, parent.depth + 1
+            if depth > gm.MAX_GOAL_DEPTH:
+                raise _TOO_DEEP
+        now = utcnow()
+        deadline = data.deadline.astimezone(datetime.UTC) if data.deadline is not None else None
+        if deadline is not None and deadline < now:
+            raise _DEADLINE
+        values: dict[str, Any] = {
+            "id": goal_id,
+            "user_id": self.db.user_id,
+            "root_id": root_id,
+            "parent_id": data.parent_id,
+            "depth": depth,
+            "title": data.title,
+            "description": data.description,
+            "deadline": deadline,
+            "status": "active",
+            "completed_at": None,
+            "sort_order": data.sort_order,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        await self.db.session.execute(sa.insert(goals).values(**values, version=1))
+        return s.Goal(**values), 1
+
+    async def _lock(self, goal_id: uuid.UUID, expected_version: int | None) -> Any:
+        row = await self._one(self._live(goal_id).with_for_update())
+        check_version(expected_version, row["version"])
+        return row
+
+    async def update(
+        self, goal_id: uuid.UUID, data: s.GoalUpdate, expected_version: int | None
+    ) -> tuple[s.Goal, int]:
+        moving = data.parent_id is not msgspec.UNSET
+        if moving:
+            await self._take_move_lock()
+        current = await self._lock(goal_id, expected_version)
+        values: dict[str, Any] = {
+            name: getattr(data, name)
+            for name in ("title", "description", "deadline", "sort_order")
+            if getattr(data, name) is not msgspec.UNSET
+        }
+        deadline = values.get("deadline")
+        if deadline is not None and deadline < current["created_at"]:
+            raise _DEADLINE
+        if data.status is not msgspec.UNSET:
+            values["status"] = data.status
+            if data.status != "done":
+                values["completed_at"] = None
+            elif current["status"] != "done":
+                values["completed_at"] = utcnow()
+        if moving and data.parent_id != current["parent_id"]:
+            await self._move(current, cast(uuid.UUID | None, data.parent_id))
+        if values or moving:
+            await self._execute(
+                sa.update(goals)
+                .where(g.id == goal_id, g.user_id == self.db.user_id)
+                .values(**values, version=g.version + 1, updated_at=utcnow())
+            )
+        return await self.get(goal_id)
+
+    async def _take_move_lock(self) -> None:
+        key = sa.func.hashtextextended(sa.literal(f"journal.goals.move:{self.db.user_id}"), 0)
+        await self.db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+    async def _lock_subtree(self, goal_id: uuid.UUID, live_only: bool) -> list[Any]:
+        """Lock the goal's subtree ``FOR UPDATE``, then read it again (a fresh snapshot)."""
+        where = "WHERE c.deleted_at IS NULL" if live_only else ""
+        cte = _SUBTREE.format(live=where)
+        params = {"goal_id": goal_id, "user_id": self.db.user_id}
+        await self.db.session.execute(
+            sa.text(cte + "SELECT id FROM journal.goals WHERE id IN (SELECT id FROM subtree) FOR UPDATE"),
+            params,
+        )
+        rows = await self.db.session.execute(
+            sa.text(
+                cte + "SELECT g.id, g.depth FROM journal.goals AS g WHERE g.id IN (SELECT id FROM subtree)"
+            ),
+            params,
+        )
+        return list(rows.all())
+
+    async def _move(self, current: Any, parent_id: uuid.UUID | None) -> None:
+        goal_id = current["id"]
+        if parent_id is None:
+            new_root, new_depth = goal_id, 0
+        else:
+            parent = (await self.db.session.execute(self._live(parent_id).with_for_update(read=True))).first()
+            if parent is None:
+                raise Invalid("parent_id", "no such goal")
+            if parent.root_id == current["root_id"] and await self._is_ancestor(goal_id, parent_id):
+                raise Invalid("parent_id", "a goal cannot move under itself or its own descendants")
+            new_root, new_depth = parent.root_id, parent.depth + 1
+        subtree = await self._lock_subtree(goal_id, live_only=False)
+        height = max(r.depth for r in subtree) - current["depth"]
+        if new_depth + height > gm.MAX_GOAL_DEPTH:
+            raise _TOO_DEEP
+        delta = new_depth - current["depth"]
+        moved = g.id == goal_id
+        try:
+            await self.db.session.execute(
+                sa.update(goals)
+                .where(g.id.in_([r.id for r in subtree]), g.user_id == self.db.user_id)
+                .values(
+                    depth=g.depth + delta,
+                    parent_id=sa.case((moved, parent_id), else_=g.parent_id),
+                    root_id=sa.case((moved, new_root), else_=g.root_id),
+                )
+            )
+        except IntegrityError as exc:
+            name = _constraint(exc)
+            if name.startswith(_MOVE_CONFLICTS):
+                raise Conflict(
+                    "The move would split or clash practice data: the destination tree has an activity,"
+                    " group or template of the same name, or sessions and templates that stay use"
+                    " activities that would leave"
+                ) from None
+            raise
+
+    async def _is_ancestor(self, goal_id: uuid.UUID, of: uuid.UUID) -> bool:
+        """Is ``goal_id`` the goal ``of`` or one of its ancestors?"""
+        sql = """
+        WITH RECURSIVE up AS (
+            SELECT id, parent_id FROM journal.goals WHERE id = :of AND user_id = :user_id
+            UNION ALL
+            SELECT p.id, p.parent_id FROM journal.goals AS p JOIN up ON p.id = up.parent_id
+        )
+        SELECT EXISTS (SELECT 1 FROM up WHERE id = :goal_id)
+        """
+        params = {"of": of, "goal_id": goal_id, "user_id": self.db.user_id}
+        return bool((await self.db.session.execute(sa.text(sql), params)).scalar())
+
+    async def delete(self, goal_id: uuid.UUID, expected_version: int | None) -> None:
+        """Soft-delete the goal and its live subtree as one deletion (``deletion_id`` = the goal)."""
+        await self._lock(goal_id, expected_version)
+        subtree = await self._lock_subtree(goal_id, live_only=True)
+        now = utcnow()
+        await self.db.session.execute(
+            sa.update(goals)
+            .where(g.id.in_([r.id for r in subtree]), g.user_id == self.db.user_id, g.deleted_at.is_(None))
+            .values(deleted_at=now, deletion_id=goal_id, version=g.version + 1, updated_at=now)
+        )
+
+    async def restore(self, goal_id: uuid.UUID) -> tuple[s.Goal, int]:
+        """Bring back exactly the rows that the goal's delete put in the trash."""
+        top = (
+            await self.db.session.execute(
+                sa.select(g.id, g.parent_id)
+                .where(g.id == goal_id, g.user_id == self.db.user_id, g.deletion_id == g.id)
+                .with_for_update()
+            )
+        ).first()
+        if top is None:
+            raise NotFound("Goal not in the trash (restore the goal whose delete removed it)")
+        if top.parent_id is not None:
+            parent = (
+                await self.db.session.execute(
+                    sa.select(g.deleted_at).where(g.id == top.parent_id).with_for_update(read=True)
+                )
+            ).first()
+            if parent is None or parent.deleted_at is not None:
+                raise Conflict("Its parent goal is in the trash: restore the parent first")
+        await self.db.session.execute(
+            sa.update(goals)
+            .where(g.deletion_id == goal_id, g.user_id == self.db.user_id)
+            .values(deleted_at=None, deletion_id=None, version=g.version + 1, updated_at=utcnow())
+        )
+        return await self.get(goal_id)
+
+    async def _execute(self, stmt: Any) -> None:
+        try:
+            await self.db.session.execute(stmt)
+        except IntegrityError as exc:
+            error = error_for_constraint(exc, _CONSTRAINTS)
+            if error is None:
+                raise
+            raise error from None
+
+
+def _constraint(exc: IntegrityError) -> str:
+    return constraint_of(exc) or ""
