@@ -1,5 +1,4 @@
-"""HTTP glue shared by the goals-and-practice controllers: If-Match → ``expected_version``,
-and the idempotent create response."""
+"""HTTP glue shared by the goals-and-practice controllers: the idempotent create response."""
 
 from __future__ import annotations
 
@@ -9,22 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
-from daybook_journal.http import parse_if_match
 from daybook_journal.idempotency import IdempotencyService, fingerprint
-
-#: Never equal to a stored version: an If-Match naming no version we can read fails (412).
-NO_VERSION = -1
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """``None`` without a precondition (header absent or ``*``); the one named version; or
-    :data:`NO_VERSION` when the header names none we recognise (weak, malformed, several)."""
-    parsed = parse_if_match(if_match)
-    if parsed is None or parsed.any:
-        return None
-    if len(parsed.versions) == 1:
-        return next(iter(parsed.versions))
-    return NO_VERSION
 
 
 async def idempotent_create(

@@ -9,21 +9,20 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_journal.deps import UserDb
-from daybook_journal.domain_errors import exception_handlers
-from daybook_journal.goals import schemas as s
-from daybook_journal.goals.services import GoalService
-from daybook_journal.http import (
+from daybook_common.http import (
     IdempotencyKey,
     IfMatchHeader,
     IfNoneMatchHeader,
+    expected_version,
     json_response,
-    none_match,
-    not_modified,
+    read_response,
 )
+from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_journal.deps import UserDb
+from daybook_journal.goals import schemas as s
+from daybook_journal.goals.services import GoalService
 from daybook_journal.idempotency import IdempotencyService
-from daybook_journal.practice_http import expected_version, idempotent_create
+from daybook_journal.practice_http import idempotent_create
 
 GOALS = "/api/v1/goals"
 
@@ -35,7 +34,6 @@ def provide_goals(user_db: UserDb) -> GoalService:
 class GoalController(Controller):
     path = GOALS
     tags = ["goals"]
-    exception_handlers = exception_handlers
     dependencies = {"goal_service": Provide(provide_goals, sync_to_thread=False)}
 
     @post("/", operation_id="CreateGoal", summary="Create a goal (no parent_id: a root)")
@@ -86,9 +84,7 @@ class GoalController(Controller):
         self, goal_id: uuid.UUID, goal_service: GoalService, if_none_match: IfNoneMatchHeader = None
     ) -> Response[s.Goal]:
         goal, version = await goal_service.get(goal_id)
-        if none_match(if_none_match, version):
-            return cast(Response[s.Goal], not_modified(version))
-        return cast(Response[s.Goal], json_response(goal, version=version))
+        return cast(Response[s.Goal], read_response(goal, version, if_none_match))
 
     @get("/{goal_id:uuid}/tree", operation_id="GetGoalTree", summary="The goal with its live descendants")
     async def get_tree(self, goal_id: uuid.UUID, goal_service: GoalService) -> s.GoalTree:

@@ -26,19 +26,12 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_journal.db import goal_models as gm
-from daybook_journal.db.errors import constraint_of
+from daybook_journal.db.errors import constraint_of, error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
 from daybook_journal.deps import UserDb
-from daybook_journal.domain_errors import (
-    Conflict,
-    DomainError,
-    Invalid,
-    NotFound,
-    check_version,
-    error_for_constraint,
-)
 from daybook_journal.goals import schemas as s
 
 goals = cast(sa.Table, gm.Goal.__table__)
@@ -241,13 +234,13 @@ class GoalService:
         await self.db.session.execute(sa.insert(goals).values(**values, version=1))
         return s.Goal(**values), 1
 
-    async def _lock(self, goal_id: uuid.UUID, expected_version: int | None) -> Any:
+    async def _lock(self, goal_id: uuid.UUID, expected_version: ExpectedVersion) -> Any:
         row = await self._one(self._live(goal_id).with_for_update())
-        check_version(expected_version, row["version"])
+        check_version(row["version"], expected_version)
         return row
 
     async def update(
-        self, goal_id: uuid.UUID, data: s.GoalUpdate, expected_version: int | None
+        self, goal_id: uuid.UUID, data: s.GoalUpdate, expected_version: ExpectedVersion
     ) -> tuple[s.Goal, int]:
         moving = data.parent_id is not msgspec.UNSET
         if moving:
@@ -348,7 +341,7 @@ class GoalService:
         params = {"of": of, "goal_id": goal_id, "user_id": self.db.user_id}
         return bool((await self.db.session.execute(sa.text(sql), params)).scalar())
 
-    async def delete(self, goal_id: uuid.UUID, expected_version: int | None) -> None:
+    async def delete(self, goal_id: uuid.UUID, expected_version: ExpectedVersion) -> None:
         """Soft-delete the goal and its live subtree as one deletion (``deletion_id`` = the goal)."""
         await self._lock(goal_id, expected_version)
         subtree = await self._lock_subtree(goal_id, live_only=True)
