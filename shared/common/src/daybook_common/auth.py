@@ -119,6 +119,8 @@ class TokenVerifier:
             self._last_refresh = now
             try:
                 document = await self.loader()
+                # Untrusted JSON, not yet a KeySetSerialization: import_key_set checks its shape
+                # and whatever it rejects lands in the except below.
                 keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
             except Exception as exc:  # a JWKS outage must not crash request handling
                 logger.warning("could not load JWKS: %s", exc.__class__.__name__)

@@ -35,7 +35,7 @@ def service_main(
     default_port: int,
     script_location: str,
     database: Callable[[], DatabaseSettings],
-    extra: Callable[[argparse._SubParsersAction], None] | None = None,  # type: ignore[type-arg]
+    extra: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] | None = None,
     argv: Sequence[str] | None = None,
 ) -> None:
     prefix = name.upper()

@@ -15,7 +15,7 @@ import logging
 import math
 import sys
 import time
-from typing import Any, cast
+from typing import Any, TextIO, cast
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 access_logger = logging.getLogger("daybook.access")
@@ -26,7 +26,7 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"me
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, message, request_id and any extras."""
 
-    converter = time.gmtime  # type: ignore[assignment]
+    converter = staticmethod(time.gmtime)
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -51,15 +51,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+class _DaybookHandler(logging.StreamHandler[TextIO]):
+    """The stdout handler :func:`configure_logging` installs, recognised by its ``_daybook`` marker."""
+
+    _daybook = True
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route the root logger to stdout as JSON lines; idempotent."""
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _DaybookHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_daybook", False):
             root.removeHandler(existing)
-    handler._daybook = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
     for noisy in ("sqlalchemy.engine", "aiohttp.access", "granian.access"):
@@ -174,7 +179,7 @@ class AccessLog:
         handler = self._handler
         handler.acquire()
         try:
-            stream = cast(logging.StreamHandler, handler).stream  # type: ignore[type-arg]
+            stream = cast("logging.StreamHandler[TextIO]", handler).stream
             stream.write("".join(lines))
             stream.flush()
         except (OSError, ValueError):  # stdout gone (closed pipe at shutdown): nothing better to do

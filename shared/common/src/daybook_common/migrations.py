@@ -8,7 +8,7 @@ Histories are run programmatically (``daybook migrate``, the test harness); no
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -16,9 +16,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from daybook_common.db import async_url
+
+if TYPE_CHECKING:
+    import asyncpg
 
 VERSION_TABLE = "alembic_version"
 LOCK_TIMEOUT = "5s"
@@ -46,16 +49,18 @@ def downgrade(script_location: str, url: str, schema: str, revision: str = "base
     command.downgrade(alembic_config(script_location, url, schema), revision)
 
 
-async def current_revision(connection: Any, schema: str) -> str | None:
+async def current_revision(connection: asyncpg.Connection | AsyncConnection, schema: str) -> str | None:
     """The applied revision, read with a raw asyncpg connection or SQLAlchemy async connection."""
     sql = f'SELECT version_num FROM "{schema}".{VERSION_TABLE}'  # schema is a fixed identifier
+    revision: str | None
     try:
-        if hasattr(connection, "fetchval"):
-            return await connection.fetchval(sql)  # type: ignore[no-any-return]
-        result = await connection.execute(text(sql))
-        return result.scalar_one_or_none()  # type: ignore[no-any-return]
+        if isinstance(connection, AsyncConnection):
+            revision = (await connection.execute(text(sql))).scalar_one_or_none()
+        else:
+            revision = await connection.fetchval(sql)
     except Exception:
         return None
+    return revision
 
 
 def _configure(connection: Connection | None, url: str | None, metadata: MetaData, schema: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterable
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,7 +55,7 @@ def is_valid_request_id(value: bytes) -> bool:
     return _VALID_ID.fullmatch(value) is not None
 
 
-def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
+def incoming_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     for name, value in headers:
         if name == REQUEST_ID_HEADER:
             return value.decode("ascii") if is_valid_request_id(value) else None
@@ -69,11 +70,12 @@ class RequestIdMiddleware:
         self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        scope_type: str = scope["type"]  # a plain str from the server; ScopeType is a str enum
+        if scope_type != "http":
             await self.app(scope, receive, send)
             return
-        request_id = incoming_request_id(scope["headers"]) or new_request_id()  # type: ignore[arg-type]
-        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
+        request_id = incoming_request_id(scope["headers"]) or new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -85,7 +87,7 @@ class RequestIdMiddleware:
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
                 headers.append((REQUEST_ID_HEADER, encoded))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
             await send(message)
 
         try:

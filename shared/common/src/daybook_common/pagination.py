@@ -39,6 +39,7 @@ def decode_cursor(cursor: str, types: tuple[type, ...]) -> tuple[Any, ...]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.urlsafe_b64decode(padded.encode("ascii"))
+        # The tuple's shape is the caller's run-time ``types``, which no static type can spell.
         values = msgspec.json.decode(raw, type=tuple[types])  # type: ignore[valid-type]
     except (binascii.Error, ValueError, UnicodeEncodeError, msgspec.ValidationError, msgspec.DecodeError):
         raise validation_error("cursor", "invalid cursor") from None
