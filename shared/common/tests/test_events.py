@@ -1,4 +1,4 @@
-"""Outbox relay, consumers with inbox, dead letters and the deleted-users feed, on real NATS + PostgreSQL."""
+"""Outbox relay, consumers with inbox and dead letters, on real NATS + PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from daybook_common.db import async_url
-from daybook_common.events import STREAM, USER_DELETED, add_event, inbox_table, outbox_table
+from daybook_common.events import STREAM, add_event, inbox_table, outbox_table
 from daybook_common.events.consumer import EventConsumer
-from daybook_common.events.denylist import DeletedUsers
 from daybook_common.events.relay import OutboxRelay
 from daybook_common.events.stream import ensure_stream
 from daybook_devtools.embedded import EmbeddedNats, free_port
@@ -175,22 +174,6 @@ async def test_consumer_handles_each_event_once_and_dead_letters_poison(
         == 1
     )
     await conn.close()
-
-
-async def test_deleted_users_feed_revokes_and_replays_recent_deletions(nats_url: str) -> None:
-    await ensure_stream(nats_url)
-    user_id = uuid.uuid4()
-    await publish(nats_url, USER_DELETED, {"event_id": str(uuid.uuid4()), "user_id": str(user_id)})
-    feed = DeletedUsers(nats_url)  # started after the event: must replay it
-    feed.start()
-    try:
-        await eventually(lambda: asyncio.sleep(0, feed.is_revoked(user_id, 0)))
-        other = uuid.uuid4()
-        assert not feed.is_revoked(other, 0)
-        await publish(nats_url, USER_DELETED, {"event_id": str(uuid.uuid4()), "user_id": str(other)})
-        await eventually(lambda: asyncio.sleep(0, feed.is_revoked(other, 0)))
-    finally:
-        await feed.stop()
 
 
 RELAY = """

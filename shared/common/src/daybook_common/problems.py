@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from daybook_common import errors
+from daybook_common.denylist import is_denied_write
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("daybook.errors")
@@ -131,6 +132,9 @@ def _domain_handler(request: Request[Any, Any, Any], exc: errors.DomainError) ->
 
 
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_denied_write(exc):  # the write guard: the caller's account was erased meanwhile
+        logger.info("refused a write of a denied user on %s %s", request.method, request.url.path)
+        return domain_problem(errors.Unauthenticated())
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "An unexpected error occurred")
 

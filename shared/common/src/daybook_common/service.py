@@ -27,8 +27,8 @@ from daybook_common.auth import (
     provide_current_user,
 )
 from daybook_common.db import DatabaseSettings, alchemy_config
+from daybook_common.denylist import DeniedUsers
 from daybook_common.events.consumer import EventConsumer, EventHandler
-from daybook_common.events.denylist import DeletedUsers
 from daybook_common.events.relay import OutboxRelay
 from daybook_common.health import database_check, health_handlers
 from daybook_common.heap import tune_gc
@@ -85,6 +85,7 @@ class ServiceApp:
     on_app_init: Callable[[AppConfig], AppConfig] | None = None
     outbox: Table | None = None
     event_handlers: dict[str, EventHandler] = field(default_factory=dict)
+    #: Refuse tokens of the users in this schema's ``denied_users`` (see :mod:`daybook_common.denylist`).
     follow_deleted_users: bool = True
     #: Served workers only (``create_served_app``): :func:`daybook_common.heap.tune_gc` after startup.
     tune_heap: bool = False
@@ -129,7 +130,7 @@ async def _tune_heap() -> None:
 
 
 class EventRuntime:
-    """The background event work of one service process: outbox relay, consumers, deleted-users feed."""
+    """The background event work of one service process: outbox relay, consumers, denied-users list."""
 
     def __init__(
         self,
@@ -141,21 +142,23 @@ class EventRuntime:
     ) -> None:
         self.relay: OutboxRelay | None = None
         self.consumer: EventConsumer | None = None
-        self.deleted_users: DeletedUsers | None = None
+        self.deleted_users: DeniedUsers | None = None
+        db = settings.database
+        if follow_deleted_users:  # from the database: works with events off too
+            self.deleted_users = DeniedUsers(db.url, db.schema)
+            verifier.is_revoked = self.deleted_users.is_revoked
         url = settings.nats_url
         if url is None:
             return
-        db = settings.database
         if outbox is not None:
             self.relay = OutboxRelay(db.url, db.schema, url)
         if handlers:
             self.consumer = EventConsumer(db.url, db.schema, url, settings.name, handlers)
-        if follow_deleted_users:
-            self.deleted_users = DeletedUsers(url)
-            verifier.is_revoked = self.deleted_users.is_revoked
 
     async def start(self) -> None:
-        for part in (self.relay, self.consumer, self.deleted_users):
+        if self.deleted_users is not None:
+            await self.deleted_users.start()
+        for part in (self.relay, self.consumer):
             if part is not None:
                 part.start()
 

@@ -29,6 +29,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from daybook_common.denylist import denied_users_table
 from daybook_common.events import inbox_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_journal import SCHEMA
@@ -240,6 +241,9 @@ idempotency_keys = sa.Table(
 #: Ids of events handled (``users.user.deleted``), so a redelivery does nothing.
 inbox = inbox_table(Base.metadata)
 
+#: Accounts whose tokens and writes this service refuses (see :mod:`daybook_common.denylist`).
+denied_users = denied_users_table(Base.metadata)
+
 #: Tables whose rows belong to one user and are guarded by row-level security.
 USER_OWNED_TABLES = (
     "journal_entries",
@@ -259,6 +263,7 @@ __all__ = [
     "JournalEntry",
     "Tag",
     "Task",
+    "denied_users",
     "idempotency_keys",
     "inbox",
     "journal_entry_tags",

@@ -24,6 +24,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from daybook_common.denylist import denied_users_table
 from daybook_common.events import inbox_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_reminders import NOTIFY_CHANNEL, SCHEMA
@@ -128,6 +129,9 @@ class Notification(Base):
 
 inbox = inbox_table(Base.metadata)
 
+#: Accounts whose tokens and writes this service refuses (see :mod:`daybook_common.denylist`).
+denied_users = denied_users_table(Base.metadata)
+
 # ``Idempotency-Key`` of creating POSTs: the first response, replayed for a retry with the same
 # key and body within 24 h (the scheduler purges older rows).
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -154,6 +158,7 @@ __all__ = [
     "Base",
     "Notification",
     "Reminder",
+    "denied_users",
     "idempotency_keys",
     "inbox",
 ]
