@@ -10,6 +10,7 @@ from litestar.di import Provide
 from daybook_common.events import USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_journal import SCRIPT_LOCATION
+from daybook_journal.activities.controllers import ActivityController, TreeActivityController
 from daybook_journal.db.models import Base
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
 from daybook_journal.deps import (
@@ -52,7 +53,14 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         settings=settings.common,
         metadata=Base.metadata,
         script_location=SCRIPT_LOCATION,
-        route_handlers=[EntryController, TagController, TaskController, GoalController],
+        route_handlers=[
+            EntryController,
+            TagController,
+            TaskController,
+            GoalController,
+            TreeActivityController,
+            ActivityController,
+        ],
         title="Daybook journal",
         description="Journal entries (plain or client-side encrypted), tags and tasks.",
         dependencies={

@@ -62,3 +62,14 @@ async def make_goal(api: AsyncTestClient, user: User, title: str = "a goal", **f
     r = await api.post(GOALS, json={"title": title, **fields}, headers=user.headers)
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+ACTIVITIES = "/api/v1/activities"
+
+
+async def make_activity(
+    api: AsyncTestClient, user: User, root_id: str, name: str = "Run", **fields: Any
+) -> dict[str, Any]:
+    r = await api.post(f"{GOALS}/{root_id}/activities", json={"name": name, **fields}, headers=user.headers)
+    assert r.status_code == 201, r.text
+    return dict(r.json())

@@ -1,0 +1,1 @@
+"""Activities of a goal tree, their groups, metric definitions and split definitions."""
