@@ -119,7 +119,7 @@ async def allow_user(conn: asyncpg.Connection | asyncpg.Pool, schema: str, user_
         async with conn.acquire() as borrowed:
             return await allow_user(borrowed, schema, user_id)
     async with conn.transaction():
-        status = await conn.execute(
+        status: str = await conn.execute(
             f"DELETE FROM {schema}.denied_users WHERE user_id = $1 AND reason = 'deactivated'", user_id
         )
         lifted = status.endswith(" 1")
@@ -193,7 +193,7 @@ class DeniedUsers:
             try:
                 conn = await asyncpg.connect(plain_url(self.database_url), timeout=5)
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())  # type: ignore[misc]
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 # Listen first, then load: a deny committed in between is in one or the other.
                 await conn.add_listener(notify_channel(self.schema), self._on_notify)
                 await self._reload(conn)
