@@ -104,11 +104,18 @@ def test_every_long_running_service_has_a_healthcheck() -> None:
         assert COMPOSE_SERVICES[name]["healthcheck"]["test"]
 
 
-def test_images_are_built_from_the_service_dockerfiles() -> None:
+def test_images_are_built_from_the_one_dockerfile_for_their_package() -> None:
+    """Every process (the scheduler too) runs the image of the package it comes from."""
     for spec in SERVICES:
         build = COMPOSE_SERVICES[spec.name]["build"]
-        service_dir = spec.package.removeprefix("daybook_")
-        assert build == {"context": ".", "dockerfile": f"services/{service_dir}/Dockerfile"}
+        service = spec.package.removeprefix("daybook_")
+        http = next(s for s in HTTP_SERVICES if s.package == spec.package)
+        assert build == {
+            "context": ".",
+            "dockerfile": "Dockerfile",
+            "args": {"SERVICE": service, "PORT": str(http.port)},
+        }
+        assert COMPOSE_SERVICES[spec.name]["image"] == f"daybook/{service}:local"
         assert (ROOT / build["dockerfile"]).is_file()
 
 
