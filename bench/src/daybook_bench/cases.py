@@ -484,6 +484,8 @@ async def _fire_round(
     await _poll(done, 120 + count / 500, f"firing {count:,} reminders")
     seconds = time.perf_counter() - visible
     row = await conn.fetchrow(FIRED, title, visible_at)
+    if row is None:  # an aggregate always answers one row
+        raise RuntimeError("the firing summary query returned no row")
     return Firing(
         count=count,
         seconds=seconds,

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 BIND_USER = "SELECT set_config('app.user_id', $1, true)"
 DELETE_NOTIFICATIONS = """
@@ -39,7 +40,9 @@ class Erased:
     idempotency_keys: int = 0
 
 
-async def _delete_batches(conn: asyncpg.Connection, sql: str, user_id: uuid.UUID, batch_size: int) -> int:
+async def _delete_batches(
+    conn: asyncpg.Connection | PoolConnectionProxy, sql: str, user_id: uuid.UUID, batch_size: int
+) -> int:
     total = 0
     while True:
         async with conn.transaction():
@@ -52,7 +55,9 @@ async def _delete_batches(conn: asyncpg.Connection, sql: str, user_id: uuid.UUID
 
 
 async def erase_user(
-    conn: asyncpg.Connection | asyncpg.Pool, user_id: uuid.UUID | str, batch_size: int = 5000
+    conn: asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool,
+    user_id: uuid.UUID | str,
+    batch_size: int = 5000,
 ) -> Erased:
     """Hard-delete all of ``user_id``'s notifications, reminders and idempotency keys; safe to rerun.
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from uuid_utils.compat import uuid7
 
 from daybook_common.logs import configure_logging
@@ -112,7 +113,7 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
-def plan(row: Mapping[str, Any], now: dt.datetime, coalesce: bool) -> Firing:
+def plan(row: asyncpg.Record | Mapping[str, Any], now: dt.datetime, coalesce: bool) -> Firing:
     """The occurrence to fire for one claimed row and its next fire time (None: deactivate)."""
     rule = Rule(
         frequency=row["frequency"],
@@ -199,8 +200,10 @@ class Scheduler:
         self.stop_event.set()
         self.wake_event.set()
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload:
+    def _on_notify(
+        self, _conn: asyncpg.Connection | PoolConnectionProxy, _pid: int, _channel: str, payload: object
+    ) -> None:
+        if isinstance(payload, str) and payload:
             with contextlib.suppress(ValueError):
                 due = dt.datetime.fromisoformat(payload)
                 horizon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.settings.poll_interval)

@@ -26,11 +26,12 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import asyncpg
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
+from asyncpg.pool import PoolConnectionProxy
 
 from daybook_common.db import plain_url
 
@@ -88,7 +89,10 @@ $guard$
 
 
 async def deny_user(
-    conn: asyncpg.Connection | asyncpg.Pool, schema: str, user_id: uuid.UUID, reason: Reason
+    conn: asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool,
+    schema: str,
+    user_id: uuid.UUID,
+    reason: Reason,
 ) -> None:
     """Record ``user_id`` as denied and tell every process of the service, in one transaction.
 
@@ -113,7 +117,9 @@ async def deny_user(
         await conn.execute("SELECT pg_notify($1, $2)", notify_channel(schema), f"deny {user_id}")
 
 
-async def allow_user(conn: asyncpg.Connection | asyncpg.Pool, schema: str, user_id: uuid.UUID) -> bool:
+async def allow_user(
+    conn: asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool, schema: str, user_id: uuid.UUID
+) -> bool:
     """Lift a deactivation (an erased account stays denied). True if there was one."""
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as borrowed:
@@ -172,7 +178,11 @@ class DeniedUsers:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
-    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+    def _on_notify(
+        self, connection: asyncpg.Connection | PoolConnectionProxy, pid: int, channel: str, payload: object
+    ) -> None:
+        if not isinstance(payload, str):  # asyncpg declares it object; a NOTIFY payload is text
+            return
         action, _, raw = payload.partition(" ")
         with contextlib.suppress(ValueError):
             user_id = uuid.UUID(raw)
