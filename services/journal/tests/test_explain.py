@@ -13,10 +13,15 @@ from typing import Any
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from daybook_common.pagination import encode_cursor
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
+from daybook_journal.db.queries import entries as entries_table
+from daybook_journal.db.queries import matches_words
+from daybook_journal.db.queries import tasks as tasks_table
 from daybook_journal.db.reads import CompiledQuery, UserReads
 from daybook_journal.entries.services import EntryFilters, EntryQueries
 from daybook_journal.seed import seed
@@ -178,3 +183,28 @@ async def test_the_entries_list_walks_its_index_in_order(migrated: TestDatabase,
         assert len(rows) == 21 and {r["user_id"] for r in rows} == {big["user_id"]}
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize(
+    ("table", "body", "index"),
+    [
+        (entries_table, "content", "ix_journal_entries_search_words"),
+        (tasks_table, "description", "ix_tasks_search_words"),
+    ],
+)
+async def test_the_search_condition_is_the_one_its_gin_index_serves(
+    migrated: TestDatabase, big: dict[str, Any], table: sa.Table, body: str, index: str
+) -> None:
+    """``matches_words`` as the lists write it is the very expression of the GIN index (journal_0006):
+    over the whole table (superuser, no user filter) a rare word is found through that index."""
+    condition = matches_words(table.c.title, table.c[body], sa.literal("zqxw"))
+    statement = sa.select(sa.func.count()).select_from(table).where(condition)
+    sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    admin = await migrated.admin_connect()
+    try:
+        plan = json.loads(await admin.fetchval(f"EXPLAIN (FORMAT JSON) {sql}"))[0]["Plan"]
+    finally:
+        await admin.close()
+    nodes = _nodes(plan)
+    assert index in {n.get("Index Name") for n in nodes}, json.dumps(plan, indent=1)[:2000]
+    assert "Seq Scan" not in {n["Node Type"] for n in nodes}

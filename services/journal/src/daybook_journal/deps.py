@@ -45,8 +45,3 @@ def user_reads(state: State, current_user: AccessClaims) -> UserReads:
     """
     pool: ReadPool = state[READ_POOL_STATE_KEY]
     return UserReads(pool=pool, user_id=current_user.user_id)
-
-
-def search_config(state: State) -> str:
-    settings: JournalSettings = state[SETTINGS_STATE_KEY]
-    return settings.search_config

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -12,13 +11,10 @@ from daybook_journal import SCHEMA
 
 PREFIX = "JOURNAL_"
 DEFAULT_DATABASE_URL = "postgresql://journal:journal@127.0.0.1:15432/daybook"
-_CONFIG_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 
 
 @dataclass(frozen=True)
 class JournalSettings:
-    #: Text search configuration for ``q`` (must equal the one the ``search`` columns were built with).
-    search_config: str = "simple"
     #: Soft-deleted entries and tasks older than this are hard-deleted by the retention job.
     trash_retention_days: int = 30
     #: Run the retention job inside the app every N seconds (0 = never; use the CLI/cron instead).
@@ -31,9 +27,6 @@ class JournalSettings:
 
     @classmethod
     def from_env(cls, env: Env) -> JournalSettings:
-        search_config = env.str("SEARCH_CONFIG", "simple")
-        if not _CONFIG_NAME.match(search_config):
-            raise SettingsError(f"{env.name('SEARCH_CONFIG')} must name a text search configuration")
         retention = env.int("TRASH_RETENTION_DAYS", 30)
         if retention < 0:
             raise SettingsError(f"{env.name('TRASH_RETENTION_DAYS')} must be >= 0")
@@ -44,7 +37,6 @@ class JournalSettings:
         if ttl < 1:
             raise SettingsError(f"{env.name('IDEMPOTENCY_TTL_HOURS')} must be >= 1")
         return cls(
-            search_config=search_config,
             trash_retention_days=retention,
             trash_purge_interval_seconds=interval,
             idempotency_ttl_hours=ttl,

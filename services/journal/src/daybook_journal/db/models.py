@@ -6,10 +6,12 @@ cross-schema foreign key) and is protected by row-level security (see migration
 ``(x_id, user_id) → x(id, user_id)``, so the database itself refuses a link between
 one user's entry and another user's tag.
 
-Full-text search: ``search`` is a generated ``tsvector`` with a fixed text search
-configuration (:data:`SEARCH_CONFIG`).  Queries build their ``tsquery`` with the
-``JOURNAL_SEARCH_CONFIG`` setting, which must name the same configuration; changing it
-needs a migration that regenerates the column (see the service README).
+Full-text search (``q``) is defined by SQL functions in the schema (migration
+``journal_0006``): GIN expression indexes over ``search_vector(title, content)`` and
+``search_vector(title, description)`` serve ``search_vector(…) @@ search_query(q)``, which
+matches words by prefix, whatever their case and accents (:mod:`daybook_journal.db.queries`).
+The generated ``search`` columns are what the previous release searched; nothing reads them
+now, and a later migration drops them.
 
 Indexes that lead with ``user_id`` are all partial (live rows / trash) and match the
 list queries' ORDER BY.  There is deliberately no plain ``(user_id, …)`` index that a
@@ -36,7 +38,7 @@ from daybook_journal import SCHEMA
 
 _registry = service_registry(SCHEMA)
 
-#: The text search configuration baked into the generated ``search`` columns.
+#: The text search configuration of the previous release's generated ``search`` columns.
 SEARCH_CONFIG = "simple"
 
 TASK_STATUSES = ("todo", "in_progress", "done")
@@ -110,7 +112,11 @@ class JournalEntry(Base, SoftDeleteMixin, Versioned):
             sa.text("id DESC"),
             postgresql_where=sa.text("deleted_at IS NOT NULL"),
         ),
-        sa.Index("ix_journal_entries_search", "search", postgresql_using="gin"),
+        sa.Index(
+            "ix_journal_entries_search_words",
+            sa.text(f"{SCHEMA}.search_vector(title, content)"),
+            postgresql_using="gin",
+        ),
     )
 
 
@@ -214,7 +220,11 @@ class Task(Base, SoftDeleteMixin, Versioned):
             sa.text("id DESC"),
             postgresql_where=sa.text("deleted_at IS NOT NULL"),
         ),
-        sa.Index("ix_tasks_search", "search", postgresql_using="gin"),
+        sa.Index(
+            "ix_tasks_search_words",
+            sa.text(f"{SCHEMA}.search_vector(title, description)"),
+            postgresql_using="gin",
+        ),
     )
 
 

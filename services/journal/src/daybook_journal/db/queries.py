@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by
 from uuid_utils.compat import uuid7
 
 from daybook_journal.db import models as m
@@ -44,10 +44,14 @@ def param(name: str, like: Any) -> Any:
     return sa.bindparam(name, type_=type_)
 
 
-def matches_query(search_column: Any, config: Any, q: Any) -> Any:
-    """``search @@ websearch_to_tsquery(config, q)``: the web-search syntax people know."""
-    tsquery = sa.func.websearch_to_tsquery(sa.cast(config, REGCONFIG), q)
-    return search_column.op("@@")(tsquery)
+def matches_words(title: Any, body: Any, q: Any) -> Any:
+    """Every word of ``q`` starts a word of ``title`` or ``body``, ignoring case and accents.
+
+    ``journal.search_vector(title, body) @@ journal.search_query(q)``: the functions of migration
+    ``journal_0006``, whose GIN expression indexes are over this very ``search_vector`` call.
+    """
+    words = sa.func.journal.search_vector(title, body)
+    return words.bool_op("@@")(sa.func.journal.search_query(q))
 
 
 def dedupe(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:

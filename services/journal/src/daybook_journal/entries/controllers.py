@@ -14,7 +14,7 @@ from daybook_common.auth import provide_current_user
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_common.problems import validation_error
 from daybook_journal.constraints import MAX_TAG_FILTER
-from daybook_journal.deps import UserDb, search_config, user_reads
+from daybook_journal.deps import UserDb, user_reads
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.fast_path import list_entries_fast_path
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
@@ -40,7 +40,7 @@ async def provide_entry_queries(request: Request[Any, Any, Any], state: State) -
     # The caller is checked here (same function as the `current_user` dependency) rather than
     # through a second dependency level: one dependency is measurably cheaper on the hot read.
     current_user = await provide_current_user(request, state)
-    return EntryQueries(user_reads(state, current_user), search_config(state))
+    return EntryQueries(user_reads(state, current_user))
 
 
 class EntryController(Controller):

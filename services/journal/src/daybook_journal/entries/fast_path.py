@@ -75,7 +75,7 @@ def list_entries_fast_path(app: ASGIApp) -> ASGIApp:
             return
         limit, cursor = simple
         caller = await verified_caller(scope, state[VERIFIER_STATE_KEY])
-        queries = EntryQueries(UserReads(state[READ_POOL_STATE_KEY], caller.user_id), settings.search_config)
+        queries = EntryQueries(UserReads(state[READ_POOL_STATE_KEY], caller.user_id))
         items, next_cursor = await queries.page(_NO_FILTERS, cursor, limit)
         body = encode_page(items, next_cursor)
         await send(

@@ -30,7 +30,7 @@ from daybook_journal.db.queries import (
     dedupe,
     entries,
     entry_tags,
-    matches_query,
+    matches_words,
     new_id,
     param,
     tag_list_of,
@@ -116,7 +116,7 @@ def _list_query(after: bool, date_from: bool, date_to: bool, tagged: bool, searc
             )
             stmt = stmt.where(e.id.in_(carrying_all))
         if searched:
-            stmt = stmt.where(matches_query(e.search, param("search_config", sa.Text), param("q", sa.Text)))
+            stmt = stmt.where(matches_words(e.title, e.content, param("q", sa.Text)))
         return stmt.order_by(e.entry_date.desc(), e.id.desc()).limit(param("limit", sa.Integer))
 
     return CompiledQuery.of(scoped(build, ("entry_date DESC", "id DESC")))
@@ -218,9 +218,8 @@ def _page(rows: Any, limit: int, key: str) -> tuple[list[s.Entry], str | None]:
 class EntryQueries:
     """The list endpoints' reads (one statement each on the read pool)."""
 
-    def __init__(self, reads: UserReads, search_config: str = "simple") -> None:
+    def __init__(self, reads: UserReads) -> None:
         self.reads = reads
-        self.search_config = search_config
 
     def list_query(
         self, filters: EntryFilters, cursor: str | None, limit: int
@@ -237,7 +236,7 @@ class EntryQueries:
             wanted = dedupe(filters.tag_ids)
             values["tag_ids"], values["tag_count"] = wanted, len(wanted)
         if filters.q:
-            values["q"], values["search_config"] = filters.q, self.search_config
+            values["q"] = filters.q
         query = _list_query(
             cursor is not None,
             filters.date_from is not None,

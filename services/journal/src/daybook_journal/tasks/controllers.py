@@ -14,7 +14,7 @@ from litestar.params import Parameter
 from daybook_common.auth import AccessClaims
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.constraints import TaskPriority, TaskSort, TaskStatus
-from daybook_journal.deps import UserDb, search_config, user_reads
+from daybook_journal.deps import UserDb, user_reads
 from daybook_journal.http import (
     IdempotencyKey,
     IfMatchHeader,
@@ -34,7 +34,7 @@ def provide_tasks(user_db: UserDb) -> TaskService:
 
 
 def provide_task_queries(state: State, current_user: AccessClaims) -> TaskQueries:
-    return TaskQueries(user_reads(state, current_user), search_config(state))
+    return TaskQueries(user_reads(state, current_user))
 
 
 class TaskController(Controller):

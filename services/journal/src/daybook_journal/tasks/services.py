@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from daybook_common.errors import Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.problems import validation_error
-from daybook_journal.db.queries import matches_query, new_id, param, task_tags, tasks, utcnow
+from daybook_journal.db.queries import matches_words, new_id, param, task_tags, tasks, utcnow
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.deps import UserDb
 from daybook_journal.http import IfMatch, check_if_match
@@ -117,7 +117,7 @@ def _where(shape: _Shape, user_id: Any) -> list[Any]:
     if shape.due_after:
         where.append(t.due_at > param("due_after", t.due_at))
     if shape.searched:
-        where.append(matches_query(t.search, param("search_config", sa.Text), param("q", sa.Text)))
+        where.append(matches_words(t.title, t.description, param("q", sa.Text)))
     return where
 
 
@@ -198,9 +198,8 @@ def _trash_query(after: bool) -> CompiledQuery:
 class TaskQueries:
     """The list endpoints' reads (one statement each on the read pool)."""
 
-    def __init__(self, reads: UserReads, search_config: str = "simple") -> None:
+    def __init__(self, reads: UserReads) -> None:
         self.reads = reads
-        self.search_config = search_config
 
     def list_query(
         self, filters: TaskFilters, sort: str, cursor: str | None, limit: int
@@ -227,7 +226,7 @@ class TaskQueries:
         if filters.due_after is not None:
             values["due_after"] = filters.due_after
         if filters.q:
-            values["q"], values["search_config"] = filters.q, self.search_config
+            values["q"] = filters.q
         shape = _Shape(
             sort=sort,
             after=after,
