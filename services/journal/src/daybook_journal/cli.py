@@ -84,7 +84,7 @@ def _seed(args: argparse.Namespace) -> None:
     print(f"{result.rows} rows in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)")
 
 
-def _extra(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _extra(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     purge = sub.add_parser("purge-trash", help="hard-delete trash older than JOURNAL_TRASH_RETENTION_DAYS")
     purge.add_argument("--days", type=int, default=None, help="override JOURNAL_TRASH_RETENTION_DAYS")
     purge.add_argument("--batch-size", type=int, default=5000)

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 
@@ -21,26 +22,30 @@ TRASH = "/api/v1/journal/trash"
 TASKS = "/api/v1/tasks"
 
 
-async def make_tag(api: AsyncTestClient, user: User, name: str, color: str = "#112233") -> dict[str, Any]:
+async def make_tag(
+    api: AsyncTestClient[Litestar], user: User, name: str, color: str = "#112233"
+) -> dict[str, Any]:
     r = await api.post(TAGS, json={"name": name, "color": color}, headers=user.headers)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
-async def make_entry(api: AsyncTestClient, user: User, **fields: Any) -> dict[str, Any]:
+async def make_entry(api: AsyncTestClient[Litestar], user: User, **fields: Any) -> dict[str, Any]:
     body = {"entry_date": "2026-01-22T10:00:00Z", "content": "hello", **fields}
     r = await api.post(ENTRIES, json=body, headers=user.headers)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
-async def make_task(api: AsyncTestClient, user: User, **fields: Any) -> dict[str, Any]:
+async def make_task(api: AsyncTestClient[Litestar], user: User, **fields: Any) -> dict[str, Any]:
     r = await api.post(TASKS, json={"title": "a task", **fields}, headers=user.headers)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
-async def collect(api: AsyncTestClient, user: User, url: str, **params: Any) -> list[dict[str, Any]]:
+async def collect(
+    api: AsyncTestClient[Litestar], user: User, url: str, **params: Any
+) -> list[dict[str, Any]]:
     """Every item of a paginated list, following next_cursor."""
     items: list[dict[str, Any]] = []
     cursor = None
@@ -58,7 +63,9 @@ async def collect(api: AsyncTestClient, user: User, url: str, **params: Any) -> 
 GOALS = "/api/v1/goals"
 
 
-async def make_goal(api: AsyncTestClient, user: User, title: str = "a goal", **fields: Any) -> dict[str, Any]:
+async def make_goal(
+    api: AsyncTestClient[Litestar], user: User, title: str = "a goal", **fields: Any
+) -> dict[str, Any]:
     r = await api.post(GOALS, json={"title": title, **fields}, headers=user.headers)
     assert r.status_code == 201, r.text
     return dict(r.json())
@@ -68,7 +75,7 @@ ACTIVITIES = "/api/v1/activities"
 
 
 async def make_activity(
-    api: AsyncTestClient, user: User, root_id: str, name: str = "Run", **fields: Any
+    api: AsyncTestClient[Litestar], user: User, root_id: str, name: str = "Run", **fields: Any
 ) -> dict[str, Any]:
     r = await api.post(f"{GOALS}/{root_id}/activities", json={"name": name, **fields}, headers=user.headers)
     assert r.status_code == 201, r.text
