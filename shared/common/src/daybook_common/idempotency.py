@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from daybook_common.db import affected_rows
 from daybook_common.errors import Invalid
 from daybook_common.models import utcnow
 
@@ -192,13 +193,13 @@ class IdempotencyKeys:
 async def forget_user(session: AsyncSession, table: sa.Table, user_id: uuid.UUID) -> int:
     """Delete ``user_id``'s keys and stored responses (account deletion or erasure)."""
     result = await session.execute(sa.delete(table).where(table.c.user_id == user_id))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 async def purge_expired(session: AsyncSession, table: sa.Table, ttl: datetime.timedelta = DEFAULT_TTL) -> int:
     """Delete keys older than ``ttl`` (maintenance); returns how many."""
     result = await session.execute(sa.delete(table).where(table.c.created_at < utcnow() - ttl))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 def purge_expired_sql(table: sa.Table, batch_param: str = "$2", before_param: str = "$1") -> str:
