@@ -23,9 +23,11 @@ from daybook_journal.events import on_user_deleted
 from daybook_journal.goals.controllers import GoalController
 from daybook_journal.idempotency import provide_idempotency
 from daybook_journal.retention import purge_hooks
+from daybook_journal.sessions.controllers import SessionController, TreeSessionController
 from daybook_journal.settings import Settings
 from daybook_journal.tags.controllers import TagController
 from daybook_journal.tasks.controllers import TaskController
+from daybook_journal.templates.controllers import TemplateController, TreeTemplateController
 
 
 def create_served_app() -> Litestar:
@@ -60,6 +62,10 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             GoalController,
             TreeActivityController,
             ActivityController,
+            TreeTemplateController,
+            TemplateController,
+            TreeSessionController,
+            SessionController,
         ],
         title="Daybook journal",
         description="Journal entries (plain or client-side encrypted), tags and tasks.",

@@ -1,0 +1,1 @@
+"""Practice sessions of a goal tree: activity instances, their metric values, timers."""

@@ -1,0 +1,521 @@
+"""Sessions, activity instances, metric values and timers: rules and queries (no Litestar).
+
+A session belongs to one goal tree; its instances name live activities of that tree and
+their values name live metric (and split) definitions of the instance's activity: anything
+else is ``422``.  The database refuses another tree's ids on its own (composite keys with
+``root_id``).  Every change to an instance locks its session row first, so changes to one
+session (timers included) run one at a time, and bumps the session's ``version`` (its ETag),
+since the instances are part of its representation.  Timers use the server's clock.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Sequence
+from typing import Any, cast
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
+from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_journal.activities.services import activities, metrics, splits
+from daybook_journal.db import goal_models as gm
+from daybook_journal.db.errors import error_for_constraint
+from daybook_journal.db.queries import new_id, utcnow
+from daybook_journal.deps import UserDb
+from daybook_journal.goals.services import GoalService, goals
+from daybook_journal.sessions import schemas as s
+from daybook_journal.templates.services import template_steps, templates
+
+sessions = cast(sa.Table, gm.PracticeSession.__table__)
+instances = cast(sa.Table, gm.ActivityInstance.__table__)
+values_ = cast(sa.Table, gm.MetricValue.__table__)
+session_goals = gm.session_goals
+S, IN, V = sessions.c, instances.c, values_.c
+
+CONSTRAINTS: dict[str, DomainError] = {
+    "ck_sessions_ended_after_started": Invalid("ended_at", "must not be before started_at"),
+    "ck_activity_instances_stop_after_start": Invalid("time_stop", "must not be before time_start"),
+    "ck_activity_instances_stop_needs_start": Invalid(
+        "time_start", "an instance with time_stop needs time_start"
+    ),
+    "ck_activity_instances_duration_non_negative": Invalid("duration_seconds", "must be >= 0"),
+    "ck_metric_values_value_non_negative": Invalid("metrics", "a value must be >= 0"),
+    "uq_metric_values_instance_metric_split": Invalid("metrics", "at most one value per (metric, split)"),
+}
+
+
+async def _execute(db: UserDb, stmt: Any, params: Any = None) -> Any:
+    try:
+        return (
+            await db.session.execute(stmt, params) if params is not None else await db.session.execute(stmt)
+        )
+    except IntegrityError as exc:
+        error = error_for_constraint(exc, CONSTRAINTS)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _utc(value: datetime.datetime | None) -> datetime.datetime | None:
+    return value.astimezone(datetime.UTC) if value is not None else None
+
+
+def _seconds(start: datetime.datetime, stop: datetime.datetime) -> int:
+    return int((stop - start).total_seconds())
+
+
+class SessionService:
+    def __init__(self, db: UserDb) -> None:
+        self.db = db
+        self.goals = GoalService(db)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _shape(self, rows: Sequence[Any]) -> list[s.Session]:
+        """Sessions with their goal ids, instances and values (three more statements per page)."""
+        ids = [r.id for r in rows]
+        goal_ids: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+        by_session: dict[uuid.UUID, list[s.Instance]] = {i: [] for i in ids}
+        if ids:
+            c = session_goals.c
+            for link in await self.db.session.execute(
+                sa.select(c.session_id, c.goal_id)
+                .where(c.session_id.in_(ids), c.user_id == self.db.user_id)
+                .order_by(c.session_id, c.goal_id)
+            ):
+                goal_ids[link.session_id].append(link.goal_id)
+            for instance in await self._instances(IN.session_id.in_(ids)):
+                by_session[instance.session_id].append(instance)
+        return [
+            s.Session(
+                id=r.id,
+                user_id=r.user_id,
+                root_id=r.root_id,
+                template_id=r.template_id,
+                title=r.title,
+                notes=r.notes,
+                started_at=r.started_at,
+                ended_at=r.ended_at,
+                goal_ids=goal_ids[r.id],
+                activities=by_session[r.id],
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                deleted_at=r.deleted_at,
+            )
+            for r in rows
+        ]
+
+    async def _instances(self, where: Any) -> list[s.Instance]:
+        rows = (
+            await self.db.session.execute(
+                sa.select(instances)
+                .where(where, IN.user_id == self.db.user_id)
+                .order_by(IN.session_id, IN.sort_order, IN.id)
+            )
+        ).all()
+        by_instance: dict[uuid.UUID, list[s.MetricValue]] = {r.id: [] for r in rows}
+        if rows:
+            for v in await self.db.session.execute(
+                sa.select(V.id, V.instance_id, V.metric_id, V.split_id, V.value)
+                .where(V.instance_id.in_(list(by_instance)), V.user_id == self.db.user_id)
+                .order_by(V.instance_id, V.metric_id, V.split_id.nulls_first())
+            ):
+                by_instance[v.instance_id].append(
+                    s.MetricValue(id=v.id, metric_id=v.metric_id, split_id=v.split_id, value=v.value)
+                )
+        return [
+            s.Instance(
+                id=r.id,
+                session_id=r.session_id,
+                activity_id=r.activity_id,
+                root_id=r.root_id,
+                time_start=r.time_start,
+                time_stop=r.time_stop,
+                duration_seconds=r.duration_seconds,
+                sort_order=r.sort_order,
+                metrics=by_instance[r.id],
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
+
+    def _live(self, session_id: uuid.UUID) -> sa.Select[Any]:
+        return sa.select(sessions).where(
+            S.id == session_id, S.user_id == self.db.user_id, S.deleted_at.is_(None)
+        )
+
+    async def get(self, session_id: uuid.UUID) -> tuple[s.Session, int]:
+        row = (await self.db.session.execute(self._live(session_id))).first()
+        if row is None:
+            raise NotFound("Session not found")
+        return (await self._shape([row]))[0], row.version
+
+    async def page(
+        self,
+        root_id: uuid.UUID,
+        cursor: str | None,
+        limit: int,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        trash: bool = False,
+    ) -> tuple[list[s.Session], str | None]:
+        """A tree's sessions, newest ``started_at`` first (or its trash, latest deleted first)."""
+        await self.goals.live_root(root_id)
+        key = S.deleted_at if trash else S.started_at
+        stmt = sa.select(sessions).where(
+            S.root_id == root_id,
+            S.user_id == self.db.user_id,
+            S.deleted_at.is_not(None) if trash else S.deleted_at.is_(None),
+        )
+        if start is not None:
+            stmt = stmt.where(S.started_at >= start)
+        if end is not None:
+            stmt = stmt.where(S.started_at <= end)
+        if cursor is not None:
+            when, last = decode_cursor(cursor, (datetime.datetime, uuid.UUID))
+            stmt = stmt.where(sa.tuple_(key, S.id) < sa.tuple_(sa.literal(when, key.type), sa.literal(last)))
+        rows = (await self.db.session.execute(stmt.order_by(key.desc(), S.id.desc()).limit(limit + 1))).all()
+        next_cursor = None
+        if len(rows) > limit:
+            last_row = rows[limit - 1]
+            next_cursor = encode_cursor(last_row.deleted_at if trash else last_row.started_at, last_row.id)
+        return await self._shape(rows[:limit]), next_cursor
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def _goals_of_tree(self, root_id: uuid.UUID, goal_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        wanted = list(dict.fromkeys(goal_ids))
+        if wanted:
+            g = goals.c
+            found = set(
+                (
+                    await self.db.session.execute(
+                        sa.select(g.id).where(
+                            g.id.in_(wanted),
+                            g.root_id == root_id,
+                            g.user_id == self.db.user_id,
+                            g.deleted_at.is_(None),
+                        )
+                    )
+                ).scalars()
+            )
+            if found != set(wanted):
+                raise Invalid("goal_ids", "every goal must be a live goal of this tree")
+        return wanted
+
+    async def _link_goals(self, session_id: uuid.UUID, goal_ids: Sequence[uuid.UUID]) -> None:
+        await self.db.session.execute(
+            sa.delete(session_goals).where(session_goals.c.session_id == session_id)
+        )
+        if goal_ids:
+            await self.db.session.execute(
+                sa.insert(session_goals),
+                [{"session_id": session_id, "goal_id": g, "user_id": self.db.user_id} for g in goal_ids],
+            )
+
+    async def create(self, root_id: uuid.UUID, data: s.SessionCreate) -> tuple[s.Session, int]:
+        await self.goals.live_root(root_id)
+        goal_ids = await self._goals_of_tree(root_id, data.goal_ids)
+        steps: list[uuid.UUID] = []
+        if data.template_id is not None:
+            c = templates.c
+            found = await self.db.session.scalar(
+                sa.select(c.id).where(
+                    c.id == data.template_id, c.root_id == root_id, c.user_id == self.db.user_id
+                )
+            )
+            if found is None:
+                raise Invalid("template_id", "no such template in this goal tree")
+            steps = await template_steps(self.db, data.template_id)
+        now = utcnow()
+        session_id = new_id()
+        await _execute(
+            self.db,
+            sa.insert(sessions).values(
+                id=session_id,
+                user_id=self.db.user_id,
+                root_id=root_id,
+                goal_id=root_id,
+                template_id=data.template_id,
+                title=data.title,
+                notes=data.notes,
+                started_at=_utc(data.started_at) or now,
+                ended_at=_utc(data.ended_at),
+                version=1,
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+        await self._link_goals(session_id, goal_ids)
+        if steps:
+            live = await self._live_activities(root_id, steps)
+            rows = [
+                {
+                    "id": new_id(),
+                    "user_id": self.db.user_id,
+                    "root_id": root_id,
+                    "session_id": session_id,
+                    "activity_id": activity_id,
+                    "sort_order": position,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for position, activity_id in enumerate(steps)
+                if activity_id in live
+            ]
+            if rows:
+                await self.db.session.execute(sa.insert(instances), rows)
+        return await self.get(session_id)
+
+    async def _live_activities(self, root_id: uuid.UUID, activity_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        a = activities.c
+        rows = await self.db.session.execute(
+            sa.select(a.id).where(
+                a.id.in_(list(set(activity_ids))),
+                a.root_id == root_id,
+                a.user_id == self.db.user_id,
+                a.deleted_at.is_(None),
+            )
+        )
+        return set(rows.scalars())
+
+    async def _lock(self, session_id: uuid.UUID, expected_version: ExpectedVersion = None) -> Any:
+        row = (await self.db.session.execute(self._live(session_id).with_for_update())).first()
+        if row is None:
+            raise NotFound("Session not found")
+        check_version(row.version, expected_version)
+        return row
+
+    async def _touch(self, session_id: uuid.UUID, **changes: Any) -> None:
+        await _execute(
+            self.db,
+            sa.update(sessions)
+            .where(S.id == session_id, S.user_id == self.db.user_id)
+            .values(**changes, version=S.version + 1, updated_at=utcnow()),
+        )
+
+    async def update(
+        self, session_id: uuid.UUID, data: s.SessionUpdate, expected_version: ExpectedVersion
+    ) -> tuple[s.Session, int]:
+        current = await self._lock(session_id, expected_version)
+        changes: dict[str, Any] = {
+            name: getattr(data, name)
+            for name in ("title", "notes")
+            if getattr(data, name) is not msgspec.UNSET
+        }
+        for name in ("started_at", "ended_at"):
+            value = getattr(data, name)
+            if value is not msgspec.UNSET:
+                changes[name] = _utc(value)
+        if data.goal_ids is not msgspec.UNSET:
+            await self._link_goals(session_id, await self._goals_of_tree(current.root_id, data.goal_ids))
+        await self._touch(session_id, **changes)
+        return await self.get(session_id)
+
+    async def delete(self, session_id: uuid.UUID, expected_version: ExpectedVersion) -> None:
+        await self._lock(session_id, expected_version)
+        await self._touch(session_id, deleted_at=utcnow())
+
+    async def restore(self, session_id: uuid.UUID) -> tuple[s.Session, int]:
+        row = (
+            await self.db.session.execute(
+                sa.select(S.id)
+                .where(S.id == session_id, S.user_id == self.db.user_id, S.deleted_at.is_not(None))
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            raise NotFound("Session not in the trash")
+        await self._touch(session_id, deleted_at=None)
+        return await self.get(session_id)
+
+    # -- instances ---------------------------------------------------------------------------
+
+    async def _instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> s.Instance:
+        found = await self._instances(sa.and_(IN.id == instance_id, IN.session_id == session_id))
+        if not found:
+            raise NotFound("Activity instance not found")
+        return found[0]
+
+    async def _checked_values(
+        self, activity_id: uuid.UUID, items: Sequence[s.MetricValueIn]
+    ) -> list[s.MetricValueIn]:
+        """Values of the activity's live metrics and splits, one per (metric, split), else 422."""
+        seen: set[tuple[uuid.UUID, uuid.UUID | None]] = set()
+        for item in items:
+            pair = (item.metric_id, item.split_id)
+            if pair in seen:
+                raise Invalid("metrics", "at most one value per (metric, split)")
+            seen.add(pair)
+        for table, wanted, label in (
+            (metrics, {i.metric_id for i in items}, "metric_id"),
+            (splits, {i.split_id for i in items if i.split_id is not None}, "split_id"),
+        ):
+            if not wanted:
+                continue
+            c = table.c
+            found = set(
+                (
+                    await self.db.session.execute(
+                        sa.select(c.id).where(
+                            c.id.in_(list(wanted)),
+                            c.activity_id == activity_id,
+                            c.user_id == self.db.user_id,
+                            c.deleted_at.is_(None),
+                        )
+                    )
+                ).scalars()
+            )
+            if found != wanted:
+                raise Invalid(
+                    f"metrics.{label}", f"each {label} must be one of the activity's live definitions"
+                )
+        return list(items)
+
+    async def _write_values(self, instance: Any, items: Sequence[s.MetricValueIn], replace: bool) -> None:
+        if replace:
+            await self.db.session.execute(
+                sa.delete(values_).where(V.instance_id == instance.id, V.user_id == self.db.user_id)
+            )
+        if items:
+            now = utcnow()
+            await _execute(
+                self.db,
+                sa.insert(values_),
+                [
+                    {
+                        "id": new_id(),
+                        "user_id": self.db.user_id,
+                        "root_id": instance.root_id,
+                        "instance_id": instance.id,
+                        "metric_id": item.metric_id,
+                        "split_id": item.split_id,
+                        "value": item.value,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for item in items
+                ],
+            )
+
+    async def add_instance(self, session_id: uuid.UUID, data: s.InstanceCreate) -> s.Instance:
+        session = await self._lock(session_id)
+        if data.activity_id not in await self._live_activities(session.root_id, [data.activity_id]):
+            raise Invalid("activity_id", "no such live activity in this session's goal tree")
+        items = await self._checked_values(data.activity_id, data.metrics)
+        start, stop = _utc(data.time_start), _utc(data.time_stop)
+        duration = data.duration_seconds
+        if duration is None and start is not None and stop is not None and stop >= start:
+            duration = _seconds(start, stop)
+        now = utcnow()
+        instance_id = new_id()
+        await _execute(
+            self.db,
+            sa.insert(instances).values(
+                id=instance_id,
+                user_id=self.db.user_id,
+                root_id=session.root_id,
+                session_id=session_id,
+                activity_id=data.activity_id,
+                time_start=start,
+                time_stop=stop,
+                duration_seconds=duration,
+                sort_order=data.sort_order,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+        await self._write_values(_Ref(instance_id, session.root_id), items, replace=False)
+        await self._touch(session_id)
+        return await self._instance(session_id, instance_id)
+
+    async def _lock_instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> Any:
+        await self._lock(session_id)
+        row = (
+            await self.db.session.execute(
+                sa.select(instances).where(
+                    IN.id == instance_id, IN.session_id == session_id, IN.user_id == self.db.user_id
+                )
+            )
+        ).first()
+        if row is None:
+            raise NotFound("Activity instance not found")
+        return row
+
+    async def _change_instance(
+        self, session_id: uuid.UUID, instance_id: uuid.UUID, **changes: Any
+    ) -> s.Instance:
+        await _execute(
+            self.db,
+            sa.update(instances)
+            .where(IN.id == instance_id, IN.user_id == self.db.user_id)
+            .values(**changes, version=IN.version + 1, updated_at=utcnow()),
+        )
+        await self._touch(session_id)
+        return await self._instance(session_id, instance_id)
+
+    async def update_instance(
+        self, session_id: uuid.UUID, instance_id: uuid.UUID, data: s.InstanceUpdate
+    ) -> s.Instance:
+        current = await self._lock_instance(session_id, instance_id)
+        changes: dict[str, Any] = {}
+        for name in ("time_start", "time_stop"):
+            value = getattr(data, name)
+            if value is not msgspec.UNSET:
+                changes[name] = _utc(value)
+        if data.sort_order is not msgspec.UNSET:
+            changes["sort_order"] = data.sort_order
+        if data.duration_seconds is not msgspec.UNSET:
+            changes["duration_seconds"] = data.duration_seconds
+        elif "time_start" in changes or "time_stop" in changes:
+            start = changes.get("time_start", current.time_start)
+            stop = changes.get("time_stop", current.time_stop)
+            if start is not None and stop is not None and stop >= start:
+                changes["duration_seconds"] = _seconds(start, stop)
+        return await self._change_instance(session_id, instance_id, **changes)
+
+    async def delete_instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> None:
+        await self._lock_instance(session_id, instance_id)
+        await self.db.session.execute(
+            sa.delete(instances).where(IN.id == instance_id, IN.user_id == self.db.user_id)
+        )
+        await self._touch(session_id)
+
+    async def start(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> s.Instance:
+        """Start the timer now (a stopped instance starts over); ``409`` if it is running."""
+        current = await self._lock_instance(session_id, instance_id)
+        if current.time_start is not None and current.time_stop is None:
+            raise Conflict("The timer is already running")
+        return await self._change_instance(
+            session_id, instance_id, time_start=utcnow(), time_stop=None, duration_seconds=None
+        )
+
+    async def stop(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> s.Instance:
+        """Stop the timer now and record the duration; ``409`` if it is not running."""
+        current = await self._lock_instance(session_id, instance_id)
+        if current.time_start is None or current.time_stop is not None:
+            raise Conflict("The timer is not running")
+        now = max(utcnow(), current.time_start)
+        return await self._change_instance(
+            session_id, instance_id, time_stop=now, duration_seconds=_seconds(current.time_start, now)
+        )
+
+    async def replace_values(
+        self, session_id: uuid.UUID, instance_id: uuid.UUID, items: Sequence[s.MetricValueIn]
+    ) -> s.Instance:
+        current = await self._lock_instance(session_id, instance_id)
+        checked = await self._checked_values(current.activity_id, items)
+        await self._write_values(current, checked, replace=True)
+        return await self._change_instance(session_id, instance_id)
+
+
+class _Ref(msgspec.Struct):
+    id: uuid.UUID
+    root_id: uuid.UUID

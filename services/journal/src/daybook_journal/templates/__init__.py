@@ -1,0 +1,1 @@
+"""Session templates: a named, ordered list of a tree's activities that pre-fills a session."""
