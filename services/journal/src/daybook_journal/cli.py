@@ -8,14 +8,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from daybook_common.cli import service_main
-from daybook_common.db import DatabaseSettings
-from daybook_journal import DEFAULT_PORT, SCRIPT_LOCATION
+from daybook_common.cli import common_database, service_main
 from daybook_journal.settings import Settings
-
-
-def _database() -> DatabaseSettings:
-    return Settings.from_env().common.database
 
 
 def _purge_trash(args: argparse.Namespace) -> None:
@@ -103,15 +97,7 @@ def _extra(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    service_main(
-        argv=argv,
-        name="journal",
-        app_factory="daybook_journal.app:create_served_app",
-        default_port=DEFAULT_PORT,
-        script_location=SCRIPT_LOCATION,
-        database=_database,
-        extra=_extra,
-    )
+    service_main("journal", Settings.from_env, argv, database=common_database, extra=_extra)
 
 
 if __name__ == "__main__":

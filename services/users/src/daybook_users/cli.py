@@ -9,14 +9,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from daybook_common.cli import service_main
-from daybook_common.db import DatabaseSettings
-from daybook_users import DEFAULT_PORT, SCRIPT_LOCATION
+from daybook_common.cli import common_database, service_main
 from daybook_users.settings import Settings
-
-
-def _database() -> DatabaseSettings:
-    return Settings.from_env().common.database
 
 
 class CommandError(Exception):
@@ -104,15 +98,7 @@ def _extra_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    service_main(
-        argv=argv,
-        name="users",
-        app_factory="daybook_users.app:create_served_app",
-        default_port=DEFAULT_PORT,
-        script_location=SCRIPT_LOCATION,
-        database=_database,
-        extra=_extra_commands,
-    )
+    service_main("users", Settings.from_env, argv, database=common_database, extra=_extra_commands)
 
 
 if __name__ == "__main__":

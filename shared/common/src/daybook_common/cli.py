@@ -1,13 +1,34 @@
-"""The small command line every service package ships (``daybook-<svc> serve|migrate``)."""
+"""The command line every service package ships (``daybook-<svc> serve|migrate|downgrade|…``).
+
+Each service's ``cli.main`` is one call to :func:`service_main`; what differs between services
+(port, Alembic history, settings, extra subcommands) comes from the package and the arguments.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from daybook_common.db import DatabaseSettings
 from daybook_common.migrations import downgrade, upgrade
+
+if TYPE_CHECKING:
+    from daybook_common.service import CommonSettings
+
+S = TypeVar("S")
+
+
+class HasCommonSettings(Protocol):
+    @property
+    def common(self) -> CommonSettings: ...
+
+
+def common_database(settings: HasCommonSettings) -> DatabaseSettings:
+    """The database a service with the common settings migrates (its own role and schema)."""
+    return settings.common.database
 
 
 def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int = 1) -> None:
@@ -28,37 +49,49 @@ def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int
     ).serve()
 
 
+def _env(name: str, default: str) -> str:
+    """An unset or empty variable means the default (as :class:`daybook_common.settings.Env` reads them)."""
+    return os.environ.get(name) or default
+
+
 def service_main(
-    *,
     name: str,
-    app_factory: str,
-    default_port: int,
-    script_location: str,
-    database: Callable[[], DatabaseSettings],
-    extra: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] | None = None,
+    settings: Callable[[], S],
     argv: Sequence[str] | None = None,
+    *,
+    database: Callable[[S], DatabaseSettings] | None = None,
+    extra: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] | None = None,
 ) -> None:
+    """Parse ``argv`` and run ``daybook-<name>``'s command.
+
+    ``serve`` runs ``daybook_<name>.app:create_served_app`` with Granian on ``<NAME>_HOST`` /
+    ``<NAME>_PORT`` (default the package's ``DEFAULT_PORT``) with ``<NAME>_WORKERS`` workers; the
+    settings are read first, so a bad value fails here, once, before anything binds (Granian's
+    workers read them again in ``create_app``). With ``database`` the service owns an Alembic history
+    (the package's ``SCRIPT_LOCATION``) and gets ``migrate`` and ``downgrade``. ``extra`` adds the
+    service's own subcommands; each sets a ``handler(args)`` default."""
+    package = importlib.import_module(f"daybook_{name}")
     prefix = name.upper()
     parser = argparse.ArgumentParser(prog=f"daybook-{name}", description=f"Daybook {name} service")
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="serve the HTTP API with Granian")
-    p_serve.add_argument("--host", default=os.environ.get(f"{prefix}_HOST", "127.0.0.1"))
-    p_serve.add_argument("--port", type=int, default=int(os.environ.get(f"{prefix}_PORT", default_port)))
-    p_serve.add_argument("--workers", type=int, default=int(os.environ.get(f"{prefix}_WORKERS", "1")))
-    p_migrate = sub.add_parser("migrate", help="apply this service's migrations")
-    p_migrate.add_argument("revision", nargs="?", default="head")
-    p_down = sub.add_parser("downgrade", help="revert this service's migrations")
-    p_down.add_argument("revision", nargs="?", default="-1")
+    p_serve.add_argument("--host", default=_env(f"{prefix}_HOST", "127.0.0.1"))
+    p_serve.add_argument("--port", type=int, default=int(_env(f"{prefix}_PORT", str(package.DEFAULT_PORT))))
+    p_serve.add_argument("--workers", type=int, default=int(_env(f"{prefix}_WORKERS", "1")))
+    if database is not None:
+        p_migrate = sub.add_parser("migrate", help="apply this service's migrations")
+        p_migrate.add_argument("revision", nargs="?", default="head")
+        p_down = sub.add_parser("downgrade", help="revert this service's migrations")
+        p_down.add_argument("revision", nargs="?", default="-1")
     if extra is not None:
         extra(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(app_factory, args.host, args.port, args.workers)
-    elif args.command == "migrate":
-        db = database()
-        upgrade(script_location, db.url, db.schema, args.revision)
-    elif args.command == "downgrade":
-        db = database()
-        downgrade(script_location, db.url, db.schema, args.revision)
+        settings()
+        serve(f"daybook_{name}.app:create_served_app", args.host, args.port, args.workers)
+    elif args.command in ("migrate", "downgrade") and database is not None:
+        db = database(settings())
+        run = upgrade if args.command == "migrate" else downgrade
+        run(package.SCRIPT_LOCATION, db.url, db.schema, args.revision)
     elif hasattr(args, "handler"):
         args.handler(args)
