@@ -276,6 +276,7 @@ async def test_other_users_ids_are_404(api: AsyncTestClient, alice: User, bob: U
         ("POST", f"{root}/sessions", {}),
         ("GET", f"{root}/sessions", None),
         ("GET", f"{root}/sessions/trash", None),
+        ("GET", f"{root}/stats", {"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}),
         ("GET", f"{SESSIONS}/{session['id']}", None),
         ("PATCH", f"{SESSIONS}/{session['id']}", {"notes": "x"}),
         ("POST", f"{SESSIONS}/{session['id']}/activities", {"activity_id": t["run"]["id"]}),
@@ -289,7 +290,10 @@ async def test_other_users_ids_are_404(api: AsyncTestClient, alice: User, bob: U
         ("POST", f"{ACTIVITIES}/{t['run']['id']}/restore", None),
     ]
     for method, path, body in calls:
-        r = await api.request(method, path, json=body, headers=bob.headers)
+        if path.endswith("/stats"):
+            r = await api.get(path, params=body, headers=bob.headers)
+        else:
+            r = await api.request(method, path, json=body, headers=bob.headers)
         assert r.status_code == 404, (method, path, r.text)
     await api.delete(f"{SESSIONS}/{session['id']}", headers=alice.headers)
     assert (await api.post(f"{SESSIONS}/{session['id']}/restore", headers=bob.headers)).status_code == 404

@@ -25,6 +25,7 @@ from daybook_journal.idempotency import provide_idempotency
 from daybook_journal.retention import purge_hooks
 from daybook_journal.sessions.controllers import SessionController, TreeSessionController
 from daybook_journal.settings import Settings
+from daybook_journal.stats.controllers import StatsController
 from daybook_journal.tags.controllers import TagController
 from daybook_journal.tasks.controllers import TaskController
 from daybook_journal.templates.controllers import TemplateController, TreeTemplateController
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             TemplateController,
             TreeSessionController,
             SessionController,
+            StatsController,
         ],
         title="Daybook journal",
         description="Journal entries (plain or client-side encrypted), tags and tasks.",

@@ -1,0 +1,1 @@
+"""Practice statistics of a goal tree, aggregated in SQL (``journal.goal_stats``)."""
