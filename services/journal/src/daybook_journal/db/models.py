@@ -179,6 +179,8 @@ class Task(Base, SoftDeleteMixin, Versioned):
     )
     due_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     completed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    #: One of the user's goals (``journal_0007``); a goal's soft delete leaves it as is.
+    goal_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, nullable=True)
     search: Mapped[str] = mapped_column(TSVECTOR, _tsvector("title", "description"), nullable=True)
 
     __table_args__ = (
@@ -189,6 +191,15 @@ class Task(Base, SoftDeleteMixin, Versioned):
         sa.CheckConstraint("(status = 'done') = (completed_at IS NOT NULL)", name="completed_at_iff_done"),
         # The target of the links' composite foreign keys (id first: see the module docstring).
         sa.UniqueConstraint("id", "user_id", name="uq_tasks_id_user_id"),
+        sa.ForeignKeyConstraint(
+            ["goal_id", "user_id"],
+            [f"{SCHEMA}.goals.id", f"{SCHEMA}.goals.user_id"],
+            name="fk_tasks_goal_id_goals",
+        ),
+        # ?goal_id= (a goal's tasks are few: the list's sort happens on them), and the foreign key.
+        sa.Index(
+            "ix_tasks_goal_id", "goal_id", "created_at", "id", postgresql_where=sa.text("goal_id IS NOT NULL")
+        ),
         sa.Index(
             "ix_tasks_user_id_created_at_id",
             "user_id",

@@ -75,6 +75,17 @@ WITH RECURSIVE subtree AS (
 """
 
 
+async def check_live_goal(db: UserDb, goal_id: uuid.UUID | None, field: str = "goal_id") -> None:
+    """``goal_id`` must be a live goal of the caller (``422`` naming ``field`` otherwise)."""
+    if goal_id is None:
+        return
+    found = await db.session.scalar(
+        sa.select(g.id).where(g.id == goal_id, g.user_id == db.user_id, g.deleted_at.is_(None))
+    )
+    if found is None:
+        raise Invalid(field, "no such goal")
+
+
 def goal_of(row: Any) -> s.Goal:
     return s.Goal(**{name: row[name] for name in _FIELDS})
 

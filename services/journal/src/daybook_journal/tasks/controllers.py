@@ -58,6 +58,7 @@ class TaskController(Controller):
         q: Annotated[
             str | None, Parameter(min_length=1, max_length=200, description="full-text search")
         ] = None,
+        goal_id: Annotated[uuid.UUID | None, Parameter(description="only tasks of this goal")] = None,
         sort: Annotated[
             TaskSort,
             Parameter(
@@ -71,6 +72,7 @@ class TaskController(Controller):
             due_before=due_before,
             due_after=due_after,
             q=q,
+            goal_id=goal_id,
         )
         items, next_cursor = await task_queries.page(filters, sort, cursor, limit)
         return Page(items=items, next_cursor=next_cursor)

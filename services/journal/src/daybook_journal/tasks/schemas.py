@@ -23,6 +23,8 @@ class Task(msgspec.Struct):
     tag_ids: list[uuid.UUID]
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    #: One of the user's goals (it may be in the trash: deleting a goal leaves its tasks as is).
+    goal_id: uuid.UUID | None = None
     #: Set while the task is soft-deleted.
     deleted_at: datetime.datetime | None = None
 
@@ -34,6 +36,8 @@ class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
     priority: c.TaskPriority = "medium"
     due_at: c.AwareDatetime | None = None
     tag_ids: c.TagIds = msgspec.field(default_factory=list)
+    #: A live goal of the caller.
+    goal_id: uuid.UUID | None = None
 
 
 class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,3 +47,4 @@ class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True):
     priority: c.TaskPriority | msgspec.UnsetType = msgspec.UNSET
     due_at: c.AwareDatetime | msgspec.UnsetType | None = msgspec.UNSET
     tag_ids: c.TagIds | msgspec.UnsetType = msgspec.UNSET
+    goal_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET

@@ -27,6 +27,7 @@ from daybook_common.problems import validation_error
 from daybook_journal.db.queries import matches_words, new_id, param, task_tags, tasks, utcnow
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.deps import UserDb
+from daybook_journal.goals.services import check_live_goal
 from daybook_journal.http import IfMatch, check_if_match
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 from daybook_journal.tasks import schemas as s
@@ -41,6 +42,7 @@ _PLAIN = (
     tasks.c.priority_rank,
     tasks.c.due_at,
     tasks.c.completed_at,
+    tasks.c.goal_id,
     tasks.c.created_at,
     tasks.c.updated_at,
     tasks.c.deleted_at,
@@ -69,6 +71,7 @@ def _task(row: Any) -> s.Task:
         due_at=row["due_at"],
         completed_at=row["completed_at"],
         tag_ids=list(row["tag_ids"]),
+        goal_id=row["goal_id"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
@@ -82,6 +85,7 @@ class TaskFilters:
     due_before: datetime.datetime | None = None
     due_after: datetime.datetime | None = None
     q: str | None = None
+    goal_id: uuid.UUID | None = None
 
 
 _KEY_TYPES: dict[str, Any] = {
@@ -103,6 +107,7 @@ class _Shape:
     due_before: bool
     due_after: bool
     searched: bool
+    goal: bool = False
 
 
 def _where(shape: _Shape, user_id: Any) -> list[Any]:
@@ -116,6 +121,8 @@ def _where(shape: _Shape, user_id: Any) -> list[Any]:
         where.append(t.due_at < param("due_before", t.due_at))
     if shape.due_after:
         where.append(t.due_at > param("due_after", t.due_at))
+    if shape.goal:
+        where.append(t.goal_id == param("goal_id", t.goal_id))
     if shape.searched:
         where.append(matches_words(t.title, t.description, param("q", sa.Text)))
     return where
@@ -227,6 +234,8 @@ class TaskQueries:
             values["due_after"] = filters.due_after
         if filters.q:
             values["q"] = filters.q
+        if filters.goal_id is not None:
+            values["goal_id"] = filters.goal_id
         shape = _Shape(
             sort=sort,
             after=after,
@@ -235,6 +244,7 @@ class TaskQueries:
             due_before=filters.due_before is not None,
             due_after=filters.due_after is not None,
             searched=bool(filters.q),
+            goal=filters.goal_id is not None,
         )
         return _list_query(shape), values
 
@@ -287,6 +297,7 @@ class TaskService:
         # Locked now, as their links would lock them: a delete in flight is waited out (its
         # tag is then unknown, a 422) instead of failing the link insert.
         tag_rows = await owned_tags(self.db, data.tag_ids, lock=True)
+        await check_live_goal(self.db, data.goal_id)
         now = utcnow()
         task_id = new_id()
         completed_at = now if data.status == "done" else None
@@ -301,6 +312,7 @@ class TaskService:
                 priority=data.priority,
                 due_at=due_at,
                 completed_at=completed_at,
+                goal_id=data.goal_id,
                 version=1,
                 created_at=now,
                 updated_at=now,
@@ -318,6 +330,7 @@ class TaskService:
             due_at=due_at,
             completed_at=completed_at,
             tag_ids=sorted(tag_ids),
+            goal_id=data.goal_id,
             created_at=now,
             updated_at=now,
         )
@@ -349,9 +362,11 @@ class TaskService:
             raise unknown_tag
         values: dict[str, Any] = {
             name: getattr(data, name)
-            for name in ("title", "description", "priority", "due_at")
+            for name in ("title", "description", "priority", "due_at", "goal_id")
             if getattr(data, name) is not msgspec.UNSET
         }
+        if values.get("goal_id") is not None:
+            await check_live_goal(self.db, values["goal_id"])
         if data.status is not msgspec.UNSET:
             values["status"] = data.status
             if data.status != "done":
