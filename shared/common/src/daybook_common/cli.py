@@ -32,10 +32,15 @@ def common_database(settings: HasCommonSettings) -> DatabaseSettings:
 
 
 def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int = 1) -> None:
-    """Serve ``module:create_app`` with Granian (its factory mode calls create_app per worker)."""
+    """Serve ``module:create_app`` with Granian (its factory mode calls create_app per worker).
+
+    Granian's own log lines are JSON in the service's name (``daybook_users.app:…`` is ``users``)."""
     from granian.constants import Interfaces
     from granian.server import Server
 
+    from daybook_common.logs import log_dictconfig
+
+    service = app_factory.split(".", 1)[0].removeprefix("daybook_")
     Server(
         app_factory,
         address=host,
@@ -45,6 +50,7 @@ def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int
         runtime_threads=threads,
         factory=True,
         log_access=False,
+        log_dictconfig=log_dictconfig(service),
         backlog=2048,
     ).serve()
 

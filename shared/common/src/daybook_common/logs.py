@@ -71,6 +71,24 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def log_dictconfig(service: str) -> dict[str, Any]:
+    """Granian's ``log_dictconfig``: its own lines (``_granian``: starting, listening, workers,
+    shutdown; ``granian.access``, which the services leave off) as the same JSON lines as the
+    service's, so a served process writes nothing else to stdout."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter", "service": service}},
+        "handlers": {
+            "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+        },
+        "loggers": {
+            "_granian": {"handlers": ["json"], "level": "INFO", "propagate": False},
+            "granian.access": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
 #: ``AccessLog.record``'s default for ``upstream``: the line has no such field.
 NO_UPSTREAM: Any = object()
 
