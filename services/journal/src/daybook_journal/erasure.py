@@ -22,6 +22,8 @@ logger = logging.getLogger("daybook.journal.erasure")
 # Entries and tasks are walked as live rows, then trashed rows: each part has its own
 # partial (user_id, …) index.
 _LIVE, _TRASHED = " AND deleted_at IS NULL", " AND deleted_at IS NOT NULL"
+# The goals-and-practice tables go leaves first (values before instances before sessions …,
+# tasks before the goals they name, goals deepest first), so no batch cascades further.
 _PARTS = (
     ("journal_entries", _LIVE),
     ("journal_entries", _TRASHED),
@@ -29,13 +31,30 @@ _PARTS = (
     ("tasks", _TRASHED),
     ("tags", ""),
     ("idempotency_keys", ""),
+    ("metric_values", ""),
+    ("activity_instances", ""),
+    ("session_goals", ""),
+    ("sessions", ""),
+    ("template_activities", ""),
+    ("session_templates", ""),
+    ("metric_definitions", ""),
+    ("split_definitions", ""),
+    ("activities", ""),
+    ("activity_groups", ""),
+    ("goals", " ORDER BY depth DESC"),
 )
+#: The row key of the tables whose key is not ``id``.
+_KEYS = {
+    "idempotency_keys": "key",
+    "session_goals": "session_id, goal_id",
+    "template_activities": "template_id, position",
+}
 
 
 async def erase_user(
     conn_or_session: Any, user_id: uuid.UUID | str, batch_size: int = 5000
 ) -> dict[str, int]:
-    """Delete all of ``user_id``'s entries, tasks, tags, links and idempotency keys.
+    """Delete all of ``user_id``'s entries, tasks, tags, links, idempotency keys, goals and practice data.
 
     ``conn_or_session``: an AsyncEngine, AsyncConnection, AsyncSession, or asyncpg
     Connection/Pool (see :mod:`daybook_journal.db.batches`).  Returns rows deleted per table.
@@ -46,9 +65,9 @@ async def erase_user(
     bind = [("app.user_id", str(uid))]
     counts: dict[str, int] = {}
     for table, part in _PARTS:
-        key = "key" if table == "idempotency_keys" else "id"
+        key = _KEYS.get(table, "id")
         sql = (
-            f"DELETE FROM {SCHEMA}.{table} WHERE user_id = $1 AND {key} IN "
+            f"DELETE FROM {SCHEMA}.{table} WHERE user_id = $1 AND ({key}) IN "
             f"(SELECT {key} FROM {SCHEMA}.{table} WHERE user_id = $1{part} LIMIT $2)"
         )
         while True:
