@@ -67,7 +67,7 @@ async def test_create_returns_the_reminder_with_location_and_next_fire_at(
 ) -> None:
     user = uuid.uuid4()
     before = dt.datetime.now(dt.UTC)
-    r = await client.post(URL, json=body(task_id=str(uuid.uuid4())), headers=signer.headers(user))
+    r = await client.post(URL, json=body(), headers=signer.headers(user))
     assert r.status_code == 201, r.text
     got = r.json()
     assert r.headers["location"] == f"{URL}/{got['id']}"

@@ -11,7 +11,7 @@ from daybook_common.events import USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_journal import SCRIPT_LOCATION
 from daybook_journal.activities.controllers import ActivityController, TreeActivityController
-from daybook_journal.db.models import Base
+from daybook_journal.db.models import Base, outbox
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
 from daybook_journal.deps import (
     SETTINGS_STATE_KEY,
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         state={SETTINGS_STATE_KEY: journal, READ_POOL_STATE_KEY: reads},
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        outbox=outbox,
         event_handlers={USER_DELETED: on_user_deleted},
         tune_heap=tune_heap,
     ).build()

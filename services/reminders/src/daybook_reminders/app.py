@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from daybook_common.events import USER_DELETED
+from daybook_common.events import TASK_EVENTS, USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_reminders import SCRIPT_LOCATION
 from daybook_reminders.db.models import Base
@@ -12,6 +12,7 @@ from daybook_reminders.events import on_user_deleted
 from daybook_reminders.notifications.controllers import NotificationController
 from daybook_reminders.reminders.controllers import ReminderController
 from daybook_reminders.settings import Settings
+from daybook_reminders.tasks import TASK_WAIT_STATE_KEY, on_task_event
 
 
 def create_served_app() -> Litestar:
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         route_handlers=[ReminderController, NotificationController],
         title="Daybook reminders",
         description="Reminders with time-zone-correct recurrence, and the notifications they fire.",
-        event_handlers={USER_DELETED: on_user_deleted},
+        event_handlers={USER_DELETED: on_user_deleted, TASK_EVENTS: on_task_event},
+        state={TASK_WAIT_STATE_KEY: settings.task_event_wait_seconds},
         tune_heap=tune_heap,
     ).build()

@@ -27,6 +27,10 @@ WHERE id IN (SELECT id FROM reminders WHERE user_id = $1 LIMIT $2)
 """
 
 
+DELETE_KNOWN_TASKS = """
+DELETE FROM known_tasks
+WHERE task_id IN (SELECT task_id FROM known_tasks WHERE user_id = $1 LIMIT $2)
+"""
 DELETE_IDEMPOTENCY_KEYS = """
 DELETE FROM idempotency_keys
 WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency_keys WHERE user_id = $1 LIMIT $2)
@@ -59,7 +63,8 @@ async def erase_user(
     user_id: uuid.UUID | str,
     batch_size: int = 5000,
 ) -> Erased:
-    """Hard-delete all of ``user_id``'s notifications, reminders and idempotency keys; safe to rerun.
+    """Hard-delete all of ``user_id``'s notifications, reminders, idempotency keys and known tasks;
+    safe to rerun.
 
     ``conn`` is a connection (its batches become savepoints if it is inside a transaction) or a
     pool (one connection is borrowed for the whole erasure).
@@ -73,4 +78,5 @@ async def erase_user(
     notifications = await _delete_batches(conn, DELETE_NOTIFICATIONS, user_id, batch_size)
     reminders = await _delete_batches(conn, DELETE_REMINDERS, user_id, batch_size)
     keys = await _delete_batches(conn, DELETE_IDEMPOTENCY_KEYS, user_id, batch_size)
+    await _delete_batches(conn, DELETE_KNOWN_TASKS, user_id, batch_size)
     return Erased(reminders=reminders, notifications=notifications, idempotency_keys=keys)

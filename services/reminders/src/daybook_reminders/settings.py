@@ -98,6 +98,9 @@ class SchedulerConfig:
 class Settings:
     common: CommonSettings
     scheduler: SchedulerSettings
+    task_event_wait_seconds: float = 3.0
+    """REMINDERS_TASK_EVENT_WAIT_SECONDS: how long a reminder may wait for the event of a task made
+    moments ago before its ``task_id`` is ``422`` (see ``daybook_reminders.tasks``)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -107,4 +110,12 @@ class Settings:
         return cls(
             common=CommonSettings.from_env(env, "reminders", SCHEMA, DEFAULT_DATABASE_URL),
             scheduler=SchedulerSettings.from_env(env),
+            task_event_wait_seconds=_task_wait(env),
         )
+
+
+def _task_wait(env: Env) -> float:
+    value = env.float("TASK_EVENT_WAIT_SECONDS", Settings.task_event_wait_seconds)
+    if not 0 <= value <= 30:
+        raise SettingsError(f"{env.name('TASK_EVENT_WAIT_SECONDS')} must be between 0 and 30")
+    return value

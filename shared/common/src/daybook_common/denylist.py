@@ -134,7 +134,7 @@ async def allow_user(
     return lifted
 
 
-async def lock_for_write(conn: asyncpg.Connection, schema: str) -> None:
+async def lock_for_write(conn: asyncpg.Connection | PoolConnectionProxy, schema: str) -> None:
     """In the caller's transaction: the guard's shared lock, for writers the trigger does not cover."""
     await conn.execute(f"SELECT pg_advisory_xact_lock_shared({ADVISORY_LOCK_CLASS}, {lock_key(schema)})")
 

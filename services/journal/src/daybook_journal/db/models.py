@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import BYTEA, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daybook_common.denylist import denied_users_table
-from daybook_common.events import inbox_table
+from daybook_common.events import inbox_table, outbox_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_journal import SCHEMA
 
@@ -262,6 +262,9 @@ idempotency_keys = sa.Table(
 #: Ids of events handled (``users.user.deleted``), so a redelivery does nothing.
 inbox = inbox_table(Base.metadata)
 
+#: Task lifecycle events (``journal.task.*``) waiting for the relay, written with the change.
+outbox = outbox_table(Base.metadata)
+
 #: Accounts whose tokens and writes this service refuses (see :mod:`daybook_common.denylist`).
 denied_users = denied_users_table(Base.metadata)
 
@@ -288,6 +291,7 @@ __all__ = [
     "idempotency_keys",
     "inbox",
     "journal_entry_tags",
+    "outbox",
     "task_tags",
 ]
 

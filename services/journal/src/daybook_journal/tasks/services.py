@@ -31,6 +31,7 @@ from daybook_journal.goals.services import check_live_goal
 from daybook_journal.http import IfMatch, check_if_match
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 from daybook_journal.tasks import schemas as s
+from daybook_journal.tasks.events import task_changed
 
 _PLAIN = (
     tasks.c.id,
@@ -320,6 +321,7 @@ class TaskService:
         )
         tag_ids = [r.id for r in tag_rows]
         await replace_links(self.db, task_tags, "task_id", task_id, tag_ids, new_owner=True)
+        await task_changed(self.db, task_id, 1, "created")
         task = s.Task(
             id=task_id,
             user_id=self.db.user_id,
@@ -384,19 +386,24 @@ class TaskService:
         return await self.get(task_id)
 
     async def delete(self, task_id: uuid.UUID, if_match: IfMatch | None) -> None:
-        await self._lock(task_id, if_match)
+        current = await self._lock(task_id, if_match)
         now = utcnow()
         await self.db.session.execute(
             sa.update(tasks)
             .where(tasks.c.id == task_id, tasks.c.user_id == self.db.user_id)
             .values(deleted_at=now, version=tasks.c.version + 1, updated_at=now)
         )
+        await task_changed(self.db, task_id, current.version + 1, "deleted")
 
     async def restore(self, task_id: uuid.UUID) -> tuple[s.Task, int]:
         t = tasks.c
-        await self.db.session.execute(
+        restored = await self.db.session.execute(
             sa.update(tasks)
             .where(t.id == task_id, t.user_id == self.db.user_id, t.deleted_at.is_not(None))
             .values(deleted_at=None, version=t.version + 1, updated_at=utcnow())
+            .returning(t.version)
         )
+        version = restored.scalar_one_or_none()
+        if version is not None:
+            await task_changed(self.db, task_id, version, "restored")
         return await self.get(task_id)

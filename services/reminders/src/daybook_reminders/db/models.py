@@ -64,6 +64,8 @@ class Reminder(SoftDeleteMixin, Base):
             postgresql_where=sa.text("is_active AND deleted_at IS NULL"),
         ),
         sa.Index("ix_reminders_deleted_at", "deleted_at", postgresql_where=sa.text("deleted_at IS NOT NULL")),
+        # A deleted task detaches its reminders (reminders_0006).
+        sa.Index("ix_reminders_task_id", "task_id", postgresql_where=sa.text("task_id IS NOT NULL")),
         sa.CheckConstraint(f"char_length(title) BETWEEN 1 AND {TITLE_MAX_LENGTH}", name="title_length"),
         sa.CheckConstraint(f"char_length(message) <= {MESSAGE_MAX_LENGTH}", name="message_length"),
         sa.CheckConstraint(f"frequency IN ({_sql_list(FREQUENCIES)})", name="frequency_known"),
@@ -129,6 +131,19 @@ class Notification(Base):
 
 inbox = inbox_table(Base.metadata)
 
+#: Journal's tasks as its ``journal.task.*`` events tell them: a reminder's ``task_id`` must be a
+#: live one of its owner's (see ``daybook_reminders.tasks``). No cross-schema read of journal.
+known_tasks = sa.Table(
+    "known_tasks",
+    Base.metadata,
+    sa.Column("task_id", sa.Uuid, primary_key=True),
+    sa.Column("user_id", sa.Uuid, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_known_tasks_user_id", "user_id"),
+)
+
 #: Accounts whose tokens and writes this service refuses (see :mod:`daybook_common.denylist`).
 denied_users = denied_users_table(Base.metadata)
 
@@ -161,4 +176,5 @@ __all__ = [
     "denied_users",
     "idempotency_keys",
     "inbox",
+    "known_tasks",
 ]

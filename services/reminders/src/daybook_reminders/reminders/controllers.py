@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, MediaType, Response, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
@@ -20,6 +21,7 @@ from daybook_reminders import idempotency
 from daybook_reminders.db import models as m
 from daybook_reminders.reminders import schemas as s
 from daybook_reminders.reminders.services import ReminderService, format_time
+from daybook_reminders.tasks import TASK_WAIT_STATE_KEY
 
 BASE_PATH = "/api/v1/reminders"
 IdempotencyKey = Annotated[
@@ -36,9 +38,12 @@ IfMatch = Annotated[
 ]
 
 
-async def provide_reminder_service(db_session: AsyncSession, current_user: AccessClaims) -> ReminderService:
+async def provide_reminder_service(
+    db_session: AsyncSession, current_user: AccessClaims, state: State
+) -> ReminderService:
     await set_rls_user(db_session, current_user.user_id)
-    return ReminderService(session=db_session, user_id=current_user.user_id)
+    wait = float(state.get(TASK_WAIT_STATE_KEY, 0.0))
+    return ReminderService(session=db_session, user_id=current_user.user_id, task_wait_seconds=wait)
 
 
 def to_schema(r: m.Reminder) -> s.Reminder:

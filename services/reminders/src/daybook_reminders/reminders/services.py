@@ -33,6 +33,7 @@ from daybook_reminders.recurrence import (
     today_in,
 )
 from daybook_reminders.reminders import schemas as s
+from daybook_reminders.tasks import require_live_task
 
 MIN_START_DATE = dt.date(1970, 1, 1)
 MAX_START_DATE = dt.date(2999, 12, 31)
@@ -74,12 +75,18 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
     repository_type = ReminderRepository
 
     def __init__(
-        self, session: AsyncSession, user_id: uuid.UUID, clock: Callable[[], dt.datetime] = utcnow
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        clock: Callable[[], dt.datetime] = utcnow,
+        task_wait_seconds: float = 0.0,
     ) -> None:
         super().__init__(session=session)
         self.session = session
         self.user_id = user_id
         self.clock = clock
+        #: How long a ``task_id`` made moments ago may wait for its event (see ``daybook_reminders.tasks``).
+        self.task_wait_seconds = task_wait_seconds
 
     # -- schedule -----------------------------------------------------------------------------
 
@@ -151,6 +158,8 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             is_active=data.is_active,
         )
         rule, next_fire_at = self._settle(schedule, start_given=data.start_date is not None, now=now)
+        if data.task_id is not None:
+            await require_live_task(self.session, self.user_id, data.task_id, self.task_wait_seconds)
         reminder = m.Reminder(
             user_id=self.user_id,
             title=data.title,
@@ -179,6 +188,10 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
         if "message" in changes:
             reminder.message = changes["message"]
         if "task_id" in changes:
+            if changes["task_id"] is not None and changes["task_id"] != reminder.task_id:
+                await require_live_task(
+                    self.session, self.user_id, changes["task_id"], self.task_wait_seconds
+                )
             reminder.task_id = changes["task_id"]
         if any(f in changes for f in SCHEDULE_FIELDS):
             frequency = changes.get("frequency", reminder.frequency)

@@ -12,11 +12,21 @@ STREAM = "DAYBOOK"
 SUBJECTS = ("users.>", "journal.>", "reminders.>", "deadletter.>")
 DEAD_LETTER_PREFIX = "deadletter"
 USER_DELETED = "users.user.deleted"
+#: Journal's task lifecycle, for the reminders' projection of live tasks; payload
+#: ``{event_id, task_id, user_id, version, deleted}`` (``version`` orders a task's events).
+TASK_CREATED = "journal.task.created"
+TASK_DELETED = "journal.task.deleted"
+TASK_RESTORED = "journal.task.restored"
+TASK_EVENTS = "journal.task.>"
 
 __all__ = [
     "DEAD_LETTER_PREFIX",
     "STREAM",
     "SUBJECTS",
+    "TASK_CREATED",
+    "TASK_DELETED",
+    "TASK_EVENTS",
+    "TASK_RESTORED",
     "USER_DELETED",
     "add_event",
     "inbox_table",

@@ -99,7 +99,7 @@ class EventConsumer:
                     except (FetchTimeoutError, TimeoutError):
                         continue
                     for msg in messages:
-                        await self.handle(pool, js, msg)
+                        await self.handle(pool, js, msg, subject)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -117,7 +117,8 @@ class EventConsumer:
                     with contextlib.suppress(Exception):
                         await pool.close()
 
-    async def handle(self, pool: asyncpg.Pool, js: Any, msg: Msg) -> None:
+    async def handle(self, pool: asyncpg.Pool, js: Any, msg: Msg, handler_key: str | None = None) -> None:
+        """``handler_key``: the subscribed subject (it may be a wildcard such as ``journal.task.>``)."""
         try:
             payload = json.loads(msg.data)
             event_id = uuid.UUID(payload.get("event_id") or (msg.headers or {})["Nats-Msg-Id"])
@@ -129,7 +130,7 @@ class EventConsumer:
             if await pool.fetchval(f"SELECT 1 FROM {inbox} WHERE event_id = $1", event_id):
                 await msg.ack()
                 return
-            await self.handlers[self._handler_key(msg.subject)](pool, payload)
+            await self.handlers[handler_key or self._handler_key(msg.subject)](pool, payload)
             await pool.execute(
                 f"INSERT INTO {inbox} (event_id, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 event_id,
