@@ -6,8 +6,8 @@ is planned as one statement with the tree's id and range (the ``(root_id, starte
 index).  The function names every object schema-qualified and is ``SECURITY INVOKER``, so
 it needs no pinned search path.
 
-Revision ID: journal_0008
-Revises: journal_0007
+Revision ID: journal_0009
+Revises: journal_0008
 Create Date: 2026-12-04
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "journal_0008"
-down_revision: str | Sequence[str] | None = "journal_0007"
+revision: str = "journal_0009"
+down_revision: str | Sequence[str] | None = "journal_0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
