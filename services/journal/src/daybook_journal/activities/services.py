@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from daybook_journal.activities import schemas as s
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
+from daybook_journal.db.rows import SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import GoalService
 
@@ -44,6 +45,9 @@ CONSTRAINTS: dict[str, DomainError] = {
 }
 
 
+Part = TypeVar("Part", bound=s.Metric | s.Split)
+
+
 async def execute(db: UserDb, stmt: Any) -> Any:
     """Run a change; a named unique/check violation becomes its domain error."""
     try:
@@ -55,7 +59,7 @@ async def execute(db: UserDb, stmt: Any) -> Any:
         raise error from None
 
 
-def _metric(row: Any) -> s.Metric:
+def _metric(row: SaRow) -> s.Metric:
     return s.Metric(
         id=row.id,
         name=row.name,
@@ -66,7 +70,7 @@ def _metric(row: Any) -> s.Metric:
     )
 
 
-def _split(row: Any) -> s.Split:
+def _split(row: SaRow) -> s.Split:
     return s.Split(
         id=row.id,
         name=row.name,
@@ -76,7 +80,7 @@ def _split(row: Any) -> s.Split:
     )
 
 
-def _group(row: Any) -> s.ActivityGroup:
+def _group(row: SaRow) -> s.ActivityGroup:
     return s.ActivityGroup(
         id=row.id,
         user_id=row.user_id,
@@ -215,7 +219,7 @@ class ActivityService:
                 by_split[row.activity_id].append(_split(row))
         return by_metric, by_split
 
-    async def _part_rows(self, table: sa.Table, activity_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
+    async def _part_rows(self, table: sa.Table, activity_ids: Sequence[uuid.UUID]) -> Sequence[SaRow]:
         c = table.c
         rows = await self.db.session.execute(
             sa.select(table)
@@ -226,7 +230,7 @@ class ActivityService:
         )
         return rows.all()
 
-    def _activity(self, row: Any, metric_list: list[s.Metric], split_list: list[s.Split]) -> s.Activity:
+    def _activity(self, row: SaRow, metric_list: list[s.Metric], split_list: list[s.Split]) -> s.Activity:
         return s.Activity(
             id=row.id,
             user_id=row.user_id,
@@ -268,7 +272,7 @@ class ActivityService:
         by_metric, by_split = await self._parts([r.id for r in page])
         return [self._activity(r, by_metric[r.id], by_split[r.id]) for r in page], next_cursor
 
-    async def lock(self, activity_id: uuid.UUID, expected_version: ExpectedVersion = None) -> Any:
+    async def lock(self, activity_id: uuid.UUID, expected_version: ExpectedVersion = None) -> SaRow:
         row = (await self.db.session.execute(self._live(activity_id).with_for_update())).first()
         if row is None:
             raise NotFound("Activity not found")
@@ -355,7 +359,9 @@ class ActivityService:
         await self._touch(activity_id)
         return await self._part(splits, activity_id, part_id, _split), part_id
 
-    async def _part(self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID, make: Any) -> Any:
+    async def _part(
+        self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID, make: Callable[[SaRow], Part]
+    ) -> Part:
         c = table.c
         row = (
             await self.db.session.execute(
@@ -377,9 +383,9 @@ class ActivityService:
         activity_id: uuid.UUID,
         part_id: uuid.UUID,
         data: s.MetricUpdate | s.SplitUpdate,
-    ) -> Any:
+    ) -> s.Metric | s.Split:
         await self.lock(activity_id)
-        make = _metric if table is metrics else _split
+        make: Callable[[SaRow], s.Metric | s.Split] = _metric if table is metrics else _split
         await self._part(table, activity_id, part_id, make)
         values = {
             name: getattr(data, name)
@@ -400,7 +406,8 @@ class ActivityService:
     async def delete_part(self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID) -> None:
         """Soft delete: recorded values keep their definition, new ones cannot use it."""
         await self.lock(activity_id)
-        await self._part(table, activity_id, part_id, _metric if table is metrics else _split)
+        make: Callable[[SaRow], s.Metric | s.Split] = _metric if table is metrics else _split
+        await self._part(table, activity_id, part_id, make)
         c = table.c
         now = utcnow()
         await self.db.session.execute(

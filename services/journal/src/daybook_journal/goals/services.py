@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Sequence
 from typing import Any, cast
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
@@ -31,6 +33,7 @@ from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import constraint_of, error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
+from daybook_journal.db.rows import SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.goals import schemas as s
 
@@ -86,21 +89,23 @@ async def check_live_goal(db: UserDb, goal_id: uuid.UUID | None, field: str = "g
         raise Invalid(field, "no such goal")
 
 
-def goal_of(row: Any) -> s.Goal:
+def goal_of(row: RowMapping) -> s.Goal:
     return s.Goal(**{name: row[name] for name in _FIELDS})
 
 
-def _tree_node(row: Any) -> s.GoalTree:
+def _tree_node(row: RowMapping) -> s.GoalTree:
     return s.GoalTree(**{name: row[name] for name in _FIELDS if name != "deleted_at"}, children=[])
 
 
-def _after(columns: tuple[Any, ...], values: tuple[Any, ...], descending: bool = False) -> Any:
+def _after(
+    columns: tuple[Any, ...], values: tuple[Any, ...], descending: bool = False
+) -> sa.ColumnElement[bool]:
     position = sa.tuple_(*columns)
     bound = sa.tuple_(*(sa.literal(v, type_=c.type) for c, v in zip(columns, values, strict=True)))
     return position < bound if descending else position > bound
 
 
-def _page(rows: list[Any], limit: int, key: tuple[str, ...]) -> tuple[list[s.Goal], str | None]:
+def _page(rows: Sequence[SaRow], limit: int, key: tuple[str, ...]) -> tuple[list[s.Goal], str | None]:
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]._mapping
@@ -114,7 +119,7 @@ class GoalService:
     def __init__(self, db: UserDb) -> None:
         self.db = db
 
-    async def _one(self, stmt: Any) -> Any:
+    async def _one(self, stmt: sa.Select[Any]) -> RowMapping:
         row = (await self.db.session.execute(stmt)).first()
         if row is None:
             raise NotFound("Goal not found")
@@ -129,7 +134,7 @@ class GoalService:
         row = await self._one(self._live(goal_id))
         return goal_of(row), row["version"]
 
-    async def live_root(self, root_id: uuid.UUID) -> Any:
+    async def live_root(self, root_id: uuid.UUID) -> RowMapping:
         """The caller's live root goal ``root_id`` (404 otherwise), locked against a move/delete."""
         row = (
             await self.db.session.execute(
@@ -245,7 +250,7 @@ class GoalService:
         await self.db.session.execute(sa.insert(goals).values(**values, version=1))
         return s.Goal(**values), 1
 
-    async def _lock(self, goal_id: uuid.UUID, expected_version: ExpectedVersion) -> Any:
+    async def _lock(self, goal_id: uuid.UUID, expected_version: ExpectedVersion) -> RowMapping:
         row = await self._one(self._live(goal_id).with_for_update())
         check_version(row["version"], expected_version)
         return row
@@ -285,7 +290,7 @@ class GoalService:
         key = sa.func.hashtextextended(sa.literal(f"journal.goals.move:{self.db.user_id}"), 0)
         await self.db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
-    async def _lock_subtree(self, goal_id: uuid.UUID, live_only: bool) -> list[Any]:
+    async def _lock_subtree(self, goal_id: uuid.UUID, live_only: bool) -> list[SaRow]:
         """Lock the goal's subtree ``FOR UPDATE``, then read it again (a fresh snapshot)."""
         where = "WHERE c.deleted_at IS NULL" if live_only else ""
         cte = _SUBTREE.format(live=where)
@@ -302,7 +307,7 @@ class GoalService:
         )
         return list(rows.all())
 
-    async def _move(self, current: Any, parent_id: uuid.UUID | None) -> None:
+    async def _move(self, current: RowMapping, parent_id: uuid.UUID | None) -> None:
         goal_id = current["id"]
         if parent_id is None:
             new_root, new_depth = goal_id, 0

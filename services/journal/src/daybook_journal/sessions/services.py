@@ -25,6 +25,7 @@ from daybook_journal.activities.services import activities, metrics, splits
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
+from daybook_journal.db.rows import SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import GoalService, goals
 from daybook_journal.sessions import schemas as s
@@ -75,7 +76,7 @@ class SessionService:
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _shape(self, rows: Sequence[Any]) -> list[s.Session]:
+    async def _shape(self, rows: Sequence[SaRow]) -> list[s.Session]:
         """Sessions with their goal ids, instances and values (three more statements per page)."""
         ids = [r.id for r in rows]
         goal_ids: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
@@ -285,7 +286,7 @@ class SessionService:
         )
         return set(rows.scalars())
 
-    async def _lock(self, session_id: uuid.UUID, expected_version: ExpectedVersion = None) -> Any:
+    async def _lock(self, session_id: uuid.UUID, expected_version: ExpectedVersion = None) -> SaRow:
         row = (await self.db.session.execute(self._live(session_id).with_for_update())).first()
         if row is None:
             raise NotFound("Session not found")
@@ -378,7 +379,9 @@ class SessionService:
                 )
         return list(items)
 
-    async def _write_values(self, instance: Any, items: Sequence[s.MetricValueIn], replace: bool) -> None:
+    async def _write_values(
+        self, instance: SaRow | _Ref, items: Sequence[s.MetricValueIn], replace: bool
+    ) -> None:
         if replace:
             await self.db.session.execute(
                 sa.delete(values_).where(V.instance_id == instance.id, V.user_id == self.db.user_id)
@@ -436,7 +439,7 @@ class SessionService:
         await self._touch(session_id)
         return await self._instance(session_id, instance_id)
 
-    async def _lock_instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> Any:
+    async def _lock_instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> SaRow:
         await self._lock(session_id)
         row = (
             await self.db.session.execute(

@@ -17,6 +17,7 @@ from daybook_journal.activities.services import activities
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import constraint_of
 from daybook_journal.db.queries import new_id, utcnow
+from daybook_journal.db.rows import SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import GoalService
 from daybook_journal.templates import schemas as s
@@ -112,7 +113,7 @@ class TemplateService:
         await self._write_steps(template_id, root_id, data.activity_ids)
         return await self.get(template_id)
 
-    def _template(self, row: Any, activity_ids: list[uuid.UUID]) -> s.Template:
+    def _template(self, row: SaRow, activity_ids: list[uuid.UUID]) -> s.Template:
         return s.Template(
             id=row.id,
             user_id=row.user_id,
@@ -123,7 +124,7 @@ class TemplateService:
             updated_at=row.updated_at,
         )
 
-    async def _row(self, template_id: uuid.UUID, lock: bool = False) -> Any:
+    async def _row(self, template_id: uuid.UUID, lock: bool = False) -> SaRow:
         stmt = sa.select(templates).where(t.id == template_id, t.user_id == self.db.user_id)
         row = (await self.db.session.execute(stmt.with_for_update() if lock else stmt)).first()
         if row is None:

@@ -1,0 +1,27 @@
+"""The types of the rows the journal reads.
+
+Two drivers hand rows back, each with its own type:
+
+- :data:`SaRow` — ``Session.execute`` inside a request's transaction (every write, the single
+  ``GET``s, the locks): a SQLAlchemy ``Row``, read by position or by attribute (``row.version``).
+- :data:`Record` — the list endpoints' read pool (:mod:`daybook_journal.db.reads`): an asyncpg
+  ``Record``, read by position or by name (``row["version"]``).
+
+:data:`Row` is either, for the converters that serve both paths; they read by position only,
+the one access the two share.  The journal's tables are Core tables, so the columns' own
+types do not reach the rows: a column's value is still ``Any``, but a row is never ``Any``,
+so reading it the way its driver does not support is a type error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import asyncpg
+import sqlalchemy as sa
+
+SaRow: TypeAlias = sa.Row[*tuple[Any, ...]]
+Record: TypeAlias = asyncpg.Record
+Row: TypeAlias = SaRow | Record
+
+__all__ = ["Record", "Row", "SaRow"]
