@@ -15,13 +15,13 @@ from daybook_journal.db.models import Base, outbox
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
 from daybook_journal.deps import (
     SETTINGS_STATE_KEY,
+    provide_idempotency,
     provide_journal_settings,
     provide_user_db,
 )
 from daybook_journal.entries.controllers import EntryController
 from daybook_journal.events import on_user_deleted
 from daybook_journal.goals.controllers import GoalController
-from daybook_journal.idempotency import provide_idempotency
 from daybook_journal.retention import purge_hooks
 from daybook_journal.sessions.controllers import SessionController, TreeSessionController
 from daybook_journal.settings import Settings

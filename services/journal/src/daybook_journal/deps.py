@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass
 
@@ -10,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.auth import AccessClaims
 from daybook_common.db import set_rls_user
+from daybook_common.idempotency import IdempotencyKeys
+from daybook_journal.db.models import idempotency_keys
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool, UserReads
 from daybook_journal.settings import JournalSettings
 
@@ -45,3 +48,8 @@ def user_reads(state: State, current_user: AccessClaims) -> UserReads:
     """
     pool: ReadPool = state[READ_POOL_STATE_KEY]
     return UserReads(pool=pool, user_id=current_user.user_id)
+
+
+def provide_idempotency(user_db: UserDb, journal_settings: JournalSettings) -> IdempotencyKeys:
+    ttl = datetime.timedelta(hours=journal_settings.idempotency_ttl_hours)
+    return IdempotencyKeys(user_db.session, idempotency_keys, user_db.user_id, ttl)

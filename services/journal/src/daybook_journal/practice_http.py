@@ -8,13 +8,15 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
-from daybook_journal.idempotency import IdempotencyService, fingerprint
+from daybook_common.http import etag
+from daybook_common.http import idempotent_create as run_idempotent
+from daybook_common.idempotency import IdempotencyKeys
 
 
 async def idempotent_create(
     request: Request[Any, Any, Any],
     data: msgspec.Struct,
-    idempotency: IdempotencyService,
+    idempotency: IdempotencyKeys,
     key: str | None,
     create: Callable[[], Awaitable[tuple[Any, int, str]]],
 ) -> Response[Any]:
@@ -25,7 +27,6 @@ async def idempotent_create(
 
     async def run() -> tuple[int, Any, dict[str, str]]:
         body, version, location = await create()
-        return 201, body, {"Location": location, "ETag": f'"{version}"'}
+        return 201, body, {"Location": location, "ETag": etag(version)}
 
-    request_hash = fingerprint(request.method, request.url.path, data)
-    return await idempotency.run(key, request_hash, run)
+    return await run_idempotent(idempotency, key, request.method, request.url.path, data, run)

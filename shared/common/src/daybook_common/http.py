@@ -17,6 +17,7 @@ from litestar import Response
 from litestar.params import Parameter
 
 from daybook_common.errors import ExpectedVersion
+from daybook_common.idempotency import Create, IdempotencyKeys, fingerprint
 from daybook_common.pagination import Page
 
 T = TypeVar("T")
@@ -125,6 +126,14 @@ def stored_response(status_code: int, body: bytes, headers: dict[str, str]) -> R
     return Response(content=body, status_code=status_code, media_type=JSON, headers=headers)
 
 
+async def idempotent_create(
+    keys: IdempotencyKeys, key: str | None, method: str, path: str, body: Any, create: Create
+) -> Response[bytes]:
+    """A creating POST under ``Idempotency-Key``: runs ``create`` once per key, replays it after."""
+    stored = await keys.run(key, fingerprint(method, path, body), create)
+    return stored_response(stored.status_code, stored.body, stored.headers)
+
+
 __all__ = [
     "IDEMPOTENCY_KEY_HEADER",
     "IDEMPOTENCY_KEY_MAX_LENGTH",
@@ -135,6 +144,7 @@ __all__ = [
     "encode_page",
     "etag",
     "expected_version",
+    "idempotent_create",
     "json_response",
     "none_match",
     "not_modified",

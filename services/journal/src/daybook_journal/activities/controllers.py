@@ -16,12 +16,12 @@ from daybook_common.http import (
     json_response,
     read_response,
 )
+from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.activities import schemas as s
 from daybook_journal.activities.services import ActivityService, metrics, splits
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.controllers import GOALS
-from daybook_journal.idempotency import IdempotencyService
 from daybook_journal.practice_http import idempotent_create
 
 ACTIVITIES = "/api/v1/activities"
@@ -48,7 +48,7 @@ class TreeActivityController(Controller):
         root_id: uuid.UUID,
         data: s.ActivityGroupCreate,
         activity_service: ActivityService,
-        idempotency: IdempotencyService,
+        idempotency: IdempotencyKeys,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.ActivityGroup]:
         async def create() -> tuple[s.ActivityGroup, int, str]:
@@ -75,7 +75,7 @@ class TreeActivityController(Controller):
         root_id: uuid.UUID,
         data: s.ActivityCreate,
         activity_service: ActivityService,
-        idempotency: IdempotencyService,
+        idempotency: IdempotencyKeys,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Activity]:
         async def create() -> tuple[s.Activity, int, str]:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daybook_common.denylist import denied_users_table
 from daybook_common.events import inbox_table, outbox_table
+from daybook_common.idempotency import idempotency_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_journal import SCHEMA
 
@@ -245,19 +246,7 @@ journal_entry_tags = _link_table("journal_entry_tags", "journal_entries", "entry
 task_tags = _link_table("task_tags", "tasks", "task_id")
 
 #: The first response to a create sent with ``Idempotency-Key``, replayed to retries.
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    Base.metadata,
-    sa.Column("user_id", sa.Uuid, primary_key=True),
-    sa.Column("key", sa.Text, primary_key=True),
-    sa.Column("request_hash", BYTEA, nullable=False),
-    sa.Column("status_code", sa.BigInteger, nullable=True),
-    sa.Column("response_body", BYTEA, nullable=True),
-    sa.Column("response_headers", JSONB, nullable=True),
-    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
-    sa.CheckConstraint("char_length(key) BETWEEN 1 AND 255", name="key_length"),
-    sa.Index("ix_idempotency_keys_created_at", "created_at"),
-)
+idempotency_keys = idempotency_table(Base.metadata)
 
 #: Ids of events handled (``users.user.deleted``), so a redelivery does nothing.
 inbox = inbox_table(Base.metadata)

@@ -11,25 +11,26 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from daybook_common.auth import provide_current_user
+from daybook_common.errors import Invalid
+from daybook_common.http import (
+    IdempotencyKey,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    etag,
+    expected_version,
+    idempotent_create,
+    json_response,
+    page_response,
+    read_response,
+)
+from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_common.problems import validation_error
 from daybook_journal.constraints import MAX_TAG_FILTER
 from daybook_journal.deps import UserDb, user_reads
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.fast_path import list_entries_fast_path
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
-from daybook_journal.http import (
-    IdempotencyKey,
-    IfMatchHeader,
-    IfNoneMatchHeader,
-    json_response,
-    none_match,
-    not_modified,
-    page_response,
-    parse_if_match,
-    parse_instant,
-)
-from daybook_journal.idempotency import IdempotencyService, fingerprint
+from daybook_journal.http import parse_instant
 
 
 def provide_entries(user_db: UserDb) -> EntryService:
@@ -82,7 +83,7 @@ class EntryController(Controller):
         ] = None,
     ) -> Response[Page[s.Entry]]:
         if tag is not None and len(tag) > MAX_TAG_FILTER:
-            raise validation_error("tag", f"at most {MAX_TAG_FILTER} tags")
+            raise Invalid("tag", f"at most {MAX_TAG_FILTER} tags")
         filters = EntryFilters(
             date_from=parse_instant(date_from, "from"),
             date_to=parse_instant(date_to, "to", end_of_day=True),
@@ -98,37 +99,37 @@ class EntryController(Controller):
         request: Request,
         data: s.EntryCreate,
         entries: EntryService,
-        idempotency: IdempotencyService,
+        idempotency: IdempotencyKeys,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Entry]:
         async def create() -> tuple[int, s.Entry, dict[str, str]]:
             entry, version = await entries.create(data)
-            return 201, entry, {"Location": f"{self.path}/entries/{entry.id}", "ETag": f'"{version}"'}
+            return 201, entry, {"Location": f"{self.path}/entries/{entry.id}", "ETag": etag(version)}
 
-        request_hash = fingerprint("POST", request.url.path, data)
-        return cast(Response[s.Entry], await idempotency.run(idempotency_key, request_hash, create))
+        response = await idempotent_create(
+            idempotency, idempotency_key, "POST", request.url.path, data, create
+        )
+        return cast(Response[s.Entry], response)
 
     @get("/entries/{entry_id:uuid}", operation_id="GetEntry")
     async def get_entry(
         self, entry_id: uuid.UUID, entries: EntryService, if_none_match: IfNoneMatchHeader = None
     ) -> Response[s.Entry]:
         entry, version = await entries.get(entry_id)
-        if none_match(if_none_match, version):
-            return cast(Response[s.Entry], not_modified(version))
-        return cast(Response[s.Entry], json_response(entry, version=version))
+        return cast(Response[s.Entry], read_response(entry, version, if_none_match))
 
     @patch("/entries/{entry_id:uuid}", operation_id="UpdateEntry")
     async def update_entry(
         self, entry_id: uuid.UUID, data: s.EntryUpdate, entries: EntryService, if_match: IfMatchHeader = None
     ) -> Response[s.Entry]:
-        entry, version = await entries.update(entry_id, data, parse_if_match(if_match))
+        entry, version = await entries.update(entry_id, data, expected_version(if_match))
         return cast(Response[s.Entry], json_response(entry, version=version))
 
     @delete("/entries/{entry_id:uuid}", operation_id="DeleteEntry", summary="Move an entry to the trash")
     async def delete_entry(
         self, entry_id: uuid.UUID, entries: EntryService, if_match: IfMatchHeader = None
     ) -> None:
-        await entries.delete(entry_id, parse_if_match(if_match))
+        await entries.delete(entry_id, expected_version(if_match))
 
     @post("/entries/{entry_id:uuid}/restore", operation_id="RestoreEntry", status_code=200)
     async def restore_entry(self, entry_id: uuid.UUID, entries: EntryService) -> Response[s.Entry]:

@@ -18,13 +18,11 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar.exceptions import NotFoundException
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
-from daybook_common.errors import Invalid
+from daybook_common.errors import ExpectedVersion, Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
-from daybook_common.problems import validation_error
 from daybook_journal.db.errors import constraint_of
 from daybook_journal.db.queries import (
     dedupe,
@@ -39,7 +37,7 @@ from daybook_journal.db.queries import (
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.deps import UserDb
 from daybook_journal.entries import schemas as s
-from daybook_journal.http import IfMatch, check_if_match
+from daybook_journal.lifecycle import Lifecycle, trash_page
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 
 _decode_tags = msgspec.json.Decoder(list[s.EntryTag]).decode
@@ -77,8 +75,8 @@ def _encrypted_values(encrypted: s.Encrypted | None) -> dict[str, bytes | None]:
     }
 
 
-def _exactly_one() -> Exception:
-    return validation_error("content", "give exactly one of content (plain) or encrypted")
+def _exactly_one() -> Invalid:
+    return Invalid("content", "give exactly one of content (plain) or encrypted")
 
 
 @dataclass(frozen=True)
@@ -120,21 +118,6 @@ def _list_query(after: bool, date_from: bool, date_to: bool, tagged: bool, searc
         return stmt.order_by(e.entry_date.desc(), e.id.desc()).limit(param("limit", sa.Integer))
 
     return CompiledQuery.of(scoped(build, ("entry_date DESC", "id DESC")))
-
-
-@functools.cache
-def _trash_query(after: bool) -> CompiledQuery:
-    def build(user_id: Any) -> sa.Select[Any]:
-        e = entries.c
-        stmt = sa.select(*_COLUMNS).where(e.user_id == user_id, e.deleted_at.is_not(None))
-        if after:
-            stmt = stmt.where(
-                sa.tuple_(e.deleted_at, e.id)
-                < sa.tuple_(param("after_date", e.deleted_at), param("after_id", e.id))
-            )
-        return stmt.order_by(e.deleted_at.desc(), e.id.desc()).limit(param("limit", sa.Integer))
-
-    return CompiledQuery.of(scoped(build, ("deleted_at DESC", "id DESC")))
 
 
 def _entry(row: Any) -> s.Entry:
@@ -206,11 +189,15 @@ if tuple(column.key for column in _COLUMNS) != (
     raise RuntimeError("_entry() no longer matches _COLUMNS or Entry")
 
 
-def _page(rows: Any, limit: int, key: str) -> tuple[list[s.Entry], str | None]:
+#: Get live, lock and check the version, delete, restore, trash page.
+LIFECYCLE = Lifecycle(entries, _COLUMNS, "Entry not found")
+
+
+def _page(rows: Any, limit: int) -> tuple[list[s.Entry], str | None]:
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(last[key], last["id"])
+        next_cursor = encode_cursor(last["entry_date"], last["id"])
         rows = rows[:limit]
     return [_entry(row) for row in rows], next_cursor
 
@@ -246,21 +233,20 @@ class EntryQueries:
         )
         return query, values
 
-    def trash_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
-        values: dict[str, Any] = {"limit": limit + 1}
-        if cursor is not None:
-            values["after_date"], values["after_id"] = decode_cursor(cursor, (datetime.datetime, uuid.UUID))
-        return _trash_query(cursor is not None), values
-
     async def page(
         self, filters: EntryFilters, cursor: str | None, limit: int
     ) -> tuple[list[s.Entry], str | None]:
         query, values = self.list_query(filters, cursor, limit)
-        return _page(await self.reads.fetch(query, **values), limit, "entry_date")
+        return _page(await self.reads.fetch(query, **values), limit)
+
+    def trash_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
+        """The statement behind the trash page and its values (the EXPLAIN test runs this very one)."""
+        return LIFECYCLE.trash_query(cursor, limit)
 
     async def trash(self, cursor: str | None, limit: int) -> tuple[list[s.Entry], str | None]:
         query, values = self.trash_query(cursor, limit)
-        return _page(await self.reads.fetch(query, **values), limit, "deleted_at")
+        rows, next_cursor = trash_page(await self.reads.fetch(query, **values), limit)
+        return [_entry(row) for row in rows], next_cursor
 
 
 class EntryService:
@@ -270,13 +256,7 @@ class EntryService:
         self.db = db
 
     async def get(self, entry_id: uuid.UUID) -> tuple[s.Entry, int]:
-        e = entries.c
-        stmt = sa.select(*_COLUMNS).where(
-            e.id == entry_id, e.user_id == self.db.user_id, e.deleted_at.is_(None)
-        )
-        row = (await self.db.session.execute(stmt)).first()
-        if row is None:
-            raise NotFoundException(detail="Entry not found")
+        row = await LIFECYCLE.get_live(self.db, entry_id)
         return _entry(row), row.version
 
     # -- changes --------------------------------------------------------------------------
@@ -328,31 +308,22 @@ class EntryService:
         )
         return entry, 1
 
-    async def _lock(self, entry_id: uuid.UUID, if_match: IfMatch | None) -> Any:
-        """Lock the live entry for this transaction (so If-Match is race-safe), or 404/412."""
-        e = entries.c
-        stmt = (
-            sa.select(
-                e.version, e.content.is_not(None).label("plain"), e.ciphertext.is_not(None).label("sealed")
-            )
-            .where(e.id == entry_id, e.user_id == self.db.user_id, e.deleted_at.is_(None))
-            .with_for_update()
-        )
-        row = (await self.db.session.execute(stmt)).first()
-        if row is None:
-            raise NotFoundException(detail="Entry not found")
-        check_if_match(if_match, row.version)
-        return row
-
     async def update(
-        self, entry_id: uuid.UUID, data: s.EntryUpdate, if_match: IfMatch | None
+        self, entry_id: uuid.UUID, data: s.EntryUpdate, expected_version: ExpectedVersion = None
     ) -> tuple[s.Entry, int]:
         tags_changed = data.tag_ids is not msgspec.UNSET
         tag_rows: list[Any] = []
         unknown_tag: Invalid | None = None
         if tags_changed:
             tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
-        current = await self._lock(entry_id, if_match)
+        e = entries.c
+        current = await LIFECYCLE.lock(
+            self.db,
+            entry_id,
+            expected_version,
+            e.content.is_not(None).label("plain"),
+            e.ciphertext.is_not(None).label("sealed"),
+        )
         values: dict[str, Any] = {}
         if data.entry_date is not msgspec.UNSET:
             values["entry_date"] = data.entry_date
@@ -373,35 +344,19 @@ class EntryService:
             # After the links changed, on the row locked above: reads the links just written.
             values["tags"] = tag_list_of(entries.c.id)
         if values:
-            stmt = (
-                sa.update(entries)
-                .where(entries.c.id == entry_id, entries.c.user_id == self.db.user_id)
-                .values(**values, version=entries.c.version + 1, updated_at=utcnow())
-            )
             try:
-                await self.db.session.execute(stmt)
+                await LIFECYCLE.change(self.db, entry_id, **values)
             except IntegrityError as exc:  # a CHECK the checks above did not foresee
                 if (constraint_of(exc) or "").startswith("ck_journal_entries_"):
-                    raise validation_error("content", "this change leaves the entry invalid") from None
+                    raise Invalid("content", "this change leaves the entry invalid") from None
                 raise
         return await self.get(entry_id)
 
-    async def delete(self, entry_id: uuid.UUID, if_match: IfMatch | None) -> None:
+    async def delete(self, entry_id: uuid.UUID, expected_version: ExpectedVersion = None) -> None:
         """Soft delete: the entry moves to the trash (restorable until retention purges it)."""
-        await self._lock(entry_id, if_match)
-        now = utcnow()
-        await self.db.session.execute(
-            sa.update(entries)
-            .where(entries.c.id == entry_id, entries.c.user_id == self.db.user_id)
-            .values(deleted_at=now, version=entries.c.version + 1, updated_at=now)
-        )
+        await LIFECYCLE.delete(self.db, entry_id, expected_version)
 
     async def restore(self, entry_id: uuid.UUID) -> tuple[s.Entry, int]:
         """Bring an entry back from the trash (restoring a live entry changes nothing)."""
-        e = entries.c
-        await self.db.session.execute(
-            sa.update(entries)
-            .where(e.id == entry_id, e.user_id == self.db.user_id, e.deleted_at.is_not(None))
-            .values(deleted_at=None, version=e.version + 1, updated_at=utcnow())
-        )
+        await LIFECYCLE.restore(self.db, entry_id)
         return await self.get(entry_id)

@@ -17,11 +17,11 @@ from daybook_common.http import (
     json_response,
     read_response,
 )
+from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.deps import UserDb
 from daybook_journal.goals import schemas as s
 from daybook_journal.goals.services import GoalService
-from daybook_journal.idempotency import IdempotencyService
 from daybook_journal.practice_http import idempotent_create
 
 GOALS = "/api/v1/goals"
@@ -42,7 +42,7 @@ class GoalController(Controller):
         request: Request[Any, Any, Any],
         data: s.GoalCreate,
         goal_service: GoalService,
-        idempotency: IdempotencyService,
+        idempotency: IdempotencyKeys,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Goal]:
         async def create() -> tuple[s.Goal, int, str]:

@@ -18,10 +18,10 @@ from daybook_common.http import (
     json_response,
     read_response,
 )
+from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.controllers import GOALS
-from daybook_journal.idempotency import IdempotencyService
 from daybook_journal.practice_http import idempotent_create
 from daybook_journal.sessions import schemas as s
 from daybook_journal.sessions.services import SessionService
@@ -49,7 +49,7 @@ class TreeSessionController(Controller):
         root_id: uuid.UUID,
         data: s.SessionCreate,
         session_service: SessionService,
-        idempotency: IdempotencyService,
+        idempotency: IdempotencyKeys,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Session]:
         async def create() -> tuple[s.Session, int, str]:

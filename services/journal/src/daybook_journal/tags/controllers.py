@@ -10,18 +10,19 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from daybook_common.auth import AccessClaims
-from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_journal.deps import UserDb, user_reads
-from daybook_journal.http import (
+from daybook_common.http import (
     IdempotencyKey,
     IfMatchHeader,
     IfNoneMatchHeader,
+    etag,
+    expected_version,
+    idempotent_create,
     json_response,
-    none_match,
-    not_modified,
-    parse_if_match,
+    read_response,
 )
-from daybook_journal.idempotency import IdempotencyService, fingerprint
+from daybook_common.idempotency import IdempotencyKeys
+from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_journal.deps import UserDb, user_reads
 from daybook_journal.tags import schemas as s
 from daybook_journal.tags.services import TagQueries, TagService
 
@@ -55,34 +56,34 @@ class TagController(Controller):
         request: Request,
         data: s.TagCreate,
         tag_service: TagService,
-        idempotency: IdempotencyService,
+        idempotency: IdempotencyKeys,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Tag]:
         async def create() -> tuple[int, s.Tag, dict[str, str]]:
             tag, version = await tag_service.create(data)
-            return 201, tag, {"Location": f"{self.path}/{tag.id}", "ETag": f'"{version}"'}
+            return 201, tag, {"Location": f"{self.path}/{tag.id}", "ETag": etag(version)}
 
-        request_hash = fingerprint("POST", request.url.path, data)
-        return cast(Response[s.Tag], await idempotency.run(idempotency_key, request_hash, create))
+        response = await idempotent_create(
+            idempotency, idempotency_key, "POST", request.url.path, data, create
+        )
+        return cast(Response[s.Tag], response)
 
     @get("/{tag_id:uuid}", operation_id="GetTag")
     async def get_tag(
         self, tag_id: uuid.UUID, tag_service: TagService, if_none_match: IfNoneMatchHeader = None
     ) -> Response[s.Tag]:
         tag, version = await tag_service.get(tag_id)
-        if none_match(if_none_match, version):
-            return cast(Response[s.Tag], not_modified(version))
-        return cast(Response[s.Tag], json_response(tag, version=version))
+        return cast(Response[s.Tag], read_response(tag, version, if_none_match))
 
     @patch("/{tag_id:uuid}", operation_id="UpdateTag")
     async def update_tag(
         self, tag_id: uuid.UUID, data: s.TagUpdate, tag_service: TagService, if_match: IfMatchHeader = None
     ) -> Response[s.Tag]:
-        tag, version = await tag_service.update(tag_id, data, parse_if_match(if_match))
+        tag, version = await tag_service.update(tag_id, data, expected_version(if_match))
         return cast(Response[s.Tag], json_response(tag, version=version))
 
     @delete("/{tag_id:uuid}", operation_id="DeleteTag", summary="Delete a tag; entries and tasks lose it")
     async def delete_tag(
         self, tag_id: uuid.UUID, tag_service: TagService, if_match: IfMatchHeader = None
     ) -> None:
-        await tag_service.delete(tag_id, parse_if_match(if_match))
+        await tag_service.delete(tag_id, expected_version(if_match))

@@ -8,13 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from litestar.exceptions import HTTPException, NotFoundException
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from daybook_common.errors import Invalid
+from daybook_common.errors import Conflict, ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
-from daybook_common.problems import validation_error
 from daybook_journal.db.errors import constraint_of
 from daybook_journal.db.queries import (
     any_of,
@@ -31,15 +29,14 @@ from daybook_journal.db.queries import (
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
 from daybook_journal.deps import UserDb
-from daybook_journal.http import IfMatch, check_if_match
 from daybook_journal.tags import schemas as s
 
 _COLUMNS = (tags.c.id, tags.c.user_id, tags.c.name, tags.c.color, tags.c.created_at, tags.c.updated_at)
 _UNIQUE_NAME = "uq_tags_user_id_lower_name"
 
 
-def tag_conflict() -> HTTPException:
-    return HTTPException(status_code=409, detail="You already have a tag with this name")
+def tag_conflict() -> Conflict:
+    return Conflict("You already have a tag with this name")
 
 
 def _tag(row: Any) -> s.Tag:
@@ -73,7 +70,7 @@ async def owned_tags(
     found = {row.id for row in rows}
     for tag_id in ids:
         if tag_id not in found:
-            raise validation_error(field, f"unknown tag id {tag_id}")
+            raise Invalid(field, f"unknown tag id {tag_id}")
     rows.sort(key=lambda row: (row.name.lower(), row.id))
     return rows
 
@@ -157,7 +154,7 @@ class TagService:
         )
         row = (await self.db.session.execute(stmt)).first()
         if row is None:
-            raise NotFoundException(detail="Tag not found")
+            raise NotFound("Tag not found")
         return _tag(row._mapping), row.version
 
     async def create(self, data: s.TagCreate) -> tuple[s.Tag, int]:
@@ -190,7 +187,7 @@ class TagService:
         )
         return tag, 1
 
-    async def _lock(self, tag_id: uuid.UUID, if_match: IfMatch | None) -> int:
+    async def _lock(self, tag_id: uuid.UUID, expected_version: ExpectedVersion) -> int:
         stmt = (
             sa.select(tags.c.version)
             .where(tags.c.id == tag_id, tags.c.user_id == self.db.user_id)
@@ -198,14 +195,14 @@ class TagService:
         )
         version = (await self.db.session.execute(stmt)).scalar_one_or_none()
         if version is None:
-            raise NotFoundException(detail="Tag not found")
-        check_if_match(if_match, version)
+            raise NotFound("Tag not found")
+        check_version(version, expected_version)
         return int(version)
 
     async def update(
-        self, tag_id: uuid.UUID, data: s.TagUpdate, if_match: IfMatch | None
+        self, tag_id: uuid.UUID, data: s.TagUpdate, expected_version: ExpectedVersion = None
     ) -> tuple[s.Tag, int]:
-        await self._lock(tag_id, if_match)
+        await self._lock(tag_id, expected_version)
         values = {k: v for k, v in (("name", data.name), ("color", data.color)) if isinstance(v, str)}
         if not values:
             return await self.get(tag_id)
@@ -281,9 +278,9 @@ class TagService:
             .values(version=tasks.c.version + 1, updated_at=utcnow())
         )
 
-    async def delete(self, tag_id: uuid.UUID, if_match: IfMatch | None) -> None:
+    async def delete(self, tag_id: uuid.UUID, expected_version: ExpectedVersion = None) -> None:
         """Delete the tag; it leaves every entry and task that carried it (their ETags change)."""
-        await self._lock(tag_id, if_match)
+        await self._lock(tag_id, expected_version)
         uid = self.db.user_id
         carrying_entries = await self._lock_carriers(tag_id)
         await self._bump_carrying_tasks(tag_id)

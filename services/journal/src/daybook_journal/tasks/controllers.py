@@ -12,19 +12,20 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from daybook_common.auth import AccessClaims
-from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_journal.constraints import TaskPriority, TaskSort, TaskStatus
-from daybook_journal.deps import UserDb, user_reads
-from daybook_journal.http import (
+from daybook_common.http import (
     IdempotencyKey,
     IfMatchHeader,
     IfNoneMatchHeader,
+    etag,
+    expected_version,
+    idempotent_create,
     json_response,
-    none_match,
-    not_modified,
-    parse_if_match,
+    read_response,
 )
-from daybook_journal.idempotency import IdempotencyService, fingerprint
+from daybook_common.idempotency import IdempotencyKeys
+from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_journal.constraints import TaskPriority, TaskSort, TaskStatus
+from daybook_journal.deps import UserDb, user_reads
 from daybook_journal.tasks import schemas as s
 from daybook_journal.tasks.services import TaskFilters, TaskQueries, TaskService
 
@@ -83,15 +84,17 @@ class TaskController(Controller):
         request: Request,
         data: s.TaskCreate,
         task_service: TaskService,
-        idempotency: IdempotencyService,
+        idempotency: IdempotencyKeys,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Task]:
         async def create() -> tuple[int, s.Task, dict[str, str]]:
             task, version = await task_service.create(data)
-            return 201, task, {"Location": f"{self.path}/{task.id}", "ETag": f'"{version}"'}
+            return 201, task, {"Location": f"{self.path}/{task.id}", "ETag": etag(version)}
 
-        request_hash = fingerprint("POST", request.url.path, data)
-        return cast(Response[s.Task], await idempotency.run(idempotency_key, request_hash, create))
+        response = await idempotent_create(
+            idempotency, idempotency_key, "POST", request.url.path, data, create
+        )
+        return cast(Response[s.Task], response)
 
     @get("/trash", operation_id="ListTaskTrash", summary="The caller's soft-deleted tasks, latest first")
     async def list_trash(
@@ -105,9 +108,7 @@ class TaskController(Controller):
         self, task_id: uuid.UUID, task_service: TaskService, if_none_match: IfNoneMatchHeader = None
     ) -> Response[s.Task]:
         task, version = await task_service.get(task_id)
-        if none_match(if_none_match, version):
-            return cast(Response[s.Task], not_modified(version))
-        return cast(Response[s.Task], json_response(task, version=version))
+        return cast(Response[s.Task], read_response(task, version, if_none_match))
 
     @patch("/{task_id:uuid}", operation_id="UpdateTask")
     async def update_task(
@@ -117,14 +118,14 @@ class TaskController(Controller):
         task_service: TaskService,
         if_match: IfMatchHeader = None,
     ) -> Response[s.Task]:
-        task, version = await task_service.update(task_id, data, parse_if_match(if_match))
+        task, version = await task_service.update(task_id, data, expected_version(if_match))
         return cast(Response[s.Task], json_response(task, version=version))
 
     @delete("/{task_id:uuid}", operation_id="DeleteTask", summary="Soft-delete a task")
     async def delete_task(
         self, task_id: uuid.UUID, task_service: TaskService, if_match: IfMatchHeader = None
     ) -> None:
-        await task_service.delete(task_id, parse_if_match(if_match))
+        await task_service.delete(task_id, expected_version(if_match))
 
     @post("/{task_id:uuid}/restore", operation_id="RestoreTask", status_code=200)
     async def restore_task(self, task_id: uuid.UUID, task_service: TaskService) -> Response[s.Task]:

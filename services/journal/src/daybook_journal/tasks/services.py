@@ -18,17 +18,15 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar.exceptions import NotFoundException
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
-from daybook_common.errors import Invalid
+from daybook_common.errors import ExpectedVersion, Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
-from daybook_common.problems import validation_error
 from daybook_journal.db.queries import matches_words, new_id, param, task_tags, tasks, utcnow
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import check_live_goal
-from daybook_journal.http import IfMatch, check_if_match
+from daybook_journal.lifecycle import Lifecycle, trash_page
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 from daybook_journal.tasks import schemas as s
 from daybook_journal.tasks.events import task_changed
@@ -58,6 +56,8 @@ def _tag_ids(task_id: Any) -> Any:
 
 
 _COLUMNS = (*_PLAIN, _tag_ids(tasks.c.id))
+#: Get live, lock and check the version, delete, restore, trash page.
+LIFECYCLE = Lifecycle(tasks, _COLUMNS, "Task not found")
 
 
 def _task(row: Any) -> s.Task:
@@ -188,21 +188,6 @@ def _list_query(shape: _Shape) -> CompiledQuery:
     return CompiledQuery.of(scoped(build_due, ("due_at IS NULL", f"due_at{direction}", f"id{direction}")))
 
 
-@functools.cache
-def _trash_query(after: bool) -> CompiledQuery:
-    def build(user_id: Any) -> sa.Select[Any]:
-        t = tasks.c
-        stmt = sa.select(*_COLUMNS).where(t.user_id == user_id, t.deleted_at.is_not(None))
-        if after:
-            stmt = stmt.where(
-                sa.tuple_(t.deleted_at, t.id)
-                < sa.tuple_(param("after_key", t.deleted_at), param("after_id", t.id))
-            )
-        return stmt.order_by(t.deleted_at.desc(), t.id.desc()).limit(param("limit", sa.Integer))
-
-    return CompiledQuery.of(scoped(build, ("deleted_at DESC", "id DESC")))
-
-
 class TaskQueries:
     """The list endpoints' reads (one statement each on the read pool)."""
 
@@ -219,7 +204,7 @@ class TaskQueries:
         if cursor is not None:
             kind, value, last_id = decode_cursor(cursor, (str, _KEY_TYPES[key], uuid.UUID))
             if kind != sort:
-                raise validation_error("cursor", "this cursor belongs to another sort order")
+                raise Invalid("cursor", "this cursor belongs to another sort order")
             values["after_id"] = last_id
             if value is None:
                 after = "undated"
@@ -249,12 +234,6 @@ class TaskQueries:
         )
         return _list_query(shape), values
 
-    def trash_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
-        values: dict[str, Any] = {"limit": limit + 1}
-        if cursor is not None:
-            values["after_key"], values["after_id"] = decode_cursor(cursor, (datetime.datetime, uuid.UUID))
-        return _trash_query(cursor is not None), values
-
     async def page(
         self, filters: TaskFilters, sort: str, cursor: str | None, limit: int
     ) -> tuple[list[s.Task], str | None]:
@@ -266,14 +245,14 @@ class TaskQueries:
             next_cursor = encode_cursor(sort, last[_KEY_COLUMNS[sort.lstrip("-")]], last["id"])
         return [_task(row) for row in rows[:limit]], next_cursor
 
+    def trash_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
+        """The statement behind the trash page and its values (the EXPLAIN test runs this very one)."""
+        return LIFECYCLE.trash_query(cursor, limit)
+
     async def trash(self, cursor: str | None, limit: int) -> tuple[list[s.Task], str | None]:
         query, values = self.trash_query(cursor, limit)
-        rows = await self.reads.fetch(query, **values)
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last["deleted_at"], last["id"])
-        return [_task(row) for row in rows[:limit]], next_cursor
+        rows, next_cursor = trash_page(await self.reads.fetch(query, **values), limit)
+        return [_task(row) for row in rows], next_cursor
 
 
 class TaskService:
@@ -283,13 +262,7 @@ class TaskService:
         self.db = db
 
     async def get(self, task_id: uuid.UUID) -> tuple[s.Task, int]:
-        t = tasks.c
-        stmt = sa.select(*_COLUMNS).where(
-            t.id == task_id, t.user_id == self.db.user_id, t.deleted_at.is_(None)
-        )
-        row = (await self.db.session.execute(stmt)).first()
-        if row is None:
-            raise NotFoundException(detail="Task not found")
+        row = await LIFECYCLE.get_live(self.db, task_id)
         return _task(row._mapping), row.version
 
     # -- changes --------------------------------------------------------------------------
@@ -338,28 +311,15 @@ class TaskService:
         )
         return task, 1
 
-    async def _lock(self, task_id: uuid.UUID, if_match: IfMatch | None) -> Any:
-        t = tasks.c
-        stmt = (
-            sa.select(t.version, t.status)
-            .where(t.id == task_id, t.user_id == self.db.user_id, t.deleted_at.is_(None))
-            .with_for_update()
-        )
-        row = (await self.db.session.execute(stmt)).first()
-        if row is None:
-            raise NotFoundException(detail="Task not found")
-        check_if_match(if_match, row.version)
-        return row
-
     async def update(
-        self, task_id: uuid.UUID, data: s.TaskUpdate, if_match: IfMatch | None
+        self, task_id: uuid.UUID, data: s.TaskUpdate, expected_version: ExpectedVersion = None
     ) -> tuple[s.Task, int]:
         tags_changed = data.tag_ids is not msgspec.UNSET
         tag_rows: list[Any] = []
         unknown_tag: Invalid | None = None
         if tags_changed:
             tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
-        current = await self._lock(task_id, if_match)
+        current = await LIFECYCLE.lock(self.db, task_id, expected_version, tasks.c.status)
         if unknown_tag is not None:
             raise unknown_tag
         values: dict[str, Any] = {
@@ -378,32 +338,15 @@ class TaskService:
         if tags_changed:
             await replace_links(self.db, task_tags, "task_id", task_id, [r.id for r in tag_rows])
         if values or tags_changed:
-            await self.db.session.execute(
-                sa.update(tasks)
-                .where(tasks.c.id == task_id, tasks.c.user_id == self.db.user_id)
-                .values(**values, version=tasks.c.version + 1, updated_at=utcnow())
-            )
+            await LIFECYCLE.change(self.db, task_id, **values)
         return await self.get(task_id)
 
-    async def delete(self, task_id: uuid.UUID, if_match: IfMatch | None) -> None:
-        current = await self._lock(task_id, if_match)
-        now = utcnow()
-        await self.db.session.execute(
-            sa.update(tasks)
-            .where(tasks.c.id == task_id, tasks.c.user_id == self.db.user_id)
-            .values(deleted_at=now, version=tasks.c.version + 1, updated_at=now)
-        )
-        await task_changed(self.db, task_id, current.version + 1, "deleted")
+    async def delete(self, task_id: uuid.UUID, expected_version: ExpectedVersion = None) -> None:
+        version = await LIFECYCLE.delete(self.db, task_id, expected_version)
+        await task_changed(self.db, task_id, version, "deleted")
 
     async def restore(self, task_id: uuid.UUID) -> tuple[s.Task, int]:
-        t = tasks.c
-        restored = await self.db.session.execute(
-            sa.update(tasks)
-            .where(t.id == task_id, t.user_id == self.db.user_id, t.deleted_at.is_not(None))
-            .values(deleted_at=None, version=t.version + 1, updated_at=utcnow())
-            .returning(t.version)
-        )
-        version = restored.scalar_one_or_none()
+        version = await LIFECYCLE.restore(self.db, task_id)
         if version is not None:
             await task_changed(self.db, task_id, version, "restored")
         return await self.get(task_id)

@@ -16,10 +16,10 @@ from daybook_common.http import (
     json_response,
     read_response,
 )
+from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.controllers import GOALS
-from daybook_journal.idempotency import IdempotencyService
 from daybook_journal.practice_http import idempotent_create
 from daybook_journal.templates import schemas as s
 from daybook_journal.templates.services import TemplateService
@@ -46,7 +46,7 @@ class TreeTemplateController(Controller):
         root_id: uuid.UUID,
         data: s.TemplateCreate,
         template_service: TemplateService,
-        idempotency: IdempotencyService,
+        idempotency: IdempotencyKeys,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Template]:
         async def create() -> tuple[s.Template, int, str]:
