@@ -59,7 +59,8 @@ async def test_real_server_routes_and_names_the_real_peer(
     assert seen.headers["x-forwarded-for"] == "127.0.0.1"
     assert seen.headers["x-forwarded-proto"] == "http"
     assert seen.headers["x-request-id"] == r.headers["x-request-id"]
-    assert r.headers.get_list("server") == ["granian"]  # one, the gateway's own (not the upstream's too)
+    # One, the gateway's own (not the upstream's too), naming no software (Granian's is replaced).
+    assert r.headers.get_list("server") == ["daybook"]
     assert len(r.headers.get_list("date")) == 1
 
 
@@ -181,3 +182,71 @@ async def test_refusal_before_reading_a_large_body_is_readable(
     r = await http.post("/api/v1/journal/entries", content=b"v" * (MAX_BODY - 1))
     assert r.status_code == 401
     assert upstreams.journal.seen == []
+
+
+async def _raw_exchange(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes (what no well-behaved client would send) and read the whole answer."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(-1), 20)
+    finally:
+        writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+async def _logged(group: Servers, request_id: str, text: str) -> bool:
+    for _ in range(100):
+        if any(
+            request_id in line and text in line
+            for line in group.log("gateway").splitlines()
+            if line.startswith("{")
+        ):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("label", "request_bytes", "status"),
+    [
+        (
+            "malformed chunk size",
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Type: application/json\r\nX-Request-ID: framing-1\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            "request target over the gateway's limit",
+            b"GET /api/v1/tasks?q=" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\nX-Request-ID: framing-2\r\n"
+            b"Connection: close\r\n\r\n",
+            414,
+        ),
+        (
+            "header section over the gateway's limit",
+            b"GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\nX-Request-ID: framing-3\r\nX-Big: "
+            + b"a" * 40_000
+            + b"\r\nConnection: close\r\n\r\n",
+            431,
+        ),
+    ],
+)
+async def test_framing_errors_and_oversized_requests_are_problem_json(
+    gateway_url: tuple[str, Servers], label: str, request_bytes: bytes, status: int
+) -> None:
+    url, group = gateway_url
+    got, headers, body = await _raw_exchange(url, request_bytes)
+    assert got == status, (label, got, body[:200])
+    assert headers["content-type"] == "application/problem+json", label
+    assert json.loads(body)["status"] == status, label
+    request_id = headers["x-request-id"]
+    assert request_id.startswith("framing-"), label
+    assert headers.get("server") in (None, "daybook"), label
+    assert await _logged(group, request_id, '"status": ' + str(status)), (
+        f"{label}: not logged with its request id"
+    )

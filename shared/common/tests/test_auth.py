@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -129,3 +130,21 @@ async def test_revocation_hook_applies_to_cached_tokens() -> None:
     revoked.add(user_id)
     with pytest.raises(TokenError):
         await verifier.verify(token)
+
+
+async def test_every_refused_access_token_gets_one_generic_detail(caplog: pytest.LogCaptureFixture) -> None:
+    """The reason (expired, unknown key, …) is logged, never answered (issue 12)."""
+    from litestar.exceptions import NotAuthorizedException
+
+    from daybook_common.auth import ACCESS_TOKEN_REFUSED, verified_caller
+
+    signer = TestSigner()
+    verifier = TokenVerifier(signer.issuer, signer.audience, static_jwks_loader(signer.jwks))
+    user = uuid.uuid4()
+    caplog.set_level(logging.INFO, logger="daybook.auth")
+    for authorization in (None, "Bearer junk", signer.headers(user, ttl=-3600)["Authorization"]):
+        scope = {"headers": [(b"authorization", authorization.encode())] if authorization else []}
+        with pytest.raises(NotAuthorizedException) as refused:
+            await verified_caller(scope, verifier)
+        assert refused.value.detail == ACCESS_TOKEN_REFUSED
+    assert len([r for r in caplog.records if r.getMessage().startswith("access token refused: ")]) == 2

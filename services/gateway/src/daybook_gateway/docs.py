@@ -1,17 +1,20 @@
 """``/docs``: Swagger UI served from the assets shipped in the ``swagger-ui-bundle-v2`` wheel.
 
 Nothing is loaded from another host (the validator badge is off, the page's CSP only allows
-``'self'``), so the docs work on a machine without internet access.
+``'self'``), so the docs work on a machine without internet access.  Only the files the page
+uses are served (:data:`ASSETS`): not the bundle's stock ``index.html`` or
+``swagger-initializer.js`` (which point at an external demo API), and no directory lookups
+whose 404 could name the server's install path.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from litestar import Response, Router, get
-from litestar.datastructures import CacheControlHeader
-from litestar.static_files import create_static_files_router
+from litestar import Response, get
+from litestar.exceptions import NotFoundException
 
 ASSETS_PATH = "/docs/assets"
 OPENAPI_URL = "/api/v1/openapi.json"
@@ -60,6 +63,20 @@ def swagger_ui_dir() -> Path:
     return Path(swagger_ui_path)
 
 
+#: The bundle's files the docs page loads, with their media types; nothing else is served.
+ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
+    "swagger-ui-standalone-preset.js": "application/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+@cache
+def asset(name: str) -> bytes:
+    return (swagger_ui_dir() / name).read_bytes()
+
+
 def docs_handlers() -> list[Any]:
     @get("/docs", include_in_schema=False, sync_to_thread=False)
     def docs() -> Response[str]:
@@ -73,11 +90,15 @@ def docs_handlers() -> list[Any]:
     def init_js() -> Response[str]:
         return Response(INIT_JS, media_type="application/javascript; charset=utf-8")
 
-    assets: Router = create_static_files_router(
-        path=ASSETS_PATH,
-        directories=[swagger_ui_dir()],
-        name="docs-assets",
-        cache_control=CacheControlHeader(max_age=86_400, public=True),
-        include_in_schema=False,
-    )
-    return [docs, init_js, assets]
+    @get(ASSETS_PATH + "/{name:str}", include_in_schema=False, sync_to_thread=False)
+    def docs_asset(name: str) -> Response[bytes]:
+        media_type = ASSETS.get(name)
+        if media_type is None:
+            raise NotFoundException()
+        return Response(
+            asset(name),
+            media_type=media_type,
+            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
+
+    return [docs, init_js, docs_asset]

@@ -20,9 +20,9 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from daybook_common.auth import TokenError, TokenVerifier, bearer_token
+from daybook_common.auth import ACCESS_TOKEN_REFUSED, TokenError, TokenVerifier, bearer_token
 from daybook_common.logs import AccessLog, access_logger, request_id_var
-from daybook_common.observability import is_valid_request_id, new_request_id
+from daybook_common.observability import SERVER_HEADER, is_valid_request_id, new_request_id
 from daybook_common.problems import problem_body
 from daybook_gateway.cors import CorsPolicy
 from daybook_gateway.limits import ClientAddress, TokenBucketLimiter
@@ -59,7 +59,14 @@ _REQUEST_REPLACED = frozenset(
 )
 # Response headers the gateway's own server adds (Granian writes date/server) or the gateway sets.
 _RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"date", b"server"}
+_OWN_DROPPED = frozenset({b"x-request-id", b"server"})
 _NO_BODY_STATUS = frozenset({204, 304})
+#: Longer request targets get 414 and bigger header sections 431, as problem+json.  Granian's
+#: HTTP layer (hyper) answers past its own limits itself, with an empty body, before the app
+#: sees the request (a target over 64 KiB, more than 100 header fields, a head over its
+#: 400 KiB buffer): these lower limits make every realistic oversized request ours to answer.
+MAX_TARGET_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 32 * 1024
 DRAIN_SECONDS = 2.0  # at most this long, and at most drain_bytes, to discard a refused request's body
 BUFFER_LIMIT = 64 * 1024  # responses up to this size (with a Content-Length) are relayed in one message
 
@@ -151,7 +158,9 @@ class Gateway:
         forwarded_host = host = connection = preflight_method = None
         chunked = False
         forward: list[tuple[str, str]] = []
+        header_bytes = 0
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value) + 4
             if name in HOP_BY_HOP or name in _REQUEST_REPLACED:
                 if name == b"x-request-id":
                     raw_rid = value
@@ -187,7 +196,12 @@ class Gateway:
         status = 500
         upstream_name = route.upstream.name if route else None
         try:
-            if (
+            oversized = self._oversized(scope, header_bytes)
+            if oversized is not None:
+                status = await self._refuse_oversized(
+                    send, oversized, rid, cors, content_length, chunked, receive
+                )
+            elif (
                 method == "OPTIONS"
                 and origin is not None
                 and preflight_method is not None
@@ -242,8 +256,9 @@ class Gateway:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in _OWN_DROPPED]
                 headers.append((b"x-request-id", rid))
+                headers.append(SERVER_HEADER)
                 headers.extend(cors)
                 message["headers"] = headers
             await send(message)
@@ -255,7 +270,12 @@ class Gateway:
     async def _preflight(self, send: Send, origin: bytes, rid: bytes) -> int:
         if not self.cors.allowed(origin):
             return await self.problem(send, 403, "Origin not allowed", rid, [(b"vary", b"Origin")])
-        headers = [*self.cors.preflight_headers(origin), (b"x-request-id", rid), (b"content-length", b"0")]
+        headers = [
+            *self.cors.preflight_headers(origin),
+            (b"x-request-id", rid),
+            (b"content-length", b"0"),
+            SERVER_HEADER,
+        ]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return 204
@@ -268,6 +288,7 @@ class Gateway:
             (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", rid),
+            SERVER_HEADER,
             *headers,
         ]
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
@@ -303,7 +324,7 @@ class Gateway:
         if not route.public:
             token = bearer_token(authorization.decode("latin-1")) if authorization else None
             if token is None:
-                return await self._unauthorized(send, rid, cors, "Missing access token")
+                return await self._unauthorized(send, rid, cors, "missing access token")
             try:
                 await self.verifier.verify(token)
             except TokenError as exc:
@@ -316,7 +337,7 @@ class Gateway:
                         cors,
                         service="users",
                     )
-                return await self._unauthorized(send, rid, cors, f"Invalid access token: {exc}")
+                return await self._unauthorized(send, rid, cors, str(exc))
 
         client = scope.get("client")
         peer = str(client[0]) if client else "unknown"
@@ -366,7 +387,7 @@ class Gateway:
             message = await receive()
             if message["type"] == "http.disconnect":
                 state.pending = False
-                return 499
+                return await self._broken_body(send, rid, cors)
             first: bytes = message.get("body", b"")
             if not message.get("more_body", False):
                 state.pending = False
@@ -393,6 +414,7 @@ class Gateway:
                 status = response.status
                 headers = _response_headers(response.raw_headers)
                 headers.append((b"x-request-id", rid))
+                headers.append(SERVER_HEADER)
                 headers.extend(cors)
                 length = response.content_length
                 if (
@@ -417,7 +439,7 @@ class Gateway:
                     raise
                 return await self._too_large(send, rid, cors)
             if state.gone:
-                return 499
+                return await self._broken_body(send, rid, cors)
             if response_started:
                 # The status line is out: the only honest signal left is to break the connection.
                 logger.warning("upstream %s failed mid-response: %s", upstream.name, exc.__class__.__name__)
@@ -479,9 +501,56 @@ class Gateway:
         )
         return await self.problem(send, status, detail, rid, cors, service=name)
 
-    async def _unauthorized(self, send: Send, rid: bytes, cors: Headers, detail: str) -> int:
+    @staticmethod
+    def _oversized(scope: Scope, header_bytes: int) -> int | None:
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        if len(raw_path) + len(scope.get("query_string", b"")) > MAX_TARGET_BYTES:
+            return 414
+        if header_bytes > MAX_HEADER_BYTES:
+            return 431
+        return None
+
+    async def _refuse_oversized(
+        self,
+        send: Send,
+        status: int,
+        rid: bytes,
+        cors: Headers,
+        content_length: bytes | None,
+        chunked: bool,
+        receive: Receive,
+    ) -> int:
+        if status == 414:
+            detail = f"The request target is longer than {MAX_TARGET_BYTES} bytes"
+        else:
+            detail = f"The request's header fields are larger than {MAX_HEADER_BYTES} bytes"
+        logger.info("request refused: %s", detail, extra={"status": status})
+        status = await self.problem(send, status, detail, rid, [*cors, (b"connection", b"close")])
+        if content_length is not None or chunked:
+            await self._drain(receive)
+        return status
+
+    async def _broken_body(self, send: Send, rid: bytes, cors: Headers) -> int:
+        """The body ended early: a malformed chunked encoding (Granian reports it as a disconnect)
+        or a client that left.  Answer 400 — if nobody reads it, nothing is lost — instead of
+        returning without a response, which Granian turns into a bare ``500 text/plain``."""
+        logger.warning("request body malformed or cut short", extra={"status": 400})
+        try:
+            return await self.problem(
+                send,
+                400,
+                "The request body is malformed or incomplete",
+                rid,
+                [*cors, (b"connection", b"close")],
+            )
+        except Exception:  # the client is really gone: there is nobody to answer
+            return 499
+
+    async def _unauthorized(self, send: Send, rid: bytes, cors: Headers, reason: str) -> int:
+        """The one generic 401 (``ACCESS_TOKEN_REFUSED``); the reason goes to the log only."""
+        logger.info("access token refused: %s", reason, extra={"reason": reason})
         headers = [*cors, (b"www-authenticate", b'Bearer realm="daybook"')]
-        return await self.problem(send, 401, detail, rid, headers)
+        return await self.problem(send, 401, ACCESS_TOKEN_REFUSED, rid, headers)
 
     async def _too_large(self, send: Send, rid: bytes, cors: Headers) -> int:
         detail = f"The request body is larger than {self.max_body} bytes"

@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.exceptions import PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daybook_common.auth import AccessClaims, unauthorized
+from daybook_common.auth import AccessClaims, token_refused
 from daybook_users.auth.clients import ClientInfo, client_address, user_agent
 from daybook_users.auth.services import AuthService
 from daybook_users.db import models as m
@@ -44,7 +44,7 @@ async def provide_account(current_user: AccessClaims, user_service: UserService)
     """The caller's account; a valid token of a deleted or deactivated account gets 401."""
     user = await user_service.get_live(current_user.user_id)
     if user is None or not user.is_active:
-        raise unauthorized("Invalid access token: account is not active")
+        raise token_refused("account is not active")
     return user
 
 

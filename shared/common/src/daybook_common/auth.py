@@ -190,8 +190,19 @@ def bearer_token(authorization: str | None) -> str | None:
     return value.strip()
 
 
-def unauthorized(detail: str = "Missing or invalid access token") -> NotAuthorizedException:
+#: The one ``detail`` of every 401 for an access token, whatever was wrong with it: the reason
+#: (expired, unknown key, revoked …) would tell a forger what to try next, so it goes to the log.
+ACCESS_TOKEN_REFUSED = "Missing or invalid access token"
+
+
+def unauthorized(detail: str = ACCESS_TOKEN_REFUSED) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": 'Bearer realm="daybook"'})
+
+
+def token_refused(reason: str) -> NotAuthorizedException:
+    """The generic 401 for a refused access token; ``reason`` is logged, never answered."""
+    logger.info("access token refused: %s", reason, extra={"reason": reason})
+    return unauthorized()
 
 
 VERIFIER_STATE_KEY = "token_verifier"
@@ -221,7 +232,7 @@ async def verified_caller(scope: Any, verifier: TokenVerifier) -> AccessClaims:
     try:
         return await verifier.verify(token)
     except TokenError as exc:
-        raise unauthorized(f"Invalid access token: {exc}") from None
+        raise token_refused(str(exc)) from None
 
 
 async def provide_current_user(request: Request[Any, Any, Any], state: State) -> AccessClaims:

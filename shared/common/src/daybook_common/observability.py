@@ -26,6 +26,7 @@ from daybook_common.logs import (
 
 __all__ = [
     "REQUEST_ID_HEADER",
+    "SERVER_HEADER",
     "AccessLog",
     "JsonFormatter",
     "RequestIdMiddleware",
@@ -39,6 +40,11 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADER = b"x-request-id"
+#: Granian writes ``server: granian`` on every response that has no ``server`` field, and
+#: cannot be told not to (emmett-framework/granian#594); a value of our own replaces it, so
+#: no answer names the software behind it.
+SERVER_HEADER = (b"server", b"daybook")
+_SET_HERE = frozenset({REQUEST_ID_HEADER, SERVER_HEADER[0]})
 _VALID_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
 
@@ -85,8 +91,9 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _SET_HERE]
                 headers.append((REQUEST_ID_HEADER, encoded))
+                headers.append(SERVER_HEADER)
                 message["headers"] = headers
             await send(message)
 

@@ -2,7 +2,9 @@
 
 Validation → 422 with ``errors: [{field, message}]``; unknown route → 404; wrong
 method → 405; the domain errors of :mod:`daybook_common.errors` → their status (the one
-place that maps them); anything unexpected → 500 with no internals (logged with the request id).
+place that maps them); the database unreachable → 503 with ``Retry-After`` (one log line
+per outage, :mod:`daybook_common.outage`); anything unexpected → 500 with no internals
+(logged with the request id).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from daybook_common import errors
 from daybook_common.denylist import is_denied_write
+from daybook_common.outage import DETAIL as OUTAGE_DETAIL
+from daybook_common.outage import database_unavailable, outage_headers, outage_log
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("daybook.errors")
@@ -86,7 +90,8 @@ def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     if isinstance(exc.extra, dict):
         extra = {k: v for k, v in exc.extra.items() if k not in {"type", "title", "status", "detail"}}
     detail = exc.detail
-    if exc.status_code == 404 and detail == "Not Found":
+    if exc.status_code == 404 and (detail == "Not Found" or "/" in detail):
+        # Litestar's router and static files name the requested (or a server-side) path: never echo it.
         detail = "No resource at this path"
     if exc.status_code >= 500:
         detail = HTTPStatus(exc.status_code).phrase
@@ -135,6 +140,9 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
     if is_denied_write(exc):  # the write guard: the caller's account was erased meanwhile
         logger.info("refused a write of a denied user on %s %s", request.method, request.url.path)
         return domain_problem(errors.Unauthenticated())
+    if database_unavailable(exc):
+        outage_log.failed(exc, f"{request.method} {request.url.path}")
+        return problem_response(503, OUTAGE_DETAIL, headers=outage_headers())
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "An unexpected error occurred")
 

@@ -30,6 +30,7 @@ from daybook_common.db import DatabaseSettings, alchemy_config
 from daybook_common.denylist import DeniedUsers
 from daybook_common.events.consumer import EventConsumer, EventHandler
 from daybook_common.events.relay import OutboxRelay
+from daybook_common.guard import BodyGuard
 from daybook_common.health import database_check, health_handlers
 from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log, configure_logging
@@ -121,6 +122,7 @@ class ServiceApp:
             debug=False,
             logging_config=None,
         )
+        wrap_outermost(app, BodyGuard)  # bad input answered before Litestar parses it
         wrap_outermost(app, RequestIdMiddleware, access_log=s.access_log)
         return app
 

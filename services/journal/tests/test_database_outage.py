@@ -1,0 +1,160 @@
+"""PostgreSQL stopped under writes (issue 12): clients get 503 problem+json with Retry-After,
+``/ready`` is 503, the log has one line per outage (no tracebacks), and once the server is back
+the same app serves again — nothing restarted, no acknowledged write lost.
+
+The test stops and restarts a PostgreSQL of its own (never the run's shared one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from daybook_devtools.embedded import EmbeddedPostgres, free_port, stop_process
+from daybook_devtools.testing.databases import TestDatabase, create_test_database
+from daybook_devtools.testing.tokens import TestSigner
+from daybook_journal import SCHEMA, SCRIPT_LOCATION
+from daybook_journal.app import create_app
+from daybook_journal.settings import Settings
+from daybook_journal.testing import User
+
+
+@pytest.fixture(scope="module")
+def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("outage-pg")) / "data", free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def own_database(own_postgres: EmbeddedPostgres) -> TestDatabase:
+    db = create_test_database(own_postgres.admin_url())
+    db.migrate(SCHEMA, SCRIPT_LOCATION)
+    return db
+
+
+@pytest.fixture
+async def journal(own_database: TestDatabase, signer: TestSigner) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings.from_env(
+        {
+            "JOURNAL_DATABASE_URL": own_database.url(SCHEMA),
+            "JOURNAL_JWKS_JSON": signer.jwks_json,
+            "JOURNAL_ACCESS_LOG": "false",
+            "JOURNAL_EVENTS_ENABLED": "false",
+            "JOURNAL_DB_POOL_TIMEOUT": "2",
+        }
+    )
+    app = create_app(settings)
+    started, stopping = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stopping.wait()
+
+    running = asyncio.create_task(lifespan())
+    await started.wait()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://journal.test", timeout=30
+    ) as client:
+        yield client
+    stopping.set()
+    await running
+
+
+@dataclass
+class Outcomes:
+    statuses: list[tuple[float, int]] = field(default_factory=list)
+    acknowledged: list[str] = field(default_factory=list)
+    retry_after: set[str | None] = field(default_factory=set)
+    problem_types: set[str] = field(default_factory=set)
+
+
+async def write_until(client: httpx.AsyncClient, user: User, stop: asyncio.Event, out: Outcomes) -> None:
+    n = 0
+    while not stop.is_set():
+        n += 1
+        r = await client.post(
+            "/api/v1/journal/entries",
+            json={"title": f"w{n}", "content": "outage test", "entry_date": "2026-01-02T09:00:00Z"},
+            headers=user.headers,
+        )
+        out.statuses.append((time.monotonic(), r.status_code))
+        if r.status_code == 201:
+            out.acknowledged.append(r.json()["id"])
+        elif r.status_code == 503:
+            out.retry_after.add(r.headers.get("retry-after"))
+            out.problem_types.add(r.headers["content-type"])
+        await asyncio.sleep(0.01)
+
+
+async def test_database_outage_is_503_with_retry_after_and_loses_nothing(
+    journal: httpx.AsyncClient,
+    own_postgres: EmbeddedPostgres,
+    alice: User,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    out = Outcomes()
+    stop = asyncio.Event()
+    caplog.set_level(logging.WARNING)
+    writers = [asyncio.create_task(write_until(journal, alice, stop, out)) for _ in range(4)]
+    await asyncio.sleep(1.0)
+    assert any(s == 201 for _, s in out.statuses), out.statuses[:5]
+
+    assert own_postgres.proc is not None
+    stopped_at = time.monotonic()
+    await asyncio.to_thread(stop_process, own_postgres.proc, signal.SIGQUIT)  # immediate shutdown: a crash
+    own_postgres.proc = None
+    await asyncio.sleep(1.5)
+    ready = await journal.get("/ready")
+    assert ready.status_code == 503, ready.text
+    assert ready.headers["content-type"].startswith("application/problem+json")
+
+    await asyncio.to_thread(own_postgres.start)
+    restarted_at = time.monotonic()
+    deadline = restarted_at + 30
+    while time.monotonic() < deadline and not any(t > restarted_at and s == 201 for t, s in out.statuses):
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.gather(*writers)
+
+    seen = {s for _, s in out.statuses}
+    failures = [t for t, s in out.statuses if s != 201]
+    window = (max(failures) - min(failures)) if failures else 0.0
+    print(
+        f"\noutage: PostgreSQL down {restarted_at - stopped_at:.2f} s; error window {window:.2f} s; "
+        f"statuses {sorted(seen)}; {len(failures)} refused, {len(out.acknowledged)} acknowledged"
+    )
+    assert seen <= {201, 503}, out.statuses
+    assert 503 in seen
+    assert out.retry_after == {"2"}
+    assert all(t.startswith("application/problem+json") for t in out.problem_types)
+    assert any(t > restarted_at and s == 201 for t, s in out.statuses), "no recovery without a restart"
+    assert (await journal.get("/ready")).status_code == 200
+
+    # Every acknowledged write is there.
+    lost = []
+    for entry_id in out.acknowledged:
+        r = await journal.get(f"/api/v1/journal/entries/{entry_id}", headers=alice.headers)
+        if r.status_code != 200:
+            lost.append((entry_id, r.status_code))
+    print(f"acknowledged writes lost: {len(lost)}")
+    assert lost == []
+
+    # One log line per outage, no tracebacks.
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("daybook")]
+    assert not [r for r in records if r.exc_info], [r.getMessage() for r in records if r.exc_info]
+    started = [r for r in records if r.getMessage().startswith("database unavailable")]
+    assert 1 <= len(started) <= 2, [r.getMessage() for r in records]  # one; two if the restart took > 10 s

@@ -1,0 +1,200 @@
+"""The input guard every service's app runs before Litestar sees a request.
+
+PostgreSQL cannot store NUL, msgspec's JSON decoder recurses once per nesting level, and
+Litestar parses any body as JSON whatever its ``Content-Type``: left alone, each of these
+ends in a 500 with a traceback (the NUL ones with SQL and parameters).  The guard answers
+them first, as problem+json:
+
+- NUL in the path, in a query parameter or in any string (or key) of a JSON body → 422
+  naming the field;
+- a JSON body nested deeper than :data:`MAX_DEPTH` → 422;
+- a body that is not UTF-8 → 400;
+- a body whose ``Content-Type`` is not JSON (``application/json`` or ``application/*+json``)
+  → 415;
+- a body larger than ``max_body`` → 413;
+- a body that ends early (malformed chunked encoding) → 400.
+
+Requests without these problems reach the app unchanged (a buffered body is replayed).
+The cheap checks (byte searches and counts in C) run on every request; the exact ones
+(a full parse to name the field, a bracket walk) only when a cheap one matched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from daybook_common.problems import PROBLEM_JSON, problem_body
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Deepest JSON nesting a body may have; Daybook's own bodies need fewer than 5 levels.
+MAX_DEPTH = 32
+#: Largest body the guard buffers (Litestar's own default limit).
+MAX_BODY = 10 * 1024 * 1024
+NUL_MESSAGE = "must not contain the NUL character"
+_JSON_TYPE = re.compile(rb"\s*application/(?:[a-z0-9.+-]*\+)?json\s*(?:;.*)?", re.IGNORECASE | re.DOTALL)
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+class Refusal(Exception):
+    """A request the guard answers itself."""
+
+    def __init__(self, status: int, detail: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+
+
+def is_json_content_type(value: bytes | None) -> bool:
+    return value is not None and _JSON_TYPE.fullmatch(value) is not None
+
+
+def check_target(path: str, query: bytes) -> None:
+    """Raise :class:`Refusal` (422) when the path or a query parameter holds NUL."""
+    if "\x00" in path:
+        raise Refusal(422, "Validation failed", [{"field": "path", "message": NUL_MESSAGE}])
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                field = name.replace("\x00", "") or "query"
+                raise Refusal(422, "Validation failed", [{"field": field, "message": NUL_MESSAGE}])
+
+
+def nesting_depth(body: bytes, limit: int = MAX_DEPTH) -> int:
+    """The JSON nesting depth of ``body`` (strings ignored), counted up to ``limit + 1``."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for char in brackets:
+        if char in b"[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def _nul_field(value: Any, path: str = "") -> str | None:
+    """The path (``a.b[0]``) of the first string or key in ``value`` holding NUL."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return child.replace("\x00", "")
+            found = _nul_field(item, child)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_field(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def check_json_body(body: bytes) -> None:
+    """Raise :class:`Refusal` for a JSON body the services must not parse or store."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal(400, "The request body is not valid UTF-8") from None
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and nesting_depth(body) > MAX_DEPTH:
+        message = f"nested deeper than {MAX_DEPTH} levels"
+        raise Refusal(422, "Validation failed", [{"field": "body", "message": message}])
+    if "\\u0000" in text:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return  # not JSON at all: the app's decoder answers that
+        field = _nul_field(document)
+        if field is not None:
+            raise Refusal(422, "Validation failed", [{"field": field, "message": NUL_MESSAGE}])
+
+
+class BodyGuard:
+    """Pure ASGI middleware applying the checks above (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            check_target(scope["path"], scope.get("query_string", b""))
+            content_type = length = None
+            chunked = False
+            for name, value in scope["headers"]:
+                if name == b"content-type":
+                    content_type = value
+                elif name == b"content-length":
+                    length = value
+                elif name == b"transfer-encoding":
+                    chunked = True
+            if not chunked and (length is None or length.strip() == b"0"):
+                await self.app(scope, receive, send)
+                return
+            if not is_json_content_type(content_type):
+                raise Refusal(415, "The request body must be JSON (Content-Type: application/json)")
+            body = await self._read(receive)
+            check_json_body(body)
+        except Refusal as refusal:
+            await _answer(send, refusal)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                # A malformed chunked body reaches the app as a disconnect; without an answer the
+                # server would send a bare 500.  If the client really left, nobody reads this.
+                raise Refusal(400, "The request body is malformed or incomplete")
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise Refusal(413, f"The request body is larger than {self.max_body} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _answer(send: Send, refusal: Refusal) -> None:
+    extra = {"errors": refusal.errors} if refusal.errors is not None else {}
+    body = json.dumps(problem_body(refusal.status, refusal.detail, **extra)).encode()
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    with contextlib.suppress(Exception):  # a client that left cannot be answered
+        await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
