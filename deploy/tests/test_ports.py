@@ -62,6 +62,9 @@ def test_two_services_on_one_port(tmp_path: Path) -> None:
     port = free_port()
     config = StackConfig(
         data_dir=tmp_path,
+        # Its own PostgreSQL and NATS ports too: the defaults may be taken by a running `daybook up`.
+        pg_port=free_port(),
+        nats_port=free_port(),
         ports={"users": port, "journal": port, "reminders": free_port(), "gateway": free_port()},
     )
     with pytest.raises(PortInUseError) as caught:
