@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from daybook_journal import SCHEMA
-from daybook_journal.db.batches import run_batch
+from daybook_journal.db.batches import BatchTarget, run_batch
 
 logger = logging.getLogger("daybook.journal.erasure")
 
@@ -52,7 +51,7 @@ _KEYS = {
 
 
 async def erase_user(
-    conn_or_session: Any, user_id: uuid.UUID | str, batch_size: int = 5000
+    conn_or_session: BatchTarget, user_id: uuid.UUID | str, batch_size: int = 5000
 ) -> dict[str, int]:
     """Delete all of ``user_id``'s entries, tasks, tags, links, idempotency keys, goals and practice data.
 

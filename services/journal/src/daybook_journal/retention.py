@@ -16,14 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from daybook_journal import SCHEMA
-from daybook_journal.db.batches import run_batch
+from daybook_journal.db.batches import BatchTarget, run_batch
 
 logger = logging.getLogger("daybook.journal.retention")
 BYPASS = [("app.rls_bypass", "on")]
 
 
 async def _purge(
-    target: Any, table: str, column: str, key: str, cutoff: datetime.datetime, batch: int
+    target: BatchTarget, table: str, column: str, key: str, cutoff: datetime.datetime, batch: int
 ) -> int:
     sql = (
         f"DELETE FROM {SCHEMA}.{table} WHERE ({key}) IN "
@@ -38,7 +38,7 @@ async def _purge(
 
 
 async def purge_trash(
-    target: Any,
+    target: BatchTarget,
     retention_days: int,
     idempotency_ttl_hours: int = 24,
     batch_size: int = 5000,
@@ -67,15 +67,21 @@ _TASK_KEY = "journal_purge_task"
 
 
 def purge_hooks(
-    target: Callable[[], Any], interval_seconds: float, retention_days: int, idempotency_ttl_hours: int
+    target: Callable[[], BatchTarget | None],
+    interval_seconds: float,
+    retention_days: int,
+    idempotency_ttl_hours: int,
 ) -> tuple[Any, Any]:
     """App startup/shutdown hooks running :func:`purge_trash` on ``target()`` every ``interval_seconds``."""
 
     async def loop(app: Any) -> None:
         while True:
             await asyncio.sleep(interval_seconds)
+            handle = target()
+            if handle is None:  # the read pool is closed (shutting down): nothing to purge with
+                continue
             try:
-                await purge_trash(target(), retention_days, idempotency_ttl_hours)
+                await purge_trash(handle, retention_days, idempotency_ttl_hours)
             except Exception:
                 logger.exception("trash purge failed; will retry")
 

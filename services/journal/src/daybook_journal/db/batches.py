@@ -9,9 +9,16 @@ uncommitted work you might roll back).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+#: A handle :func:`run_batch` accepts.
+BatchTarget: TypeAlias = (
+    AsyncEngine | AsyncConnection | AsyncSession | asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool
+)
 
 
 def _count(status: str) -> int:
@@ -20,7 +27,7 @@ def _count(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-async def run_batch(target: Any, settings: Sequence[tuple[str, str]], sql: str, *args: Any) -> int:
+async def run_batch(target: BatchTarget, settings: Sequence[tuple[str, str]], sql: str, *args: Any) -> int:
     """Set LOCAL ``settings`` and run ``sql`` in one transaction; return the affected row count."""
     setup = [f"SELECT set_config('{name}', '{value}', true)" for name, value in settings]
     if isinstance(target, AsyncEngine):
@@ -34,13 +41,15 @@ async def run_batch(target: Any, settings: Sequence[tuple[str, str]], sql: str, 
             raise
         await target.commit()
         return count
-    if hasattr(target, "acquire"):  # asyncpg.Pool
+    if isinstance(target, asyncpg.Pool):
         async with target.acquire() as conn:
             return await _pg_run(conn, setup, sql, args)
     return await _pg_run(target, setup, sql, args)
 
 
-async def _sa_run(target: Any, setup: list[str], sql: str, args: tuple[Any, ...]) -> int:
+async def _sa_run(
+    target: AsyncConnection | AsyncSession, setup: list[str], sql: str, args: tuple[Any, ...]
+) -> int:
     conn = await target.connection() if isinstance(target, AsyncSession) else target
     for statement in setup:
         await conn.exec_driver_sql(statement)
@@ -48,7 +57,9 @@ async def _sa_run(target: Any, setup: list[str], sql: str, args: tuple[Any, ...]
     return int(result.rowcount or 0)
 
 
-async def _pg_run(conn: Any, setup: list[str], sql: str, args: tuple[Any, ...]) -> int:
+async def _pg_run(
+    conn: asyncpg.Connection | PoolConnectionProxy, setup: list[str], sql: str, args: tuple[Any, ...]
+) -> int:
     async with conn.transaction():
         for statement in setup:
             await conn.execute(statement)
