@@ -24,6 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from daybook_common.db import async_url
 from daybook_common.migrations import alembic_config
+from daybook_devtools.migration_lint import lint
 from daybook_devtools.testing.databases import TestDatabase, run_in_thread
 
 CONSTRAINT_KINDS = {"c": "check", "u": "unique", "f": "foreign key", "p": "primary key", "x": "exclusion"}
@@ -147,7 +148,8 @@ async def tables_in(db: TestDatabase, schema: str) -> set[str]:
 
 async def check_history(db: TestDatabase, schema: str, script_location: str, metadata: MetaData) -> None:
     """One head; base→head→base→head on real PostgreSQL leaves exactly the tables it made;
-    the models match the result (no drift either way), down to constraint and index names.
+    the models match the result (no drift either way), down to constraint and index names;
+    squawk finds the offline SQL safe on a live table.
 
     ``db`` must not have ``schema`` migrated yet (``fresh_database`` is per module)."""
     found = heads(script_location)
@@ -172,3 +174,6 @@ async def check_history(db: TestDatabase, schema: str, script_location: str, met
 
     names = name_diff(db, schema, metadata)
     assert names == [], "constraint and index names differ (migrations vs models):\n  " + "\n  ".join(names)
+
+    linted = lint(script_location, schema)
+    assert linted.ok, f"squawk finds the offline SQL of {schema} unsafe on a live table:\n{linted.output}"
