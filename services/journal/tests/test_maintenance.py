@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from daybook_common.db import async_url, plain_url
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
-from daybook_journal.db.goal_models import GOAL_TABLES
 from daybook_journal.app import create_app
 from daybook_journal.cli import main
+from daybook_journal.db.goal_models import GOAL_TABLES
 from daybook_journal.db.models import USER_OWNED_TABLES
 from daybook_journal.erasure import erase_user
 from daybook_journal.retention import purge_trash

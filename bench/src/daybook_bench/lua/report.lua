@@ -1,5 +1,6 @@
 -- Prints one machine-readable line with wrk's totals and latency percentiles.
--- Optional env: DAYBOOK_TOKENS_FILE (one bearer token per line, rotated across requests),
+-- Optional env: DAYBOOK_TOKENS_FILE (one bearer token per line, rotated across requests; a line
+-- "token<TAB>path" also sets that request's path, for per-user URLs),
 -- DAYBOOK_METHOD / DAYBOOK_BODY (for writes), DAYBOOK_CONTENT_TYPE.
 -- Without a tokens file the request is static (formatted once), so wrk spends no Lua per request.
 local method = os.getenv("DAYBOOK_METHOD") or "GET"
@@ -14,11 +15,16 @@ end
 
 if file then
   local tokens = {}
+  local paths = {}
   local counter = 0
 
   init = function(args)
     for line in io.lines(file) do
-      if #line > 0 then tokens[#tokens + 1] = line end
+      if #line > 0 then
+        local token, path = line:match("^([^\t]+)\t(.+)$")
+        tokens[#tokens + 1] = token or line
+        paths[#tokens] = path
+      end
     end
     -- each run starts at its own place in the list
     math.randomseed(os.time())
@@ -27,8 +33,9 @@ if file then
 
   request = function()
     counter = counter + 1
-    wrk.headers["Authorization"] = "Bearer " .. tokens[(counter % #tokens) + 1]
-    return wrk.format(nil)
+    local i = (counter % #tokens) + 1
+    wrk.headers["Authorization"] = "Bearer " .. tokens[i]
+    return wrk.format(nil, paths[i])
   end
 end
 

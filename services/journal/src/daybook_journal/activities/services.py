@@ -102,7 +102,7 @@ class ActivityService:
     async def create_group(
         self, root_id: uuid.UUID, data: s.ActivityGroupCreate
     ) -> tuple[s.ActivityGroup, int]:
-        await self.goals.live_root(root_id)
+        await self.goals.live_root(root_id, lock=True)
         now = utcnow()
         group = s.ActivityGroup(
             id=new_id(),
@@ -146,7 +146,7 @@ class ActivityService:
     # -- activities -------------------------------------------------------------------------
 
     async def create(self, root_id: uuid.UUID, data: s.ActivityCreate) -> tuple[s.Activity, int]:
-        await self.goals.live_root(root_id)
+        await self.goals.live_root(root_id, lock=True)
         await self._group_of_tree(data.group_id, root_id)
         now = utcnow()
         activity_id = new_id()

@@ -134,13 +134,15 @@ class GoalService:
         row = await self._one(self._live(goal_id))
         return goal_of(row), row["version"]
 
-    async def live_root(self, root_id: uuid.UUID) -> RowMapping:
-        """The caller's live root goal ``root_id`` (404 otherwise), locked against a move/delete."""
-        row = (
-            await self.db.session.execute(
-                self._live(root_id).where(g.parent_id.is_(None)).with_for_update(read=True)
-            )
-        ).first()
+    async def live_root(self, root_id: uuid.UUID, lock: bool = False) -> RowMapping:
+        """The caller's live root goal ``root_id`` (404 otherwise).
+
+        ``lock`` (creates under the tree): ``FOR SHARE``, so a move or delete of the root
+        waits for the create, and the new row's ``root_id`` cannot go stale meanwhile.
+        Reads take no lock (a row lock writes to the heap page).
+        """
+        stmt = self._live(root_id).where(g.parent_id.is_(None))
+        row = (await self.db.session.execute(stmt.with_for_update(read=True) if lock else stmt)).first()
         if row is None:
             raise NotFound("Goal tree not found")
         return row._mapping

@@ -220,7 +220,7 @@ class SessionService:
             )
 
     async def create(self, root_id: uuid.UUID, data: s.SessionCreate) -> tuple[s.Session, int]:
-        await self.goals.live_root(root_id)
+        await self.goals.live_root(root_id, lock=True)
         goal_ids = await self._goals_of_tree(root_id, data.goal_ids)
         steps: list[uuid.UUID] = []
         if data.template_id is not None:

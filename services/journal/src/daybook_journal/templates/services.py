@@ -94,7 +94,7 @@ class TemplateService:
             raise
 
     async def create(self, root_id: uuid.UUID, data: s.TemplateCreate) -> tuple[s.Template, int]:
-        await self.goals.live_root(root_id)
+        await self.goals.live_root(root_id, lock=True)
         await live_activities_of_tree(self.db, root_id, data.activity_ids)
         now = utcnow()
         template_id = new_id()

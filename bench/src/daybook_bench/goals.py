@@ -1,0 +1,201 @@
+"""Case 8 (issue 16): goal trees and practice data at scale, read through the gateway.
+
+Seeding (timed, target < 2 min): per user one tree of 30 goals (a root, 5 goals, 24 steps),
+5 activities with 2 metric definitions each, and ``sessions_per_tree`` sessions spread over
+the last year, each with 5 activity instances (one per activity) and 2 metric values per
+instance.  Full mode: 2,000 users x 100 sessions = 1,000,000 instances, 2,000,000 values.
+Everything is one ``INSERT … SELECT`` per table as the superuser (one transaction), then
+``VACUUM (ANALYZE)``.
+
+Then, through the gateway with each request another user's token and tree (wrk Lua, a
+``token<TAB>path`` file): ``GET /goals/{root}/tree``, ``GET /goals/{root}/sessions?limit=20``,
+a 90-day ``stats`` (day buckets) and a one-year ``stats`` (week buckets).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from daybook_bench import cases as c
+from daybook_bench.results import CaseResult, Row, Target
+from daybook_bench.wrk import Summary, WrkResult
+
+GOALS_PATH = "/api/v1/goals"
+FULL_USERS, FULL_SESSIONS = 2_000, 100
+QUICK_USERS, QUICK_SESSIONS = 200, 10
+
+SEED = """
+SET LOCAL synchronous_commit = off;
+CREATE TEMP TABLE bench_roots (user_id uuid, id uuid) ON COMMIT DROP;
+INSERT INTO bench_roots SELECT u, gen_random_uuid() FROM unnest($1::uuid[]) AS u;
+INSERT INTO journal.goals (id, user_id, root_id, parent_id, depth, title, sort_order, version, created_at, updated_at)
+    SELECT id, user_id, id, NULL, 0, 'Ultimate goal', 0, 1, now() - interval '400 days', now() FROM bench_roots;
+INSERT INTO journal.goals (id, user_id, root_id, parent_id, depth, title, sort_order, version, created_at, updated_at)
+    SELECT gen_random_uuid(), r.user_id, r.id, r.id, 1, 'Goal ' || i, i, 1, now() - interval '400 days', now()
+    FROM bench_roots AS r, generate_series(1, 5) AS i;
+INSERT INTO journal.goals (id, user_id, root_id, parent_id, depth, title, sort_order, version, created_at, updated_at)
+    SELECT gen_random_uuid(), p.user_id, p.root_id, p.id, 2, 'Step ' || j, j, 1, now() - interval '400 days', now()
+    FROM bench_roots AS r JOIN journal.goals AS p ON p.root_id = r.id AND p.depth = 1,
+         generate_series(1, 5) AS j
+    WHERE j < 5 OR p.sort_order < 5;
+CREATE TEMP TABLE bench_activities ON COMMIT DROP AS
+    SELECT gen_random_uuid() AS id, r.user_id, r.id AS root_id, i FROM bench_roots AS r, generate_series(1, 5) AS i;
+INSERT INTO journal.activities (id, user_id, root_id, goal_id, name, version, created_at, updated_at)
+    SELECT id, user_id, root_id, root_id, 'Activity ' || i, 1, now(), now() FROM bench_activities;
+CREATE TEMP TABLE bench_metrics ON COMMIT DROP AS
+    SELECT gen_random_uuid() AS id, a.user_id, a.root_id, a.id AS activity_id, k
+    FROM bench_activities AS a, generate_series(1, 2) AS k;
+INSERT INTO journal.metric_definitions (id, user_id, root_id, activity_id, name, unit, sort_order, version,
+                                        created_at, updated_at)
+    SELECT id, user_id, root_id, activity_id, 'Metric ' || k, 'u', k, 1, now(), now() FROM bench_metrics;
+CREATE TEMP TABLE bench_sessions ON COMMIT DROP AS
+    SELECT gen_random_uuid() AS id, r.user_id, r.id AS root_id,
+           now() - (k * 365.0 / $2::int) * interval '1 day' AS started_at
+    FROM bench_roots AS r, generate_series(1, $2::int) AS k;
+INSERT INTO journal.sessions (id, user_id, root_id, goal_id, title, started_at, version, created_at, updated_at)
+    SELECT id, user_id, root_id, root_id, 'Practice', started_at, 1, now(), now() FROM bench_sessions;
+CREATE TEMP TABLE bench_instances ON COMMIT DROP AS
+    SELECT gen_random_uuid() AS id, s.user_id, s.root_id, s.id AS session_id, a.id AS activity_id, a.i
+    FROM bench_sessions AS s JOIN bench_activities AS a ON a.root_id = s.root_id;
+INSERT INTO journal.activity_instances (id, user_id, root_id, session_id, activity_id, duration_seconds, sort_order,
+                                        version, created_at, updated_at)
+    SELECT id, user_id, root_id, session_id, activity_id, 300 + 60 * i, i, 1, now(), now() FROM bench_instances;
+INSERT INTO journal.metric_values (id, user_id, root_id, instance_id, metric_id, value, created_at, updated_at)
+    SELECT gen_random_uuid(), i.user_id, i.root_id, i.id, m.id, 10 * m.k + i.i, now(), now()
+    FROM bench_instances AS i JOIN bench_metrics AS m ON m.activity_id = i.activity_id
+"""
+TABLES = ("goals", "activities", "metric_definitions", "sessions", "activity_instances", "metric_values")
+
+
+async def seed_goals(
+    admin_dsn: str, user_ids: list[uuid.UUID], sessions_per_tree: int
+) -> dict[uuid.UUID, uuid.UUID]:
+    """One practice tree per user (see the module docstring); returns user id → root goal id."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        async with conn.transaction():
+            # The session count is an int, written into the SQL; the user ids are the one parameter.
+            for statement in SEED.replace("$2::int", str(int(sessions_per_tree))).split(";\n"):
+                await conn.execute(statement, *([user_ids] if "$1" in statement else []))
+        rows = await conn.fetch(
+            "SELECT user_id, id FROM journal.goals WHERE user_id = ANY($1::uuid[]) AND parent_id IS NULL",
+            user_ids,
+        )
+        for table in TABLES:
+            await conn.execute(f"VACUUM (ANALYZE) journal.{table}")
+    finally:
+        await conn.close()
+    return {r["user_id"]: r["id"] for r in rows}
+
+
+async def count_instances(admin_dsn: str) -> int:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM journal.activity_instances"))
+    finally:
+        await conn.close()
+
+
+def _paths(root: uuid.UUID, now: dt.datetime) -> dict[str, str]:
+    def stats(days: int, bucket: str) -> str:
+        start = (now - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{GOALS_PATH}/{root}/stats?from={start}&to={now:%Y-%m-%dT%H:%M:%SZ}&bucket={bucket}"
+
+    return {
+        "tree": f"{GOALS_PATH}/{root}/tree",
+        "sessions": f"{GOALS_PATH}/{root}/sessions?limit=20",
+        "stats90": stats(90, "day"),
+        "stats365": stats(365, "week"),
+    }
+
+
+async def case_goals(ctx: c.Context, result: CaseResult) -> None:
+    quick = ctx.plan is c.QUICK
+    users = ctx.user_ids[: QUICK_USERS if quick else FULL_USERS]
+    sessions = QUICK_SESSIONS if quick else FULL_SESSIONS
+    ctx.say(f"  seeding {len(users):,} goal trees with {len(users) * sessions * 5:,} activity instances…")
+    began = time.perf_counter()
+    roots = await seed_goals(ctx.stack.admin_dsn, users, sessions)
+    seed_s = time.perf_counter() - began
+    instances = await count_instances(ctx.stack.admin_dsn)
+    tokens = ctx.stack.mint_tokens(users)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+    files: dict[str, list[str]] = {name: [] for name in _paths(uuid.uuid4(), now)}
+    for user, token in zip(users, tokens, strict=True):
+        for name, path in _paths(roots[user], now).items():
+            files[name].append(f"{token}\t{path}")
+    probes: dict[str, c.Probe] = {}
+    for name, lines in files.items():
+        random.Random(9).shuffle(lines)
+        file = ctx.workdir / f"goals-{name}.txt"
+        file.write_text("\n".join(lines) + "\n")
+        first_path = lines[0].split("\t")[1]  # distinct per probe (each gets its own warm-up)
+        probes[name] = (
+            ctx.stack.gateway_url + first_path,
+            ctx.plan.connections,
+            {"DAYBOOK_TOKENS_FILE": str(file)},
+        )
+    await _sanity(ctx, files)
+    runs, _usage = await c.interleaved(ctx, probes)
+    rows = {
+        "tree": Row.of_wrk(f"GET /goals/{{root}}/tree, 30 goals (c={ctx.plan.connections})", runs["tree"]),
+        "sessions": Row.of_wrk(
+            f"GET /goals/{{root}}/sessions?limit=20 (c={ctx.plan.connections})", runs["sessions"]
+        ),
+        "stats90": Row.of_wrk(
+            f"GET /goals/{{root}}/stats, 90 days by day (c={ctx.plan.connections})", runs["stats90"]
+        ),
+        "stats365": Row.of_wrk(
+            f"GET /goals/{{root}}/stats, a year by week (c={ctx.plan.connections})", runs["stats365"]
+        ),
+    }
+    result.rows += [
+        Row("seeding (goals, activities, sessions, instances, values)", Summary.of([seed_s]), "s"),
+        Row("activity instances in the database", text=f"{instances:,}"),
+        *rows.values(),
+    ]
+    result.targets += [
+        Target("seeding < 2 min", seed_s, "<=", 120, "s"),
+        Target("tree p99 ≤ 30 ms", _p99(runs["tree"]), "<=", 30, "ms"),
+        Target("sessions page p99 ≤ 30 ms", _p99(runs["sessions"]), "<=", 30, "ms"),
+        Target("stats over a year p50 ≤ 50 ms", _p50(runs["stats365"]), "<=", 50, "ms"),
+    ]
+    result.notes.append(
+        f"{len(users):,} users, each one tree of 30 goals, 5 activities x 2 metrics, {sessions} sessions over a "
+        "year x 5 instances x 2 values; every request is another user's token and tree (wrk Lua)."
+    )
+
+
+def _p99(runs: list[WrkResult]) -> float:
+    return Summary.of([r.p99_ms for r in runs]).median
+
+
+def _p50(runs: list[WrkResult]) -> float:
+    return Summary.of([r.p50_ms for r in runs]).median
+
+
+async def _sanity(ctx: c.Context, files: dict[str, list[str]]) -> None:
+    """One request of each kind: the right status and a plausible body, or the case fails."""
+    async with aiohttp.ClientSession() as session:
+        for name, lines in files.items():
+            token, path = lines[0].split("\t")
+            body: Any = await c._expect(
+                session,
+                "GET",
+                ctx.stack.gateway_url + path,
+                200,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if name == "tree" and len(body["children"]) != 5:
+                raise RuntimeError(f"tree has {len(body['children'])} children, expected 5")
+            if name == "sessions" and len(body["items"]) < min(20, QUICK_SESSIONS):
+                raise RuntimeError(f"sessions page has {len(body['items'])} items")
+            if name.startswith("stats") and not body["items"]:
+                raise RuntimeError("stats returned no items")
