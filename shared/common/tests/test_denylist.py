@@ -112,3 +112,15 @@ async def test_a_deny_waits_for_a_write_in_flight_that_passed_the_guard(db: Test
     finally:
         await writer.close()
         await denier.close()
+
+
+async def test_a_start_with_the_database_unreachable_does_not_wait_for_the_load() -> None:
+    follower = DeniedUsers("postgresql://nobody:nothing@127.0.0.1:9/none", SCHEMA, first_load_timeout=30)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await follower.start()
+    try:
+        assert loop.time() - began < 10  # the failed attempt ends the wait, the retries go on behind
+        assert not follower.loaded.is_set()
+    finally:
+        await follower.stop()

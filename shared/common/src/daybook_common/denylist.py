@@ -162,6 +162,8 @@ class DeniedUsers:
     _ids: set[uuid.UUID] = field(default_factory=set, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     loaded: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    #: Set once the first load succeeded or failed: a start with the database down does not hang.
+    _tried: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def is_revoked(self, user_id: uuid.UUID, issued_at: int) -> bool:
         return user_id in self._ids
@@ -170,7 +172,7 @@ class DeniedUsers:
         """Start following; wait (bounded) for the first load so a new process refuses at once."""
         self._task = asyncio.create_task(self.run(), name=f"denied-users-{self.schema}")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.loaded.wait(), self.first_load_timeout)
+            await asyncio.wait_for(self._tried.wait(), self.first_load_timeout)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -195,6 +197,7 @@ class DeniedUsers:
         rows = await conn.fetch(f"SELECT user_id FROM {self.schema}.denied_users")
         self._ids = {row["user_id"] for row in rows}
         self.loaded.set()
+        self._tried.set()
 
     async def run(self) -> None:
         backoff = 0.5
@@ -217,6 +220,7 @@ class DeniedUsers:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self._tried.set()
                 logger.warning(
                     "denied-users list paused: %s; retrying in %.1fs", exc.__class__.__name__, backoff
                 )
