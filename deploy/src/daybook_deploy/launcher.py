@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import signal
@@ -185,6 +186,7 @@ class Stack:
     nats: EmbeddedNats | None = field(default=None, init=False)
     admin_url: str | None = field(default=None, init=False)
     nats_url: str | None = field(default=None, init=False)
+    _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     # --- where things are ------------------------------------------------------------------
     @property
@@ -246,6 +248,9 @@ class Stack:
             self.selected = selection(cfg.services)
         except KeyError as exc:
             raise StackError(str(exc.args[0])) from None
+        if cfg.data_dir.exists():  # before the ports: a launcher on this data dir holds them
+            self._lock_data_dir()
+            self._stop_leftovers()
         check_ports(cfg)
         for spec in self.selected:
             if not spec.available():
@@ -255,6 +260,7 @@ class Stack:
                 else:
                     raise StackError(f"{spec.module} is not installed; cannot start {spec.name}")
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_data_dir()
         try:
             # Children import their code (seconds of CPU each) while PostgreSQL, NATS and the
             # migrations get ready; they start serving only when released.
@@ -265,6 +271,35 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def _lock_data_dir(self) -> None:
+        """One launcher per data dir: a second one would stop the first one's servers as leftovers."""
+        if self._lock is not None:
+            return
+        lock = open(self.config.data_dir / "launcher.lock", "a+b")  # noqa: SIM115 - held until stop()
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise StackError(f"another daybook up already runs on {self.config.data_dir}") from None
+        self._lock = lock
+
+    def _stop_leftovers(self) -> None:
+        """Our PostgreSQL/NATS still running without a launcher (restarted from outside, or the last
+        launcher was killed): found by the data dir, stopped, so their ports are free to start again."""
+        cfg = self.config
+        servers: list[EmbeddedPostgres | EmbeddedNats] = []
+        if cfg.embedded_pg:
+            servers.append(EmbeddedPostgres(cfg.pg_data_dir, cfg.pg_port))
+        if cfg.embedded_nats:
+            servers.append(EmbeddedNats(cfg.nats_store_dir, cfg.nats_port))
+        for server in servers:
+            pid = server.running_pid()
+            if pid is not None:
+                self.report(
+                    f"stopping the {type(server).__name__[8:]} left running in {cfg.data_dir} (pid {pid})"
+                )
+                server.stop_leftover()
 
     def _timed(self, key: str, fn: Callable[[], T]) -> T:
         began = time.monotonic()
@@ -487,6 +522,9 @@ class Stack:
         if self.postgres is not None:
             self.postgres.stop()
             self.postgres = None
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
     def __enter__(self) -> Stack:
         self.start()

