@@ -86,8 +86,9 @@ def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         passwords={role.schema: role.password for role in harness.test_roles()},
         log_dir=root / "logs",
         ready_timeout=90,
-        # Every test client shares one address: the default auth rate limit (20/60) is for people.
-        extra_env={"GATEWAY_AUTH_RATE_LIMIT": "600/60"},
+        # Every test client shares one address: the default registration limit (30/3600) is for
+        # people. 127.0.0.1 is a trusted proxy, so a test can speak for other clients (X-Forwarded-For).
+        extra_env={"GATEWAY_RATE_LIMIT_REGISTER": "1000/60", "GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32"},
     )
     stack = Stack(config)
     _STACK_ADMIN_DSN["dsn"] = harness.TestDatabase(admin_url=admin_url, name=database).admin_dsn()

@@ -168,7 +168,7 @@ def env(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         passwords={role.schema: role.password for role in harness.test_roles()},
         log_dir=root / "logs",
         ready_timeout=90,
-        extra_env={"GATEWAY_AUTH_RATE_LIMIT": "600/60"},
+        extra_env={"GATEWAY_RATE_LIMIT_REGISTER": "1000/60"},
     )
     stack = Stack(config)
     test_db = TestDatabase(admin_url=pg_admin_url, name=database)

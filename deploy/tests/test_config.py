@@ -88,6 +88,7 @@ def test_service_env_values() -> None:
     assert service_env(BY_NAME["gateway"], at) == {
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": "4",
+        "GATEWAY_NATS_URL": "nats://n",
         "GATEWAY_JWKS_URL": "http://127.0.0.1:1/api/v1/auth/jwks",
         "GATEWAY_USERS_URL": "http://127.0.0.1:1",
         "GATEWAY_JOURNAL_URL": "http://127.0.0.1:2",

@@ -639,7 +639,7 @@ async def case_login(ctx: Context, result: CaseResult) -> None:
     p = Settings.from_env().passwords
     result.notes.append(
         f"argon2id m={p.memory_kib} KiB, t={p.time_cost}, p={p.parallelism} (the service's defaults); "
-        "the gateway's auth rate limit is off for this run (GATEWAY_AUTH_RATE_LIMIT=off)."
+        "the gateway's rate limits are off for this run (GATEWAY_RATE_LIMITS=off)."
     )
 
 

@@ -50,7 +50,7 @@ NEEDS_JOURNAL_DATA = {2, 7}
 DEFAULT_JSON = Path("bench/results/latest.json")
 STACK_ENV = {
     # Case 5 logs in hundreds of times a second from one address.
-    "GATEWAY_AUTH_RATE_LIMIT": "off",
+    "GATEWAY_RATE_LIMITS": "off",
 }
 
 

@@ -164,6 +164,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         module="daybook_gateway.cli",
         preload="daybook_gateway.app",
         port=8000,
+        nats=True,  # the rate limits' shared counters
         jwks=True,
         upstreams=("users", "journal", "reminders"),
         depends_on=("users", "journal", "reminders"),

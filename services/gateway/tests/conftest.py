@@ -40,7 +40,7 @@ def gateway_env(upstreams: Upstreams, signer: TestSigner) -> dict[str, str]:
     return {
         **upstreams.env(),
         "GATEWAY_JWKS_JSON": signer.jwks_json,
-        "GATEWAY_AUTH_RATE_LIMIT": "off",
+        "GATEWAY_RATE_LIMITS": "off",
         "GATEWAY_LOG_LEVEL": "WARNING",
     }
 

@@ -65,6 +65,8 @@ class StubUpstream:
         body = await request.read()
         self.seen.append(Seen(request.method, request.raw_path, CIMultiDict(request.headers), body))
         last = request.path.rstrip("/").rsplit("/", 1)[-1]
+        if "x-stub-status" in request.headers:  # answer with this status (e.g. a failed login's 401)
+            return web.json_response({"status": "stubbed"}, status=int(request.headers["x-stub-status"]))
         if last == "slow":
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._release.wait(), 30)

@@ -32,7 +32,7 @@ async def gateway_url(
         "GATEWAY_PORT": str(port),
         "GATEWAY_JWKS_JSON": signer.jwks_json,
         "GATEWAY_READ_TIMEOUT": "1",
-        "GATEWAY_AUTH_RATE_LIMIT": "off",
+        "GATEWAY_RATE_LIMITS": "off",
         "PYTHONUNBUFFERED": "1",
     }
     with servers(tmp_path_factory.mktemp("granian")) as group:

@@ -1,13 +1,20 @@
-"""Body size limit (413), per-client rate limit on /api/v1/auth/* (429) and CORS."""
+"""Body size limit (413), the shared per-route rate limits (429, RateLimit-*) and CORS."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import ipaddress
+import logging
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from gateway_support import PEER, Upstreams
+import pytest
+from gateway_support import Upstreams
+
+from daybook_devtools.embedded import free_port
 
 LIMIT = 1_048_576
 
@@ -56,39 +63,145 @@ async def test_chunked_body_is_counted_while_streaming(
     assert upstreams.journal.seen == []  # the upstream never got a complete request
 
 
-async def test_auth_paths_are_rate_limited_per_client(make_gateway: Any, upstreams: Upstreams) -> None:
-    async with make_gateway(GATEWAY_AUTH_RATE_LIMIT="3/60", GATEWAY_TRUSTED_PROXIES=PEER) as c:
-        for _ in range(3):
-            r = await c.post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x"})
-            assert r.status_code == 200
-        r = await c.post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x"})
-        assert r.status_code == 429
-        assert r.headers["content-type"].startswith("application/problem+json")
-        assert 1 <= int(r.headers["retry-after"]) <= 20
-        r = await c.get("/api/v1/auth/jwks")
-        assert r.status_code == 429
+def fresh_address() -> str:
+    """A client address no other test used: counters live in the session's NATS for a window."""
+    return str(ipaddress.IPv4Address(random.randrange(0x0A000001, 0x0AFFFFFE)))
+
+
+async def connected(c: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Wait until the gateway's counters reach NATS (it connects in the background)."""
+    for _ in range(100):
+        if c.gateway.limiter.counters.connected:  # type: ignore[attr-defined]
+            return c
+        await asyncio.sleep(0.05)
+    raise AssertionError("the gateway did not connect to NATS")
+
+
+FAIL = {"X-Stub-Status": "401"}  # the stub users service answers this login with 401
+LOGIN, REGISTER = "/api/v1/auth/login", "/api/v1/auth/register"
+# Long windows: a test never straddles a window boundary (fixed windows start at multiples of it).
+LIMITS = {"GATEWAY_RATE_LIMITS": "on", "GATEWAY_RATE_LIMIT_LOGIN": "3/86400"}
+
+
+def ratelimit(r: httpx.Response) -> tuple[str, str]:
+    assert 1 <= int(r.headers["ratelimit-reset"]) <= 86400
+    return r.headers["ratelimit-limit"], r.headers["ratelimit-remaining"]
+
+
+async def test_failed_logins_share_one_budget_across_gateways(
+    make_gateway: Any, upstreams: Upstreams, nats_url: str
+) -> None:
+    peer = fresh_address()
+    env = {**LIMITS, "GATEWAY_NATS_URL": nats_url}
+    async with make_gateway(peer=peer, **env) as a, make_gateway(peer=peer, **env) as b:
+        await connected(a), await connected(b)
+        statuses, budgets = [], []
+        for c in (a, b, a):
+            r = await c.post(LOGIN, json={"email": "a@b.c", "password": "x"}, headers=FAIL)
+            statuses.append(r.status_code)
+            budgets.append(ratelimit(r))
+        assert statuses == [401, 401, 401]
+        assert budgets == [("3", "2"), ("3", "1"), ("3", "0")]
+        for c in (b, a):  # the fourth, on either replica, is refused before the users service
+            r = await c.post(LOGIN, json={"email": "a@b.c", "password": "x"}, headers=FAIL)
+            assert r.status_code == 429
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["status"] == 429
+            assert ratelimit(r) == ("3", "0")
+            assert r.headers["retry-after"] == r.headers["ratelimit-reset"]
         assert len(upstreams.users.seen) == 3
 
-        # another client (behind the trusted proxy) has its own bucket
-        r = await c.post("/api/v1/auth/login", json={}, headers={"X-Forwarded-For": "203.0.113.50"})
-        assert r.status_code == 200
-        # other prefixes are not limited
-        for _ in range(5):
-            r = await c.get("/api/v1/users/me")
-            assert r.status_code == 401
+        # refresh and logout are never limited, even for this client
+        for path in ("/api/v1/auth/refresh", "/api/v1/auth/logout"):
+            r = await a.post(path, json={"refresh_token": "t"})
+            assert r.status_code == 200 and "ratelimit-limit" not in r.headers
+        # the other routes neither
+        assert (await b.get("/api/v1/auth/jwks")).status_code == 200
+
+    async with make_gateway(peer=fresh_address(), **env) as other:  # another client: its own budget
+        await connected(other)
+        r = await other.post(LOGIN, json={}, headers=FAIL)
+        assert r.status_code == 401 and ratelimit(r) == ("3", "2")
+
+
+async def test_successful_logins_never_count(make_gateway: Any, upstreams: Upstreams, nats_url: str) -> None:
+    async with make_gateway(peer=fresh_address(), **LIMITS, GATEWAY_NATS_URL=nats_url) as c:
+        await connected(c)
+        for _ in range(6):
+            r = await c.post(LOGIN, json={"email": "a@b.c", "password": "right"})
+            assert r.status_code == 200 and ratelimit(r) == ("3", "3")
+        r = await c.post(LOGIN, json={}, headers=FAIL)
+        assert r.status_code == 401 and ratelimit(r) == ("3", "2")
+
+
+async def test_every_registration_and_reset_request_counts(
+    make_gateway: Any, upstreams: Upstreams, nats_url: str
+) -> None:
+    limits = {
+        "GATEWAY_RATE_LIMITS": "on",
+        "GATEWAY_RATE_LIMIT_REGISTER": "2/86400",
+        "GATEWAY_RATE_LIMIT_PASSWORD_RESET": "1/86400",
+    }
+    async with make_gateway(peer=fresh_address(), GATEWAY_NATS_URL=nats_url, **limits) as c:
+        await connected(c)
+        statuses = [(await c.post(REGISTER, json={})).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        statuses = [(await c.post("/api/v1/auth/password-reset", json={})).status_code for _ in range(2)]
+        assert statuses == [200, 429]
+        assert len(upstreams.users.seen) == 3
 
 
 async def test_untrusted_peer_cannot_dodge_the_limit_with_x_forwarded_for(
-    make_gateway: Any, upstreams: Upstreams
+    make_gateway: Any, upstreams: Upstreams, nats_url: str
 ) -> None:
-    async with make_gateway(GATEWAY_AUTH_RATE_LIMIT="2/60") as c:
+    async with make_gateway(
+        peer=fresh_address(),
+        GATEWAY_RATE_LIMITS="on",
+        GATEWAY_RATE_LIMIT_REGISTER="2/86400",
+        GATEWAY_NATS_URL=nats_url,
+    ) as c:
+        await connected(c)
         statuses = [
-            (
-                await c.post("/api/v1/auth/login", json={}, headers={"X-Forwarded-For": f"203.0.113.{i}"})
-            ).status_code
+            (await c.post(REGISTER, json={}, headers={"X-Forwarded-For": f"203.0.113.{i}"})).status_code
             for i in range(4)
         ]
     assert statuses == [200, 200, 429, 429]
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_budget(
+    make_gateway: Any, upstreams: Upstreams, nats_url: str
+) -> None:
+    proxy = fresh_address()
+    async with make_gateway(
+        peer=proxy,
+        GATEWAY_RATE_LIMITS="on",
+        GATEWAY_TRUSTED_PROXIES=proxy,
+        GATEWAY_RATE_LIMIT_REGISTER="1/86400",
+        GATEWAY_NATS_URL=nats_url,
+    ) as c:
+        await connected(c)
+        first, second = fresh_address(), fresh_address()
+        statuses = [
+            (await c.post(REGISTER, json={}, headers={"X-Forwarded-For": client})).status_code
+            for client in (first, second, first)
+        ]
+    assert statuses == [200, 200, 429]
+
+
+async def test_without_nats_the_limits_fail_open_and_say_so(
+    make_gateway: Any, upstreams: Upstreams, caplog: pytest.LogCaptureFixture
+) -> None:
+    nowhere = f"nats://127.0.0.1:{free_port()}"
+    with caplog.at_level(logging.WARNING, logger="daybook.gateway.limits"):
+        async with make_gateway(
+            **LIMITS, GATEWAY_RATE_LIMIT_REGISTER="1/86400", GATEWAY_NATS_URL=nowhere
+        ) as c:
+            for _ in range(5):
+                r = await c.post(LOGIN, json={}, headers=FAIL)
+                assert r.status_code == 401 and "ratelimit-limit" not in r.headers
+            assert [(await c.post(REGISTER, json={})).status_code for _ in range(3)] == [200] * 3
+    warnings = [r for r in caplog.records if "rate limits not enforced" in r.getMessage()]
+    assert len(warnings) == 1  # one line a minute, not one per request
 
 
 CORS = {"GATEWAY_CORS_ORIGINS": "https://app.example, http://localhost:5173"}

@@ -1,4 +1,4 @@
-"""Settings, the token bucket, client address resolution and the edge verifier's refresh guard."""
+"""Settings, the rate-limit rules, client address resolution and the edge verifier's refresh guard."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from joserfc.jwk import ECKey
 from daybook_common.auth import TokenError, TokenVerifier
 from daybook_common.settings import SettingsError
 from daybook_devtools.testing.tokens import TestSigner
-from daybook_gateway.limits import ClientAddress, TokenBucketLimiter
+from daybook_gateway.limits import ClientAddress
+from daybook_gateway.rules import RULES
 from daybook_gateway.settings import RateLimit, Settings
 
 
@@ -25,7 +26,13 @@ def test_defaults_match_the_documented_ports_and_limits() -> None:
     assert s.auth.jwks_url == "http://127.0.0.1:8001/api/v1/auth/jwks"
     assert (s.auth.issuer, s.auth.audience) == ("daybook-users", "daybook-api")
     assert s.max_body_bytes == 1_048_576
-    assert s.auth_rate_limit == RateLimit(20, 60.0)
+    assert {rule.name: limit for rule, limit in s.rate_limits} == {
+        "login": RateLimit(20, 300.0),
+        "register": RateLimit(30, 3600.0),
+        "password-reset": RateLimit(5, 3600.0),
+        "password-change": RateLimit(10, 900.0),
+    }
+    assert s.nats_url == "nats://127.0.0.1:14222"
     assert s.cors_origins == () and s.trusted_proxies == ()
     assert s.access_log is True
 
@@ -39,7 +46,9 @@ def test_environment_overrides() -> None:
             "GATEWAY_READ_TIMEOUT": "7",
             "GATEWAY_TIMEOUT": "9",
             "GATEWAY_MAX_BODY_BYTES": "2048",
-            "GATEWAY_AUTH_RATE_LIMIT": "5/10",
+            "GATEWAY_RATE_LIMIT_LOGIN": "5/10",
+            "GATEWAY_RATE_LIMIT_PASSWORD_RESET": "off",
+            "GATEWAY_NATS_URL": "nats://nats:4222",
             "GATEWAY_CORS_ORIGINS": "https://a.example/, http://localhost:5173",
             "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
             "GATEWAY_ACCESS_LOG": "false",
@@ -49,7 +58,10 @@ def test_environment_overrides() -> None:
     assert s.auth.jwks_url == "http://users:8001/api/v1/auth/jwks"  # follows the users URL
     assert (s.connect_timeout, s.read_timeout, s.total_timeout) == (0.5, 7.0, 9.0)
     assert s.max_body_bytes == 2048
-    assert s.auth_rate_limit == RateLimit(5, 10.0)
+    limits = {rule.name: limit for rule, limit in s.rate_limits}
+    assert limits["login"] == RateLimit(5, 10.0) and "password-reset" not in limits
+    assert s.nats_url == "nats://nats:4222"
+    assert Settings.from_env({"GATEWAY_RATE_LIMITS": "off"}).rate_limits == ()
     assert s.cors_origins == ("https://a.example", "http://localhost:5173")
     assert s.trusted_proxies == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1"))
     assert s.access_log is False
@@ -59,8 +71,10 @@ def test_environment_overrides() -> None:
 @pytest.mark.parametrize(
     "env",
     [
-        {"GATEWAY_AUTH_RATE_LIMIT": "lots"},
-        {"GATEWAY_AUTH_RATE_LIMIT": "-1/60"},
+        {"GATEWAY_RATE_LIMIT_LOGIN": "lots"},
+        {"GATEWAY_RATE_LIMIT_REGISTER": "-1/60"},
+        {"GATEWAY_RATE_LIMIT_REGISTER": "5/0.5"},
+        {"GATEWAY_AUTH_RATE_LIMIT": "20/60"},  # replaced by the per-route settings: said, not ignored
         {"GATEWAY_TRUSTED_PROXIES": "not-an-ip"},
         {"GATEWAY_READ_TIMEOUT": "0"},
         {"GATEWAY_MAX_BODY_BYTES": "big"},
@@ -77,27 +91,12 @@ def test_rate_limit_can_be_switched_off(raw: str) -> None:
     assert RateLimit.parse(raw, "X") is None
 
 
-def test_token_bucket_bursts_then_refills() -> None:
-    now = [1000.0]
-    limiter = TokenBucketLimiter(RateLimit(3, 30.0), clock=lambda: now[0])  # 1 token per 10 s
-    assert [limiter.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    wait = limiter.acquire("a")
-    assert wait == pytest.approx(10.0)
-    assert limiter.acquire("b") == 0.0  # buckets are per client
-    now[0] += 5
-    assert limiter.acquire("a") == pytest.approx(5.0)
-    now[0] += 5
-    assert limiter.acquire("a") == 0.0
-    assert limiter.acquire("a") > 0
-
-
-def test_token_bucket_memory_is_bounded() -> None:
-    now = [0.0]
-    limiter = TokenBucketLimiter(RateLimit(2, 1.0), max_clients=100, clock=lambda: now[0])
-    for i in range(1000):
-        limiter.acquire(f"10.0.{i // 256}.{i % 256}")
-        now[0] += 0.01
-    assert len(limiter._buckets) <= 101
+def test_rule_names_are_subject_tokens_and_routes_are_unique() -> None:
+    assert all(rule.name.replace("-", "").isalnum() and rule.name.islower() for rule in RULES)
+    assert len({(rule.method, rule.path) for rule in RULES}) == len(RULES)
+    assert all(bool(rule.failures) == (rule.counts == "failures") for rule in RULES)
+    # refresh and logout are never limited: a valid token must always work
+    assert not {"/api/v1/auth/refresh", "/api/v1/auth/logout"} & {rule.path for rule in RULES}
 
 
 def test_client_address_trusts_only_configured_proxies() -> None:

@@ -22,6 +22,7 @@ from daybook_common.logs import configure_logging
 from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
 from daybook_gateway.auth import edge_verifier
 from daybook_gateway.docs import docs_handlers
+from daybook_gateway.limits import RateLimiter
 from daybook_gateway.openapi import OpenAPIAggregator
 from daybook_gateway.proxy import Gateway
 from daybook_gateway.routing import Upstream, build_routes
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
     aggregator = OpenAPIAggregator(upstreams, settings.openapi_ttl, timeout=max(settings.ready_timeout, 5.0))
 
     access_log = shared_access_log if settings.access_log else None
+    limiter = RateLimiter.from_settings(settings)
     background: list[asyncio.Task[None]] = []
 
     async def refresh_keys_periodically() -> None:
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
     async def startup() -> None:
         for upstream in upstreams.values():
             upstream.client()
+        if limiter is not None:
+            limiter.counters.start()
         await verifier.refresh()
         if not settings.auth.jwks_json:
             background.append(asyncio.create_task(refresh_keys_periodically()))
@@ -106,6 +110,8 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             tune_gc()
 
     async def shutdown() -> None:
+        if limiter is not None:
+            await limiter.counters.close()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -123,4 +129,4 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         logging_config=None,
         debug=False,
     )
-    return Gateway(settings, own, verifier, upstreams, build_routes(upstreams), access_log)
+    return Gateway(settings, own, verifier, upstreams, build_routes(upstreams), access_log, limiter)

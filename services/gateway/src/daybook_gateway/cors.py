@@ -8,7 +8,10 @@ Headers = list[tuple[bytes, bytes]]
 
 ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
 ALLOW_HEADERS = b"Authorization, Content-Type, Accept, Accept-Language, Idempotency-Key, If-Match, If-None-Match, X-Request-ID"
-EXPOSE_HEADERS = b"ETag, Location, Retry-After, WWW-Authenticate, X-Request-ID"
+EXPOSE_HEADERS = (
+    b"ETag, Location, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, "
+    b"WWW-Authenticate, X-Request-ID"
+)
 
 
 class CorsPolicy:

@@ -2,7 +2,7 @@
 
 Litestar serves only the gateway's own routes (``/health``, ``/ready``, OpenAPI, ``/docs``) and the
 404 for unknown paths; every routed request is handled here without a framework layer: one pass
-over the headers, the token check, the limits, then a pooled aiohttp request whose body and
+over the headers, the token check, the limits (:mod:`daybook_gateway.limits`), then a pooled aiohttp request whose body and
 response are streamed.  Requests that never reach a service (401, 413, 429, preflights) are
 answered here too, as problem+json.
 """
@@ -25,7 +25,7 @@ from daybook_common.logs import AccessLog, access_logger, request_id_var
 from daybook_common.observability import SERVER_HEADER, is_valid_request_id, new_request_id
 from daybook_common.problems import problem_body
 from daybook_gateway.cors import CorsPolicy
-from daybook_gateway.limits import ClientAddress, TokenBucketLimiter
+from daybook_gateway.limits import ClientAddress, RateLimiter, Verdict
 from daybook_gateway.routing import Route, Upstream
 from daybook_gateway.settings import Settings
 
@@ -126,6 +126,7 @@ class Gateway:
         upstreams: dict[str, Upstream],
         routes: tuple[Route, ...],
         access_log: AccessLog | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.fallback = fallback
@@ -134,7 +135,7 @@ class Gateway:
         self.routes = routes
         self.cors = CorsPolicy(settings.cors_origins, settings.cors_max_age)
         self.client_address = ClientAddress(settings.trusted_proxies)
-        self.limiter = TokenBucketLimiter(settings.auth_rate_limit) if settings.auth_rate_limit else None
+        self.limiter = limiter
         self.max_body = settings.max_body_bytes
         self.drain_bytes = max(4 * 1024 * 1024, 2 * settings.max_body_bytes)
         # Decided once: a level that drops INFO (set before the app is made) costs nothing per request.
@@ -342,17 +343,14 @@ class Gateway:
         client = scope.get("client")
         peer = str(client[0]) if client else "unknown"
         xff_in = forwarded_for.decode("latin-1") if forwarded_for else None
-        if route.rate_limited and self.limiter is not None and method != "OPTIONS":
-            wait = self.limiter.acquire(self.client_address.resolve(peer, xff_in))
-            if wait > 0:
-                retry_after = str(max(1, int(wait + 0.999))).encode()
-                return await self.problem(
-                    send,
-                    429,
-                    "Too many requests, try again later",
-                    rid,
-                    [*cors, (b"retry-after", retry_after)],
-                )
+        verdict: Verdict | None = None
+        limited = self.limiter.match(method, path) if self.limiter is not None else None
+        if limited is not None:
+            assert self.limiter is not None
+            verdict = await self.limiter.check(*limited, self.client_address.resolve(peer, xff_in))
+            if verdict is not None and verdict.refused:
+                refusal = [*cors, *verdict.headers(), (b"retry-after", verdict.reset_seconds())]
+                return await self.problem(send, 429, "Too many requests, try again later", rid, refusal)
 
         declared: int | None = None
         if content_length is not None:
@@ -416,6 +414,10 @@ class Gateway:
                 headers.append((b"x-request-id", rid))
                 headers.append(SERVER_HEADER)
                 headers.extend(cors)
+                if verdict is not None:
+                    assert self.limiter is not None
+                    verdict = await self.limiter.answered(verdict, status)
+                    headers.extend(verdict.headers())
                 length = response.content_length
                 if (
                     method == "HEAD"

@@ -22,9 +22,8 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/reminders", "reminders"),
     ("/api/v1/notifications", "reminders"),
 )
-# Reachable without an access token (register, login, refresh, logout, jwks) — and rate limited per client.
+# Reachable without an access token (register, login, refresh, logout, jwks); rate limits: rules.py.
 PUBLIC_PREFIXES = frozenset({"/api/v1/auth"})
-RATE_LIMITED_PREFIXES = frozenset({"/api/v1/auth"})
 
 # aiohttp must not invent request headers the client did not send (a gzip body for a client that
 # never asked for one, a made-up content type …).
@@ -72,7 +71,6 @@ class Route:
     prefix: str
     upstream: Upstream
     public: bool
-    rate_limited: bool
 
     def matches(self, path: str) -> bool:
         return path.startswith(self.prefix) and (
@@ -82,7 +80,7 @@ class Route:
 
 def build_routes(upstreams: dict[str, Upstream]) -> tuple[Route, ...]:
     return tuple(
-        Route(prefix, upstreams[name], prefix in PUBLIC_PREFIXES, prefix in RATE_LIMITED_PREFIXES)
+        Route(prefix, upstreams[name], prefix in PUBLIC_PREFIXES)
         for prefix, name in sorted(PREFIXES, key=lambda p: -len(p[0]))
     )
 

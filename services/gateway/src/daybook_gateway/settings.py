@@ -8,35 +8,12 @@ from dataclasses import dataclass, field
 
 from daybook_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, AuthSettings
 from daybook_common.settings import Env, SettingsError
+from daybook_gateway.rules import RULES, RateLimit, Rule
 
 PREFIX = "GATEWAY_"
 JWKS_PATH = "/api/v1/auth/jwks"
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """``requests`` per ``window`` seconds per client (a token bucket of that size)."""
-
-    requests: int
-    window: float
-
-    @classmethod
-    def parse(cls, raw: str, name: str) -> RateLimit | None:
-        value = raw.strip().lower()
-        if value in {"", "0", "off", "none", "false"}:
-            return None
-        count, sep, window = value.partition("/")
-        try:
-            limit = cls(int(count), float(window) if sep else 60.0)
-        except ValueError:
-            raise SettingsError(
-                f"{name} must look like 20/60 (requests/seconds) or off, got {raw!r}"
-            ) from None
-        if limit.requests <= 0 or limit.window <= 0:
-            raise SettingsError(f"{name} needs a positive count and window, got {raw!r}")
-        return limit
 
 
 @dataclass(frozen=True)
@@ -54,7 +31,12 @@ class Settings:
     max_connections: int = 256
     keepalive_timeout: float = 15.0
     max_body_bytes: int = 1_048_576
-    auth_rate_limit: RateLimit | None = RateLimit(20, 60.0)
+    #: The enabled rules of :data:`~daybook_gateway.rules.RULES` with their limits.
+    rate_limits: tuple[tuple[Rule, RateLimit], ...] = tuple((rule, rule.default) for rule in RULES)
+    #: Where the rate limits' shared counters live (a JetStream stream of counters).
+    nats_url: str = "nats://127.0.0.1:14222"
+    #: How long a request waits for a counter before it passes unlimited (fail open).
+    rate_limit_timeout: float = 0.25
     cors_origins: tuple[str, ...] = ()
     cors_max_age: int = 600
     trusted_proxies: tuple[IPNetwork, ...] = ()
@@ -90,7 +72,9 @@ class Settings:
             max_connections=int(_positive(env, "UPSTREAM_MAX_CONNECTIONS", cls.max_connections)),
             keepalive_timeout=_positive(env, "UPSTREAM_KEEPALIVE", cls.keepalive_timeout),
             max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", cls.max_body_bytes)),
-            auth_rate_limit=RateLimit.parse(env.str("AUTH_RATE_LIMIT", "20/60"), env.name("AUTH_RATE_LIMIT")),
+            rate_limits=_rate_limits(env),
+            nats_url=env.str("NATS_URL", cls.nats_url),
+            rate_limit_timeout=_positive(env, "RATE_LIMIT_TIMEOUT", cls.rate_limit_timeout),
             cors_origins=tuple(o.rstrip("/") for o in env.list("CORS_ORIGINS")),
             cors_max_age=env.int("CORS_MAX_AGE", cls.cors_max_age),
             trusted_proxies=_networks(env),
@@ -102,6 +86,22 @@ class Settings:
             if not url.startswith(("http://", "https://")):
                 raise SettingsError(f"{env.name(name.upper() + '_URL')} must be an http(s) URL, got {url!r}")
         return settings
+
+
+def _rate_limits(env: Env) -> tuple[tuple[Rule, RateLimit], ...]:
+    if env.optional("AUTH_RATE_LIMIT") is not None:
+        raise SettingsError(
+            f"{env.name('AUTH_RATE_LIMIT')} is gone: limits are per route now "
+            f"({', '.join(env.name(rule.setting) for rule in RULES)}; {env.name('RATE_LIMITS')}=off for none)"
+        )
+    if not env.bool("RATE_LIMITS", True):
+        return ()
+    enabled = []
+    for rule in RULES:
+        limit = RateLimit.parse(env.str(rule.setting, str(rule.default)), env.name(rule.setting))
+        if limit is not None:
+            enabled.append((rule, limit))
+    return tuple(enabled)
 
 
 def _positive(env: Env, key: str, default: float) -> float:

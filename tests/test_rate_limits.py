@@ -1,0 +1,54 @@
+"""Rate limits through the gateway: failed logins count, valid refresh and logout never do.
+
+The stack trusts 127.0.0.1 as a proxy (see conftest), so each test speaks for a client address of
+its own through ``X-Forwarded-For`` and starts with a full budget; the default login limit holds.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import httpx
+
+PASSWORD = "correct horse battery staple"
+LOGIN = "/api/v1/auth/login"
+
+
+def _client() -> dict[str, str]:
+    return {"X-Forwarded-For": f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"}
+
+
+def test_failed_logins_run_out_valid_tokens_keep_working(http: httpx.Client) -> None:
+    me = _client()
+    email = f"limits-{uuid.uuid4().hex[:10]}@example.com"
+    r = http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}, headers=me)
+    assert r.status_code == 201, r.text
+    assert "ratelimit-remaining" in r.headers  # registrations count
+
+    r = http.post(LOGIN, json={"email": email, "password": PASSWORD}, headers=me)
+    assert r.status_code == 200, r.text
+    limit = int(r.headers["ratelimit-limit"])
+    assert int(r.headers["ratelimit-remaining"]) == limit  # a successful login does not count
+    tokens = r.json()
+
+    for n in range(1, limit + 1):  # unknown accounts: the users service's per-account lock stays out
+        r = http.post(LOGIN, json={"email": f"nobody-{n}@example.com", "password": "wrong"}, headers=me)
+        assert r.status_code == 401, r.text
+        assert int(r.headers["ratelimit-remaining"]) == limit - n
+    r = http.post(LOGIN, json={"email": email, "password": PASSWORD}, headers=me)
+    assert r.status_code == 429  # even the right password, from this client, until the window ends
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["status"] == 429
+    assert int(r.headers["retry-after"]) >= 1
+    assert r.headers["ratelimit-remaining"] == "0"
+
+    # A valid refresh token still refreshes and logs out from the very same client.
+    r = http.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, headers=me)
+    assert r.status_code == 200, r.text
+    assert "ratelimit-limit" not in r.headers
+    r = http.post("/api/v1/auth/logout", json={"refresh_token": r.json()["refresh_token"]}, headers=me)
+    assert r.status_code == 204, r.text
+    # Another client is not affected.
+    r = http.post(LOGIN, json={"email": email, "password": PASSWORD}, headers=_client())
+    assert r.status_code == 200, r.text
