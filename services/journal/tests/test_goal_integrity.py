@@ -95,3 +95,21 @@ async def test_row_level_security_is_forced_on_every_goal_table(migrated: TestDa
         assert all(r["relrowsecurity"] and r["relforcerowsecurity"] for r in rows)
     finally:
         await conn.close()
+
+
+async def test_without_app_user_id_the_service_role_sees_no_goal_rows(migrated: TestDatabase) -> None:
+    writer = await migrated.connect_as(SCHEMA)
+    try:
+        user, root = uuid.uuid4(), uuid7()
+        await _as_user(writer, user)
+        await writer.execute(GOAL, root, user, root, None, 0)
+    finally:
+        await writer.close()
+    conn = await migrated.connect_as(SCHEMA)  # the owner role itself, bound to nobody
+    try:
+        for table in GOAL_TABLES:
+            assert await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.{table}") == 0, table
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):  # the policy's WITH CHECK
+            await conn.execute(GOAL, uuid7(), user, root, root, 1)
+    finally:
+        await conn.close()

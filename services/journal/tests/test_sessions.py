@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from typing import Any
 
+import httpx
 from litestar.testing import AsyncTestClient
 
 from daybook_journal.testing import (
@@ -297,3 +299,22 @@ async def test_other_users_ids_are_404(api: AsyncTestClient, alice: User, bob: U
         assert r.status_code == 404, (method, path, r.text)
     await api.delete(f"{SESSIONS}/{session['id']}", headers=alice.headers)
     assert (await api.post(f"{SESSIONS}/{session['id']}/restore", headers=bob.headers)).status_code == 404
+
+
+async def test_concurrent_starts_one_wins(
+    concurrent_api: httpx.AsyncClient, api: AsyncTestClient, alice: User
+) -> None:
+    t = await tree(api, alice)
+    session = await make_session(api, alice, t["root"]["id"])
+    r = await api.post(
+        f"{SESSIONS}/{session['id']}/activities", json={"activity_id": t["run"]["id"]}, headers=alice.headers
+    )
+    one = f"{SESSIONS}/{session['id']}/activities/{r.json()['id']}"
+    starts = await asyncio.gather(
+        *(concurrent_api.post(f"{one}/start", headers=alice.headers) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in starts) == [200, 409, 409, 409]
+    stops = await asyncio.gather(
+        *(concurrent_api.post(f"{one}/stop", headers=alice.headers) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in stops) == [200, 409, 409, 409]
