@@ -21,6 +21,7 @@ from daybook_common.errors import ExpectedVersion, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_journal.db.queries import param, utcnow
 from daybook_journal.db.reads import CompiledQuery, scoped
+from daybook_journal.db.rows import AnySelect, Record, SaRow
 from daybook_journal.deps import UserDb
 
 
@@ -41,7 +42,7 @@ class Lifecycle:
         c = self.table.c
         return sa.and_(c.id == row_id, c.user_id == db.user_id)
 
-    async def get_live(self, db: UserDb, row_id: uuid.UUID) -> Any:
+    async def get_live(self, db: UserDb, row_id: uuid.UUID) -> SaRow:
         """The live row (``columns``), or 404."""
         stmt = sa.select(*self.columns).where(self._mine(db, row_id), self.table.c.deleted_at.is_(None))
         row = (await db.session.execute(stmt)).first()
@@ -51,7 +52,7 @@ class Lifecycle:
 
     async def lock(
         self, db: UserDb, row_id: uuid.UUID, expected_version: ExpectedVersion, *columns: Any
-    ) -> Any:
+    ) -> SaRow:
         """Lock the live row for this transaction and check its version: 404, 412 or the row
         (``version`` and ``columns``)."""
         stmt = (
@@ -100,7 +101,7 @@ class Lifecycle:
         return self._trash_queries[cursor is not None], values
 
     def _build_trash_query(self, after: bool) -> CompiledQuery:
-        def build(user_id: Any) -> sa.Select[Any]:
+        def build(user_id: Any) -> AnySelect:
             c = self.table.c
             stmt = sa.select(*self.columns).where(c.user_id == user_id, c.deleted_at.is_not(None))
             if after:
@@ -113,7 +114,7 @@ class Lifecycle:
         return CompiledQuery.of(scoped(build, ("deleted_at DESC", "id DESC")))
 
 
-def trash_page(rows: Sequence[Any], limit: int) -> tuple[Sequence[Any], str | None]:
+def trash_page(rows: Sequence[Record], limit: int) -> tuple[Sequence[Record], str | None]:
     """A trash page's rows and the cursor after them (``None`` on the last page)."""
     if len(rows) <= limit:
         return rows, None

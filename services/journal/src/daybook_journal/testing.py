@@ -86,7 +86,9 @@ SESSIONS = "/api/v1/sessions"
 TEMPLATES = "/api/v1/templates"
 
 
-async def make_session(api: AsyncTestClient, user: User, root_id: str, **fields: Any) -> dict[str, Any]:
+async def make_session(
+    api: AsyncTestClient[Litestar], user: User, root_id: str, **fields: Any
+) -> dict[str, Any]:
     r = await api.post(f"{GOALS}/{root_id}/sessions", json=fields, headers=user.headers)
     assert r.status_code == 201, r.text
     return dict(r.json())

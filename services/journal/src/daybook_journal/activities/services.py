@@ -25,7 +25,7 @@ from daybook_journal.activities import schemas as s
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
-from daybook_journal.db.rows import SaRow
+from daybook_journal.db.rows import AnySelect, SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import GoalService
 
@@ -201,7 +201,7 @@ class ActivityService:
         )
         return part_id
 
-    def _live(self, activity_id: uuid.UUID) -> sa.Select[Any]:
+    def _live(self, activity_id: uuid.UUID) -> AnySelect:
         return sa.select(activities).where(
             a.id == activity_id, a.user_id == self.db.user_id, a.deleted_at.is_(None)
         )

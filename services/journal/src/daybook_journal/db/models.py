@@ -51,6 +51,7 @@ class Base(AuditedModel, DeclarativeBase):
     registry = _registry
     metadata = _registry.metadata
     # advanced-alchemy's ORM bulk-insert sentinel column is not needed: ids are made in the app.
+    # Assigning None is how SQLAlchemy drops an inherited column; mypy sees Mapped[int] replaced.
     _sentinel = None  # type: ignore[assignment]
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from daybook_common.db import DatabaseSettings, plain_url
+from daybook_journal.db.rows import AnySelect
 
 _DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")
 READ_POOL_STATE_KEY = "journal_read_pool"
@@ -62,7 +63,7 @@ def caller() -> Any:
     return sa.cast(sa.bindparam("uid", type_=sa.Text), sa.Uuid)
 
 
-def scoped(build: Callable[[Any], sa.Select[Any]], order: Sequence[str]) -> sa.Select[Any]:
+def scoped(build: Callable[[Any], AnySelect], order: Sequence[str]) -> AnySelect:
     """``build(user_id)`` wrapped so ``app.user_id`` is set (statement-local) before it runs.
 
     ``build`` receives the SQL expression for the caller's id and must filter its main

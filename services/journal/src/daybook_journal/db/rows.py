@@ -11,6 +11,9 @@ Two drivers hand rows back, each with its own type:
 the one access the two share.  The journal's tables are Core tables, so the columns' own
 types do not reach the rows: a column's value is still ``Any``, but a row is never ``Any``,
 so reading it the way its driver does not support is a type error.
+
+:data:`AnySelect` is a SELECT of any columns. Spell it so, not ``sa.Select[Any]``: that one
+claims a single column, and mypy then loses the result's type (``execute`` gives ``Any``).
 """
 
 from __future__ import annotations
@@ -23,5 +26,6 @@ import sqlalchemy as sa
 SaRow: TypeAlias = sa.Row[*tuple[Any, ...]]
 Record: TypeAlias = asyncpg.Record
 Row: TypeAlias = SaRow | Record
+AnySelect: TypeAlias = sa.Select[*tuple[Any, ...]]
 
-__all__ = ["Record", "Row", "SaRow"]
+__all__ = ["AnySelect", "Record", "Row", "SaRow"]

@@ -96,7 +96,7 @@ class EntryController(Controller):
     @post("/entries", operation_id="CreateEntry", summary="Write an entry (plain or client-side encrypted)")
     async def create_entry(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: s.EntryCreate,
         entries: EntryService,
         idempotency: IdempotencyKeys,

@@ -20,8 +20,8 @@ compares status, headers and body; ``JOURNAL_LIST_FAST_PATH=false`` turns it off
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from litestar.datastructures import State
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from daybook_common.auth import VERIFIER_STATE_KEY, verified_caller
@@ -67,9 +67,9 @@ def list_entries_fast_path(app: ASGIApp) -> ASGIApp:
     """Route middleware for ``ListEntries`` (``app`` is the handler it stands in front of)."""
 
     async def fast_path(scope: Scope, receive: Receive, send: Send) -> None:
-        state: Any = scope["litestar_app"].state  # type: ignore[typeddict-item]
+        state: State = scope["litestar_app"].state
         settings: JournalSettings = state[SETTINGS_STATE_KEY]
-        simple = simple_query(scope["query_string"]) if settings.list_fast_path else None  # type: ignore[typeddict-item]
+        simple = simple_query(scope["query_string"]) if settings.list_fast_path else None
         if simple is None:
             await app(scope, receive, send)
             return

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ from daybook_journal.db.queries import (
     utcnow,
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
+from daybook_journal.db.rows import AnySelect, Record, Row, SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.entries import schemas as s
 from daybook_journal.lifecycle import Lifecycle, trash_page
@@ -92,7 +94,7 @@ class EntryFilters:
 def _list_query(after: bool, date_from: bool, date_to: bool, tagged: bool, searched: bool) -> CompiledQuery:
     """``GET /entries`` for one combination of optional filters (compiled once)."""
 
-    def build(user_id: Any) -> sa.Select[Any]:
+    def build(user_id: Any) -> AnySelect:
         e = entries.c
         stmt = sa.select(*_COLUMNS).where(e.user_id == user_id, e.deleted_at.is_(None))
         if after:
@@ -120,7 +122,7 @@ def _list_query(after: bool, date_from: bool, date_to: bool, tagged: bool, searc
     return CompiledQuery.of(scoped(build, ("entry_date DESC", "id DESC")))
 
 
-def _entry(row: Any) -> s.Entry:
+def _entry(row: Row) -> s.Entry:
     """A row of ``_COLUMNS`` (an asyncpg Record or a SQLAlchemy Row) → the API shape.
 
     Unpacked by position: a list page builds up to a hundred of these per request, and name
@@ -193,7 +195,7 @@ if tuple(column.key for column in _COLUMNS) != (
 LIFECYCLE = Lifecycle(entries, _COLUMNS, "Entry not found")
 
 
-def _page(rows: Any, limit: int) -> tuple[list[s.Entry], str | None]:
+def _page(rows: Sequence[Record], limit: int) -> tuple[list[s.Entry], str | None]:
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -312,10 +314,10 @@ class EntryService:
         self, entry_id: uuid.UUID, data: s.EntryUpdate, expected_version: ExpectedVersion = None
     ) -> tuple[s.Entry, int]:
         tags_changed = data.tag_ids is not msgspec.UNSET
-        tag_rows: list[Any] = []
+        tag_rows: list[SaRow] = []
         unknown_tag: Invalid | None = None
-        if tags_changed:
-            tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
+        if data.tag_ids is not msgspec.UNSET:  # (tags_changed, spelled so mypy narrows tag_ids)
+            tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)
         e = entries.c
         current = await LIFECYCLE.lock(
             self.db,

@@ -33,7 +33,7 @@ from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import constraint_of, error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
-from daybook_journal.db.rows import SaRow
+from daybook_journal.db.rows import AnySelect, SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.goals import schemas as s
 
@@ -119,13 +119,13 @@ class GoalService:
     def __init__(self, db: UserDb) -> None:
         self.db = db
 
-    async def _one(self, stmt: sa.Select[Any]) -> RowMapping:
+    async def _one(self, stmt: AnySelect) -> RowMapping:
         row = (await self.db.session.execute(stmt)).first()
         if row is None:
             raise NotFound("Goal not found")
         return row._mapping
 
-    def _live(self, goal_id: uuid.UUID) -> sa.Select[Any]:
+    def _live(self, goal_id: uuid.UUID) -> AnySelect:
         return sa.select(*_COLUMNS).where(
             g.id == goal_id, g.user_id == self.db.user_id, g.deleted_at.is_(None)
         )

@@ -25,7 +25,7 @@ from daybook_journal.activities.services import activities, metrics, splits
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
-from daybook_journal.db.rows import SaRow
+from daybook_journal.db.rows import AnySelect, SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import GoalService, goals
 from daybook_journal.sessions import schemas as s
@@ -145,7 +145,7 @@ class SessionService:
             for r in rows
         ]
 
-    def _live(self, session_id: uuid.UUID) -> sa.Select[Any]:
+    def _live(self, session_id: uuid.UUID) -> AnySelect:
         return sa.select(sessions).where(
             S.id == session_id, S.user_id == self.db.user_id, S.deleted_at.is_(None)
         )

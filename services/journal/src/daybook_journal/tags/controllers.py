@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
@@ -53,7 +53,7 @@ class TagController(Controller):
     @post("/", operation_id="CreateTag", summary="Create a tag (409 if the name is taken, any case)")
     async def create_tag(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: s.TagCreate,
         tag_service: TagService,
         idempotency: IdempotencyKeys,

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, ExpectedVersion, Invalid, NotFound, check_version
@@ -28,6 +29,7 @@ from daybook_journal.db.queries import (
     utcnow,
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
+from daybook_journal.db.rows import AnySelect, Record, SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.tags import schemas as s
 
@@ -39,7 +41,7 @@ def tag_conflict() -> Conflict:
     return Conflict("You already have a tag with this name")
 
 
-def _tag(row: Any) -> s.Tag:
+def _tag(row: Record | RowMapping) -> s.Tag:
     return s.Tag(
         id=row["id"],
         user_id=row["user_id"],
@@ -52,7 +54,7 @@ def _tag(row: Any) -> s.Tag:
 
 async def owned_tags(
     db: UserDb, tag_ids: Sequence[uuid.UUID], field: str = "tag_ids", lock: bool = False
-) -> list[Any]:
+) -> list[SaRow]:
     """Rows ``(id, name, color)`` of these tags, all the caller's, or a 422 naming ``field``.
 
     Another user's tag id is reported exactly like a made-up one: it does not exist for you.
@@ -75,7 +77,7 @@ async def owned_tags(
     return rows
 
 
-async def lock_new_tags(db: UserDb, tag_ids: Sequence[uuid.UUID]) -> tuple[list[Any], Invalid | None]:
+async def lock_new_tags(db: UserDb, tag_ids: Sequence[uuid.UUID]) -> tuple[list[SaRow], Invalid | None]:
     """An update's new tags, locked (``FOR KEY SHARE``, id order) before the row that will carry them.
 
     A tag rename or delete locks its tag, then the entries/tasks carrying it (in id order), so
@@ -113,7 +115,7 @@ async def replace_links(
 def _list_query(after: bool) -> CompiledQuery:
     """``GET /tags``: by name, case-insensitively (names are unique that way, so the name is the key)."""
 
-    def build(user_id: Any) -> sa.Select[Any]:
+    def build(user_id: Any) -> AnySelect:
         sort_name = sa.func.lower(tags.c.name)
         stmt = sa.select(*_COLUMNS, sort_name.label("sort_name")).where(tags.c.user_id == user_id)
         if after:

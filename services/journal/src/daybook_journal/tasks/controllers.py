@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
@@ -81,7 +81,7 @@ class TaskController(Controller):
     @post("/", operation_id="CreateTask")
     async def create_task(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: s.TaskCreate,
         task_service: TaskService,
         idempotency: IdempotencyKeys,

@@ -19,11 +19,13 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.engine import RowMapping
 
 from daybook_common.errors import ExpectedVersion, Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_journal.db.queries import matches_words, new_id, param, task_tags, tasks, utcnow
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
+from daybook_journal.db.rows import AnySelect, Record, SaRow
 from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import check_live_goal
 from daybook_journal.lifecycle import Lifecycle, trash_page
@@ -60,7 +62,7 @@ _COLUMNS = (*_PLAIN, _tag_ids(tasks.c.id))
 LIFECYCLE = Lifecycle(tasks, _COLUMNS, "Task not found")
 
 
-def _task(row: Any) -> s.Task:
+def _task(row: Record | RowMapping) -> s.Task:
     """An asyncpg Record or a SQLAlchemy row mapping → the API shape."""
     return s.Task(
         id=row["id"],
@@ -147,7 +149,7 @@ def _list_query(shape: _Shape) -> CompiledQuery:
     if key != "due_at":
         column = t.created_at if key == "created_at" else t.priority_rank
 
-        def build(user_id: Any) -> sa.Select[Any]:
+        def build(user_id: Any) -> AnySelect:
             stmt = sa.select(*_COLUMNS).where(*_where(shape, user_id))
             if shape.after:
                 stmt = stmt.where(after(column))
@@ -157,10 +159,10 @@ def _list_query(shape: _Shape) -> CompiledQuery:
 
     # due_at: dated tasks in the requested direction, then the undated ones; each part is
     # one range of the (user_id, due_at, id) index, merged under one ORDER BY.
-    def build_due(user_id: Any) -> sa.Select[Any]:
+    def build_due(user_id: Any) -> AnySelect:
         # The parts (nested in FROM) take the caller's id as a plain parameter; the outer
         # filter on the rls row's id is what orders the evaluation after set_config.
-        parts: list[sa.Select[Any]] = []
+        parts: list[AnySelect] = []
         if shape.after != "undated":
             dated = sa.select(*_PLAIN).where(*_where(shape, caller()), t.due_at.is_not(None))
             if shape.after == "key":
@@ -315,10 +317,10 @@ class TaskService:
         self, task_id: uuid.UUID, data: s.TaskUpdate, expected_version: ExpectedVersion = None
     ) -> tuple[s.Task, int]:
         tags_changed = data.tag_ids is not msgspec.UNSET
-        tag_rows: list[Any] = []
+        tag_rows: list[SaRow] = []
         unknown_tag: Invalid | None = None
-        if tags_changed:
-            tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)  # type: ignore[arg-type]
+        if data.tag_ids is not msgspec.UNSET:  # (tags_changed, spelled so mypy narrows tag_ids)
+            tag_rows, unknown_tag = await lock_new_tags(self.db, data.tag_ids)
         current = await LIFECYCLE.lock(self.db, task_id, expected_version, tasks.c.status)
         if unknown_tag is not None:
             raise unknown_tag
