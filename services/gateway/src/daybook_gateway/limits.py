@@ -102,7 +102,6 @@ class SharedCounters:
     async def _on_error(self, exc: Exception) -> None:
         self.unavailable(exc.__class__.__name__)  # instead of the client's own error line per attempt
 
-
     @property
     def connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
