@@ -124,3 +124,22 @@ async def test_a_start_with_the_database_unreachable_does_not_wait_for_the_load(
         assert not follower.loaded.is_set()
     finally:
         await follower.stop()
+
+
+async def test_only_recent_denies_are_kept_in_memory(db: TestDatabase) -> None:
+    conn = await db.connect_as(SCHEMA)
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    try:
+        await deny_user(conn, SCHEMA, old, "deleted")
+        await conn.execute(
+            f"UPDATE {SCHEMA}.denied_users SET denied_at = now() - interval '2 days' WHERE user_id = $1", old
+        )
+        await deny_user(conn, SCHEMA, recent, "deleted")
+        follower = DeniedUsers(db.url(SCHEMA), SCHEMA, window_seconds=24 * 3600)
+        await follower.start()
+        try:
+            assert follower.is_revoked(recent, 0) and not follower.is_revoked(old, 0)
+        finally:
+            await follower.stop()
+    finally:
+        await conn.close()

@@ -159,6 +159,11 @@ class DeniedUsers:
     schema: str
     reload_seconds: float = 300.0
     first_load_timeout: float = 10.0
+    #: Only denies this recent are kept in memory: no token of an account outlives its deny by
+    #: more than a token's lifetime (15 min by default), since a denied account gets no new
+    #: tokens.  Keeps the list small however many accounts were ever erased (the write guard
+    #: still reads the whole table).
+    window_seconds: float = 24 * 3600.0
     _ids: set[uuid.UUID] = field(default_factory=set, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     loaded: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -194,7 +199,11 @@ class DeniedUsers:
                 self._ids.discard(user_id)
 
     async def _reload(self, conn: asyncpg.Connection) -> None:
-        rows = await conn.fetch(f"SELECT user_id FROM {self.schema}.denied_users")
+        rows = await conn.fetch(
+            f"SELECT user_id FROM {self.schema}.denied_users "
+            "WHERE denied_at > now() - make_interval(secs => $1)",
+            self.window_seconds,
+        )
         self._ids = {row["user_id"] for row in rows}
         self.loaded.set()
         self._tried.set()
