@@ -27,6 +27,7 @@ from litestar.params import Parameter
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from daybook_common.db import affected_rows
 from daybook_common.models import utcnow
 from daybook_common.problems import validation_error
 from daybook_users.db.models import IDEMPOTENCY_KEY_MAX_LENGTH, idempotency_keys
@@ -129,4 +130,4 @@ async def purge_expired(session: AsyncSession, ttl: datetime.timedelta) -> int:
     result = await session.execute(
         sa.delete(idempotency_keys).where(idempotency_keys.c.created_at < utcnow() - ttl)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)
