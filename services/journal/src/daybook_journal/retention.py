@@ -1,4 +1,5 @@
-"""Trash retention: hard-delete entries and tasks soft-deleted more than N days ago.
+"""Trash retention: hard-delete entries, tasks, goal deletions, activities and sessions
+soft-deleted more than N days ago.
 
 Runs from the CLI (``daybook-journal purge-trash``, e.g. from cron) or inside the app
 every ``JOURNAL_TRASH_PURGE_INTERVAL_SECONDS``.  It works across users, so its batches
@@ -29,6 +30,36 @@ async def _purge(
         f"DELETE FROM {SCHEMA}.{table} WHERE ({key}) IN "
         f"(SELECT {key} FROM {SCHEMA}.{table} WHERE {column} < $1 LIMIT $2)"
     )
+    return await _purge_batches(target, sql, cutoff, batch)
+
+
+# Goal deletions: the expired deletions' top goals go (ON DELETE CASCADE takes their subtrees
+# and the practice data hanging from them); tasks naming any goal of those subtrees keep the
+# task and lose the goal_id, in the same statement.
+_GOAL_TRASH = f"""
+WITH RECURSIVE tops AS (
+    SELECT id FROM {SCHEMA}.goals WHERE deletion_id = id AND deleted_at < $1 LIMIT $2
+), doomed AS (
+    SELECT id FROM tops
+    UNION ALL
+    SELECT c.id FROM {SCHEMA}.goals AS c JOIN doomed AS d ON c.parent_id = d.id
+), detached AS (
+    UPDATE {SCHEMA}.tasks SET goal_id = NULL WHERE goal_id IN (SELECT id FROM doomed) RETURNING 1
+)
+DELETE FROM {SCHEMA}.goals WHERE id IN (SELECT id FROM tops)
+"""
+# An activity in the trash goes once no activity instance records it (its history stays).
+_ACTIVITY_TRASH = f"""
+DELETE FROM {SCHEMA}.activities WHERE id IN (
+    SELECT a.id FROM {SCHEMA}.activities AS a
+    WHERE a.deleted_at < $1
+      AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.activity_instances AS i WHERE i.activity_id = a.id)
+    LIMIT $2
+)
+"""
+
+
+async def _purge_batches(target: BatchTarget, sql: str, cutoff: datetime.datetime, batch: int) -> int:
     total = 0
     while True:
         deleted = await run_batch(target, BYPASS, sql, cutoff, batch)
@@ -50,6 +81,9 @@ async def purge_trash(
     counts = {
         "journal_entries": await _purge(target, "journal_entries", "deleted_at", "id", cutoff, batch_size),
         "tasks": await _purge(target, "tasks", "deleted_at", "id", cutoff, batch_size),
+        "sessions": await _purge(target, "sessions", "deleted_at", "id", cutoff, batch_size),
+        "goals": await _purge_batches(target, _GOAL_TRASH, cutoff, batch_size),
+        "activities": await _purge_batches(target, _ACTIVITY_TRASH, cutoff, batch_size),
         "idempotency_keys": await _purge(
             target,
             "idempotency_keys",

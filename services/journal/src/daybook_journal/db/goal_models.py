@@ -131,6 +131,12 @@ class Goal(Base, Versioned):
             postgresql_where=sa.text("deleted_at IS NOT NULL AND deletion_id = id"),
         ),
         sa.Index("ix_goals_deletion_id", "deletion_id", postgresql_where=sa.text("deletion_id IS NOT NULL")),
+        # Trash retention across users (journal_0011).
+        sa.Index(
+            "ix_goals_deleted_at_trash_tops",
+            "deleted_at",
+            postgresql_where=sa.text("deleted_at IS NOT NULL AND deletion_id = id"),
+        ),
         # Erasure walks a user's goals deepest first (no cascade inside a batch).
         sa.Index("ix_goals_user_id_depth", "user_id", sa.text("depth DESC")),
     )
@@ -185,6 +191,9 @@ class Activity(Base, Versioned):
         sa.Index("ix_activities_goal_id", "goal_id"),
         sa.Index("ix_activities_group_id", "group_id", postgresql_where=sa.text("group_id IS NOT NULL")),
         sa.Index("ix_activities_user_id", "user_id"),
+        sa.Index(
+            "ix_activities_deleted_at", "deleted_at", postgresql_where=sa.text("deleted_at IS NOT NULL")
+        ),
     )
 
 
@@ -306,6 +315,7 @@ class PracticeSession(Base, Versioned):
             "ix_sessions_template_id", "template_id", postgresql_where=sa.text("template_id IS NOT NULL")
         ),
         sa.Index("ix_sessions_user_id", "user_id"),
+        sa.Index("ix_sessions_deleted_at", "deleted_at", postgresql_where=sa.text("deleted_at IS NOT NULL")),
     )
 
 
