@@ -14,7 +14,7 @@ import httpx
 import pytest
 from gateway_support import Upstreams
 
-from daybook_devtools.embedded import free_port
+from daybook_devtools.embedded import EmbeddedNats, free_port
 
 LIMIT = 1_048_576
 
@@ -265,3 +265,33 @@ async def test_without_configured_origins_there_is_no_cors(
 ) -> None:
     r = await client.get("/api/v1/tasks", headers={**auth, "Origin": "https://app.example"})
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_limits_resume_after_nats_restarts(
+    make_gateway: Any, upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Fail open while NATS is down, count again once it is back (the stream is on disk: counts survive)."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("nats-restart") / "store", free_port())
+    server.start()
+    try:
+        env = {**LIMITS, "GATEWAY_RATE_LIMIT_LOGIN": "2/86400", "GATEWAY_NATS_URL": server.url}
+        async with make_gateway(peer=fresh_address(), **env) as c:
+            await connected(c)
+            r = await c.post(LOGIN, json={}, headers=FAIL)
+            assert ratelimit(r) == ("2", "1")
+            server.stop()
+            r = await c.post(LOGIN, json={}, headers=FAIL)
+            assert r.status_code == 401 and "ratelimit-limit" not in r.headers  # open, not down
+            server.start()
+            counted = []
+            for _ in range(100):  # the first request after the loss starts reconnecting
+                r = await c.post(LOGIN, json={}, headers=FAIL)
+                if "ratelimit-limit" in r.headers:
+                    counted.append((r.status_code, r.headers["ratelimit-remaining"]))
+                if r.status_code == 429:
+                    break
+                await asyncio.sleep(0.05)
+            # The failure before the outage still counts: one more, then refused.
+            assert counted == [(401, "0"), (429, "0")], counted
+    finally:
+        server.stop()
