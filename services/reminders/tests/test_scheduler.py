@@ -229,8 +229,9 @@ async def test_housekeeping_purges_expired_keys_and_old_deleted_reminders(
         await conn.execute("SELECT set_config('app.user_id', $1, true)", str(user))
         await conn.execute(
             """INSERT INTO idempotency_keys (user_id, key, request_hash, created_at)
-               VALUES ($1, 'old', 'h', now() - interval '25 hours'), ($1, 'fresh', 'h', now())""",
+               VALUES ($1, 'old', $2, now() - interval '25 hours'), ($1, 'fresh', $2, now())""",
             user,
+            bytes(32),  # a sha256's length
         )
     due = dt.datetime(2030, 1, 1, tzinfo=UTC)
     old, recent, live = await seed(conn, 3, next_fire_at=due, user_id=user)

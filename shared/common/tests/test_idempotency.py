@@ -21,7 +21,6 @@ from daybook_common.idempotency import (
     forget_user,
     idempotency_table,
     purge_expired,
-    purge_expired_sql,
 )
 
 # Two provisioned schemas of the fresh database, one table shape each.
@@ -130,27 +129,6 @@ async def test_a_key_past_its_ttl_is_new_and_purged(engine: AsyncEngine) -> None
     async with AsyncSession(engine) as session, session.begin():
         assert await purge_expired(session, per_user, datetime.timedelta(hours=24)) == 1
         assert await purge_expired(session, per_user, datetime.timedelta(hours=24)) == 0
-
-
-async def test_the_batched_purge_statement_deletes_only_expired_keys(users_engine: AsyncEngine) -> None:
-    engine = users_engine
-    await created(engine, shared, "shared-old", "a", user=None)
-    await created(engine, shared, "shared-new", "a", user=None)
-    async with engine.begin() as conn:
-        await conn.execute(
-            sa.update(shared)
-            .where(shared.c.key == "shared-old")
-            .values(created_at=sa.func.now() - sa.text("interval '2 days'"))
-        )
-        raw = await conn.get_raw_connection()
-        status = await raw.driver_connection.execute(  # type: ignore[union-attr]
-            purge_expired_sql(shared), datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1), 100
-        )
-        assert status == "DELETE 1"
-        left = (
-            (await conn.execute(sa.select(shared.c.key).where(shared.c.key.like("shared-%")))).scalars().all()
-        )
-    assert left == ["shared-new"]
 
 
 async def test_one_key_space_for_everyone_records_the_owner_and_forgets_them(

@@ -8,6 +8,7 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from daybook_common.events import USER_DELETED
+from daybook_common.rls import provide_user_db
 from daybook_common.service import ServiceApp
 from daybook_journal import SCRIPT_LOCATION
 from daybook_journal.activities.controllers import ActivityController, TreeActivityController
@@ -17,7 +18,6 @@ from daybook_journal.deps import (
     SETTINGS_STATE_KEY,
     provide_idempotency,
     provide_journal_settings,
-    provide_user_db,
 )
 from daybook_journal.entries.controllers import EntryController
 from daybook_journal.events import on_user_deleted

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import datetime
-import uuid
-from dataclasses import dataclass
 
 from litestar.datastructures import State
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.auth import AccessClaims
-from daybook_common.db import set_rls_user
 from daybook_common.idempotency import IdempotencyKeys
+from daybook_common.rls import UserDb
 from daybook_journal.db.models import idempotency_keys
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool, UserReads
 from daybook_journal.settings import JournalSettings
 
 SETTINGS_STATE_KEY = "journal_settings"
-
-
-@dataclass(slots=True)
-class UserDb:
-    """The request's session, with ``app.user_id`` already set for this transaction."""
-
-    session: AsyncSession
-    user_id: uuid.UUID
-
-
-async def provide_user_db(db_session: AsyncSession, current_user: AccessClaims) -> UserDb:
-    # Every request binds its transaction to the caller before any query (RLS second wall);
-    # queries still filter by user_id themselves so indexes are used.
-    await set_rls_user(db_session, current_user.user_id)
-    return UserDb(session=db_session, user_id=current_user.user_id)
 
 
 def provide_journal_settings(state: State) -> JournalSettings:
@@ -53,3 +35,12 @@ def user_reads(state: State, current_user: AccessClaims) -> UserReads:
 def provide_idempotency(user_db: UserDb, journal_settings: JournalSettings) -> IdempotencyKeys:
     ttl = datetime.timedelta(hours=journal_settings.idempotency_ttl_hours)
     return IdempotencyKeys(user_db.session, idempotency_keys, user_db.user_id, ttl)
+
+
+__all__ = [
+    "SETTINGS_STATE_KEY",
+    "UserDb",
+    "provide_idempotency",
+    "provide_journal_settings",
+    "user_reads",
+]

@@ -8,6 +8,7 @@ from daybook_common.events import TASK_EVENTS, USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_reminders import SCRIPT_LOCATION
 from daybook_reminders.db.models import Base
+from daybook_reminders.dependencies import dependencies
 from daybook_reminders.events import on_user_deleted
 from daybook_reminders.notifications.controllers import NotificationController
 from daybook_reminders.reminders.controllers import ReminderController
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         route_handlers=[ReminderController, NotificationController],
         title="Daybook reminders",
         description="Reminders with time-zone-correct recurrence, and the notifications they fire.",
+        dependencies=dependencies,
         event_handlers={USER_DELETED: on_user_deleted, TASK_EVENTS: on_task_event},
         state={TASK_WAIT_STATE_KEY: settings.task_event_wait_seconds},
         tune_heap=tune_heap,

@@ -64,7 +64,8 @@ WITH batch AS (
         AS b(reminder_id, notification_id, occurrence_at, next_fire_at, is_active)
 ), advanced AS (
     UPDATE reminders AS r
-    SET next_fire_at = b.next_fire_at, last_fired_at = b.occurrence_at, is_active = b.is_active, updated_at = $6
+    SET next_fire_at = b.next_fire_at, last_fired_at = b.occurrence_at, is_active = b.is_active, updated_at = $6,
+        version = r.version + 1
     FROM batch AS b
     WHERE r.id = b.reminder_id
 ), inserted AS (

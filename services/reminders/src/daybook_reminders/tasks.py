@@ -46,7 +46,8 @@ ON CONFLICT (task_id) DO UPDATE
 RETURNING deleted
 """
 _DETACH = f"""
-UPDATE {SCHEMA}.reminders SET task_id = NULL, updated_at = now() WHERE user_id = $1 AND task_id = $2
+UPDATE {SCHEMA}.reminders SET task_id = NULL, updated_at = now(), version = version + 1
+WHERE user_id = $1 AND task_id = $2
 """
 
 

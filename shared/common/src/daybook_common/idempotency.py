@@ -202,15 +202,6 @@ async def purge_expired(session: AsyncSession, table: sa.Table, ttl: datetime.ti
     return affected_rows(result)
 
 
-def purge_expired_sql(table: sa.Table, batch_param: str = "$2", before_param: str = "$1") -> str:
-    """The same purge as one bounded batch in plain SQL (for asyncpg housekeeping loops)."""
-    keys = ", ".join(column.name for column in table.primary_key.columns)
-    return (
-        f"DELETE FROM {table.name} WHERE ({keys}) IN "
-        f"(SELECT {keys} FROM {table.name} WHERE created_at < {before_param} LIMIT {batch_param})"
-    )
-
-
 __all__ = [
     "DEFAULT_TTL",
     "HEADER",
@@ -224,5 +215,4 @@ __all__ = [
     "idempotency_table",
     "key_reused",
     "purge_expired",
-    "purge_expired_sql",
 ]

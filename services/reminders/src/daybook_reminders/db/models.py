@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daybook_common.denylist import denied_users_table
 from daybook_common.events import inbox_table
+from daybook_common.idempotency import idempotency_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_reminders import NOTIFY_CHANNEL, SCHEMA
 from daybook_reminders.recurrence import DAY_NAMES, FREQUENCIES, DayName, Frequency
@@ -99,6 +100,10 @@ class Reminder(SoftDeleteMixin, Base):
     task_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, nullable=True)
     next_fire_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_fired_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    #: Grows on every change (API edits and firings); the reminder's ETag and If-Match guard.
+    version: Mapped[int] = mapped_column(
+        sa.BigInteger, nullable=False, default=1, server_default=sa.text("1")
+    )
 
 
 class Notification(Base):
@@ -149,20 +154,7 @@ denied_users = denied_users_table(Base.metadata)
 
 # ``Idempotency-Key`` of creating POSTs: the first response, replayed for a retry with the same
 # key and body within 24 h (the scheduler purges older rows).
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    Base.metadata,
-    sa.Column("user_id", sa.Uuid, primary_key=True),
-    sa.Column("key", sa.Text, primary_key=True),
-    sa.Column("request_hash", sa.Text, nullable=False),
-    sa.Column("status_code", sa.BigInteger, nullable=True),
-    sa.Column("response_body", sa.Text, nullable=True),
-    sa.Column("location", sa.Text, nullable=True),
-    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.CheckConstraint(f"char_length(key) BETWEEN 1 AND {IDEMPOTENCY_KEY_MAX_LENGTH}", name="key_length"),
-    sa.Index("ix_idempotency_keys_created_at", "created_at"),
-)
+idempotency_keys = idempotency_table(Base.metadata)
 
 __all__ = [
     "MESSAGE_MAX_LENGTH",

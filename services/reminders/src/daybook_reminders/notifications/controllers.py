@@ -6,24 +6,13 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from daybook_common.auth import AccessClaims
-from daybook_common.db import set_rls_user
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_reminders.db import models as m
 from daybook_reminders.notifications import schemas as s
 from daybook_reminders.notifications.services import NotificationService
-
-
-async def provide_notification_service(
-    db_session: AsyncSession, current_user: AccessClaims
-) -> NotificationService:
-    await set_rls_user(db_session, current_user.user_id)
-    return NotificationService(session=db_session, user_id=current_user.user_id)
 
 
 def to_schema(n: m.Notification) -> s.Notification:
@@ -43,7 +32,6 @@ def to_schema(n: m.Notification) -> s.Notification:
 class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["notifications"]
-    dependencies = {"notifications": Provide(provide_notification_service)}
 
     @get("/", operation_id="ListNotifications", summary="The caller's fired reminders, newest first")
     async def list_notifications(

@@ -19,10 +19,10 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from daybook_common.errors import ExpectedVersion, NotFound, check_version
 from daybook_common.models import utcnow
 from daybook_common.pagination import decode_cursor, page_of
 from daybook_common.problems import validation_error
-from daybook_reminders import idempotency
 from daybook_reminders.db import models as m
 from daybook_reminders.recurrence import (
     Frequency,
@@ -131,6 +131,21 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def get_live(self, reminder_id: uuid.UUID) -> m.Reminder:
+        """The caller's live reminder, or 404."""
+        reminder = await self.get_owned(reminder_id)
+        if reminder is None:
+            raise NotFound("Reminder not found")
+        return reminder
+
+    async def lock(self, reminder_id: uuid.UUID, expected_version: ExpectedVersion = None) -> m.Reminder:
+        """The caller's live reminder, locked for this transaction at the expected version: 404, 412."""
+        reminder = await self.get_owned(reminder_id, for_update=True)
+        if reminder is None:
+            raise NotFound("Reminder not found")
+        check_version(reminder.version, expected_version)
+        return reminder
+
     async def list_page(
         self, *, limit: int, cursor: str | None, is_active: bool | None
     ) -> tuple[list[m.Reminder], str | None]:
@@ -178,8 +193,11 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             await notify_schedulers(self.session, next_fire_at)
         return reminder
 
-    async def update_reminder(self, reminder: m.Reminder, data: s.ReminderUpdate) -> m.Reminder:
-        """Apply a PATCH to a reminder loaded ``for_update``; recompute the schedule if it changed."""
+    async def update_reminder(
+        self, reminder_id: uuid.UUID, data: s.ReminderUpdate, expected_version: ExpectedVersion = None
+    ) -> m.Reminder:
+        """Apply a PATCH under the row lock; recompute the schedule if it changed."""
+        reminder = await self.lock(reminder_id, expected_version)
         changes: dict[str, Any] = {
             f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not msgspec.UNSET
         }
@@ -209,6 +227,7 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             if not self._same_schedule(reminder, schedule):
                 await self._reschedule(reminder, schedule)
         reminder.updated_at = self.clock()
+        reminder.version += 1
         return await self.repository.update(reminder)
 
     @staticmethod
@@ -235,16 +254,10 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
         if next_fire_at is not None:
             await notify_schedulers(self.session, next_fire_at)
 
-    async def claim_idempotency_key(self, key: str, fingerprint: str) -> idempotency.StoredResponse | None:
-        return await idempotency.claim(self.session, self.user_id, key, fingerprint, self.clock())
-
-    async def record_idempotent_response(
-        self, key: str, status_code: int, body: bytes, location: str
-    ) -> None:
-        await idempotency.record(self.session, self.user_id, key, status_code, body, location)
-
-    async def delete_reminder(self, reminder: m.Reminder) -> None:
+    async def delete_reminder(self, reminder_id: uuid.UUID, expected_version: ExpectedVersion = None) -> None:
         """Soft delete: the reminder leaves every list and never fires again; its notifications stay."""
+        reminder = await self.lock(reminder_id, expected_version)
         reminder.deleted_at = self.clock()
+        reminder.version += 1
         reminder.next_fire_at = None
         await self.repository.update(reminder)
