@@ -30,6 +30,10 @@ from daybook_common.events import DEAD_LETTER_PREFIX, STREAM
 from daybook_common.events.stream import ensure_stream
 
 logger = logging.getLogger("daybook.events.consumer")
+#: nats.py reconnects for ever (``max_reconnect_attempts=0``), by default every 2 s: a restarted
+#: NATS server is back in use half a second after it accepts connections (deletions reach the
+#: deny-lists sooner).
+RECONNECT_WAIT = 0.5
 EventHandler = Callable[[asyncpg.Pool, dict[str, Any]], Awaitable[None]]
 
 
@@ -77,7 +81,12 @@ class EventConsumer:
                     max_size=2,
                     server_settings={"search_path": self.schema},
                 )
-                nc = await nats.connect(self.nats_url, connect_timeout=3, max_reconnect_attempts=0)
+                nc = await nats.connect(
+                    self.nats_url,
+                    connect_timeout=3,
+                    max_reconnect_attempts=0,
+                    reconnect_time_wait=RECONNECT_WAIT,
+                )
                 js = nc.jetstream(timeout=5)
                 durable = self.durable_for(subject)
                 sub = await js.pull_subscribe(

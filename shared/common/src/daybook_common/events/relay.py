@@ -24,6 +24,10 @@ from daybook_common.db import plain_url
 from daybook_common.events.tables import notify_channel
 
 logger = logging.getLogger("daybook.events.relay")
+#: nats.py reconnects for ever (``max_reconnect_attempts=0``), by default every 2 s: a restarted
+#: NATS server is back in use half a second after it accepts connections (deletions reach the
+#: deny-lists sooner).
+RECONNECT_WAIT = 0.5
 
 
 @dataclass
@@ -64,7 +68,12 @@ class OutboxRelay:
                     plain_url(self.database_url), server_settings={"search_path": self.schema}
                 )
                 await conn.add_listener(notify_channel(self.schema), self._on_notify)
-                nc = await nats.connect(self.nats_url, connect_timeout=3, max_reconnect_attempts=0)
+                nc = await nats.connect(
+                    self.nats_url,
+                    connect_timeout=3,
+                    max_reconnect_attempts=0,
+                    reconnect_time_wait=RECONNECT_WAIT,
+                )
                 js = nc.jetstream(timeout=5)
                 backoff = 0.5
                 await self._loop(conn, js)
