@@ -16,7 +16,11 @@ rebuilt from a replay window, and two walls use it:
   it, and every later one sees the deny.  Nothing a late request writes survives.
 
 Deactivation uses the same path: ``deny_user(..., reason="deactivated")`` and
-:func:`allow_user` when the account is activated again (an erasure is never undone).
+:func:`allow_user` when the account is activated again (an erasure is never undone).  Its two
+events must reach a service in the order they happened: one durable consumer for both (e.g. on
+``users.user.>``, whose messages arrive in stream order), or a version in the payload, as the
+task events have; two consumers, one per subject, could apply an activation before the
+deactivation it lifts.
 """
 
 from __future__ import annotations
