@@ -10,6 +10,7 @@ import random
 import uuid
 
 import httpx
+import pytest
 
 PASSWORD = "correct horse battery staple"
 LOGIN = "/api/v1/auth/login"
@@ -32,7 +33,16 @@ def test_failed_logins_run_out_valid_tokens_keep_working(http: httpx.Client) -> 
     assert int(r.headers["ratelimit-remaining"]) == limit  # a successful login does not count
     tokens = r.json()
 
-    for n in range(1, limit + 1):  # unknown accounts: the users service's per-account lock stays out
+    # Unknown accounts, so the users service's per-account lock stays out of it.
+    r = http.post(LOGIN, json={"email": "nobody-1@example.com", "password": "wrong"}, headers=me)
+    assert r.status_code == 401, r.text
+    assert int(r.headers["ratelimit-remaining"]) == limit - 1
+    other = http.post(LOGIN, json={"email": "nobody@example.com", "password": "wrong"}, headers=_client())
+    if int(other.headers["ratelimit-remaining"]) != limit - 1:
+        # A stack of someone else's (GATEWAY_URL) that does not trust this client's X-Forwarded-For:
+        # every test shares one address there, and running it out would lock the others out.
+        pytest.skip("X-Forwarded-For is not trusted here; tests/conftest.py's stack trusts it")
+    for n in range(2, limit + 1):
         r = http.post(LOGIN, json={"email": f"nobody-{n}@example.com", "password": "wrong"}, headers=me)
         assert r.status_code == 401, r.text
         assert int(r.headers["ratelimit-remaining"]) == limit - n
