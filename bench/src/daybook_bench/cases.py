@@ -735,8 +735,7 @@ async def case_floor(ctx: Context, result: CaseResult) -> None:
     from daybook_journal.entries.services import EntryFilters, EntryQueries
 
     plan = ctx.plan
-    queries = EntryQueries(reads=None)  # type: ignore[arg-type]  # list_query builds SQL only
-    query, values = queries.list_query(EntryFilters(), None, 20)
+    query, values = EntryQueries.list_query(EntryFilters(), None, 20)
     conn = await asyncpg.connect(
         plain_url(ctx.stack.role_url("journal")),
         server_settings={

@@ -210,10 +210,13 @@ class EntryQueries:
     def __init__(self, reads: UserReads) -> None:
         self.reads = reads
 
+    @staticmethod
     def list_query(
-        self, filters: EntryFilters, cursor: str | None, limit: int
+        filters: EntryFilters, cursor: str | None, limit: int
     ) -> tuple[CompiledQuery, dict[str, Any]]:
-        """The statement behind ``GET /entries`` and its values (the EXPLAIN test runs this very one)."""
+        """The statement behind ``GET /entries`` and its values (the EXPLAIN test runs this very one).
+
+        Static: it builds SQL only, so the benchmarks can take it without a read pool."""
         values: dict[str, Any] = {"limit": limit + 1}
         if cursor is not None:
             values["after_date"], values["after_id"] = decode_cursor(cursor, (datetime.datetime, uuid.UUID))
