@@ -10,11 +10,16 @@ import psutil
 
 from daybook_deploy.launcher import exit_status, stop_group
 
-STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+# Says "ready" once SIGTERM is ignored: a slow start (a loaded machine, coverage in the child) must
+# not let the signal arrive first.
+STUBBORN = (
+    "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ready', flush=True); time.sleep(600)"
+)
 
 
 def _spawn(code: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE)
 
 
 def _descendants(proc: subprocess.Popen[bytes], count: int) -> list[psutil.Process]:
@@ -36,7 +41,7 @@ def _gone(process: psutil.Process) -> bool:
 
 def test_a_leader_that_ignores_sigterm_is_killed() -> None:
     proc = _spawn(STUBBORN)
-    time.sleep(0.3)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
     began = time.monotonic()
     stop_group(proc, timeout=1)
     assert proc.returncode == -9
@@ -49,6 +54,7 @@ def test_what_the_leader_leaves_behind_is_killed_too() -> None:
         f"subprocess.Popen([sys.executable, '-c', {STUBBORN!r}]); time.sleep(600)"
     )
     (grandchild,) = _descendants(proc, 1)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"  # the grandchild's
     stop_group(proc, timeout=5)
     assert proc.returncode == -15
     psutil.wait_procs([grandchild], timeout=10)
