@@ -11,7 +11,7 @@ import httpx
 
 from daybook_common.db import create_engine
 from daybook_users import maintenance
-from daybook_users.auth.idempotency import fingerprint
+from daybook_users.auth.services import register_fingerprint as fingerprint
 
 REGISTER = "/api/v1/auth/register"
 

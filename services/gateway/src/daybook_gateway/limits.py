@@ -27,7 +27,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import nats
 from nats.aio.client import Client as NATS
@@ -35,6 +34,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
+from daybook_common.clients import ClientAddresses, parse_address
 from daybook_gateway.rules import RateLimit, Rule
 from daybook_gateway.settings import IPNetwork, Settings
 
@@ -250,27 +250,17 @@ class RateLimiter:
 
 
 class ClientAddress:
-    """The client's address: the TCP peer, or — when the peer is a trusted proxy — the right-most
-    address in ``X-Forwarded-For`` that is not itself a trusted proxy."""
+    """The client's address as a rate-limit key (:mod:`daybook_common.clients` resolves it); a peer
+    that is not an address (a test client) is its own key."""
 
     def __init__(self, trusted: tuple[IPNetwork, ...]) -> None:
-        self.trusted = trusted
-
-        @lru_cache(maxsize=4096)
-        def is_trusted(host: str) -> bool:
-            try:
-                address = ipaddress.ip_address(host.strip())
-            except ValueError:
-                return False
-            return any(address in network for network in trusted)
-
-        self.is_trusted = is_trusted
+        self.addresses = ClientAddresses(trusted)
 
     def resolve(self, peer: str, forwarded_for: str | None) -> str:
-        if not forwarded_for or not self.trusted or not self.is_trusted(peer):
-            return peer
-        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-        for hop in reversed(hops):
-            if not self.is_trusted(hop):
-                return hop
-        return hops[0] if hops else peer
+        address = self.addresses.resolve(peer, (forwarded_for,) if forwarded_for else ())
+        return peer if address is None else str(address)
+
+    def is_trusted(self, host: str) -> bool:
+        """Whether ``host`` (the TCP peer) is one of the trusted proxies."""
+        address = parse_address(host)
+        return address is not None and self.addresses.is_trusted(address)

@@ -11,7 +11,8 @@ from litestar.exceptions import PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.auth import AccessClaims, token_refused
-from daybook_users.auth.clients import ClientInfo, client_address, user_agent
+from daybook_common.clients import client_address
+from daybook_users.auth.clients import ClientInfo, user_agent
 from daybook_users.auth.services import AuthService
 from daybook_users.db import models as m
 from daybook_users.runtime import STATE_KEY, UsersRuntime

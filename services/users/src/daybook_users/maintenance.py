@@ -17,7 +17,9 @@ from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from daybook_common.db import create_engine
-from daybook_users.auth import idempotency, throttle, tokens
+from daybook_common.idempotency import purge_expired
+from daybook_users.auth import throttle, tokens
+from daybook_users.db import models as m
 from daybook_users.settings import Settings
 
 # Spent or expired tokens stay a day past expiry so a late replay is still recognised as reuse.
@@ -30,7 +32,7 @@ async def run_once(engine: AsyncEngine, settings: Settings) -> dict[str, int]:
     async with AsyncSession(engine) as session, session.begin():
         purged_tokens = await tokens.purge_expired(session, TOKEN_GRACE)
         purged_counters = await throttle.purge_expired(session, settings.throttle.window_seconds)
-        purged_keys = await idempotency.purge_expired(session, settings.idempotency_ttl)
+        purged_keys = await purge_expired(session, m.idempotency_keys, settings.idempotency_ttl)
     return {
         "refresh_tokens": purged_tokens,
         "login_throttles": purged_counters,

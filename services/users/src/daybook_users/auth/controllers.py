@@ -7,16 +7,17 @@ from typing import cast
 import msgspec
 from litestar import Controller, Response, get, post
 
+from daybook_common.http import IdempotencyKey, etag, stored_response
+from daybook_common.idempotency import IdempotencyKeys
 from daybook_users.auth import schemas as s
 from daybook_users.auth.clients import ClientInfo
-from daybook_users.auth.idempotency import IdempotencyKey, RegisterKeys, fingerprint
-from daybook_users.auth.services import AuthService, clean_full_name
+from daybook_users.auth.services import AuthService, clean_full_name, register_fingerprint
 from daybook_users.auth.tokens import IssuedTokens
+from daybook_users.db import models as m
 from daybook_users.runtime import UsersRuntime
 from daybook_users.users import schemas as us
-from daybook_users.users.services import etag_of, normalize_email, to_schema
+from daybook_users.users.services import normalize_email, to_schema
 
-JSON = "application/json"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -28,7 +29,7 @@ def _pair(tokens: IssuedTokens) -> Response[s.TokenPair]:
 
 
 def _json(status: int, body: bytes, headers: dict[str, str]) -> Response[us.User]:
-    return cast(Response[us.User], Response(body, status_code=status, media_type=JSON, headers=headers))
+    return cast(Response[us.User], stored_response(status, body, headers))
 
 
 class AuthController(Controller):
@@ -43,19 +44,21 @@ class AuthController(Controller):
         client: ClientInfo,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[us.User]:
-        keys = RegisterKeys(auth_service.session, auth_service.runtime.settings.idempotency_ttl)
+        ttl = auth_service.runtime.settings.idempotency_ttl
+        keys = IdempotencyKeys(auth_service.session, m.idempotency_keys, ttl=ttl)
         if idempotency_key is not None:
             email = normalize_email(data.email)
-            stored = await keys.claim(idempotency_key, fingerprint(email, clean_full_name(data.full_name)))
+            request_hash = register_fingerprint(email, clean_full_name(data.full_name))
+            stored = await keys.claim(idempotency_key, request_hash)
             if stored is not None:
                 await auth_service.check_retry(stored, email, data.password, client)
                 return _json(stored.status_code, stored.body, stored.headers)
         user = await auth_service.register(data.email, data.password, data.full_name)
         # Encoded once here, so a replay of the stored bytes is byte-identical.
         body = msgspec.json.encode(to_schema(user))
-        headers = {"Location": "/api/v1/users/me", "ETag": etag_of(user)}
+        headers = {"Location": "/api/v1/users/me", "ETag": etag(user.version)}
         if idempotency_key is not None:
-            await keys.record(idempotency_key, user.id, 201, body, headers)
+            await keys.record(idempotency_key, 201, body, headers, user_id=user.id)
         return _json(201, body, headers)
 
     @post("/login", operation_id="Login", status_code=200, summary="Exchange credentials for tokens")

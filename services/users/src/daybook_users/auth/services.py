@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 import uuid
 
-from litestar.exceptions import HTTPException, TooManyRequestsException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daybook_common.auth import unauthorized
-from daybook_common.problems import validation_error
-from daybook_users.auth import idempotency
+from daybook_common.errors import Conflict, Invalid, TooManyRequests, Unauthenticated
+from daybook_common.idempotency import StoredResponse, fingerprint, forget_user, key_reused
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.throttle import LoginThrottle
 from daybook_users.auth.tokens import IssuedTokens, RefreshTokenInvalid, TokenService
@@ -28,11 +26,21 @@ INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"
 logger = logging.getLogger("daybook.users.auth")
 
 
-def too_many_attempts(retry_after: int) -> TooManyRequestsException:
-    return TooManyRequestsException(
-        detail="Too many failed login attempts; try again later",
-        headers={"Retry-After": str(retry_after)},
-    )
+REGISTER = "/api/v1/auth/register"
+
+
+def too_many_attempts(retry_after: int) -> TooManyRequests:
+    return TooManyRequests(retry_after, "Too many failed login attempts; try again later")
+
+
+def register_fingerprint(email: str, full_name: str | None) -> bytes:
+    """What makes two registers "the same request", bar the password: the normalised email and name.
+
+    Nothing derived from the password is stored (an unsalted hash of it would be a fast one to
+    crack next to argon2): a retry's password is checked against the account's own hash instead
+    (:meth:`AuthService.check_retry`).
+    """
+    return fingerprint("POST", REGISTER, [email, full_name])
 
 
 def clean_full_name(raw: str | None) -> str | None:
@@ -62,16 +70,16 @@ class AuthService:
         return user
 
     async def check_retry(
-        self, stored: idempotency.StoredResponse, email: str, password: str, client: ClientInfo
+        self, stored: StoredResponse, email: str, password: str, client: ClientInfo
     ) -> None:
         """Let a register retry have the stored response only if its password is the account's.
 
         A wrong one is another request body (422), counted like a failed login: a known key must
         not be an unthrottled password oracle. The email is the retry's normalised one.
         """
-        if not stored.same_body:
+        if not stored.same_request:
             await self.passwords.verify(None, password)  # the same argon2 time as a real check
-            raise idempotency.key_reused()
+            raise key_reused()
         keys = self.throttle.keys(email, client.ip)
         retry_after = await self.throttle.retry_after(keys)
         if retry_after is not None:
@@ -80,11 +88,11 @@ class AuthService:
         if not (await self.passwords.verify(user.hashed_password if user else None, password)).ok:
             await self.throttle.record_failure(keys)
             await self.session.commit()
-            raise idempotency.key_reused()
+            raise key_reused()
 
     @staticmethod
-    def _email_taken() -> HTTPException:
-        return HTTPException(status_code=409, detail="An account with this email already exists")
+    def _email_taken() -> Conflict:
+        return Conflict("An account with this email already exists")
 
     async def login(self, email: str, password: str, client: ClientInfo) -> IssuedTokens:
         normalized = login_email(email)
@@ -99,7 +107,7 @@ class AuthService:
             await self.throttle.record_failure(keys)
             await self.session.commit()
             logger.info("login failed", extra={"user_id": str(user.id) if user else None})
-            raise unauthorized(INVALID_CREDENTIALS)
+            raise Unauthenticated(INVALID_CREDENTIALS)
         await self.throttle.clear(keys[0])
         if result.needs_rehash:
             await self.users.set_password_hash(user, await self.passwords.hash(password))
@@ -111,12 +119,12 @@ class AuthService:
             spent = await self.tokens.spend(refresh_token)
         except RefreshTokenInvalid:
             await self.session.commit()  # keeps a family revocation made on reuse
-            raise unauthorized(INVALID_REFRESH_TOKEN) from None
+            raise Unauthenticated(INVALID_REFRESH_TOKEN) from None
         user = await self.users.get_live(spent.user_id)
         if user is None or not user.is_active:
             await self.tokens.revoke_family(spent.family_id)
             await self.session.commit()
-            raise unauthorized(INVALID_REFRESH_TOKEN)
+            raise Unauthenticated(INVALID_REFRESH_TOKEN)
         return await self.tokens.issue(user.id, client, family_id=spent.family_id, parent_id=spent.id)
 
     async def logout(self, refresh_token: str) -> None:
@@ -135,7 +143,7 @@ class AuthService:
         if not (await self.passwords.verify(user.hashed_password, current_password)).ok:
             await self.throttle.record_failure(keys)
             await self.session.commit()
-            raise validation_error("current_password", "is not the account's password")
+            raise Invalid("current_password", "is not the account's password")
         await self.users.set_password_hash(user, await self.passwords.hash(new_password))
         revoked = await self.tokens.revoke_all(user.id)
         logger.info("password changed", extra={"user_id": str(user.id), "refresh_tokens_revoked": revoked})
@@ -147,7 +155,7 @@ class AuthService:
             return
         await self.users.mark_deleted(locked)
         await self.tokens.revoke_all(locked.id)
-        await idempotency.forget_user(self.session, locked.id)
+        await forget_user(self.session, m.idempotency_keys, locked.id)
         logger.info("account deleted", extra={"user_id": str(locked.id)})
 
     async def live_account(self, user_id: uuid.UUID) -> m.User | None:

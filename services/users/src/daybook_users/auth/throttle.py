@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from daybook_common.clients import IPAddress
 from daybook_common.db import affected_rows
-from daybook_users.auth.clients import IPAddress
 from daybook_users.db.models import login_throttles as t
 from daybook_users.settings import ThrottleSettings
 

@@ -19,10 +19,11 @@ import uuid
 
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy.dialects.postgresql import INET, JSONB
+from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daybook_common.events import inbox_table, outbox_table
+from daybook_common.idempotency import idempotency_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_users import SCHEMA
 
@@ -40,7 +41,6 @@ FULL_NAME_MAX_LENGTH = 200
 AVATAR_URL_MAX_LENGTH = 2048
 USER_AGENT_MAX_LENGTH = 512
 TOKEN_HASH_BYTES = 32
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
 class User(SoftDeleteMixin, Base):
@@ -77,6 +77,10 @@ class User(SoftDeleteMixin, Base):
     )
     is_superuser: Mapped[bool] = mapped_column(
         sa.Boolean, nullable=False, default=False, server_default=sa.text("false")
+    )
+    #: Grows on every change of the account; its ETag and If-Match guard (users_0006).
+    version: Mapped[int] = mapped_column(
+        sa.BigInteger, nullable=False, default=1, server_default=sa.text("1")
     )
 
 
@@ -129,24 +133,9 @@ login_throttles = sa.Table(
 )
 """Failed logins per (scope, sha256(key)) in a fixed window that starts at the first failure."""
 
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    Base.metadata,
-    # Register is unauthenticated: one key space for everyone (clients use random keys).
-    sa.Column("key", sa.Text, primary_key=True),
-    sa.Column("request_hash", sa.LargeBinary, nullable=False),
-    # Set with the response; no foreign key (nothing locks ``users``), the row is deleted with the account.
-    sa.Column("user_id", sa.Uuid, nullable=True),
-    sa.Column("status_code", sa.BigInteger, nullable=True),
-    sa.Column("response_body", sa.LargeBinary, nullable=True),
-    sa.Column("response_headers", JSONB, nullable=True),
-    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
-    sa.CheckConstraint(f"char_length(key) BETWEEN 1 AND {IDEMPOTENCY_KEY_MAX_LENGTH}", name="key_length"),
-    sa.CheckConstraint(f"octet_length(request_hash) = {TOKEN_HASH_BYTES}", name="request_hash_length"),
-    sa.Index("ix_idempotency_keys_created_at", "created_at"),
-    sa.Index("ix_idempotency_keys_user_id", "user_id"),
-)
-"""The first response of a register sent with ``Idempotency-Key`` (see ``auth/idempotency.py``)."""
+idempotency_keys = idempotency_table(Base.metadata, per_user=False)
+"""The first response of a register sent with ``Idempotency-Key`` (one key space for everyone:
+register is unauthenticated; the account's id is recorded with the response)."""
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import Parameter
 
+from daybook_common.http import IfMatchHeader, etag, expected_version
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.services import AuthService
 from daybook_users.db import models as m
 from daybook_users.users import schemas as s
-from daybook_users.users.services import UserService, etag_of, to_schema
-
-IfMatch = Annotated[str | None, Parameter(header="If-Match", description="ETag from a previous GET")]
+from daybook_users.users.services import UserService, to_schema
 
 
 def _user(user: m.User) -> Response[s.User]:
-    return Response(to_schema(user), headers={"ETag": etag_of(user), "Cache-Control": "no-store"})
+    return Response(to_schema(user), headers={"ETag": etag(user.version), "Cache-Control": "no-store"})
 
 
 class MeController(Controller):
@@ -31,9 +27,9 @@ class MeController(Controller):
 
     @patch("/", operation_id="UpdateMe", summary="Change the caller's profile")
     async def update_me(
-        self, data: s.UserUpdate, account: m.User, user_service: UserService, if_match: IfMatch = None
+        self, data: s.UserUpdate, account: m.User, user_service: UserService, if_match: IfMatchHeader = None
     ) -> Response[s.User]:
-        return _user(await user_service.update_profile(account.id, data, if_match))
+        return _user(await user_service.update_profile(account.id, data, expected_version(if_match)))
 
     @post("/password", operation_id="ChangePassword", status_code=204, summary="Change the password")
     async def change_password(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 import msgspec
@@ -10,10 +9,9 @@ import sqlalchemy as sa
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from email_validator import EmailNotValidError, validate_email
-from litestar.exceptions import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daybook_common.errors import Invalid
+from daybook_common.errors import ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.events import USER_DELETED, add_event
 from daybook_common.models import utcnow
 from daybook_common.pagination import decode_cursor, page_of
@@ -37,16 +35,6 @@ def login_email(raw: str) -> str:
         return normalize_email(raw)
     except Invalid:
         return raw.strip().lower()
-
-
-def etag_of(user: m.User) -> str:
-    digest = hashlib.sha256(f"{user.id}:{user.updated_at.isoformat()}".encode()).hexdigest()[:32]
-    return f'"{digest}"'
-
-
-def etag_matches(if_match: str, current: str) -> bool:
-    candidates = [tag.strip() for tag in if_match.split(",")]
-    return any(tag == "*" or tag.removeprefix("W/") == current for tag in candidates)
 
 
 LIVE_EMAIL_INDEX = "uq_users_email_live"
@@ -100,13 +88,14 @@ class UserService(SQLAlchemyAsyncRepositoryService[m.User, UserRepository]):
             raise
         return user
 
-    async def update_profile(self, user_id: uuid.UUID, data: s.UserUpdate, if_match: str | None) -> m.User:
+    async def update_profile(
+        self, user_id: uuid.UUID, data: s.UserUpdate, expected_version: ExpectedVersion = None
+    ) -> m.User:
         """Apply a PATCH under a row lock, so two PATCHes with one ETag give one 200 and one 412."""
         user = await self.get_live(user_id, for_update=True)
         if user is None:  # deleted between the auth check and now
-            raise HTTPException(status_code=404, detail="Not found")
-        if if_match is not None and not etag_matches(if_match, etag_of(user)):
-            raise HTTPException(status_code=412, detail="The account changed since it was read (ETag)")
+            raise NotFound()
+        check_version(user.version, expected_version)
         changed = False
         if data.full_name is not msgspec.UNSET:
             full_name = (data.full_name.strip() if data.full_name is not None else None) or None
@@ -117,12 +106,14 @@ class UserService(SQLAlchemyAsyncRepositoryService[m.User, UserRepository]):
             user.avatar_url = data.avatar_url
         if changed:
             user.updated_at = utcnow()
+            user.version += 1
             await self.session.flush()
         return user
 
     async def set_password_hash(self, user: m.User, hashed_password: str) -> None:
         user.hashed_password = hashed_password
         user.updated_at = utcnow()
+        user.version += 1
         await self.session.flush()
 
     async def mark_deleted(self, user: m.User) -> None:
@@ -131,6 +122,7 @@ class UserService(SQLAlchemyAsyncRepositoryService[m.User, UserRepository]):
         user.deleted_at = now
         user.is_active = False
         user.updated_at = now
+        user.version += 1
         await self.session.flush()
         await add_event(
             self.session,
