@@ -99,6 +99,16 @@ async def write_until(client: httpx.AsyncClient, user: User, stop: asyncio.Event
         await asyncio.sleep(0.01)
 
 
+async def read_until(client: httpx.AsyncClient, user: User, stop: asyncio.Event, statuses: list[int]) -> None:
+    """The hot read (the journal's fast path on its own asyncpg pool) under the same outage."""
+    while not stop.is_set():
+        r = await client.get("/api/v1/journal/entries?limit=5", headers=user.headers)
+        statuses.append(r.status_code)
+        if r.status_code == 503:
+            assert r.headers.get("retry-after") == "2"
+        await asyncio.sleep(0.02)
+
+
 async def test_database_outage_is_503_with_retry_after_and_loses_nothing(
     journal: httpx.AsyncClient,
     own_postgres: EmbeddedPostgres,
@@ -109,6 +119,8 @@ async def test_database_outage_is_503_with_retry_after_and_loses_nothing(
     stop = asyncio.Event()
     caplog.set_level(logging.WARNING)
     writers = [asyncio.create_task(write_until(journal, alice, stop, out)) for _ in range(4)]
+    reads: list[int] = []
+    writers.append(asyncio.create_task(read_until(journal, alice, stop, reads)))
     await asyncio.sleep(1.0)
     assert any(s == 201 for _, s in out.statuses), out.statuses[:5]
 
@@ -135,9 +147,11 @@ async def test_database_outage_is_503_with_retry_after_and_loses_nothing(
     window = (max(failures) - min(failures)) if failures else 0.0
     print(
         f"\noutage: PostgreSQL down {restarted_at - stopped_at:.2f} s; error window {window:.2f} s; "
-        f"statuses {sorted(seen)}; {len(failures)} refused, {len(out.acknowledged)} acknowledged"
+        f"statuses {sorted(seen)}; {len(failures)} refused, {len(out.acknowledged)} acknowledged; "
+        f"reads {sorted(set(reads))}, {reads.count(503)} of {len(reads)} refused"
     )
     assert seen <= {201, 503}, out.statuses
+    assert set(reads) <= {200, 503} and 503 in reads and reads[-1] == 200, sorted(set(reads))
     assert 503 in seen
     assert out.retry_after == {"2"}
     assert all(t.startswith("application/problem+json") for t in out.problem_types)
