@@ -12,13 +12,14 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from daybook_deploy.config import StackConfig
 from daybook_deploy.launcher import Stack, StackError
-from daybook_devtools.embedded import free_port, port_is_free, run_as_user
+from daybook_devtools.embedded import free_port, port_is_free, run_as_user, terminate_pid
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -70,6 +71,16 @@ def _postmaster_pid(data_dir: Path) -> int:
 
 
 @pytest.fixture
+def outside() -> Iterator[list[int]]:
+    """Pids of the servers a test started "from outside": whatever the test's fate, none outlives it."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if _alive(pid):
+            terminate_pid(pid, signal.SIGQUIT, timeout=10)
+
+
+@pytest.fixture
 def config(tmp_path: Path) -> StackConfig:
     return StackConfig(
         data_dir=tmp_path / "data",
@@ -88,7 +99,9 @@ def config(tmp_path: Path) -> StackConfig:
     )
 
 
-def test_servers_restarted_from_outside_are_stopped_and_never_block_a_start(config: StackConfig) -> None:
+def test_servers_restarted_from_outside_are_stopped_and_never_block_a_start(
+    config: StackConfig, outside: list[int]
+) -> None:
     stack = Stack(config, report=lambda line: None)
     try:
         stack.start()
@@ -99,6 +112,7 @@ def test_servers_restarted_from_outside_are_stopped_and_never_block_a_start(conf
             stack.postgres.proc.pid, config.pg_port, user=run_as_user(), sig=IMMEDIATE
         )
         outside_nats = restart_from_outside(stack.nats.proc.pid, config.nats_port, user=None)
+        outside.extend((outside_pg, outside_nats))
         assert _postmaster_pid(config.pg_data_dir) == outside_pg
     finally:
         stack.stop()
@@ -115,6 +129,7 @@ def test_servers_restarted_from_outside_are_stopped_and_never_block_a_start(conf
             stack.postgres.proc.pid, config.pg_port, user=run_as_user(), sig=IMMEDIATE
         )
         leftover_nats = restart_from_outside(stack.nats.proc.pid, config.nats_port, user=None)
+        outside.extend((leftover_pg, leftover_nats))
         stack.postgres.proc = stack.nats.proc = None  # forget them, as a new launcher process would
         stack.postgres = stack.nats = None
         stack.stop()
