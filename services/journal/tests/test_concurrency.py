@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from daybook_common.db import async_url, set_rls_user
 from daybook_common.errors import PreconditionFailed
+from daybook_common.rls import UserDb
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
-from daybook_journal.deps import UserDb
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.services import EntryService
 from daybook_journal.testing import ENTRIES, TAGS, TASKS, User, collect, make_entry

@@ -5,20 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar
-from litestar.di import Provide
 
 from daybook_common.events import USER_DELETED
-from daybook_common.rls import provide_user_db
 from daybook_common.service import ServiceApp
 from daybook_journal import SCRIPT_LOCATION
 from daybook_journal.activities.controllers import ActivityController, TreeActivityController
 from daybook_journal.db.models import Base, outbox
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
-from daybook_journal.deps import (
-    SETTINGS_STATE_KEY,
-    provide_idempotency,
-    provide_journal_settings,
-)
+from daybook_journal.dependencies import SETTINGS_STATE_KEY, dependencies
 from daybook_journal.entries.controllers import EntryController
 from daybook_journal.events import on_user_deleted
 from daybook_journal.goals.controllers import GoalController
@@ -71,11 +65,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         ],
         title="Daybook journal",
         description="Journal entries (plain or client-side encrypted), tags and tasks.",
-        dependencies={
-            "user_db": Provide(provide_user_db),
-            "journal_settings": Provide(provide_journal_settings, sync_to_thread=False),
-            "idempotency": Provide(provide_idempotency, sync_to_thread=False),
-        },
+        dependencies=dependencies,
         state={SETTINGS_STATE_KEY: journal, READ_POOL_STATE_KEY: reads},
         on_startup=on_startup,
         on_shutdown=on_shutdown,

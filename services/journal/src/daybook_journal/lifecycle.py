@@ -19,10 +19,10 @@ import sqlalchemy as sa
 
 from daybook_common.errors import ExpectedVersion, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.rls import UserDb
 from daybook_journal.db.queries import param, utcnow
 from daybook_journal.db.reads import CompiledQuery, scoped
 from daybook_journal.db.rows import AnySelect, Record, SaRow
-from daybook_journal.deps import UserDb
 
 
 class Lifecycle:

@@ -25,8 +25,9 @@ from daybook_common.http import (
 )
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_common.rls import UserDb
 from daybook_journal.constraints import MAX_TAG_FILTER
-from daybook_journal.deps import UserDb, user_reads
+from daybook_journal.dependencies import user_reads
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.fast_path import list_entries_fast_path
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService

@@ -28,7 +28,7 @@ from daybook_common.auth import VERIFIER_STATE_KEY, verified_caller
 from daybook_common.http import encode_page
 from daybook_common.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, UserReads
-from daybook_journal.deps import SETTINGS_STATE_KEY
+from daybook_journal.dependencies import SETTINGS_STATE_KEY
 from daybook_journal.entries.services import EntryFilters, EntryQueries
 from daybook_journal.settings import JournalSettings
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import ExpectedVersion, Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.rls import UserDb
 from daybook_journal.db.errors import constraint_of
 from daybook_journal.db.queries import (
     dedupe,
@@ -37,7 +38,6 @@ from daybook_journal.db.queries import (
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.db.rows import AnySelect, Record, Row, SaRow
-from daybook_journal.deps import UserDb
 from daybook_journal.entries import schemas as s
 from daybook_journal.lifecycle import Lifecycle, trash_page
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links

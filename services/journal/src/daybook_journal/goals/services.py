@@ -30,11 +30,11 @@ from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.rls import UserDb
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import constraint_of, error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
 from daybook_journal.db.rows import AnySelect, SaRow
-from daybook_journal.deps import UserDb
 from daybook_journal.goals import schemas as s
 
 goals = cast(sa.Table, gm.Goal.__table__)

@@ -21,12 +21,12 @@ from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.rls import UserDb
 from daybook_journal.activities.services import activities, metrics, splits
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
 from daybook_journal.db.rows import AnySelect, SaRow
-from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import GoalService, goals
 from daybook_journal.sessions import schemas as s
 from daybook_journal.templates.services import template_steps, templates

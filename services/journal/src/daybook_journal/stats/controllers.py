@@ -10,8 +10,8 @@ from litestar import Controller, get
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from daybook_common.rls import UserDb
 from daybook_journal.constraints import StatsBucket
-from daybook_journal.deps import UserDb
 from daybook_journal.goals.controllers import GOALS
 from daybook_journal.stats import schemas as s
 from daybook_journal.stats.services import StatsService

@@ -15,7 +15,7 @@ import msgspec
 import sqlalchemy as sa
 
 from daybook_common.errors import Invalid
-from daybook_journal.deps import UserDb
+from daybook_common.rls import UserDb
 from daybook_journal.goals.services import GoalService
 from daybook_journal.stats import schemas as s
 

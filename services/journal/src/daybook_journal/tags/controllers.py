@@ -22,7 +22,8 @@ from daybook_common.http import (
 )
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_journal.deps import UserDb, user_reads
+from daybook_common.rls import UserDb
+from daybook_journal.dependencies import user_reads
 from daybook_journal.tags import schemas as s
 from daybook_journal.tags.services import TagQueries, TagService
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.rls import UserDb
 from daybook_journal.db.errors import constraint_of
 from daybook_journal.db.queries import (
     any_of,
@@ -30,7 +31,6 @@ from daybook_journal.db.queries import (
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
 from daybook_journal.db.rows import AnySelect, Record, SaRow
-from daybook_journal.deps import UserDb
 from daybook_journal.tags import schemas as s
 
 _COLUMNS = (tags.c.id, tags.c.user_id, tags.c.name, tags.c.color, tags.c.created_at, tags.c.updated_at)

@@ -24,8 +24,9 @@ from daybook_common.http import (
 )
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_common.rls import UserDb
 from daybook_journal.constraints import TaskPriority, TaskSort, TaskStatus
-from daybook_journal.deps import UserDb, user_reads
+from daybook_journal.dependencies import user_reads
 from daybook_journal.tasks import schemas as s
 from daybook_journal.tasks.services import TaskFilters, TaskQueries, TaskService
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 
 from daybook_common.events import TASK_CREATED, TASK_DELETED, TASK_RESTORED, add_event
+from daybook_common.rls import UserDb
 from daybook_journal.db.models import outbox
-from daybook_journal.deps import UserDb
 
 _SUBJECTS = {"created": TASK_CREATED, "deleted": TASK_DELETED, "restored": TASK_RESTORED}
 

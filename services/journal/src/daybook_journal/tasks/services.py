@@ -23,10 +23,10 @@ from sqlalchemy.engine import RowMapping
 
 from daybook_common.errors import ExpectedVersion, Invalid
 from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.rls import UserDb
 from daybook_journal.db.queries import matches_words, new_id, param, task_tags, tasks, utcnow
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.db.rows import AnySelect, Record, SaRow
-from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import check_live_goal
 from daybook_journal.lifecycle import Lifecycle, trash_page
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links

@@ -18,7 +18,7 @@ from daybook_common.http import (
 )
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_journal.deps import UserDb
+from daybook_common.rls import UserDb
 from daybook_journal.goals.controllers import GOALS
 from daybook_journal.practice_http import idempotent_create
 from daybook_journal.templates import schemas as s

@@ -13,12 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
+from daybook_common.rls import UserDb
 from daybook_journal.activities.services import activities
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import constraint_of
 from daybook_journal.db.queries import new_id, utcnow
 from daybook_journal.db.rows import SaRow
-from daybook_journal.deps import UserDb
 from daybook_journal.goals.services import GoalService
 from daybook_journal.templates import schemas as s
 

@@ -1,14 +1,19 @@
-"""Per-request dependencies: the caller's database session, bound to them for row-level security."""
+"""Where the journal service wires its request-scoped dependencies (the app registers
+:data:`dependencies`; each controller adds the providers of its own services).
+
+``user_db`` is the caller's session bound for row-level security (:mod:`daybook_common.rls`);
+the list endpoints read through :func:`user_reads` instead (no session, no transaction)."""
 
 from __future__ import annotations
 
 import datetime
 
 from litestar.datastructures import State
+from litestar.di import Provide
 
 from daybook_common.auth import AccessClaims
 from daybook_common.idempotency import IdempotencyKeys
-from daybook_common.rls import UserDb
+from daybook_common.rls import UserDb, provide_user_db
 from daybook_journal.db.models import idempotency_keys
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool, UserReads
 from daybook_journal.settings import JournalSettings
@@ -37,9 +42,15 @@ def provide_idempotency(user_db: UserDb, journal_settings: JournalSettings) -> I
     return IdempotencyKeys(user_db.session, idempotency_keys, user_db.user_id, ttl)
 
 
+dependencies: dict[str, Provide] = {
+    "user_db": Provide(provide_user_db),
+    "journal_settings": Provide(provide_journal_settings, sync_to_thread=False),
+    "idempotency": Provide(provide_idempotency, sync_to_thread=False),
+}
+
 __all__ = [
     "SETTINGS_STATE_KEY",
-    "UserDb",
+    "dependencies",
     "provide_idempotency",
     "provide_journal_settings",
     "user_reads",
