@@ -81,7 +81,7 @@ class JournalEntry(Base, SoftDeleteMixin, Versioned):
     search: Mapped[str] = mapped_column(TSVECTOR, _tsvector("title", "content"), nullable=True)
     #: The entry's tags as the API shows them (``[{id, name, color}]`` by ``lower(name), id``),
     #: a copy of what ``journal_entry_tags`` + ``tags`` say, kept by every write that changes
-    #: either (``db.queries.tag_list_of``), so the hot list reads no links (migration ``journal_0003``).
+    #: either (``entries.tag_lists``), so the hot list reads no links (migration ``journal_0003``).
     tags: Mapped[list[dict[str, str]]] = mapped_column(
         JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")
     )

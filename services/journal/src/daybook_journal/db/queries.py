@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY
 from uuid_utils.compat import uuid7
 
 from daybook_journal.db import models as m
@@ -56,28 +56,3 @@ def matches_words(title: Any, body: Any, q: Any) -> Any:
 
 def dedupe(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     return list(dict.fromkeys(ids))
-
-
-def tag_list_of(entry_id: Any) -> Any:
-    """The entry's tags as its ``tags`` column holds them: a jsonb array of ``{id, name, color}``
-    by ``lower(name), id``, built from the links (``[]`` for none).
-
-    Every write that changes an entry's links or a linked tag's name/colour sets the column
-    to this, in a statement that runs after its own changes (a fresh snapshot under READ
-    COMMITTED) and after the rows it rewrites are locked.
-    """
-    tag = sa.func.jsonb_build_object(
-        sa.literal_column("'id'"),
-        tags.c.id,
-        sa.literal_column("'name'"),
-        tags.c.name,
-        sa.literal_column("'color'"),
-        tags.c.color,
-    )
-    agg = sa.func.jsonb_agg(aggregate_order_by(tag, sa.func.lower(tags.c.name), tags.c.id))
-    return (
-        sa.select(sa.func.coalesce(agg, sa.literal_column("'[]'::jsonb"), type_=JSONB))
-        .select_from(entry_tags.join(tags, tags.c.id == entry_tags.c.tag_id))
-        .where(entry_tags.c.entry_id == entry_id)
-        .scalar_subquery()
-    )

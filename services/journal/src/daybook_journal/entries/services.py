@@ -33,17 +33,14 @@ from daybook_journal.db.queries import (
     matches_words,
     new_id,
     param,
-    tag_list_of,
     utcnow,
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.db.rows import AnySelect, Record, Row, SaRow
 from daybook_journal.entries import schemas as s
+from daybook_journal.entries.tag_lists import decode_tag_list, tag_list_of, write_new_entry_tags
 from daybook_journal.lifecycle import Lifecycle, trash_page
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
-
-_decode_tags = msgspec.json.Decoder(list[s.EntryTag]).decode
-
 
 _COLUMNS = (
     entries.c.id,
@@ -151,7 +148,7 @@ def _entry(row: Row) -> s.Entry:
         title,
         content,
         entry_date,
-        _decode_tags(tags_json),
+        decode_tag_list(tags_json),
         None if ciphertext is None else s.Encrypted(ciphertext, wrapped_key, iv, wrap_iv, secret_tag_id),
         created_at,
         updated_at,
@@ -291,15 +288,7 @@ class EntryService:
             await replace_links(
                 self.db, entry_tags, "entry_id", entry_id, [r.id for r in tag_rows], new_owner=True
             )
-            # A statement after the links (their inserts wait out a concurrent rename of these
-            # tags), so it reads the tags as committed; the same list every GET shows.
-            stmt = (
-                sa.update(entries)
-                .where(entries.c.id == entry_id, entries.c.user_id == self.db.user_id)
-                .values(tags=tag_list_of(entries.c.id), updated_at=now)  # (else onupdate sets it)
-                .returning(sa.cast(entries.c.tags, sa.Text))
-            )
-            tag_list = _decode_tags((await self.db.session.execute(stmt)).scalar_one())
+            tag_list = await write_new_entry_tags(self.db, entry_id, now)
         entry = s.Entry(
             id=entry_id,
             user_id=self.db.user_id,

@@ -19,11 +19,8 @@ from daybook_journal.db.errors import constraint_of
 from daybook_journal.db.queries import (
     any_of,
     dedupe,
-    entries,
-    entry_tags,
     new_id,
     param,
-    tag_list_of,
     tags,
     task_tags,
     tasks,
@@ -31,6 +28,7 @@ from daybook_journal.db.queries import (
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
 from daybook_journal.db.rows import AnySelect, Record, SaRow
+from daybook_journal.entries.tag_lists import lock_entries_carrying, refresh_tag_lists
 from daybook_journal.tags import schemas as s
 
 _COLUMNS = (tags.c.id, tags.c.user_id, tags.c.name, tags.c.color, tags.c.created_at, tags.c.updated_at)
@@ -221,39 +219,8 @@ class TagService:
                 raise tag_conflict() from None
             raise
         # The entries' copies of the tag list; their version (ETag) stays: it tracks the entry.
-        await self._refresh_entries(await self._lock_carriers(tag_id), bump_version=False)
+        await refresh_tag_lists(self.db, await lock_entries_carrying(self.db, tag_id), bump_version=False)
         return _tag(row._mapping), row.version
-
-    async def _lock_carriers(self, tag_id: uuid.UUID) -> list[uuid.UUID]:
-        """Lock the entries (live or trashed) carrying the tag; their ids.
-
-        The tag is locked ``FOR UPDATE`` already, so no new link to it can appear (a link
-        insert takes ``FOR KEY SHARE`` on the tag); waiting here for a change in flight on
-        one of these entries means the next statement's snapshot sees that change's links.
-        """
-        uid = self.db.user_id
-        links = entry_tags.c
-        carriers = sa.select(links.entry_id).where(links.tag_id == tag_id, links.user_id == uid)
-        stmt = (
-            sa.select(entries.c.id)
-            .where(entries.c.user_id == uid, entries.c.id.in_(carriers))
-            .order_by(entries.c.id)  # one order for every rename: two of them cannot deadlock
-            .with_for_update()
-        )
-        return list((await self.db.session.execute(stmt)).scalars())
-
-    async def _refresh_entries(self, entry_ids: list[uuid.UUID], bump_version: bool) -> None:
-        """Rebuild these (locked) entries' ``tags`` column from their links."""
-        if not entry_ids:
-            return
-        e = entries.c
-        # updated_at named either way: the model's onupdate would otherwise move it.
-        changes: dict[str, Any] = {"tags": tag_list_of(e.id), "updated_at": e.updated_at}
-        if bump_version:
-            changes.update(version=e.version + 1, updated_at=utcnow())
-        await self.db.session.execute(
-            sa.update(entries).where(e.user_id == self.db.user_id, any_of(e.id, entry_ids)).values(**changes)
-        )
 
     async def _bump_carrying_tasks(self, tag_id: uuid.UUID) -> None:
         """Lock the tasks (live or trashed) carrying the locked tag, in id order, and bump their version.
@@ -284,8 +251,8 @@ class TagService:
         """Delete the tag; it leaves every entry and task that carried it (their ETags change)."""
         await self._lock(tag_id, expected_version)
         uid = self.db.user_id
-        carrying_entries = await self._lock_carriers(tag_id)
+        carrying_entries = await lock_entries_carrying(self.db, tag_id)
         await self._bump_carrying_tasks(tag_id)
         # The links go with the tag (ON DELETE CASCADE); then the entries' lists lose it.
         await self.db.session.execute(sa.delete(tags).where(tags.c.id == tag_id, tags.c.user_id == uid))
-        await self._refresh_entries(carrying_entries, bump_version=True)
+        await refresh_tag_lists(self.db, carrying_entries, bump_version=True)
