@@ -4,14 +4,21 @@ naming the field; deep nesting, invalid UTF-8 and non-JSON bodies are refused on
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from litestar.testing import AsyncTestClient
 
 from daybook_devtools.testing.hostile import NUL, assert_refuses_hostile_input
 from daybook_journal.testing import User
 
 
-async def test_every_route_refuses_hostile_input(api: AsyncTestClient, alice: User) -> None:
+async def test_every_route_refuses_hostile_input(
+    api: AsyncTestClient, alice: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     cases = await assert_refuses_hostile_input(api, alice.headers, min_cases=10)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
     fields = {c.field for c in cases}
     assert {"content", "title", "q", "name"} <= fields
 
@@ -24,6 +31,7 @@ async def test_nul_in_entry_content_is_a_422_and_nothing_is_stored(api: AsyncTes
     )
     assert r.status_code == 422, r.text
     assert r.json()["errors"] == [{"field": "content", "message": "must not contain the NUL character"}]
+    assert r.headers["server"] == "daybook"  # replaces the one Granian would name itself in
     listed = await api.get("/api/v1/journal/entries", headers=alice.headers)
     assert listed.json()["items"] == []
 

@@ -36,6 +36,7 @@ from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log, configure_logging
 from daybook_common.migrations import head_revision
 from daybook_common.observability import RequestIdMiddleware
+from daybook_common.outage import outage_log
 from daybook_common.problems import exception_handlers
 from daybook_common.settings import Env
 
@@ -110,7 +111,7 @@ class ServiceApp:
             exception_handlers=exception_handlers,
             state=State({VERIFIER_STATE_KEY: verifier, "settings": s, "events": events, **self.state}),
             on_startup=[events.start, *self.on_startup, *([_tune_heap] if self.tune_heap else [])],
-            on_shutdown=[*self.on_shutdown, events.stop, access_log.flush],
+            on_shutdown=[*self.on_shutdown, events.stop, access_log.flush, outage_log.flush],
             openapi_config=OpenAPIConfig(
                 title=self.title,
                 version="1.0.0",
