@@ -23,9 +23,11 @@ from daybook_journal.db.queries import entries as entries_table
 from daybook_journal.db.queries import matches_words
 from daybook_journal.db.queries import tasks as tasks_table
 from daybook_journal.db.reads import CompiledQuery, UserReads
+from daybook_journal.entries.services import LIFECYCLE as ENTRY_LIFECYCLE
 from daybook_journal.entries.services import EntryFilters, EntryQueries
 from daybook_journal.seed import seed
 from daybook_journal.tags.services import TagQueries
+from daybook_journal.tasks.services import LIFECYCLE as TASK_LIFECYCLE
 from daybook_journal.tasks.services import TaskFilters, TaskQueries
 
 USERS, PER_USER = 1000, 100
@@ -119,8 +121,8 @@ def _cases(user_id: uuid.UUID, tag_ids: list[uuid.UUID]) -> list[tuple[str, Comp
             EntryFilters(now - datetime.timedelta(days=400), now, (tag_ids[0],), "tea"), entry_cursor, 20
         ),
     )
-    add("entries trash", entries.trash_query(None, 20))
-    add("entries trash+cursor", entries.trash_query(encode_cursor(now, uuid.uuid4()), 20))
+    add("entries trash", ENTRY_LIFECYCLE.trash_query(None, 20))
+    add("entries trash+cursor", ENTRY_LIFECYCLE.trash_query(encode_cursor(now, uuid.uuid4()), 20))
     add("tags", tags.list_query(None, 20))
     add("tags+cursor", tags.list_query(encode_cursor("m"), 20))
     keys = {"created_at": now, "priority": 1, "due_at": now}
@@ -145,8 +147,8 @@ def _cases(user_id: uuid.UUID, tag_ids: list[uuid.UUID]) -> list[tuple[str, Comp
         )
         add(f"tasks {sort}+filters", tasks.list_query(filters, sort, None, 20))
     add("tasks status", tasks.list_query(TaskFilters(statuses=("done",)), "-created_at", None, 20))
-    add("tasks trash", tasks.trash_query(None, 20))
-    add("tasks trash+cursor", tasks.trash_query(encode_cursor(now, uuid.uuid4()), 20))
+    add("tasks trash", TASK_LIFECYCLE.trash_query(None, 20))
+    add("tasks trash+cursor", TASK_LIFECYCLE.trash_query(encode_cursor(now, uuid.uuid4()), 20))
     return cases
 
 

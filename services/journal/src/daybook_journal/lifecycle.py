@@ -21,8 +21,8 @@ from daybook_common.errors import ExpectedVersion, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.db.queries import param, utcnow
-from daybook_journal.db.reads import CompiledQuery, scoped
-from daybook_journal.db.rows import AnySelect, Record, SaRow
+from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
+from daybook_journal.db.rows import AnySelect, SaRow
 
 
 class Lifecycle:
@@ -100,6 +100,17 @@ class Lifecycle:
             values["after_key"], values["after_id"] = decode_cursor(cursor, (datetime.datetime, uuid.UUID))
         return self._trash_queries[cursor is not None], values
 
+    async def trash_page(
+        self, reads: UserReads, cursor: str | None, limit: int
+    ) -> tuple[Sequence[Any], str | None]:
+        """A trash page's rows (on the read pool) and the cursor after them (``None`` on the last page)."""
+        query, values = self.trash_query(cursor, limit)
+        rows = await reads.fetch(query, **values)
+        if len(rows) <= limit:
+            return rows, None
+        last = rows[limit - 1]
+        return rows[:limit], encode_cursor(last["deleted_at"], last["id"])
+
     def _build_trash_query(self, after: bool) -> CompiledQuery:
         def build(user_id: Any) -> AnySelect:
             c = self.table.c
@@ -112,11 +123,3 @@ class Lifecycle:
             return stmt.order_by(c.deleted_at.desc(), c.id.desc()).limit(param("limit", sa.Integer))
 
         return CompiledQuery.of(scoped(build, ("deleted_at DESC", "id DESC")))
-
-
-def trash_page(rows: Sequence[Record], limit: int) -> tuple[Sequence[Record], str | None]:
-    """A trash page's rows and the cursor after them (``None`` on the last page)."""
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(last["deleted_at"], last["id"])

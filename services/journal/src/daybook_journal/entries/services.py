@@ -39,7 +39,7 @@ from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.db.rows import AnySelect, Record, Row, SaRow
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.tag_lists import decode_tag_list, tag_list_of, write_new_entry_tags
-from daybook_journal.lifecycle import Lifecycle, trash_page
+from daybook_journal.lifecycle import Lifecycle
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 
 _COLUMNS = (
@@ -241,13 +241,8 @@ class EntryQueries:
         query, values = self.list_query(filters, cursor, limit)
         return _page(await self.reads.fetch(query, **values), limit)
 
-    def trash_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
-        """The statement behind the trash page and its values (the EXPLAIN test runs this very one)."""
-        return LIFECYCLE.trash_query(cursor, limit)
-
     async def trash(self, cursor: str | None, limit: int) -> tuple[list[s.Entry], str | None]:
-        query, values = self.trash_query(cursor, limit)
-        rows, next_cursor = trash_page(await self.reads.fetch(query, **values), limit)
+        rows, next_cursor = await LIFECYCLE.trash_page(self.reads, cursor, limit)
         return [_entry(row) for row in rows], next_cursor
 
 

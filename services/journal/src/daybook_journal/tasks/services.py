@@ -28,7 +28,7 @@ from daybook_journal.db.queries import matches_words, new_id, param, task_tags, 
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.db.rows import AnySelect, Record, SaRow
 from daybook_journal.goals.services import check_live_goal
-from daybook_journal.lifecycle import Lifecycle, trash_page
+from daybook_journal.lifecycle import Lifecycle
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 from daybook_journal.tasks import schemas as s
 from daybook_journal.tasks.events import task_changed
@@ -247,13 +247,8 @@ class TaskQueries:
             next_cursor = encode_cursor(sort, last[_KEY_COLUMNS[sort.lstrip("-")]], last["id"])
         return [_task(row) for row in rows[:limit]], next_cursor
 
-    def trash_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
-        """The statement behind the trash page and its values (the EXPLAIN test runs this very one)."""
-        return LIFECYCLE.trash_query(cursor, limit)
-
     async def trash(self, cursor: str | None, limit: int) -> tuple[list[s.Task], str | None]:
-        query, values = self.trash_query(cursor, limit)
-        rows, next_cursor = trash_page(await self.reads.fetch(query, **values), limit)
+        rows, next_cursor = await LIFECYCLE.trash_page(self.reads, cursor, limit)
         return [_task(row) for row in rows], next_cursor
 
 

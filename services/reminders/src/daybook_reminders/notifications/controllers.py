@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
@@ -16,17 +17,7 @@ from daybook_reminders.notifications.services import NotificationService
 
 
 def to_schema(n: m.Notification) -> s.Notification:
-    return s.Notification(
-        id=n.id,
-        user_id=n.user_id,
-        reminder_id=n.reminder_id,
-        title=n.title,
-        message=n.message,
-        occurrence_at=n.occurrence_at,
-        read_at=n.read_at,
-        created_at=n.created_at,
-        updated_at=n.updated_at,
-    )
+    return msgspec.convert(n, s.Notification, from_attributes=True)
 
 
 class NotificationController(Controller):

@@ -142,13 +142,5 @@ class UserService(SQLAlchemyAsyncRepositoryService[m.User, UserRepository]):
 
 
 def to_schema(user: m.User) -> s.User:
-    return s.User(
-        id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        avatar_url=user.avatar_url,
-        is_active=user.is_active,
-        is_superuser=user.is_superuser,
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-    )
+    """The API's view of an account: its public attributes, by name (never a hash or a token)."""
+    return msgspec.convert(user, s.User, from_attributes=True)
