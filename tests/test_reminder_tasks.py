@@ -10,6 +10,7 @@ import time
 import uuid
 
 import httpx
+from uuid_utils.compat import uuid7
 
 PASSWORD = "correct horse battery staple"
 REMINDER = {"title": "r", "message": "m", "frequency": "daily", "time": "09:00", "timezone": "Europe/Berlin"}
@@ -40,6 +41,10 @@ def test_a_reminder_made_right_after_its_task_is_accepted(http: httpx.Client) ->
         r = http.post("/api/v1/reminders", json={**REMINDER, "task_id": task_id}, headers=auth)
         assert r.status_code == 201, r.text
         assert r.json()["task_id"] == task_id
+    # An id made just now that no task has: waited for (REMINDERS_TASK_EVENT_WAIT_SECONDS), then refused.
+    invented = str(uuid7())
+    r = http.post("/api/v1/reminders", json={**REMINDER, "task_id": invented}, headers=auth)
+    assert refused_task_id(r), r.text
 
 
 def test_unknown_foreign_and_deleted_tasks_are_refused(http: httpx.Client) -> None:
