@@ -38,7 +38,7 @@ class Lifecycle:
         self.not_found = not_found
         self._trash_queries = {after: self._build_trash_query(after) for after in (False, True)}
 
-    def _mine(self, db: UserDb, row_id: uuid.UUID) -> Any:
+    def _mine(self, db: UserDb, row_id: uuid.UUID) -> sa.ColumnElement[bool]:
         c = self.table.c
         return sa.and_(c.id == row_id, c.user_id == db.user_id)
 

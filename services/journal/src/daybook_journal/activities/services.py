@@ -48,7 +48,7 @@ CONSTRAINTS: dict[str, DomainError] = {
 Part = TypeVar("Part", bound=s.Metric | s.Split)
 
 
-async def execute(db: UserDb, stmt: Any) -> Any:
+async def execute(db: UserDb, stmt: sa.Executable) -> sa.Result[*tuple[Any, ...]]:
     """Run a change; a named unique/check violation becomes its domain error."""
     try:
         return await db.session.execute(stmt)

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import TypeEngine
 from uuid_utils.compat import uuid7
 
 from daybook_journal.db import models as m
@@ -29,22 +30,26 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def uuid_array(ids: Sequence[uuid.UUID]) -> Any:
+def uuid_array(ids: Sequence[uuid.UUID]) -> sa.BindParameter[Any]:
     """One bind parameter holding a ``uuid[]`` (one statement shape whatever the length)."""
     return sa.bindparam(None, list(ids), type_=ARRAY(sa.Uuid))
 
 
-def any_of(column: Any, ids: Sequence[uuid.UUID]) -> Any:
+def any_of(column: sa.ColumnElement[uuid.UUID], ids: Sequence[uuid.UUID]) -> sa.ColumnElement[bool]:
     return column == sa.any_(uuid_array(ids))
 
 
-def param(name: str, like: Any) -> Any:
+def param(
+    name: str, like: sa.ColumnElement[Any] | TypeEngine[Any] | type[TypeEngine[Any]]
+) -> sa.BindParameter[Any]:
     """A named bind parameter typed like a column (or a type)."""
     type_ = like.type if hasattr(like, "type") else like
     return sa.bindparam(name, type_=type_)
 
 
-def matches_words(title: Any, body: Any, q: Any) -> Any:
+def matches_words(
+    title: sa.ColumnElement[Any], body: sa.ColumnElement[Any], q: sa.ColumnElement[Any]
+) -> sa.ColumnElement[bool]:
     """Every word of ``q`` starts a word of ``title`` or ``body``, ignoring case and accents.
 
     ``journal.search_vector(title, body) @@ journal.search_query(q)``: the functions of migration

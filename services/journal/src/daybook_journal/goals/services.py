@@ -396,7 +396,7 @@ class GoalService:
         )
         return await self.get(goal_id)
 
-    async def _execute(self, stmt: Any) -> None:
+    async def _execute(self, stmt: sa.Executable) -> None:
         try:
             await self.db.session.execute(stmt)
         except IntegrityError as exc:

@@ -49,7 +49,7 @@ CONSTRAINTS: dict[str, DomainError] = {
 }
 
 
-async def _execute(db: UserDb, stmt: Any, params: Any = None) -> Any:
+async def _execute(db: UserDb, stmt: sa.Executable, params: Any = None) -> sa.Result[*tuple[Any, ...]]:
     try:
         return (
             await db.session.execute(stmt, params) if params is not None else await db.session.execute(stmt)
@@ -110,7 +110,7 @@ class SessionService:
             for r in rows
         ]
 
-    async def _instances(self, where: Any) -> list[s.Instance]:
+    async def _instances(self, where: sa.ColumnElement[bool]) -> list[s.Instance]:
         rows = (
             await self.db.session.execute(
                 sa.select(instances)

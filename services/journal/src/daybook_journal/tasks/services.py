@@ -51,7 +51,7 @@ _PLAIN = (
 )
 
 
-def _tag_ids(task_id: Any) -> Any:
+def _tag_ids(task_id: sa.ColumnElement[uuid.UUID]) -> sa.Label[Any]:
     agg = sa.func.array_agg(aggregate_order_by(task_tags.c.tag_id, task_tags.c.tag_id))
     subquery = sa.select(agg).where(task_tags.c.task_id == task_id).scalar_subquery()
     return sa.func.coalesce(subquery, sa.cast(sa.literal_column("'{}'"), ARRAY(sa.Uuid))).label("tag_ids")

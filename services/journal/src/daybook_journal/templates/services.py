@@ -85,7 +85,7 @@ class TemplateService:
                 ],
             )
 
-    async def _execute(self, stmt: Any) -> None:
+    async def _execute(self, stmt: sa.Executable) -> None:
         try:
             await self.db.session.execute(stmt)
         except IntegrityError as exc:
