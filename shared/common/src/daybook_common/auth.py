@@ -25,6 +25,7 @@ from joserfc.jwk import KeySet
 from litestar import Request
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException
+from litestar.types import Scope
 
 ALGORITHMS = ("ES256",)
 DEFAULT_ISSUER = "daybook-users"
@@ -208,7 +209,7 @@ def token_refused(reason: str) -> NotAuthorizedException:
 VERIFIER_STATE_KEY = "token_verifier"
 
 
-def authorization_header(scope: Any) -> str | None:
+def authorization_header(scope: Scope) -> str | None:
     """The request's first ``Authorization`` header, as ``request.headers.get`` would give it.
 
     Read straight from the ASGI scope: building Litestar's ``Headers`` (every header
@@ -220,7 +221,7 @@ def authorization_header(scope: Any) -> str | None:
     return None
 
 
-async def verified_caller(scope: Any, verifier: TokenVerifier) -> AccessClaims:
+async def verified_caller(scope: Scope, verifier: TokenVerifier) -> AccessClaims:
     """The verified caller of the request in this ASGI ``scope``, or the 401 to raise.
 
     What :func:`provide_current_user` does, for code that runs before or without Litestar's

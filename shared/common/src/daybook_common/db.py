@@ -6,6 +6,7 @@ schema; models are schema-qualified too, so a wrong search path cannot leak acro
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from advanced_alchemy.extensions.litestar import (
 )
 from sqlalchemy import MetaData
 from sqlalchemy.engine import CursorResult, Result, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from daybook_common.settings import Env
 
@@ -92,7 +93,7 @@ def alchemy_config(db: DatabaseSettings, metadata: MetaData, application_name: s
     )
 
 
-async def set_rls_user(session: Any, user_id: Any) -> None:
+async def set_rls_user(session: AsyncSession, user_id: uuid.UUID) -> None:
     """Bind this transaction to one user for row-level security (``SET LOCAL app.user_id``)."""
     from sqlalchemy import text as _text
 

@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import nats
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
 
@@ -126,7 +127,9 @@ class EventConsumer:
                     with contextlib.suppress(Exception):
                         await pool.close()
 
-    async def handle(self, pool: asyncpg.Pool, js: Any, msg: Msg, handler_key: str | None = None) -> None:
+    async def handle(
+        self, pool: asyncpg.Pool, js: JetStreamContext, msg: Msg, handler_key: str | None = None
+    ) -> None:
         """``handler_key``: the subscribed subject (it may be a wildcard such as ``journal.task.>``)."""
         try:
             payload = json.loads(msg.data)
@@ -162,7 +165,7 @@ class EventConsumer:
             return subject
         return next(iter(self.handlers))
 
-    async def _dead_letter(self, js: Any, msg: Msg, reason: str) -> None:
+    async def _dead_letter(self, js: JetStreamContext, msg: Msg, reason: str) -> None:
         target = f"{DEAD_LETTER_PREFIX}.{self.service}.{msg.subject}"
         logger.error(
             "dead-lettering event on %s: %s", msg.subject, reason, extra={"dead_letter_subject": target}
