@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import datetime
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -57,7 +57,7 @@ async def _loop(settings: Settings) -> None:
         await engine.dispose()
 
 
-def start_hook(settings: Settings) -> Any:
+def start_hook(settings: Settings) -> Callable[[Litestar], Awaitable[None]]:
     async def start(app: Litestar) -> None:
         if settings.maintenance_interval_seconds > 0:
             app.state[TASK_KEY] = asyncio.create_task(_loop(settings), name="users-maintenance")

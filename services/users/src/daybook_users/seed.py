@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uuid_utils.compat import uuid7
 
 from daybook_users import SCHEMA
+
+if TYPE_CHECKING:
+    import asyncpg
+    from asyncpg.pool import PoolConnectionProxy
 
 COLUMNS = ("id", "email", "hashed_password", "is_active", "is_superuser", "created_at", "updated_at")
 
@@ -33,7 +37,7 @@ def password_hash(password: str) -> str:
 
 
 async def insert_users(
-    conn: Any,
+    conn: asyncpg.Connection | PoolConnectionProxy,
     count: int,
     hashed_password: str,
     *,
