@@ -113,7 +113,11 @@ def test_images_are_built_from_the_one_dockerfile_for_their_package() -> None:
         assert build == {
             "context": ".",
             "dockerfile": "Dockerfile",
-            "args": {"SERVICE": service, "PORT": str(http.port)},
+            "args": {
+                "BASE_IMAGE": "${DAYBOOK_BASE_IMAGE:-python:3.11-slim-bookworm}",
+                "SERVICE": service,
+                "PORT": str(http.port),
+            },
         }
         assert COMPOSE_SERVICES[spec.name]["image"] == f"daybook/{service}:local"
         assert (ROOT / build["dockerfile"]).is_file()

@@ -16,6 +16,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 SERVICES = ("users", "journal", "reminders", "gateway")
 PORTS = {"gateway": 8000, "users": 8001, "journal": 8002, "reminders": 8003}
 COMPOSE_SERVICES = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+#: The Dockerfile's default, overridable (``daybook images build --local-base`` sets it).
+BASE_IMAGE_VARIABLE = "${DAYBOOK_BASE_IMAGE:-python:3.11-slim-bookworm}"
 
 
 def _members() -> list[str]:
@@ -106,7 +108,7 @@ def test_each_service_builds_with_its_name_and_default_port(service: str) -> Non
     assert build == {
         "context": ".",
         "dockerfile": "Dockerfile",
-        "args": {"SERVICE": service, "PORT": str(PORTS[service])},
+        "args": {"BASE_IMAGE": BASE_IMAGE_VARIABLE, "SERVICE": service, "PORT": str(PORTS[service])},
     }
 
 
@@ -122,7 +124,14 @@ def test_tests_image_is_the_workspace_with_dev_tools() -> None:
         "context": ".",
         "dockerfile": "Dockerfile",
         "target": "tests",
+        "args": {"BASE_IMAGE": BASE_IMAGE_VARIABLE},
     }
+    assert COMPOSE_SERVICES["tests"]["image"] == "daybook/tests:local"  # what `daybook images build` tags
+
+
+def test_compose_takes_the_postgres_and_nats_images_as_variables() -> None:
+    assert COMPOSE_SERVICES["postgres"]["image"] == "${DAYBOOK_POSTGRES_IMAGE:-postgres:18}"
+    assert COMPOSE_SERVICES["nats"]["image"] == "${DAYBOOK_NATS_IMAGE:-nats:2-alpine}"
 
 
 def test_dockerignore_keeps_local_state_out() -> None:

@@ -4,6 +4,7 @@ daybook up                     start everything, wait for /ready, print URLs; Ct
 daybook migrate [service …]    provision roles/schemas and migrate (all or the named services)
 daybook status                 which parts answer, ports, migration revisions vs heads
 daybook users|journal|reminders|gateway ARGS…   that service's own command line
+daybook images build [--local-base] | test      container images; compose with the root tests
 """
 
 from __future__ import annotations
@@ -156,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bench", help="run the benchmarks and print the table (--help for options)", add_help=False
     )
+    sub.add_parser(
+        "images",
+        help="build every container image / run compose with the root tests (--help)",
+        add_help=False,
+    )
     return parser
 
 
@@ -167,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return forward(args_list[0], args_list[1:])
     if args_list and args_list[0] == "seed":
         return forward("journal", ["seed", *args_list[1:]])
+    if args_list and args_list[0] == "images":
+        from daybook_deploy.images import main as images_main
+
+        return images_main(args_list[1:])
     if args_list and args_list[0] == "bench":
         from daybook_bench.run import main as bench_main
 
