@@ -645,11 +645,13 @@ async def case_login(ctx: Context, result: CaseResult) -> None:
 
 # --- case 6 ------------------------------------------------------------------------------------
 
+# Every table with a user_id column but the deny-lists (``denied_users``), which keep an erased
+# account's id on purpose: it is how a late write of that account is refused.
 USER_TABLES = """
 SELECT c.table_schema, c.table_name FROM information_schema.columns AS c
 JOIN information_schema.tables AS t USING (table_schema, table_name)
 WHERE c.column_name = 'user_id' AND c.table_schema IN ('users', 'journal', 'reminders')
-  AND t.table_type = 'BASE TABLE'
+  AND t.table_type = 'BASE TABLE' AND c.table_name <> 'denied_users'
 ORDER BY 1, 2
 """
 
