@@ -216,3 +216,26 @@ async def test_other_users_goals_are_404(api: AsyncTestClient, alice: User, bob:
     assert r.status_code == 422
     assert await collect(api, bob, f"{GOALS}/trash") == []
     assert [g["id"] for g in await collect(api, bob, GOALS)] == [mine["id"]]
+
+
+async def test_moves_racing_deletes_and_restores_never_fail(
+    concurrent_api: httpx.AsyncClient, api: AsyncTestClient, alice: User
+) -> None:
+    for _ in range(5):
+        root = await make_goal(api, alice, "root")
+        d = await make_goal(api, alice, "d", parent_id=root["id"])
+        p = await make_goal(api, alice, "p", parent_id=d["id"])
+        m = await make_goal(api, alice, "m", parent_id=root["id"])
+        moved, deleted = await asyncio.gather(
+            concurrent_api.patch(f"{GOALS}/{m['id']}", json={"parent_id": p["id"]}, headers=alice.headers),
+            concurrent_api.delete(f"{GOALS}/{d['id']}", headers=alice.headers),
+        )
+        assert deleted.status_code == 204, deleted.text
+        assert moved.status_code in (200, 422), moved.text  # 422: p was already in the trash
+        restored, moved_again = await asyncio.gather(
+            concurrent_api.post(f"{GOALS}/{d['id']}/restore", headers=alice.headers),
+            concurrent_api.patch(f"{GOALS}/{root['id']}", json={"title": "renamed"}, headers=alice.headers),
+        )
+        assert restored.status_code == 200 and moved_again.status_code == 200
+        tree = await collect(api, alice, GOALS, root_id=root["id"])
+        assert {g["id"] for g in tree} == {root["id"], d["id"], p["id"], m["id"]}

@@ -4,12 +4,14 @@ Concurrency:
 
 - A create locks its parent ``FOR SHARE`` (a move or delete of that parent waits, and a
   create waits for them and then sees the parent's new place, or that it is gone).
-- A move takes the caller's *move lock* (a transaction-scoped advisory lock per user), so
+- A move takes the caller's *tree lock* (a transaction-scoped advisory lock per user), so
   one user's moves run one at a time: two concurrent moves cannot each pass the cycle
   check against a tree the other is changing.  It then locks the moved subtree
   ``FOR UPDATE`` and reads it again in a fresh statement, so a child created just before
   is moved (and counted in the depth check) too.
-- A delete locks the subtree the same way before marking it.
+- A delete and a restore take the same tree lock first (then lock the subtree the same
+  way): they lock several rows of one tree, in an order a move's could cross, so without it
+  a move racing a delete or restore of a neighbouring goal could deadlock.
 
 Re-rooting is one ``UPDATE`` of the moved goal's ``parent_id``/``root_id`` (plus every
 moved row's ``depth``): the composite foreign keys' ``ON UPDATE CASCADE`` carries the new
@@ -262,7 +264,7 @@ class GoalService:
     ) -> tuple[s.Goal, int]:
         moving = data.parent_id is not msgspec.UNSET
         if moving:
-            await self._take_move_lock()
+            await self._take_tree_lock()
         current = await self._lock(goal_id, expected_version)
         values: dict[str, Any] = {
             name: getattr(data, name)
@@ -288,8 +290,8 @@ class GoalService:
             )
         return await self.get(goal_id)
 
-    async def _take_move_lock(self) -> None:
-        key = sa.func.hashtextextended(sa.literal(f"journal.goals.move:{self.db.user_id}"), 0)
+    async def _take_tree_lock(self) -> None:
+        key = sa.func.hashtextextended(sa.literal(f"journal.goals.tree:{self.db.user_id}"), 0)
         await self.db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
     async def _lock_subtree(self, goal_id: uuid.UUID, live_only: bool) -> list[SaRow]:
@@ -361,6 +363,7 @@ class GoalService:
 
     async def delete(self, goal_id: uuid.UUID, expected_version: ExpectedVersion) -> None:
         """Soft-delete the goal and its live subtree as one deletion (``deletion_id`` = the goal)."""
+        await self._take_tree_lock()
         await self._lock(goal_id, expected_version)
         subtree = await self._lock_subtree(goal_id, live_only=True)
         now = utcnow()
@@ -372,6 +375,7 @@ class GoalService:
 
     async def restore(self, goal_id: uuid.UUID) -> tuple[s.Goal, int]:
         """Bring back exactly the rows that the goal's delete put in the trash."""
+        await self._take_tree_lock()
         top = (
             await self.db.session.execute(
                 sa.select(g.id, g.parent_id)
