@@ -4,8 +4,9 @@
 columns: whole words only, and "cafe" never found "Café".  Three SQL functions in the
 ``journal`` schema now define search (``daybook_journal.db.search`` calls them):
 
-- ``search_fold(text)``: lower case by Unicode rules (the ``pg_c_utf8`` collation, whatever the
-  database's locale), compatibility decomposition (NFKD: "ﬁ" → "fi", full-width → ASCII), then
+- ``search_fold(text)``: lower case by Unicode rules whatever the database's locale (the builtin
+  ``pg_c_utf8`` collation on PostgreSQL 17+, ICU's root collation ``und-x-icu`` on 15 and 16),
+  compatibility decomposition (NFKD: "ﬁ" → "fi", full-width → ASCII), then
   combining marks dropped ("é" → "e", "ệ" → "e") and the few letters that have no decomposition
   spelled out ("ł" → "l", "ß" → "ss", "æ" → "ae" …) — what ``unaccent`` does, without an
   extension the service's role could not create.
@@ -29,6 +30,7 @@ Create Date: 2026-12-04
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "journal_0006"
@@ -41,12 +43,39 @@ SCHEMA = "journal"
 # Combining marks: diacritics, their extensions and supplements, for symbols, half marks.
 COMBINING_MARKS = r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
 
-FOLD = f"""
+# Collations whose lower() follows Unicode whatever the database's locale, best first:
+# builtin (PostgreSQL 17+), then ICU's root locale (15 and 16 built with ICU, as Debian's are).
+UNICODE_COLLATIONS = ("pg_c_utf8", "und-x-icu")
+
+
+def unicode_collation() -> str:
+    """The first of UNICODE_COLLATIONS the server has (the offline SQL names the first)."""
+    context = op.get_context()
+    if context.as_sql:
+        return UNICODE_COLLATIONS[0]
+    found = {
+        name
+        for (name,) in op.get_bind().execute(
+            sa.text("SELECT collname FROM pg_catalog.pg_collation WHERE collname = ANY(:names)"),
+            {"names": list(UNICODE_COLLATIONS)},
+        )
+    }
+    for name in UNICODE_COLLATIONS:
+        if name in found:
+            return name
+    raise RuntimeError(
+        f"journal search needs one of the collations {UNICODE_COLLATIONS}: PostgreSQL 17+, "
+        "or 15/16 built with ICU"
+    )
+
+
+def fold(collation: str) -> str:
+    return f"""
 CREATE OR REPLACE FUNCTION {SCHEMA}.search_fold(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN translate(
     replace(replace(replace(replace(
-        regexp_replace(normalize(lower(value COLLATE pg_catalog.pg_c_utf8), NFKD), '{COMBINING_MARKS}', '', 'g'),
+        regexp_replace(normalize(lower(value COLLATE pg_catalog."{collation}"), NFKD), '{COMBINING_MARKS}', '', 'g'),
         'ß', 'ss'), 'æ', 'ae'), 'œ', 'oe'), 'þ', 'th'),
     'łøđðħıŀŧ', 'loddhilt')
 """
@@ -77,7 +106,7 @@ INDEXES = (
 
 
 def upgrade() -> None:
-    for function in (FOLD, VECTOR, QUERY):
+    for function in (fold(unicode_collation()), VECTOR, QUERY):
         op.execute(function)
     with op.get_context().autocommit_block():
         for name, table, columns, old in INDEXES:
