@@ -19,6 +19,12 @@ from typing import Any
 
 import aiohttp
 
+from daybook_common.openapi import (
+    PROBLEM_REF,
+    PROBLEM_SCHEMA,
+    VALIDATION_PROBLEM_SCHEMA,
+    add_problem,
+)
 from daybook_gateway.routing import PUBLIC_PREFIXES, Upstream, prefixes_of
 
 logger = logging.getLogger("daybook.gateway.openapi")
@@ -30,8 +36,20 @@ RETRY_INCOMPLETE_AFTER = 5.0
 
 _PROBLEM = {
     "content": {
-        "application/problem+json": {"schema": {"$ref": "#/components/schemas/gateway_Problem"}},
+        "application/problem+json": {"schema": {"$ref": PROBLEM_REF}},
     }
+}
+#: Components every service takes from ``daybook_common.openapi``: merged once, under their own name.
+SHARED_COMPONENTS = frozenset({"Problem", "ValidationProblem"})
+#: What the gateway itself answers for every proxied operation, before or instead of the service.
+GATEWAY_STATUSES: dict[int, str] = {
+    400: "Malformed request (dot segments in the path, invalid Content-Length)",
+    403: "Origin not allowed (CORS)",
+    413: "Request body too large",
+    429: "Rate limited (see Retry-After)",
+    502: "The upstream service failed",
+    503: "The upstream service is unavailable",
+    504: "The upstream service timed out",
 }
 
 
@@ -102,28 +120,8 @@ def gateway_document() -> dict[str, Any]:
         },
         "components": {
             "schemas": {
-                "gateway_Problem": {
-                    "type": "object",
-                    "description": "RFC 9457 problem details",
-                    "properties": {
-                        "type": {"type": "string"},
-                        "title": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "detail": {"type": "string"},
-                        "service": {
-                            "type": "string",
-                            "description": "The upstream that failed (502/503/504)",
-                        },
-                        "errors": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                            },
-                        },
-                    },
-                    "required": ["type", "title", "status", "detail"],
-                }
+                "Problem": copy.deepcopy(PROBLEM_SCHEMA),
+                "ValidationProblem": copy.deepcopy(VALIDATION_PROBLEM_SCHEMA),
             },
             "securitySchemes": {
                 GATEWAY_SECURITY_SCHEME: {
@@ -156,7 +154,8 @@ class _Renamer:
         for section, items in components.items():
             if isinstance(items, Mapping):
                 for name in items:
-                    self.names[(section, name)] = f"{service}_{name}"
+                    shared = section == "schemas" and name in SHARED_COMPONENTS
+                    self.names[(section, name)] = name if shared else f"{service}_{name}"
 
     def name(self, section: str, name: str) -> str:
         return self.names.get((section, name), f"{self.service}_{name}")
@@ -239,6 +238,10 @@ def merge_documents(
             for method, operation in new_item.items():
                 if method not in HTTP_METHODS or not isinstance(operation, dict):
                     continue
+                for status, description in GATEWAY_STATUSES.items():
+                    add_problem(operation, status, description)
+                if not public:  # the gateway verifies the access token before forwarding
+                    add_problem(operation, 401)
                 if "security" in operation:
                     operation["security"] = renamer.security(operation["security"])
                 elif default_security:

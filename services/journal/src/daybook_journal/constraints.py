@@ -29,10 +29,31 @@ TaskPriority = Literal["low", "medium", "high"]
 TaskSort = Literal["due_at", "-due_at", "created_at", "-created_at", "priority", "-priority"]
 
 # Client-side encrypted entries: base64 strings in JSON, bytes in the database.
-Ciphertext = Annotated[bytes, msgspec.Meta(min_length=1, max_length=262_144, description="base64")]
-WrappedKey = Annotated[bytes, msgspec.Meta(min_length=1, max_length=1024, description="base64")]
-Nonce = Annotated[bytes, msgspec.Meta(min_length=1, max_length=64, description="base64")]
-SecretTagId = Annotated[bytes, msgspec.Meta(min_length=1, max_length=256, description="base64")]
+#: Standard base64 with padding, as msgspec decodes it into ``bytes``.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
+
+
+def _base64_meta(max_bytes: int) -> msgspec.Meta:
+    """1..max_bytes bytes, documented as the base64 string the client really sends."""
+    return msgspec.Meta(
+        min_length=1,
+        max_length=max_bytes,
+        description=f"base64 of 1..{max_bytes} bytes",
+        extra_json_schema={
+            "extra": {
+                "pattern": BASE64_PATTERN,
+                "content_encoding": "base64",
+                "min_length": 4,
+                "max_length": 4 * -(-max_bytes // 3),
+            }
+        },
+    )
+
+
+Ciphertext = Annotated[bytes, _base64_meta(262_144)]
+WrappedKey = Annotated[bytes, _base64_meta(1024)]
+Nonce = Annotated[bytes, _base64_meta(64)]
+SecretTagId = Annotated[bytes, _base64_meta(256)]
 
 # Goals and practice.
 GoalTitle = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -4,8 +4,19 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
+
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 
 from daybook_common.errors import Invalid
+
+#: ``schema_extra`` of a query parameter read by :func:`parse_instant`: what it accepts, documented.
+DAY_OR_INSTANT: dict[str, Any] = {
+    "one_of": [
+        Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE),
+        Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME),
+    ]
+}
 
 
 def parse_instant(value: str | None, field: str, end_of_day: bool = False) -> datetime.datetime | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 
 from daybook_reminders.db.models import MESSAGE_MAX_LENGTH, TIMEZONE_MAX_LENGTH, TITLE_MAX_LENGTH
-from daybook_reminders.recurrence import DayName, Frequency
+from daybook_reminders.recurrence import DayName, Frequency, timezone_names
 
 Title = Annotated[
     str,
@@ -38,6 +38,7 @@ TimezoneName = Annotated[
         max_length=TIMEZONE_MAX_LENGTH,
         description="IANA time zone name (tz database)",
         examples=["Europe/Berlin"],
+        extra_json_schema={"extra": {"enum": sorted(timezone_names())}},
     ),
 ]
 Days = Annotated[

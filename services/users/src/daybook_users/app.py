@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         description="Accounts, credentials, refresh-token sessions and the JWKS that verifies access tokens.",
         verifier=verifier,
         dependencies=dependencies,
+        dependency_statuses={"superuser": {403: "Only superusers may do this"}},
         state={STATE_KEY: runtime},
         on_startup=[runtime.passwords.warm_up, maintenance.start_hook(settings)],
         on_shutdown=[maintenance.stop],

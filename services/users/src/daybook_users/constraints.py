@@ -18,6 +18,7 @@ Email = Annotated[
         max_length=EMAIL_MAX_LENGTH,
         description="Email address; trimmed and compared case-insensitively",
         examples=["ada@example.com"],
+        extra_json_schema={"extra": {"format": "email"}},
     ),
 ]
 NewPassword = Annotated[

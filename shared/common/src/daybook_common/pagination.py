@@ -21,7 +21,19 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT}", query="limit")]
-Cursor = Annotated[str | None, Parameter(description="Opaque cursor from the previous page", query="cursor")]
+#: What :func:`encode_cursor` makes: unpadded base64url (an empty ``?cursor=`` is no cursor).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+CURSOR_MAX_LENGTH = 1024
+Cursor = Annotated[
+    str | None,
+    Parameter(
+        description="Opaque cursor from the previous page's next_cursor",
+        query="cursor",
+        pattern=CURSOR_PATTERN,
+        min_length=1,
+        max_length=CURSOR_MAX_LENGTH,
+    ),
+]
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -7,7 +7,7 @@ service's ``create_app`` only lists its own controllers and settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +17,9 @@ from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy import MetaData, Table
 
+from daybook_common.allow import AllowHeaderMiddleware
 from daybook_common.auth import (
     VERIFIER_STATE_KEY,
     AuthSettings,
@@ -36,9 +36,12 @@ from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log, configure_logging
 from daybook_common.migrations import head_revision
 from daybook_common.observability import RequestIdMiddleware
+from daybook_common.openapi import PreciseJsonRenderPlugin
 from daybook_common.outage import outage_log
 from daybook_common.problems import exception_handlers
+from daybook_common.query import QueryMiddleware
 from daybook_common.settings import Env
+from daybook_common.strict_body import StrictBodyRequest
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class ServiceApp:
     event_handlers: dict[str, EventHandler] = field(default_factory=dict)
     #: Refuse tokens of the users in this schema's ``denied_users`` (see :mod:`daybook_common.denylist`).
     follow_deleted_users: bool = True
+    #: Dependencies (by name) that can refuse a request and what they answer, for the OpenAPI
+    #: document (``current_user`` → 401 is always there), e.g. ``{"superuser": {403: "..."}}``.
+    dependency_statuses: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
     #: Served workers only (``create_served_app``): :func:`daybook_common.heap.tune_gc` after startup.
     tune_heap: bool = False
 
@@ -117,12 +123,15 @@ class ServiceApp:
                 version="1.0.0",
                 description=self.description,
                 path="/schema",
-                render_plugins=[JsonRenderPlugin()],
+                render_plugins=[PreciseJsonRenderPlugin(self.dependency_statuses)],
             ),
             on_app_init=[self.on_app_init] if self.on_app_init else None,
+            request_class=StrictBodyRequest,
             debug=False,
             logging_config=None,
         )
+        wrap_outermost(app, AllowHeaderMiddleware, litestar=app)
+        wrap_outermost(app, QueryMiddleware)
         wrap_outermost(app, BodyGuard)  # bad input answered before Litestar parses it
         wrap_outermost(app, RequestIdMiddleware, access_log=s.access_log)
         return app

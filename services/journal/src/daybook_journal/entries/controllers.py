@@ -31,7 +31,7 @@ from daybook_journal.dependencies import user_reads
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.fast_path import list_entries_fast_path
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
-from daybook_journal.http import parse_instant
+from daybook_journal.http import DAY_OR_INSTANT, parse_instant
 
 
 def provide_entries(user_db: UserDb) -> EntryService:
@@ -67,13 +67,17 @@ class EntryController(Controller):
         date_from: Annotated[
             str | None,
             Parameter(
-                query="from", description="entry_date >= this (RFC 3339, or YYYY-MM-DD: from that day)"
+                query="from",
+                schema_extra=DAY_OR_INSTANT,
+                description="entry_date >= this (RFC 3339, or YYYY-MM-DD: from that day)",
             ),
         ] = None,
         date_to: Annotated[
             str | None,
             Parameter(
-                query="to", description="entry_date <= this (RFC 3339, or YYYY-MM-DD: through that day)"
+                query="to",
+                schema_extra=DAY_OR_INSTANT,
+                description="entry_date <= this (RFC 3339, or YYYY-MM-DD: through that day)",
             ),
         ] = None,
         tag: Annotated[

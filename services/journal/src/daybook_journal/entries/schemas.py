@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -43,6 +44,21 @@ class Entry(msgspec.Struct):
 class EntryCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Exactly one of ``content`` (plain text) or ``encrypted``."""
 
+    __openapi__: ClassVar[dict[str, Any]] = {
+        "oneOf": [
+            {
+                "title": "PlainEntry",
+                "required": ["content"],
+                "properties": {"content": {"type": "string"}, "encrypted": {"type": "null"}},
+            },
+            {
+                "title": "EncryptedEntry",
+                "required": ["encrypted"],
+                "properties": {"content": {"type": "null"}, "encrypted": {"type": "object"}},
+            },
+        ]
+    }
+
     entry_date: c.AwareDatetime
     title: c.EntryTitle | None = None
     content: c.EntryContent | None = None
@@ -55,6 +71,22 @@ class EntryUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
     To switch an entry to encrypted send ``{"content": null, "encrypted": {…}}`` (and back).
     """
+
+    #: Whatever the entry holds now, both set or both cleared is never a valid change.
+    __openapi__: ClassVar[dict[str, Any]] = {
+        "not": {
+            "anyOf": [
+                {
+                    "required": ["content", "encrypted"],
+                    "properties": {"content": {"type": "string"}, "encrypted": {"type": "object"}},
+                },
+                {
+                    "required": ["content", "encrypted"],
+                    "properties": {"content": {"type": "null"}, "encrypted": {"type": "null"}},
+                },
+            ]
+        }
+    }
 
     entry_date: c.AwareDatetime | msgspec.UnsetType = msgspec.UNSET
     title: c.EntryTitle | msgspec.UnsetType | None = msgspec.UNSET

@@ -21,6 +21,7 @@ from daybook_common.http import (
     read_response,
 )
 from daybook_common.idempotency import IdempotencyKeys
+from daybook_common.openapi import problems
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_common.rls import UserDb
 from daybook_journal.dependencies import user_reads
@@ -51,7 +52,12 @@ class TagController(Controller):
         items, next_cursor = await tag_queries.page(cursor, limit)
         return Page(items=items, next_cursor=next_cursor)
 
-    @post("/", operation_id="CreateTag", summary="Create a tag (409 if the name is taken, any case)")
+    @post(
+        "/",
+        operation_id="CreateTag",
+        summary="Create a tag (409 if the name is taken, any case)",
+        opt=problems({409: "You already have a tag with this name"}),
+    )
     async def create_tag(
         self,
         request: Request[Any, Any, Any],
@@ -76,7 +82,11 @@ class TagController(Controller):
         tag, version = await tag_service.get(tag_id)
         return cast(Response[s.Tag], read_response(tag, version, if_none_match))
 
-    @patch("/{tag_id:uuid}", operation_id="UpdateTag")
+    @patch(
+        "/{tag_id:uuid}",
+        operation_id="UpdateTag",
+        opt=problems({409: "You already have a tag with this name"}),
+    )
     async def update_tag(
         self, tag_id: uuid.UUID, data: s.TagUpdate, tag_service: TagService, if_match: IfMatchHeader = None
     ) -> Response[s.Tag]:

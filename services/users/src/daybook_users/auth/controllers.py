@@ -9,6 +9,7 @@ from litestar import Controller, Response, get, post
 
 from daybook_common.http import IdempotencyKey, etag, stored_response
 from daybook_common.idempotency import IdempotencyKeys
+from daybook_common.openapi import problems
 from daybook_users.auth import schemas as s
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.services import AuthService, clean_full_name, register_fingerprint
@@ -36,7 +37,13 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/register", operation_id="Register", status_code=201, summary="Create an account")
+    @post(
+        "/register",
+        operation_id="Register",
+        status_code=201,
+        summary="Create an account",
+        opt=problems({409: "An account with this email already exists", 429: "Too many attempts"}),
+    )
     async def register(
         self,
         data: s.UserCreate,
@@ -61,13 +68,25 @@ class AuthController(Controller):
             await keys.record(idempotency_key, 201, body, headers, user_id=user.id)
         return _json(201, body, headers)
 
-    @post("/login", operation_id="Login", status_code=200, summary="Exchange credentials for tokens")
+    @post(
+        "/login",
+        operation_id="Login",
+        status_code=200,
+        summary="Exchange credentials for tokens",
+        opt=problems({401: "Unknown email or wrong password", 429: "Too many failed logins"}),
+    )
     async def login(
         self, data: s.Login, auth_service: AuthService, client: ClientInfo
     ) -> Response[s.TokenPair]:
         return _pair(await auth_service.login(data.email, data.password, client))
 
-    @post("/refresh", operation_id="RefreshTokens", status_code=200, summary="Rotate the refresh token")
+    @post(
+        "/refresh",
+        operation_id="RefreshTokens",
+        status_code=200,
+        summary="Rotate the refresh token",
+        opt=problems({401: "Unknown, expired or spent refresh token"}),
+    )
     async def refresh(
         self, data: s.RefreshRequest, auth_service: AuthService, client: ClientInfo
     ) -> Response[s.TokenPair]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, delete, get, patch, post
 
 from daybook_common.http import IfMatchHeader, etag, expected_version
+from daybook_common.openapi import problems
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.services import AuthService
@@ -31,7 +32,13 @@ class MeController(Controller):
     ) -> Response[s.User]:
         return _user(await user_service.update_profile(account.id, data, expected_version(if_match)))
 
-    @post("/password", operation_id="ChangePassword", status_code=204, summary="Change the password")
+    @post(
+        "/password",
+        operation_id="ChangePassword",
+        status_code=204,
+        summary="Change the password",
+        opt=problems({429: "Too many wrong current passwords"}),
+    )
     async def change_password(
         self, data: s.PasswordChange, account: m.User, auth_service: AuthService, client: ClientInfo
     ) -> None:

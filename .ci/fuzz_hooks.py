@@ -1,0 +1,68 @@
+"""Schemathesis hooks for ``.ci/fuzz.py``: how a real client authenticates and what it cannot invent.
+
+- Every request carries the fuzz account's access token (``DAYBOOK_FUZZ_TOKEN``), except
+  ``DELETE /api/v1/users/me``: that one gets a fresh throwaway account's token (registered on the
+  users service directly), so deleting "me" never ends the run's own account.
+- A schema-valid request built from values only the server can issue is not a valid request:
+  ``cursor`` is opaque (the previous page's ``next_cursor``), and ``tag_ids`` / ``task_id`` must
+  name the caller's own live tags and tasks (API.md: else ``422``).  In the positive parts of a
+  generated case they are left out; negative cases keep them untouched.
+- A client makes a new ``Idempotency-Key`` for each new request: reusing one with another body is
+  a 422 by design, so positive cases get a fresh key.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import httpx
+import schemathesis
+from schemathesis import GenerationMode
+
+DELETE_ME = ("DELETE", "/api/v1/users/me")
+SERVER_ISSUED_QUERY = ("cursor",)
+SERVER_ISSUED_BODY = ("tag_ids", "task_id")
+
+
+def _throwaway_token() -> str:
+    users = os.environ["DAYBOOK_FUZZ_USERS_URL"]
+    email = f"fuzz-{uuid.uuid4().hex}@example.com"
+    password = uuid.uuid4().hex
+    with httpx.Client(base_url=users, timeout=30) as client:
+        client.post("/api/v1/auth/register", json={"email": email, "password": password}).raise_for_status()
+        login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        login.raise_for_status()
+        return str(login.json()["access_token"])
+
+
+@schemathesis.auth(refresh_interval=None, retry_on=[])
+class DaybookToken:
+    def get(self, case: Any, context: Any) -> str:
+        return os.environ["DAYBOOK_FUZZ_TOKEN"]
+
+    def set(self, case: Any, data: str, context: Any) -> None:
+        token = _throwaway_token() if (case.method.upper(), case.path) == DELETE_ME else data
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+
+
+def _positive(case: Any, location: str) -> bool:
+    meta = case.meta
+    if meta is None:
+        return True
+    component = next((info for loc, info in meta.components.items() if loc.value == location), None)
+    mode = component.mode if component is not None else meta.generation.mode
+    return bool(mode == GenerationMode.POSITIVE)
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: Any) -> None:
+    if isinstance(case.headers, dict) and "Idempotency-Key" in case.headers and _positive(case, "header"):
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    if isinstance(case.query, dict) and _positive(case, "query"):
+        for name in SERVER_ISSUED_QUERY:
+            case.query.pop(name, None)
+    if isinstance(case.body, dict) and _positive(case, "body"):
+        for name in SERVER_ISSUED_BODY:
+            case.body.pop(name, None)

@@ -1,0 +1,308 @@
+"""The OpenAPI document tells the truth: every service's schema is made exact here, once.
+
+Litestar documents each operation's success answer and a default ``400 {status_code, detail,
+extra}`` that this API never sends.  :class:`PreciseJsonRenderPlugin` serves the service's
+``/schema/openapi.json`` after :func:`make_precise` has rewritten it from what the app really
+does, so an endpoint added later is documented exactly without any per-route work:
+
+- the default 400 goes; every error an operation can answer is documented with the shared
+  ``Problem`` / ``ValidationProblem`` schemas under ``application/problem+json``:
+  ``401`` (with ``WWW-Authenticate``) when the handler depends, at any depth, on the verified
+  caller; what other dependencies add (``403`` for an admin guard, see ``dependency_statuses``);
+  ``404`` for paths with parameters; ``412`` with ``If-Match``; ``304`` with ``If-None-Match``;
+  ``400``/``415``/``422`` for operations that take a body (the body guard's answers);
+  ``422`` for any parameter;
+- an optional query parameter also accepts the empty value, which means absent;
+- a route adds what its own rules can answer with ``opt=problems({409: "..."})``.
+- a request body type adds the rules its fields alone cannot say (``oneOf``, ``not``) in a
+  class attribute ``__openapi__``, merged into its component schema.
+
+The gateway adds its own answers (413, 429, 502-504 ...) when it merges the documents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.routes import HTTPRoute
+
+from daybook_common.problems import PROBLEM_JSON
+
+PROBLEM_REF = "#/components/schemas/Problem"
+VALIDATION_PROBLEM_REF = "#/components/schemas/ValidationProblem"
+#: The ``opt`` key under which a route handler lists the extra statuses it can answer.
+PROBLEMS_OPT = "problems"
+#: Dependencies that can refuse a request, by name, and the statuses they answer with.
+DEFAULT_DEPENDENCY_STATUSES: Mapping[str, Mapping[int, str]] = {
+    "current_user": {401: "Missing, invalid or expired access token"},
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "detail": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "ValidationProblem",
+    "description": "RFC 9457 problem details of a request that failed validation: one item per bad field",
+    "properties": {
+        **PROBLEM_SCHEMA["properties"],
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string", "description": "dotted path of the field, '' for the body"},
+                    "message": {"type": "string"},
+                },
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail", "errors"],
+}
+WWW_AUTHENTICATE_HEADER: dict[str, Any] = {
+    "description": "Bearer challenge",
+    "schema": {"type": "string"},
+    "required": True,
+}
+
+EMPTY_QUERY_VALUE: dict[str, Any] = {"type": "string", "maxLength": 0, "description": "empty: as if absent"}
+_GENERIC_DESCRIPTIONS: dict[int, str] = {
+    400: "The body is not well-formed (e.g. not UTF-8, not JSON)",
+    401: "Missing, invalid or expired access token",
+    403: "Not allowed",
+    404: "Not found, or owned by another user",
+    409: "Conflicts with an existing resource",
+    412: "If-Match does not match the current ETag",
+    413: "Request body too large",
+    415: "Content-Type is not application/json",
+    422: "Validation failed",
+    429: "Rate limited (see Retry-After)",
+    502: "An upstream service failed",
+    503: "A service or its database is unavailable (see Retry-After)",
+    504: "An upstream service timed out",
+}
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def problems(statuses: Mapping[int, str] | Iterable[int]) -> dict[str, Any]:
+    """``opt`` for a route handler: the extra problem statuses its own rules can answer."""
+    described = (
+        dict(statuses) if isinstance(statuses, Mapping) else {s: _GENERIC_DESCRIPTIONS[s] for s in statuses}
+    )
+    return {PROBLEMS_OPT: described}
+
+
+def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
+    """The OpenAPI response object of one problem status."""
+    ref = VALIDATION_PROBLEM_REF if status == 422 else PROBLEM_REF
+    response: dict[str, Any] = {
+        "description": description or _GENERIC_DESCRIPTIONS.get(status, "Error"),
+        "content": {PROBLEM_JSON: {"schema": {"$ref": ref}}},
+    }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": copy.deepcopy(WWW_AUTHENTICATE_HEADER)}
+    if status in (429, 503):
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait",
+                "schema": {"type": "string"},
+                "required": status == 429,
+            }
+        }
+    return response
+
+
+def add_problem(operation: dict[str, Any], status: int, description: str | None = None) -> None:
+    """Document ``status`` as a problem answer of ``operation`` (kept if already documented)."""
+    operation.setdefault("responses", {}).setdefault(str(status), problem_response(status, description))
+
+
+def _depends_on(handler: HTTPRouteHandler, name: str) -> bool:
+    """Whether the handler needs dependency ``name``, directly or through other dependencies."""
+    providers = handler.resolve_dependencies()
+    todo = list(handler.parsed_fn_signature.parameters)
+    seen: set[str] = set()
+    while todo:
+        current = todo.pop()
+        if current == name:
+            return True
+        if current in seen or current not in providers:
+            continue
+        seen.add(current)
+        todo.extend(providers[current].parsed_fn_signature.parameters)
+    return False
+
+
+def _closed_structs(annotation: Any) -> set[str]:
+    """Names of the msgspec Structs in ``annotation`` (at any depth) that forbid unknown fields."""
+    names: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(info: Any) -> None:
+        if id(info) in seen:
+            return
+        seen.add(id(info))
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.forbid_unknown_fields:
+                names.add(info.cls.__name__)
+            for field in info.fields:
+                walk(field.type)
+            return
+        for attr in ("types", "item_type", "key_type", "value_type"):
+            inner = getattr(info, attr, None)
+            if isinstance(inner, tuple):
+                for item in inner:
+                    walk(item)
+            elif inner is not None:
+                walk(inner)
+
+    with contextlib.suppress(TypeError, ValueError):  # a type msgspec cannot describe: left open
+        walk(msgspec.inspect.type_info(annotation))
+    return names
+
+
+def _close_objects(handler: HTTPRouteHandler, schemas: dict[str, Any]) -> None:
+    """``additionalProperties: false`` on the body schemas whose Struct rejects unknown fields (422)."""
+    field = handler.parsed_data_field
+    if field is None:
+        return
+    closed = _closed_structs(field.annotation)
+    for schema in schemas.values():
+        if isinstance(schema, dict) and schema.get("title") in closed and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+
+
+def _allow_empty(parameter: dict[str, Any]) -> None:
+    """An optional query parameter may be empty: ``?name=`` means absent (:mod:`daybook_common.query`)."""
+    schema = parameter.get("schema")
+    if isinstance(schema, dict):
+        parameter["schema"] = {"anyOf": [schema, EMPTY_QUERY_VALUE]}
+
+
+def _merge_body_rules(
+    operation: Mapping[str, Any], handler: HTTPRouteHandler, schemas: dict[str, Any]
+) -> None:
+    """Merge the body type's ``__openapi__`` rules into the component the operation refers to."""
+    field = handler.parsed_data_field
+    rules = getattr(field.annotation, "__openapi__", None) if field is not None else None
+    if not isinstance(rules, Mapping):
+        return
+    content = operation.get("requestBody", {}).get("content", {})
+    for media in content.values():
+        ref = media.get("schema", {}).get("$ref", "")
+        name = ref.rsplit("/", 1)[-1]
+        if ref.startswith("#/components/schemas/") and name in schemas:
+            schemas[name].update(copy.deepcopy(dict(rules)))
+
+
+def operation_statuses(
+    handler: HTTPRouteHandler, dependency_statuses: Mapping[str, Mapping[int, str]]
+) -> dict[int, str]:
+    """The problem statuses the handler's dependencies and its own ``opt`` declare."""
+    statuses: dict[int, str] = {}
+    for name, answers in dependency_statuses.items():
+        if _depends_on(handler, name):
+            statuses.update(answers)
+    statuses.update(handler.opt.get(PROBLEMS_OPT) or {})
+    return statuses
+
+
+def make_precise(
+    document: Mapping[str, Any],
+    handlers: Mapping[tuple[str, str], HTTPRouteHandler],
+    dependency_statuses: Mapping[str, Mapping[int, str]] = DEFAULT_DEPENDENCY_STATUSES,
+) -> dict[str, Any]:
+    """A copy of a Litestar-generated document with every operation's real problem answers."""
+    doc = copy.deepcopy(dict(document))
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = copy.deepcopy(PROBLEM_SCHEMA)
+    schemas["ValidationProblem"] = copy.deepcopy(VALIDATION_PROBLEM_SCHEMA)
+    for path, item in (doc.get("paths") or {}).items():
+        for method, operation in item.items():
+            if method not in _HTTP_METHODS or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.pop("400", None)  # Litestar's default {status_code, detail, extra}: never sent
+            parameters = operation.get("parameters") or []
+            for parameter in parameters:
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    _allow_empty(parameter)
+            has_body = "requestBody" in operation
+            handler = handlers.get((path, method))
+            if handler is not None:
+                for status, description in operation_statuses(handler, dependency_statuses).items():
+                    add_problem(operation, status, description)
+                _merge_body_rules(operation, handler, schemas)
+                _close_objects(handler, schemas)
+            if any(p.get("in") == "path" for p in parameters):
+                add_problem(operation, 404)
+            names = {str(p.get("name", "")).lower() for p in parameters if p.get("in") == "header"}
+            if "if-match" in names:
+                add_problem(operation, 412)
+            if "if-none-match" in names:
+                responses.setdefault("304", {"description": "Not modified: the ETag still matches"})
+            if has_body:
+                add_problem(operation, 400)
+                add_problem(operation, 415)
+            if has_body or parameters:
+                add_problem(operation, 422)
+    return doc
+
+
+def route_handlers(app: Litestar) -> dict[tuple[str, str], HTTPRouteHandler]:
+    """Every documented route handler of the app by (OpenAPI path, lower-case method)."""
+    plugin = app.plugins.get(OpenAPIPlugin)
+    found: dict[tuple[str, str], HTTPRouteHandler] = {}
+    for route in plugin.included_routes.values():
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            for method in handler.http_methods:
+                found[(route.path_format or "/", method.lower())] = handler
+    return found
+
+
+class PreciseJsonRenderPlugin(JsonRenderPlugin):
+    """Serves the service's OpenAPI document as JSON after :func:`make_precise`."""
+
+    def __init__(self, dependency_statuses: Mapping[str, Mapping[int, str]] | None = None) -> None:
+        super().__init__()
+        self.dependency_statuses = {**DEFAULT_DEPENDENCY_STATUSES, **(dependency_statuses or {})}
+        self._rendered: bytes | None = None
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        if self._rendered is None:
+            precise = make_precise(openapi_schema, route_handlers(request.app), self.dependency_statuses)
+            self._rendered = self.render_json(request, precise)
+        return self._rendered
+
+
+__all__ = [
+    "PROBLEM_REF",
+    "PROBLEM_SCHEMA",
+    "VALIDATION_PROBLEM_REF",
+    "VALIDATION_PROBLEM_SCHEMA",
+    "PreciseJsonRenderPlugin",
+    "add_problem",
+    "make_precise",
+    "problem_response",
+    "problems",
+]

@@ -1,0 +1,30 @@
+"""Request bodies are checked as strictly as the OpenAPI document describes them.
+
+Litestar converts a JSON body to the handler's ``data`` type with msgspec's lax rules, so
+``{"entry_date": 0}`` became a date and ``{"is_active": 0}`` a boolean although the document
+says ``string`` and ``boolean``.  :class:`StrictBodyRequest` first checks the decoded body
+against that type with ``strict=True`` and answers 422 for what the document rejects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ValidationException
+
+
+class StrictBodyRequest(Request[Any, Any, Any]):
+    async def json(self) -> Any:
+        value = await super().json()
+        field = self.route_handler.parsed_data_field
+        if field is None or value is None:
+            return value
+        try:
+            msgspec.convert(value, type=field.annotation, strict=True)
+        except msgspec.ValidationError as exc:
+            raise ValidationException(detail="Validation failed", extra=[{"message": str(exc)}]) from None
+        except (TypeError, ValueError):
+            return value  # a type msgspec cannot check on its own: Litestar's conversion decides
+        return value

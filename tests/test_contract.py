@@ -1,0 +1,148 @@
+"""The merged OpenAPI document tells the truth, and the API keeps to it (through the gateway).
+
+Each test here is one defect the fuzzer found (issue 13): statuses the document did not list,
+vague success bodies, request rules the document did not state, lax body decoding, empty query
+parameters, and ``OPTIONS`` answers that left methods out.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from typing import Any
+
+import httpx
+import pytest
+
+PROBLEM = "application/problem+json"
+GATEWAY_STATUSES = {"413", "429", "502", "503", "504"}
+
+
+@pytest.fixture(scope="module")
+def document(http: httpx.Client) -> dict[str, Any]:
+    response = http.get("/api/v1/openapi.json")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+@pytest.fixture(scope="module")
+def caller(http: httpx.Client) -> dict[str, str]:
+    email, password = f"contract-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery staple"
+    assert http.post("/api/v1/auth/register", json={"email": email, "password": password}).status_code == 201
+    login = http.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        if path.startswith("/api/v1/") and path != "/api/v1/openapi.json"
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "responses" in operation
+    ]
+
+
+def test_every_proxied_operation_documents_its_problems(document: dict[str, Any]) -> None:
+    operations = _operations(document)
+    assert len(operations) >= 30
+    for method, path, operation in operations:
+        responses = operation["responses"]
+        where = f"{method.upper()} {path}"
+        assert set(responses) >= GATEWAY_STATUSES, where
+        for status, response in responses.items():
+            # every error is problem+json (no Litestar default 400 {status_code, detail, extra})
+            if status.startswith(("4", "5")):
+                schema = response["content"][PROBLEM]["schema"]
+                expected = "ValidationProblem" if status == "422" else "Problem"
+                assert schema == {"$ref": f"#/components/schemas/{expected}"}, (where, status)
+        if not path.startswith("/api/v1/auth/"):
+            assert responses["401"]["headers"]["WWW-Authenticate"]["required"] is True, where
+        if operation.get("parameters") or "requestBody" in operation:
+            assert "422" in responses, where
+    problem = document["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+
+
+def test_success_bodies_are_exact(document: dict[str, Any]) -> None:
+    for method, path, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            for media in (response.get("content") or {}).values():
+                assert media.get("schema") not in ({}, None), (method, path, status)
+    created = document["paths"]["/api/v1/reminders"]["post"]["responses"]["201"]
+    assert created["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/reminders_Reminder"
+    }
+
+
+def test_request_rules_are_in_the_document(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    timezone = schemas["reminders_ReminderCreate"]["properties"]["timezone"]
+    assert set(timezone["enum"]) <= zoneinfo.available_timezones()
+    assert "Europe/Berlin" in timezone["enum"] and "0" not in timezone["enum"]
+    entry = schemas["journal_EntryCreate"]
+    assert [branch["required"] for branch in entry["oneOf"]] == [["content"], ["encrypted"]]
+    assert entry["additionalProperties"] is False
+    assert schemas["journal_Encrypted"]["properties"]["iv"]["contentEncoding"] == "base64"
+    cursor = next(p for p in document["paths"]["/api/v1/tasks"]["get"]["parameters"] if p["name"] == "cursor")
+    assert cursor["schema"]["anyOf"][0]["pattern"] == "^[A-Za-z0-9_-]+$"
+
+
+def test_empty_query_parameters_mean_absent(http: httpx.Client, caller: dict[str, str]) -> None:
+    for path in ("/api/v1/journal/entries", "/api/v1/tasks", "/api/v1/reminders", "/api/v1/notifications"):
+        absent = http.get(path, headers=caller)
+        empty = http.get(f"{path}?cursor=&limit=&q=", headers=caller)
+        assert absent.status_code == 200, absent.text
+        assert empty.status_code == 200, (path, empty.text)
+        assert empty.json() == absent.json(), path
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/journal/entries", {"entry_date": 0, "content": "x"}, "entry_date"),
+        ("/api/v1/journal/entries", {"entry_date": "2026-01-01T00:00:00Z"}, "content"),
+        (
+            "/api/v1/reminders",
+            {
+                "title": "t",
+                "message": "",
+                "frequency": "daily",
+                "time": "08:00",
+                "timezone": "Europe/Berlin",
+                "is_active": 0,
+            },
+            "is_active",
+        ),
+        (
+            "/api/v1/reminders",
+            {"title": "t", "message": "", "frequency": "daily", "time": "08:00", "timezone": "0"},
+            "timezone",
+        ),
+        ("/api/v1/tasks", {"title": "t", "due_at": 1700000000}, "due_at"),
+    ],
+)
+def test_what_the_document_rejects_is_rejected(
+    http: httpx.Client, caller: dict[str, str], path: str, body: dict[str, Any], field: str
+) -> None:
+    response = http.post(path, json=body, headers=caller)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert field in {error["field"] for error in response.json()["errors"]}
+
+
+def test_options_lists_every_method_of_the_path(http: httpx.Client, caller: dict[str, str]) -> None:
+    tags = http.options("/api/v1/journal/tags", headers=caller)
+    assert tags.status_code == 204, tags.text
+    assert set(tags.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}
+    one = http.options(f"/api/v1/tasks/{uuid.uuid4()}", headers=caller)
+    assert set(one.headers["allow"].split(", ")) == {"DELETE", "GET", "OPTIONS", "PATCH"}
+
+
+def test_a_nul_in_a_query_parameter_is_422_not_500(http: httpx.Client, caller: dict[str, str]) -> None:
+    # The fuzzer's case: GET /tasks?q=...%00... reached PostgreSQL and answered 500.
+    for path in ("/api/v1/tasks?q=a%00b", "/api/v1/journal/entries?q=a%00b", "/api/v1/reminders?cursor=%00"):
+        response = http.get(path, headers=caller)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0]["message"] == "must not contain the NUL character"
