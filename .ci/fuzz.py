@@ -21,10 +21,10 @@ from pathlib import Path
 
 import httpx
 
-from daybook_common.embedded import free_port
 from daybook_deploy.config import StackConfig
 from daybook_deploy.launcher import Stack
 from daybook_deploy.services import HTTP_SERVICES
+from daybook_devtools.embedded import free_port
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_EXAMPLES = 25

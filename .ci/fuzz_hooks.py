@@ -4,9 +4,10 @@
   ``DELETE /api/v1/users/me``: that one gets a fresh throwaway account's token (registered on the
   users service directly), so deleting "me" never ends the run's own account.
 - A schema-valid request built from values only the server can issue is not a valid request:
-  ``cursor`` is opaque (the previous page's ``next_cursor``), and ``tag_ids`` / ``task_id`` must
-  name the caller's own live tags and tasks (API.md: else ``422``).  In the positive parts of a
-  generated case they are left out; negative cases keep them untouched.
+  ``cursor`` is opaque (the previous page's ``next_cursor``), and ``tag_ids``, ``task_id``,
+  ``goal_id``, ``parent_id`` … must name the caller's own live resources (API.md: else ``422``),
+  as must the ``metric_id`` of a session's metric values.  In the positive parts of a generated
+  case the optional ones are left out; negative cases keep them untouched.
 - A client makes a new ``Idempotency-Key`` for each new request: reusing one with another body is
   a 422 by design, so positive cases get a fresh key.
 """
@@ -23,7 +24,17 @@ from schemathesis import GenerationMode
 
 DELETE_ME = ("DELETE", "/api/v1/users/me")
 SERVER_ISSUED_QUERY = ("cursor",)
-SERVER_ISSUED_BODY = ("tag_ids", "task_id")
+#: Optional body fields naming other resources of the caller (API.md: unknown or another tree's is 422).
+SERVER_ISSUED_BODY = (
+    "tag_ids",
+    "task_id",
+    "goal_id",
+    "goal_ids",
+    "parent_id",
+    "group_id",
+    "template_id",
+    "activity_ids",
+)
 
 
 def _throwaway_token() -> str:
@@ -66,3 +77,6 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
     if isinstance(case.body, dict) and _positive(case, "body"):
         for name in SERVER_ISSUED_BODY:
             case.body.pop(name, None)
+        metrics = case.body.get("metrics")
+        if isinstance(metrics, list) and any(isinstance(m, dict) and "metric_id" in m for m in metrics):
+            del case.body["metrics"]

@@ -10,9 +10,11 @@ does, so an endpoint added later is documented exactly without any per-route wor
   ``401`` (with ``WWW-Authenticate``) when the handler depends, at any depth, on the verified
   caller; what other dependencies add (``403`` for an admin guard, see ``dependency_statuses``);
   ``404`` for paths with parameters; ``412`` with ``If-Match``; ``304`` with ``If-None-Match``;
+  ``409`` for every POST/PUT/PATCH (unique and state rules: ``Conflict``, duplicate keys);
   ``400``/``415``/``422`` for operations that take a body (the body guard's answers);
   ``422`` for any parameter;
 - an optional query parameter also accepts the empty value, which means absent;
+- no free-text string (parameter or schema) may hold the NUL character;
 - a route adds what its own rules can answer with ``opt=problems({409: "..."})``.
 - a request body type adds the rules its fields alone cannot say (``oneOf``, ``not``) in a
   class attribute ``__openapi__``, merged into its component schema.
@@ -99,6 +101,10 @@ _GENERIC_DESCRIPTIONS: dict[int, str] = {
     503: "A service or its database is unavailable (see Retry-After)",
     504: "An upstream service timed out",
 }
+#: No NUL anywhere in a string (PostgreSQL cannot store it; the services answer 422).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+_DATA_KEYS = frozenset({"examples", "example", "default", "enum", "const"})
+_WRITE_METHODS = frozenset({"post", "put", "patch"})
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
@@ -190,11 +196,79 @@ def _close_objects(handler: HTTPRouteHandler, schemas: dict[str, Any]) -> None:
             schema["additionalProperties"] = False
 
 
+def forbid_nul(node: Any) -> None:
+    """Every free-text string schema under ``node`` also says "no NUL character" (it is a 422)."""
+    if isinstance(node, list):
+        for item in node:
+            forbid_nul(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not ({"enum", "const", "format"} & node.keys()):
+        if "pattern" not in node:
+            node["pattern"] = NO_NUL_PATTERN
+        elif node["pattern"] != NO_NUL_PATTERN and {"pattern": NO_NUL_PATTERN} not in node.get("allOf", []):
+            node.setdefault("allOf", []).append({"pattern": NO_NUL_PATTERN})
+    for key, value in node.items():
+        if key not in _DATA_KEYS:
+            forbid_nul(value)
+
+
+def _names_a_resource(parameter: Mapping[str, Any]) -> bool:
+    """A query parameter whose value is a resource id (``?root_id=``): unknown or another user's is 404."""
+    schema = parameter.get("schema") or {}
+    branches = [schema, *schema.get("oneOf", []), *schema.get("anyOf", [])]
+    return parameter.get("in") == "query" and any(b.get("format") == "uuid" for b in branches)
+
+
+#: Python's ``\s`` (what msgspec checks) spelled for ECMA-262 (what the document's readers use):
+#: Python also counts U+001C..U+001F and U+0085 as space, ECMA also counts U+FEFF.
+PY_SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def ecma_pattern(pattern: str) -> str:
+    r"""``pattern`` (Python ``re``) with ``\s``/``\S`` spelled so ECMA-262 means the same."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            token = pattern[i : i + 2]
+            if token == "\\s":
+                out.append(PY_SPACE if in_class else f"[{PY_SPACE}]")
+            elif token == "\\S" and not in_class:
+                out.append(f"[^{PY_SPACE}]")
+            else:
+                out.append(token)
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _ecma_patterns(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _ecma_patterns(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                node[key] = ecma_pattern(value)
+            elif key not in _DATA_KEYS:
+                _ecma_patterns(value)
+
+
 def _allow_empty(parameter: dict[str, Any]) -> None:
     """An optional query parameter may be empty: ``?name=`` means absent (:mod:`daybook_common.query`)."""
     schema = parameter.get("schema")
     if isinstance(schema, dict):
-        parameter["schema"] = {"anyOf": [schema, EMPTY_QUERY_VALUE]}
+        parameter["schema"] = {"anyOf": [schema, copy.deepcopy(EMPTY_QUERY_VALUE)]}
 
 
 def _merge_body_rules(
@@ -252,18 +326,27 @@ def make_precise(
                     add_problem(operation, status, description)
                 _merge_body_rules(operation, handler, schemas)
                 _close_objects(handler, schemas)
-            if any(p.get("in") == "path" for p in parameters):
+            if any(p.get("in") == "path" or _names_a_resource(p) for p in parameters):
                 add_problem(operation, 404)
             names = {str(p.get("name", "")).lower() for p in parameters if p.get("in") == "header"}
             if "if-match" in names:
                 add_problem(operation, 412)
             if "if-none-match" in names:
                 responses.setdefault("304", {"description": "Not modified: the ETag still matches"})
+            if method in _WRITE_METHODS:  # a unique rule or a state rule (Conflict) of any write
+                add_problem(operation, 409)
             if has_body:
                 add_problem(operation, 400)
                 add_problem(operation, 415)
             if has_body or parameters:
                 add_problem(operation, 422)
+    _ecma_patterns(schemas)
+    forbid_nul(schemas)
+    for item in (doc.get("paths") or {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                _ecma_patterns(operation.get("parameters") or [])
+                forbid_nul(operation.get("parameters") or [])
     return doc
 
 
@@ -296,12 +379,14 @@ class PreciseJsonRenderPlugin(JsonRenderPlugin):
 
 
 __all__ = [
+    "NO_NUL_PATTERN",
     "PROBLEM_REF",
     "PROBLEM_SCHEMA",
     "VALIDATION_PROBLEM_REF",
     "VALIDATION_PROBLEM_SCHEMA",
     "PreciseJsonRenderPlugin",
     "add_problem",
+    "forbid_nul",
     "make_precise",
     "problem_response",
     "problems",

@@ -42,6 +42,7 @@ from daybook_common.problems import exception_handlers
 from daybook_common.query import QueryMiddleware
 from daybook_common.settings import Env
 from daybook_common.strict_body import StrictBodyRequest
+from daybook_common.strict_query import check_query_values
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class ServiceApp:
             ),
             on_app_init=[self.on_app_init] if self.on_app_init else None,
             request_class=StrictBodyRequest,
+            before_request=check_query_values,
             debug=False,
             logging_config=None,
         )

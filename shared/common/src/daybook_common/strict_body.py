@@ -15,6 +15,17 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 
 
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON Schema counts ``126.0`` as an integer: so does this check (a float field takes ints)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    return value
+
+
 class StrictBodyRequest(Request[Any, Any, Any]):
     async def json(self) -> Any:
         value = await super().json()
@@ -22,7 +33,7 @@ class StrictBodyRequest(Request[Any, Any, Any]):
         if field is None or value is None:
             return value
         try:
-            msgspec.convert(value, type=field.annotation, strict=True)
+            msgspec.convert(_integral_floats_as_ints(value), type=field.annotation, strict=True)
         except msgspec.ValidationError as exc:
             raise ValidationException(detail="Validation failed", extra=[{"message": str(exc)}]) from None
         except (TypeError, ValueError):
