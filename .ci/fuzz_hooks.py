@@ -7,7 +7,7 @@
   ``cursor`` is opaque (the previous page's ``next_cursor``), and ``tag_ids``, ``task_id``,
   ``goal_id``, ``parent_id`` … must name the caller's own live resources (API.md: else ``422``),
   as must the ``metric_id`` of a session's metric values.  In the positive parts of a generated
-  case the optional ones are left out; negative cases keep them untouched.
+  case they are left out (lists emptied); negative cases keep them untouched.
 - A client makes a new ``Idempotency-Key`` for each new request: reusing one with another body is
   a 422 by design, so positive cases get a fresh key.
 """
@@ -76,7 +76,10 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
             case.query.pop(name, None)
     if isinstance(case.body, dict) and _positive(case, "body"):
         for name in SERVER_ISSUED_BODY:
-            case.body.pop(name, None)
+            if isinstance(case.body.get(name), list):
+                case.body[name] = []  # may be required (a template's activity_ids): keep it, empty
+            else:
+                case.body.pop(name, None)
         metrics = case.body.get("metrics")
         if isinstance(metrics, list) and any(isinstance(m, dict) and "metric_id" in m for m in metrics):
             del case.body["metrics"]

@@ -216,9 +216,15 @@ def forbid_nul(node: Any) -> None:
 
 def _names_a_resource(parameter: Mapping[str, Any]) -> bool:
     """A query parameter whose value is a resource id (``?root_id=``): unknown or another user's is 404."""
-    schema = parameter.get("schema") or {}
-    branches = [schema, *schema.get("oneOf", []), *schema.get("anyOf", [])]
-    return parameter.get("in") == "query" and any(b.get("format") == "uuid" for b in branches)
+    return parameter.get("in") == "query" and _has_uuid(parameter.get("schema"))
+
+
+def _has_uuid(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("format") == "uuid" and schema.get("type") == "string":
+        return True
+    return any(_has_uuid(branch) for key in ("oneOf", "anyOf") for branch in schema.get(key, []))
 
 
 #: Python's ``\s`` (what msgspec checks) spelled for ECMA-262 (what the document's readers use):

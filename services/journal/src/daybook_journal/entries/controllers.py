@@ -81,7 +81,8 @@ class EntryController(Controller):
             ),
         ] = None,
         tag: Annotated[
-            list[uuid.UUID] | None, Parameter(query="tag", description="tag id; repeat it: all must match")
+            list[uuid.UUID] | None,
+            Parameter(query="tag", max_items=MAX_TAG_FILTER, description="tag id; repeat it: all must match"),
         ] = None,
         q: Annotated[
             str | None, Parameter(min_length=1, max_length=200, description="full-text search")
