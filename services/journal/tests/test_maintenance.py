@@ -157,19 +157,30 @@ async def test_periodic_purge_runs_inside_the_app(
             "JOURNAL_DATABASE_URL": migrated.url(SCHEMA),
             "JOURNAL_JWKS_JSON": signer.jwks_json,
             "JOURNAL_EVENTS_ENABLED": "false",
-            "JOURNAL_TRASH_RETENTION_DAYS": "0",
+            "JOURNAL_TRASH_RETENTION_DAYS": "30",
             "JOURNAL_TRASH_PURGE_INTERVAL_SECONDS": "0.2",
         }
     )
     user = new_user()
     async with AsyncTestClient(create_app(periodic)) as client:
-        entry = await make_entry(client, user)
-        assert (await client.delete(f"{ENTRIES}/{entry['id']}", headers=user.headers)).status_code == 204
+        old, recent = await make_entry(client, user), await make_entry(client, user)
+        old_task = await make_task(client, user)
+        for path in (f"{ENTRIES}/{old['id']}", f"{ENTRIES}/{recent['id']}", f"{TASKS}/{old_task['id']}"):
+            assert (await client.delete(path, headers=user.headers)).status_code == 204
+        await _age(migrated, "journal_entries", "deleted_at", [old["id"]], 31)
+        await _age(migrated, "journal_entries", "deleted_at", [recent["id"]], 29)
+        await _age(migrated, "tasks", "deleted_at", [old_task["id"]], 31)
         for _ in range(100):  # bounded wait for the background task (not a timing assertion)
-            if not await collect(client, user, "/api/v1/journal/trash"):
+            trash = {e["id"] for e in await collect(client, user, "/api/v1/journal/trash")}
+            if old["id"] not in trash:
                 break
             await asyncio.sleep(0.1)
-        assert await collect(client, user, "/api/v1/journal/trash") == []
+        assert trash == {recent["id"]}  # past the window: gone; within it: kept
+        assert await collect(client, user, f"{TASKS}/trash") == []
+
+
+def test_the_retention_job_runs_by_default() -> None:
+    assert Settings.from_env({}).journal.trash_purge_interval_seconds == 3600
 
 
 def test_seed_cli_as_the_service_role(

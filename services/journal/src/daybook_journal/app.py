@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Litestar
 
+from daybook_common.db import plain_url
 from daybook_common.events import USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_journal import SCRIPT_LOCATION
@@ -16,7 +17,7 @@ from daybook_journal.dependencies import SETTINGS_STATE_KEY, dependencies
 from daybook_journal.entries.controllers import EntryController
 from daybook_journal.events import on_user_deleted
 from daybook_journal.goals.controllers import GoalController
-from daybook_journal.retention import purge_hooks
+from daybook_journal.retention import retention_runner
 from daybook_journal.sessions.controllers import SessionController, TreeSessionController
 from daybook_journal.settings import Settings
 from daybook_journal.stats.controllers import StatsController
@@ -37,15 +38,14 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
     reads = ReadPool(settings.common.database, "daybook-journal-reads")
     on_startup: list[Any] = [reads.start]
     on_shutdown: list[Any] = [reads.stop]
-    if journal.trash_purge_interval_seconds > 0:
-        start, stop = purge_hooks(
-            lambda: reads.pool,
-            journal.trash_purge_interval_seconds,
-            journal.trash_retention_days,
-            journal.idempotency_ttl_hours,
-        )
-        on_startup.append(start)
-        on_shutdown.append(stop)
+    retention = retention_runner(
+        plain_url(settings.common.database.url),
+        journal.trash_purge_interval_seconds,
+        journal.trash_retention_days,
+        journal.idempotency_ttl_hours,
+    )
+    on_startup.append(retention.start)
+    on_shutdown.append(retention.stop)
     return ServiceApp(
         settings=settings.common,
         metadata=Base.metadata,

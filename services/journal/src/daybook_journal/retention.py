@@ -1,37 +1,24 @@
 """Trash retention: hard-delete entries, tasks, goal deletions, activities and sessions
 soft-deleted more than N days ago.
 
-Runs from the CLI (``daybook-journal purge-trash``, e.g. from cron) or inside the app
-every ``JOURNAL_TRASH_PURGE_INTERVAL_SECONDS``.  It works across users, so its batches
-set the narrow ``app.rls_bypass`` (LOCAL to each short transaction); it also forgets
-idempotency keys past their TTL.  Running it twice at once is harmless.
+Runs inside the app every ``JOURNAL_TRASH_PURGE_INTERVAL_SECONDS`` (default hourly) through
+:class:`daybook_common.retention.RetentionRunner` (one runner at a time across replicas and
+workers), or from the CLI (``daybook-journal purge-trash``).  It works across users, so its
+batches set the narrow ``app.rls_bypass`` (LOCAL to each short transaction); it also forgets
+idempotency keys past their TTL and handled inbox ids.  Running it twice at once is harmless.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime
 import logging
-from collections.abc import Callable
-from typing import Any
 
+from daybook_common.retention import Purge, RetentionRunner, inbox_purge, older_than
 from daybook_journal import SCHEMA
 from daybook_journal.db.batches import BatchTarget, run_batch
 
 logger = logging.getLogger("daybook.journal.retention")
 BYPASS = [("app.rls_bypass", "on")]
-
-
-async def _purge(
-    target: BatchTarget, table: str, column: str, key: str, cutoff: datetime.datetime, batch: int
-) -> int:
-    sql = (
-        f"DELETE FROM {SCHEMA}.{table} WHERE ({key}) IN "
-        f"(SELECT {key} FROM {SCHEMA}.{table} WHERE {column} < $1 LIMIT $2)"
-    )
-    return await _purge_batches(target, sql, cutoff, batch)
-
 
 # Goal deletions: the expired deletions' top goals go (ON DELETE CASCADE takes their subtrees
 # and the practice data hanging from them); tasks naming any goal of those subtrees keep the
@@ -59,6 +46,24 @@ DELETE FROM {SCHEMA}.activities WHERE id IN (
 """
 
 
+def purges(retention_days: float, idempotency_ttl_hours: float) -> list[Purge]:
+    """What the journal forgets, and after how long."""
+    trash = datetime.timedelta(days=retention_days)
+    return [
+        Purge("journal_entries", older_than(SCHEMA, "journal_entries", "deleted_at"), trash),
+        Purge("tasks", older_than(SCHEMA, "tasks", "deleted_at"), trash),
+        Purge("sessions", older_than(SCHEMA, "sessions", "deleted_at"), trash),
+        Purge("goals", _GOAL_TRASH, trash),
+        Purge("activities", _ACTIVITY_TRASH, trash),
+        Purge(
+            "idempotency_keys",
+            older_than(SCHEMA, "idempotency_keys", "created_at", "user_id, key"),
+            datetime.timedelta(hours=idempotency_ttl_hours),
+        ),
+        inbox_purge(SCHEMA),
+    ]
+
+
 async def _purge_batches(target: BatchTarget, sql: str, cutoff: datetime.datetime, batch: int) -> int:
     total = 0
     while True:
@@ -75,58 +80,19 @@ async def purge_trash(
     batch_size: int = 5000,
     now: datetime.datetime | None = None,
 ) -> dict[str, int]:
-    """Delete trash older than ``retention_days`` and expired idempotency keys; rows per table."""
+    """Delete trash older than ``retention_days`` and expired idempotency keys (on any handle,
+    without the runner's lock: the CLI); rows per table."""
     now = now or datetime.datetime.now(datetime.UTC)
-    cutoff = now - datetime.timedelta(days=retention_days)
     counts = {
-        "journal_entries": await _purge(target, "journal_entries", "deleted_at", "id", cutoff, batch_size),
-        "tasks": await _purge(target, "tasks", "deleted_at", "id", cutoff, batch_size),
-        "sessions": await _purge(target, "sessions", "deleted_at", "id", cutoff, batch_size),
-        "goals": await _purge_batches(target, _GOAL_TRASH, cutoff, batch_size),
-        "activities": await _purge_batches(target, _ACTIVITY_TRASH, cutoff, batch_size),
-        "idempotency_keys": await _purge(
-            target,
-            "idempotency_keys",
-            "created_at",
-            "user_id, key",
-            now - datetime.timedelta(hours=idempotency_ttl_hours),
-            batch_size,
-        ),
+        purge.name: await _purge_batches(target, purge.sql, now - purge.keep, batch_size)
+        for purge in purges(retention_days, idempotency_ttl_hours)
     }
-    logger.info("purged trash", extra={"deleted": counts, "cutoff": cutoff.isoformat()})
+    logger.info("purged trash", extra={"deleted": counts, "retention_days": retention_days})
     return counts
 
 
-_TASK_KEY = "journal_purge_task"
-
-
-def purge_hooks(
-    target: Callable[[], BatchTarget | None],
-    interval_seconds: float,
-    retention_days: int,
-    idempotency_ttl_hours: int,
-) -> tuple[Any, Any]:
-    """App startup/shutdown hooks running :func:`purge_trash` on ``target()`` every ``interval_seconds``."""
-
-    async def loop(app: Any) -> None:
-        while True:
-            await asyncio.sleep(interval_seconds)
-            handle = target()
-            if handle is None:  # the read pool is closed (shutting down): nothing to purge with
-                continue
-            try:
-                await purge_trash(handle, retention_days, idempotency_ttl_hours)
-            except Exception:
-                logger.exception("trash purge failed; will retry")
-
-    async def start(app: Any) -> None:
-        app.state[_TASK_KEY] = asyncio.create_task(loop(app), name="journal-trash-purge")
-
-    async def stop(app: Any) -> None:
-        task = app.state.get(_TASK_KEY)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return start, stop
+def retention_runner(
+    dsn: str, interval_seconds: float, retention_days: int, idempotency_ttl_hours: int
+) -> RetentionRunner:
+    """The in-app job: :func:`purges` every ``interval_seconds`` under the schema's lock."""
+    return RetentionRunner(dsn, SCHEMA, purges(retention_days, idempotency_ttl_hours), interval_seconds)

@@ -18,7 +18,7 @@ class JournalSettings:
     #: Soft-deleted entries and tasks older than this are hard-deleted by the retention job.
     trash_retention_days: int = 30
     #: Run the retention job inside the app every N seconds (0 = never; use the CLI/cron instead).
-    trash_purge_interval_seconds: float = 0.0
+    trash_purge_interval_seconds: float = 3600.0
     #: How long an ``Idempotency-Key`` is remembered.
     idempotency_ttl_hours: int = 24
     #: Serve ``GET /entries`` with only ``limit``/``cursor`` without Litestar's handler machinery
@@ -30,7 +30,7 @@ class JournalSettings:
         retention = env.int("TRASH_RETENTION_DAYS", 30)
         if retention < 0:
             raise SettingsError(f"{env.name('TRASH_RETENTION_DAYS')} must be >= 0")
-        interval = env.float("TRASH_PURGE_INTERVAL_SECONDS", 0.0)
+        interval = env.float("TRASH_PURGE_INTERVAL_SECONDS", 3600.0)
         if interval < 0:
             raise SettingsError(f"{env.name('TRASH_PURGE_INTERVAL_SECONDS')} must be >= 0")
         ttl = env.int("IDEMPOTENCY_TTL_HOURS", 24)
