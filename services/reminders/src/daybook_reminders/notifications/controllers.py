@@ -7,9 +7,9 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
+from daybook_common.errors import NotFound
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_reminders.db import models as m
 from daybook_reminders.notifications import schemas as s
@@ -45,4 +45,4 @@ class NotificationController(Controller):
     )
     async def mark_read(self, notifications: NotificationService, notification_id: uuid.UUID) -> None:
         if not await notifications.mark_read(notification_id):
-            raise NotFoundException(detail="Notification not found")
+            raise NotFound("Notification not found")
