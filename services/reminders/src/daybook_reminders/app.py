@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from daybook_common.db import plain_url
 from daybook_common.events import TASK_EVENTS, USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_reminders import SCRIPT_LOCATION
@@ -12,6 +13,7 @@ from daybook_reminders.dependencies import dependencies
 from daybook_reminders.events import on_user_deleted
 from daybook_reminders.notifications.controllers import NotificationController
 from daybook_reminders.reminders.controllers import ReminderController
+from daybook_reminders.retention import retention_runner
 from daybook_reminders.settings import Settings
 from daybook_reminders.tasks import TASK_WAIT_STATE_KEY, on_task_event
 
@@ -24,6 +26,11 @@ def create_served_app() -> Litestar:
 
 def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Litestar:
     settings = settings or Settings.from_env()
+    retention = retention_runner(
+        plain_url(settings.common.database.url),
+        settings.retention_interval_seconds,
+        settings.notification_retention_days,
+    )
     return ServiceApp(
         settings=settings.common,
         metadata=Base.metadata,
@@ -34,5 +41,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         dependencies=dependencies,
         event_handlers={USER_DELETED: on_user_deleted, TASK_EVENTS: on_task_event},
         state={TASK_WAIT_STATE_KEY: settings.task_event_wait_seconds},
+        on_startup=[retention.start],
+        on_shutdown=[retention.stop],
         tune_heap=tune_heap,
     ).build()

@@ -101,6 +101,10 @@ class Settings:
     task_event_wait_seconds: float = 3.0
     """REMINDERS_TASK_EVENT_WAIT_SECONDS: how long a reminder may wait for the event of a task made
     moments ago before its ``task_id`` is ``422`` (see ``daybook_reminders.tasks``)."""
+    notification_retention_days: int = 365
+    """REMINDERS_NOTIFICATION_RETENTION_DAYS: fired notifications older than this are deleted."""
+    retention_interval_seconds: float = 3600.0
+    """REMINDERS_RETENTION_INTERVAL_SECONDS: how often the API process runs that purge (0 = never)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,6 +115,8 @@ class Settings:
             common=CommonSettings.from_env(env, "reminders", SCHEMA, DEFAULT_DATABASE_URL),
             scheduler=SchedulerSettings.from_env(env),
             task_event_wait_seconds=_task_wait(env),
+            notification_retention_days=_notification_retention(env),
+            retention_interval_seconds=_retention_interval(env),
         )
 
 
@@ -118,4 +124,18 @@ def _task_wait(env: Env) -> float:
     value = env.float("TASK_EVENT_WAIT_SECONDS", Settings.task_event_wait_seconds)
     if not 0 <= value <= 30:
         raise SettingsError(f"{env.name('TASK_EVENT_WAIT_SECONDS')} must be between 0 and 30")
+    return value
+
+
+def _notification_retention(env: Env) -> int:
+    value = env.int("NOTIFICATION_RETENTION_DAYS", Settings.notification_retention_days)
+    if value < 1:
+        raise SettingsError(f"{env.name('NOTIFICATION_RETENTION_DAYS')} must be at least 1")
+    return value
+
+
+def _retention_interval(env: Env) -> float:
+    value = env.float("RETENTION_INTERVAL_SECONDS", Settings.retention_interval_seconds)
+    if value < 0:
+        raise SettingsError(f"{env.name('RETENTION_INTERVAL_SECONDS')} must be >= 0")
     return value
