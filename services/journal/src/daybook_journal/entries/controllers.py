@@ -6,11 +6,8 @@ import uuid
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from daybook_common.auth import provide_current_user
 from daybook_common.errors import Invalid
 from daybook_common.http import (
     IdempotencyKey,
@@ -25,33 +22,16 @@ from daybook_common.http import (
 )
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_common.rls import UserDb
 from daybook_journal.constraints import MAX_TAG_FILTER
-from daybook_journal.dependencies import user_reads
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.fast_path import list_entries_fast_path
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
 from daybook_journal.http import DAY_OR_INSTANT, parse_instant
 
 
-def provide_entries(user_db: UserDb) -> EntryService:
-    return EntryService(user_db)
-
-
-async def provide_entry_queries(request: Request[Any, Any, Any], state: State) -> EntryQueries:
-    # The caller is checked here (same function as the `current_user` dependency) rather than
-    # through a second dependency level: one dependency is measurably cheaper on the hot read.
-    current_user = await provide_current_user(request, state)
-    return EntryQueries(user_reads(state, current_user))
-
-
 class EntryController(Controller):
     path = "/api/v1/journal"
     tags = ["journal"]
-    dependencies = {
-        "entries": Provide(provide_entries, sync_to_thread=False),
-        "entry_queries": Provide(provide_entry_queries),
-    }
 
     @get(
         "/entries",

@@ -6,10 +6,7 @@ import uuid
 from typing import Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import State
-from litestar.di import Provide
 
-from daybook_common.auth import AccessClaims
 from daybook_common.http import (
     IdempotencyKey,
     IfMatchHeader,
@@ -23,27 +20,13 @@ from daybook_common.http import (
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.openapi import problems
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_common.rls import UserDb
-from daybook_journal.dependencies import user_reads
 from daybook_journal.tags import schemas as s
 from daybook_journal.tags.services import TagQueries, TagService
-
-
-def provide_tags(user_db: UserDb) -> TagService:
-    return TagService(user_db)
-
-
-def provide_tag_queries(state: State, current_user: AccessClaims) -> TagQueries:
-    return TagQueries(user_reads(state, current_user))
 
 
 class TagController(Controller):
     path = "/api/v1/journal/tags"
     tags = ["journal"]
-    dependencies = {
-        "tag_service": Provide(provide_tags, sync_to_thread=False),
-        "tag_queries": Provide(provide_tag_queries, sync_to_thread=False),
-    }
 
     @get("/", operation_id="ListTags", summary="The caller's tags by name")
     async def list_tags(

@@ -7,11 +7,8 @@ import uuid
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from daybook_common.auth import AccessClaims
 from daybook_common.http import (
     IdempotencyKey,
     IfMatchHeader,
@@ -24,28 +21,14 @@ from daybook_common.http import (
 )
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_common.rls import UserDb
 from daybook_journal.constraints import TaskPriority, TaskSort, TaskStatus
-from daybook_journal.dependencies import user_reads
 from daybook_journal.tasks import schemas as s
 from daybook_journal.tasks.services import TaskFilters, TaskQueries, TaskService
-
-
-def provide_tasks(user_db: UserDb) -> TaskService:
-    return TaskService(user_db)
-
-
-def provide_task_queries(state: State, current_user: AccessClaims) -> TaskQueries:
-    return TaskQueries(user_reads(state, current_user))
 
 
 class TaskController(Controller):
     path = "/api/v1/tasks"
     tags = ["tasks"]
-    dependencies = {
-        "task_service": Provide(provide_tasks, sync_to_thread=False),
-        "task_queries": Provide(provide_task_queries, sync_to_thread=False),
-    }
 
     @get("/", operation_id="ListTasks", summary="The caller's tasks")
     async def list_tasks(
