@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 
-from daybook_common.db import create_engine
 from daybook_users import maintenance
 from daybook_users.auth.services import register_fingerprint as fingerprint
 
@@ -171,12 +170,8 @@ async def test_expired_keys_are_new_and_get_purged(harness: Any) -> None:
             "UPDATE users.idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1",
             old_key["Idempotency-Key"],
         )
-        engine = create_engine(harness.settings.common.database, "daybook-users-test")
-        try:
-            purged = await maintenance.run_once(engine, harness.settings)
-        finally:
-            await engine.dispose()
-        assert purged["idempotency_keys"] >= 1
+        purged = await maintenance.run_once(harness.settings)
+        assert purged is not None and purged["idempotency_keys"] >= 1
         keys = {
             row["key"]
             for row in await conn.fetch(

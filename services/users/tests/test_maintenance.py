@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from daybook_common.db import create_engine
 from daybook_users import maintenance
 
 
@@ -24,11 +23,8 @@ async def test_purges_only_what_has_expired(harness: Any) -> None:
         )
         await conn.execute("UPDATE users.login_throttles SET window_started_at = now() - interval '1 day'")
         tokens_before = await conn.fetchval("SELECT count(*) FROM users.refresh_tokens")
-        engine = create_engine(harness.settings.common.database, "daybook-users-test")
-        try:
-            purged = await maintenance.run_once(engine, harness.settings)
-        finally:
-            await engine.dispose()
+        purged = await maintenance.run_once(harness.settings)
+        assert purged is not None
         assert purged["refresh_tokens"] == 1
         assert purged["login_throttles"] >= 1
         assert await conn.fetchval("SELECT count(*) FROM users.refresh_tokens") == tokens_before - 1

@@ -1,73 +1,67 @@
-"""Housekeeping every process runs now and then: drop expired refresh tokens, login counters and
-register idempotency keys.
-
-Safe to run in several processes at once (plain idempotent deletes).
+"""Housekeeping the users process runs by default (``daybook_common.retention``): expired refresh
+tokens, ended login-throttle windows, register idempotency keys past their TTL and handled inbox
+ids, every ``USERS_MAINTENANCE_INTERVAL_SECONDS``, one runner at a time across replicas and workers.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
 import datetime
-import logging
 from collections.abc import Awaitable, Callable
 
 from litestar import Litestar
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from daybook_common.db import create_engine
-from daybook_common.idempotency import purge_expired
-from daybook_users.auth import throttle, tokens
-from daybook_users.db import models as m
+from daybook_common.db import plain_url
+from daybook_common.retention import Purge, RetentionRunner, inbox_purge, older_than
+from daybook_users import SCHEMA
 from daybook_users.settings import Settings
 
 # Spent or expired tokens stay a day past expiry so a late replay is still recognised as reuse.
 TOKEN_GRACE = datetime.timedelta(days=1)
 TASK_KEY = "users_maintenance_task"
-logger = logging.getLogger("daybook.users.maintenance")
 
 
-async def run_once(engine: AsyncEngine, settings: Settings) -> dict[str, int]:
-    async with AsyncSession(engine) as session, session.begin():
-        purged_tokens = await tokens.purge_expired(session, TOKEN_GRACE)
-        purged_counters = await throttle.purge_expired(session, settings.throttle.window_seconds)
-        purged_keys = await purge_expired(session, m.idempotency_keys, settings.idempotency_ttl)
-    return {
-        "refresh_tokens": purged_tokens,
-        "login_throttles": purged_counters,
-        "idempotency_keys": purged_keys,
-    }
+def purges(settings: Settings) -> list[Purge]:
+    """What the users service forgets, and after how long."""
+    return [
+        Purge("refresh_tokens", older_than(SCHEMA, "refresh_tokens", "expires_at"), TOKEN_GRACE),
+        Purge(
+            "login_throttles",
+            older_than(SCHEMA, "login_throttles", "window_started_at", "scope, key_digest"),
+            datetime.timedelta(seconds=settings.throttle.window_seconds),
+        ),
+        Purge(
+            "idempotency_keys",
+            older_than(SCHEMA, "idempotency_keys", "created_at", "key"),
+            settings.idempotency_ttl,
+        ),
+        inbox_purge(SCHEMA),
+    ]
 
 
-async def _loop(settings: Settings) -> None:
-    interval = settings.maintenance_interval_seconds
-    # A one-connection engine of its own: housekeeping never competes with requests for the pool.
-    db = dataclasses.replace(settings.common.database, pool_size=1, max_overflow=0)
-    engine = create_engine(db, "daybook-users-maintenance")
-    try:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                purged = await run_once(engine, settings)
-                logger.info("maintenance done", extra={"purged": purged})
-            except Exception as exc:  # keep going: the next round may succeed
-                logger.warning("maintenance failed: %s", exc.__class__.__name__)
-    finally:
-        await engine.dispose()
+def runner(settings: Settings) -> RetentionRunner:
+    return RetentionRunner(
+        plain_url(settings.common.database.url),
+        SCHEMA,
+        purges(settings),
+        settings.maintenance_interval_seconds,
+    )
+
+
+async def run_once(settings: Settings) -> dict[str, int] | None:
+    """One round now (``None``: another process is running one)."""
+    return await runner(settings).run_once()
 
 
 def start_hook(settings: Settings) -> Callable[[Litestar], Awaitable[None]]:
     async def start(app: Litestar) -> None:
-        if settings.maintenance_interval_seconds > 0:
-            app.state[TASK_KEY] = asyncio.create_task(_loop(settings), name="users-maintenance")
+        job = runner(settings)
+        app.state[TASK_KEY] = job
+        await job.start()
 
     return start
 
 
 async def stop(app: Litestar) -> None:
-    task: asyncio.Task[None] | None = app.state.get(TASK_KEY)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    job: RetentionRunner | None = app.state.get(TASK_KEY)
+    if job is not None:
+        await job.stop()

@@ -19,7 +19,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.clients import IPAddress
-from daybook_common.db import affected_rows
 from daybook_users.db.models import login_throttles as t
 from daybook_users.settings import ThrottleSettings
 
@@ -88,10 +87,3 @@ class LoginThrottle:
 
     async def clear(self, key: ThrottleKey) -> None:
         await self.session.execute(sa.delete(t).where(t.c.scope == key.scope, t.c.key_digest == key.digest))
-
-
-async def purge_expired(session: AsyncSession, window_seconds: int) -> int:
-    """Delete counters whose window has ended (maintenance)."""
-    end = t.c.window_started_at + sa.func.make_interval(0, 0, 0, 0, 0, 0, window_seconds)
-    result = await session.execute(sa.delete(t).where(end <= sa.func.now()))
-    return affected_rows(result)

@@ -179,10 +179,3 @@ class TokenService:
             .values(revoked_at=now, updated_at=now)
         )
         return affected_rows(result)
-
-
-async def purge_expired(session: AsyncSession, grace: datetime.timedelta) -> int:
-    """Delete refresh tokens that expired more than ``grace`` ago (maintenance)."""
-    rt = REFRESH_TOKENS
-    result = await session.execute(sa.delete(rt).where(rt.c.expires_at < utcnow() - grace))
-    return affected_rows(result)
