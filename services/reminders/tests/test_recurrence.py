@@ -6,6 +6,7 @@ import calendar
 import datetime as dt
 import functools
 import itertools
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -233,6 +234,9 @@ def matches_day(rule: Rule, day: dt.date) -> bool:
         return day.weekday() == rule.start_date.weekday()
     if f == "custom":
         return DAY_NAMES[day.weekday()] in rule.custom_days
+    if f == "rrule":
+        assert rule.rrule is not None
+        return RRULE_DAYS[rule.rrule](day)
     assert f == "monthly"
     last = calendar.monthrange(day.year, day.month)[1]
     return day.day == min(rule.start_date.day, last)
@@ -251,13 +255,33 @@ def oracle_next(rule: Rule, after: dt.datetime) -> dt.datetime | None:
     return None
 
 
+def _month_length(day: dt.date) -> int:
+    return calendar.monthrange(day.year, day.month)[1]
+
+
+#: RFC 5545 rules (without INTERVAL, so their days do not depend on the start) and, per rule,
+#: which local dates it picks, said independently of dateutil.
+RRULE_DAYS: dict[str, Callable[[dt.date], bool]] = {
+    "FREQ=MONTHLY;BYDAY=-1FR": lambda d: d.weekday() == 4 and d.day + 7 > _month_length(d),
+    # The days most zones change their clocks on: the last Sunday of March and of October.
+    "FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU": lambda d: (
+        d.month in (3, 10) and d.weekday() == 6 and d.day + 7 > _month_length(d)
+    ),
+    "FREQ=MONTHLY;BYMONTHDAY=-1": lambda d: d.day == _month_length(d),
+    "FREQ=WEEKLY;BYDAY=SA,SU": lambda d: d.weekday() >= 5,
+    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1": lambda d: (
+        d.weekday() < 5 and all((d - dt.timedelta(days=k)).weekday() >= 5 for k in range(1, d.day))
+    ),
+}
+
 rules = st.builds(
-    lambda frequency, hh, mm, zone_name, start, days: Rule(
+    lambda frequency, hh, mm, zone_name, start, days, rrule: Rule(
         frequency,
         dt.time(hh, mm),
         zone_name,
         start,
         tuple(sorted(days, key=DAY_NAMES.index)) if frequency == "custom" else (),
+        rrule if frequency == "rrule" else None,
     ),
     st.sampled_from(FREQUENCIES),
     st.integers(0, 23),
@@ -265,6 +289,7 @@ rules = st.builds(
     st.sampled_from(ZONES),
     st.dates(dt.date(1995, 1, 1), dt.date(2045, 12, 31)),
     st.sets(st.sampled_from(DAY_NAMES), min_size=1),
+    st.sampled_from(sorted(RRULE_DAYS)),
 )
 instants = st.datetimes(dt.datetime(1995, 1, 1), dt.datetime(2046, 1, 1)).map(lambda d: d.replace(tzinfo=UTC))
 

@@ -8,6 +8,8 @@ import msgspec
 
 from daybook_reminders.db.models import MESSAGE_MAX_LENGTH, TIMEZONE_MAX_LENGTH, TITLE_MAX_LENGTH
 from daybook_reminders.recurrence import DayName, Frequency, timezone_names
+from daybook_reminders.rrules import MAX_LENGTH as RRULE_MAX_LENGTH
+from daybook_reminders.rrules import PATTERN as RRULE_PATTERN
 
 Title = Annotated[
     str,
@@ -48,4 +50,19 @@ Days = Annotated[
     ),
 ]
 
-__all__ = ["DayName", "Days", "Frequency", "LocalTime", "Message", "TimezoneName", "Title"]
+RRuleText = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=RRULE_MAX_LENGTH,
+        pattern=RRULE_PATTERN,
+        description=(
+            "RFC 5545 recurrence rule for frequency rrule (required then, not allowed otherwise): "
+            "parts FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (ordinals such as -1FR "
+            "with MONTHLY/YEARLY), BYMONTHDAY, BYMONTH, BYSETPOS, COUNT or UNTIL (YYYYMMDD or "
+            "YYYYMMDDTHHMMSSZ), upper case, separated by ';'; DTSTART is start_date at time"
+        ),
+        examples=["FREQ=MONTHLY;BYDAY=-1FR", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"],
+    ),
+]
+
+__all__ = ["DayName", "Days", "Frequency", "LocalTime", "Message", "RRuleText", "TimezoneName", "Title"]

@@ -14,7 +14,8 @@ Mapping a local time to an instant (:func:`to_instant`):
 Rules (API.md): ``once`` = ``start_date`` at ``time``; ``daily``; ``weekdays`` (Mon-Fri);
 ``weekends`` (Sat, Sun); ``weekly`` on the weekday of ``start_date``; ``monthly`` on the day of
 month of ``start_date``, clamped to the month's last day (31st → Feb 28/29, Apr 30);
-``custom`` on the listed ``custom_days``. Nothing fires before ``start_date``.
+``custom`` on the listed ``custom_days``; ``rrule`` by an RFC 5545 rule (:mod:`daybook_reminders.rrules`)
+with ``DTSTART`` = ``start_date`` at ``time``. Nothing fires before ``start_date``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil import rrule as rr
 
-Frequency = Literal["once", "daily", "weekdays", "weekends", "weekly", "monthly", "custom"]
+from daybook_reminders.rrules import ParsedRule, parse_rrule, search_horizon
+
+Frequency = Literal["once", "daily", "weekdays", "weekends", "weekly", "monthly", "custom", "rrule"]
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 FREQUENCIES: Final[tuple[Frequency, ...]] = get_args(Frequency)
@@ -81,6 +84,7 @@ class Rule:
     timezone: str
     start_date: dt.date
     custom_days: tuple[DayName, ...] = ()
+    rrule: str | None = None  # the canonical RFC 5545 rule of frequency ``rrule``
 
     def __post_init__(self) -> None:
         if self.frequency not in FREQUENCIES:
@@ -91,8 +95,19 @@ class Rule:
             unknown = set(self.custom_days) - set(DAY_NAMES)
             if unknown:
                 raise ValueError(f"unknown day names {sorted(unknown)}")
+        if (self.frequency == "rrule") != (self.rrule is not None):
+            raise ValueError("an rrule is required for frequency rrule and allowed only there")
         if self.time.tzinfo is not None:
             raise ValueError("time is a local wall-clock time (no tzinfo)")
+
+    @property
+    def parsed(self) -> ParsedRule:
+        assert self.rrule is not None
+        return parse_rrule(self.rrule)
+
+    @property
+    def dtstart(self) -> dt.datetime:
+        return dt.datetime.combine(self.start_date, self.time)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -200,9 +215,59 @@ def next_occurrence(rule: Rule, after: dt.datetime) -> dt.datetime | None:
     return _next_occurrence(rule, after)
 
 
+@lru_cache(maxsize=4096)
+def _rrule_of(rule: Rule) -> rr.rrule:
+    return rule.parsed.dateutil_rule(rule.dtstart)
+
+
+def _within_until(rule: Rule, instant: dt.datetime) -> bool:
+    until = rule.parsed.until_instant
+    return until is None or instant <= until
+
+
+def _rrule_next(rule: Rule, after: dt.datetime) -> dt.datetime | None:
+    tz = rule.tz
+    # A day earlier than ``after``'s local time: a local time in a gap maps to a later instant.
+    for local in _rrule_of(rule).xafter(_local(after, tz) - dt.timedelta(days=1), inc=True):
+        instant = to_instant(local, tz)
+        if not _within_until(rule, instant):
+            return None  # instants grow with local times: every later one is past UNTIL too
+        if instant > after:
+            return instant
+    return None  # COUNT or a date UNTIL ended the rule
+
+
+def _rrule_latest(rule: Rule, at: dt.datetime) -> dt.datetime | None:
+    tz = rule.tz
+    generator = _rrule_of(rule)
+    local = generator.before(_local(at, tz) + dt.timedelta(days=1), inc=True)
+    while local is not None:
+        instant = to_instant(local, tz)
+        if instant <= at and _within_until(rule, instant):
+            return instant
+        local = generator.before(local)
+    return None
+
+
+def has_occurrence_soon(rule: Rule, after: dt.datetime) -> bool:
+    """Whether an rrule fires after ``after`` within its search horizon (bounded work, for input checks)."""
+    tz = rule.tz
+    start = _local(after, tz) - dt.timedelta(days=1)
+    bounded = rule.parsed.dateutil_rule(rule.dtstart, bound=start + search_horizon(rule.parsed))
+    for local in bounded.xafter(start, inc=True):
+        instant = to_instant(local, tz)
+        if not _within_until(rule, instant):
+            return False
+        if instant > after:
+            return True
+    return False
+
+
 @lru_cache(maxsize=65_536)
 def _next_occurrence(rule: Rule, after: dt.datetime) -> dt.datetime | None:
     tz = rule.tz
+    if rule.frequency == "rrule":
+        return _rrule_next(rule, after)
     if rule.frequency == "once":
         instant = to_instant(dt.datetime.combine(rule.start_date, rule.time), tz)
         return instant if instant > after else None
@@ -222,6 +287,8 @@ def _next_occurrence(rule: Rule, after: dt.datetime) -> dt.datetime | None:
 def latest_occurrence(rule: Rule, at: dt.datetime) -> dt.datetime | None:
     """The last occurrence at or before the instant ``at``, or None when none is."""
     tz = rule.tz
+    if rule.frequency == "rrule":
+        return _rrule_latest(rule, at)
     if rule.frequency == "once":
         instant = to_instant(dt.datetime.combine(rule.start_date, rule.time), tz)
         return instant if instant <= at else None
@@ -244,6 +311,17 @@ def occurrences(rule: Rule, after: dt.datetime, count: int) -> Iterator[dt.datet
         if current is None:
             return
         yield current
+
+
+def upcoming(rule: Rule, next_fire_at: dt.datetime | None, count: int) -> list[dt.datetime]:
+    """The next ``count`` instants a reminder fires at, as the scheduler fires them.
+
+    The scheduler fires ``next_fire_at`` and then moves to ``next_occurrence`` of the instant it
+    fired (:func:`fire`); this walks the same chain.
+    """
+    if next_fire_at is None or count < 1:
+        return []
+    return [next_fire_at, *occurrences(rule, next_fire_at, count - 1)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,7 @@ APPLICATION_NAME = "daybook-reminders-scheduler"
 
 BYPASS_RLS = "SELECT set_config('app.rls_bypass', 'on', true)"
 CLAIM = """
-SELECT id, frequency, "time", timezone, start_date, custom_days, next_fire_at
+SELECT id, frequency, "time", timezone, start_date, custom_days, rrule, next_fire_at
 FROM reminders
 WHERE is_active AND deleted_at IS NULL AND next_fire_at <= $1
 ORDER BY next_fire_at
@@ -116,14 +116,19 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 def plan(row: asyncpg.Record | Mapping[str, Any], now: dt.datetime, coalesce: bool) -> Firing:
     """The occurrence to fire for one claimed row and its next fire time (None: deactivate)."""
-    rule = Rule(
+    return fire(rule_of(row), row["next_fire_at"], now, coalesce=coalesce)
+
+
+def rule_of(row: asyncpg.Record | Mapping[str, Any]) -> Rule:
+    """A stored reminder's schedule (a row of the scheduler's claim or a ``Reminder``'s columns)."""
+    return Rule(
         frequency=row["frequency"],
         time=row["time"],
         timezone=row["timezone"],
         start_date=row["start_date"],
         custom_days=tuple(row["custom_days"] or ()),
+        rrule=row["rrule"],
     )
-    return fire(rule, row["next_fire_at"], now, coalesce=coalesce)
 
 
 async def fire_due(

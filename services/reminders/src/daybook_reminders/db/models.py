@@ -30,6 +30,8 @@ from daybook_common.idempotency import idempotency_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_reminders import NOTIFY_CHANNEL, SCHEMA
 from daybook_reminders.recurrence import DAY_NAMES, FREQUENCIES, DayName, Frequency
+from daybook_reminders.rrules import MAX_LENGTH as RRULE_MAX_LENGTH
+from daybook_reminders.rrules import PATTERN as RRULE_PATTERN
 
 _registry = service_registry(SCHEMA)
 
@@ -82,6 +84,11 @@ class Reminder(SoftDeleteMixin, Base):
             f" AND custom_days <@ ARRAY[{_sql_list(DAY_NAMES)}]::text[])",
             name="custom_days_valid",
         ),
+        sa.CheckConstraint("(frequency = 'rrule') = (rrule IS NOT NULL)", name="rrule_iff_rrule"),
+        sa.CheckConstraint(
+            f"rrule IS NULL OR (char_length(rrule) <= {RRULE_MAX_LENGTH} AND rrule ~ '{RRULE_PATTERN}')",
+            name="rrule_shape",
+        ),
         sa.CheckConstraint("is_active OR next_fire_at IS NULL", name="inactive_not_scheduled"),
         sa.CheckConstraint("deleted_at IS NULL OR next_fire_at IS NULL", name="deleted_not_scheduled"),
     )
@@ -94,6 +101,8 @@ class Reminder(SoftDeleteMixin, Base):
     timezone: Mapped[str] = mapped_column(sa.Text, nullable=False)
     start_date: Mapped[datetime.date] = mapped_column(sa.Date, nullable=False)
     custom_days: Mapped[list[DayName] | None] = mapped_column(ARRAY(sa.Text), nullable=True)
+    #: The canonical RFC 5545 rule of frequency ``rrule`` (see ``daybook_reminders.rrules``).
+    rrule: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     is_active: Mapped[bool] = mapped_column(
         sa.Boolean, nullable=False, default=True, server_default=sa.text("true")
     )

@@ -13,7 +13,12 @@ from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_reminders.db import models as m
 from daybook_reminders.reminders import schemas as s
-from daybook_reminders.reminders.services import ReminderService, format_time
+from daybook_reminders.reminders.services import (
+    DEFAULT_OCCURRENCES,
+    MAX_OCCURRENCES,
+    ReminderService,
+    format_time,
+)
 
 BASE_PATH = "/api/v1/reminders"
 
@@ -29,6 +34,7 @@ def to_schema(r: m.Reminder) -> s.Reminder:
         timezone=r.timezone,
         start_date=r.start_date,
         custom_days=list(r.custom_days) if r.custom_days is not None else None,
+        rrule=r.rrule,
         is_active=r.is_active,
         task_id=r.task_id,
         next_fire_at=r.next_fire_at,
@@ -79,6 +85,21 @@ class ReminderController(Controller):
     async def get_reminder(self, reminders: ReminderService, reminder_id: uuid.UUID) -> Response[s.Reminder]:
         reminder = await reminders.get_live(reminder_id)
         return Response(to_schema(reminder), headers={"ETag": etag(reminder.version)})
+
+    @get(
+        "/{reminder_id:uuid}/occurrences",
+        operation_id="ListReminderOccurrences",
+        summary="The next instants a reminder fires at",
+    )
+    async def list_occurrences(
+        self,
+        reminders: ReminderService,
+        reminder_id: uuid.UUID,
+        limit: Annotated[
+            int, Parameter(query="limit", ge=1, le=MAX_OCCURRENCES, description="How many, 1..100")
+        ] = DEFAULT_OCCURRENCES,
+    ) -> s.Occurrences:
+        return s.Occurrences(items=await reminders.upcoming(reminder_id, limit))
 
     @patch("/{reminder_id:uuid}", operation_id="UpdateReminder", summary="Change a reminder")
     async def update_reminder(

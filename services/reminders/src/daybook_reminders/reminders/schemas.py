@@ -7,7 +7,16 @@ import uuid
 
 import msgspec
 
-from daybook_reminders.constraints import DayName, Days, Frequency, LocalTime, Message, TimezoneName, Title
+from daybook_reminders.constraints import (
+    DayName,
+    Days,
+    Frequency,
+    LocalTime,
+    Message,
+    RRuleText,
+    TimezoneName,
+    Title,
+)
 
 
 class ReminderCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -18,12 +27,13 @@ class ReminderCreate(msgspec.Struct, forbid_unknown_fields=True):
     timezone: TimezoneName
     start_date: datetime.date | None = None
     custom_days: Days | None = None
+    rrule: RRuleText | None = None
     is_active: bool = True
     task_id: uuid.UUID | None = None
 
 
 class ReminderUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """Only the fields present change; ``custom_days``/``task_id`` may be set to null."""
+    """Only the fields present change; ``custom_days``/``rrule``/``task_id`` may be set to null."""
 
     title: Title | msgspec.UnsetType = msgspec.UNSET
     message: Message | msgspec.UnsetType = msgspec.UNSET
@@ -32,6 +42,7 @@ class ReminderUpdate(msgspec.Struct, forbid_unknown_fields=True):
     timezone: TimezoneName | msgspec.UnsetType = msgspec.UNSET
     start_date: datetime.date | msgspec.UnsetType = msgspec.UNSET
     custom_days: Days | msgspec.UnsetType | None = msgspec.UNSET
+    rrule: RRuleText | msgspec.UnsetType | None = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
     task_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
 
@@ -46,9 +57,16 @@ class Reminder(msgspec.Struct):
     timezone: str
     start_date: datetime.date
     custom_days: list[DayName] | None
+    rrule: str | None
     is_active: bool
     task_id: uuid.UUID | None
     next_fire_at: datetime.datetime | None
     last_fired_at: datetime.datetime | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+class Occurrences(msgspec.Struct):
+    """The next instants a reminder fires at (UTC), as the scheduler will fire them."""
+
+    items: list[datetime.datetime]

@@ -29,15 +29,20 @@ from daybook_reminders.recurrence import (
     Rule,
     canonical_days,
     first_fire_at,
+    has_occurrence_soon,
     is_valid_timezone,
     today_in,
+    upcoming,
 )
 from daybook_reminders.reminders import schemas as s
+from daybook_reminders.rrules import InvalidRRuleError, parse_rrule
 from daybook_reminders.tasks import require_live_task
 
 MIN_START_DATE = dt.date(1970, 1, 1)
 MAX_START_DATE = dt.date(2999, 12, 31)
-SCHEDULE_FIELDS = ("frequency", "time", "timezone", "start_date", "custom_days", "is_active")
+SCHEDULE_FIELDS = ("frequency", "time", "timezone", "start_date", "custom_days", "rrule", "is_active")
+DEFAULT_OCCURRENCES = 10
+MAX_OCCURRENCES = 100
 
 
 def parse_time(value: str) -> dt.time:
@@ -58,7 +63,22 @@ class Schedule:
     timezone: str
     start_date: dt.date | None
     custom_days: Sequence[str] | None
+    rrule: str | None
     is_active: bool
+
+
+def canonical_rrule(frequency: str, text: str | None) -> str | None:
+    """The canonical form of a schedule's rule, or a 422 naming ``rrule``."""
+    if frequency != "rrule":
+        if text is not None:
+            raise validation_error("rrule", "only allowed with frequency rrule")
+        return None
+    if text is None:
+        raise validation_error("rrule", "required for frequency rrule")
+    try:
+        return parse_rrule(text).text
+    except InvalidRRuleError as exc:
+        raise validation_error("rrule", str(exc)) from exc
 
 
 async def notify_schedulers(session: AsyncSession, next_fire_at: dt.datetime | None) -> None:
@@ -106,7 +126,13 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             raise validation_error("start_date", f"must be between {MIN_START_DATE} and {MAX_START_DATE}")
         if start is None:
             start = today_in(schedule.timezone, now)
-        rule = Rule(schedule.frequency, schedule.time, schedule.timezone, start, days)
+        rrule = canonical_rrule(schedule.frequency, schedule.rrule)
+        rule = Rule(schedule.frequency, schedule.time, schedule.timezone, start, days, rrule)
+        if rrule is not None and not has_occurrence_soon(rule, now):
+            # Checked before any unbounded search: an impossible rule would never stop looking.
+            raise validation_error(
+                "rrule", "the rule has no occurrence after now (within its search horizon)"
+            )
         if not schedule.is_active:
             return rule, None
         next_fire_at = first_fire_at(rule, now)
@@ -170,6 +196,7 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             timezone=data.timezone,
             start_date=data.start_date,
             custom_days=data.custom_days,
+            rrule=data.rrule,
             is_active=data.is_active,
         )
         rule, next_fire_at = self._settle(schedule, start_given=data.start_date is not None, now=now)
@@ -184,6 +211,7 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             timezone=rule.timezone,
             start_date=rule.start_date,
             custom_days=list(rule.custom_days) if rule.frequency == "custom" else None,
+            rrule=rule.rrule,
             is_active=data.is_active,
             task_id=data.task_id,
             next_fire_at=next_fire_at,
@@ -216,12 +244,16 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             custom_days = changes.get("custom_days", reminder.custom_days)
             if "frequency" in changes and frequency != "custom" and "custom_days" not in changes:
                 custom_days = None  # leaving custom drops its days
+            rrule = changes.get("rrule", reminder.rrule)
+            if "frequency" in changes and frequency != "rrule" and "rrule" not in changes:
+                rrule = None  # leaving rrule drops its rule
             schedule = Schedule(
                 frequency=frequency,
                 time=parse_time(changes["time"]) if "time" in changes else reminder.time,
                 timezone=changes.get("timezone", reminder.timezone),
                 start_date=changes.get("start_date", reminder.start_date),
                 custom_days=custom_days,
+                rrule=rrule,
                 is_active=changes.get("is_active", reminder.is_active),
             )
             if not self._same_schedule(reminder, schedule):
@@ -239,6 +271,7 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             and schedule.timezone == reminder.timezone
             and schedule.start_date == reminder.start_date
             and list(canonical_days(schedule.custom_days or [])) == list(reminder.custom_days or [])
+            and schedule.rrule == reminder.rrule
             and schedule.is_active == reminder.is_active
         )
 
@@ -249,10 +282,24 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
         reminder.timezone = rule.timezone
         reminder.start_date = rule.start_date
         reminder.custom_days = list(rule.custom_days) if rule.frequency == "custom" else None
+        reminder.rrule = rule.rrule
         reminder.is_active = schedule.is_active
         reminder.next_fire_at = next_fire_at
         if next_fire_at is not None:
             await notify_schedulers(self.session, next_fire_at)
+
+    async def upcoming(self, reminder_id: uuid.UUID, limit: int) -> list[dt.datetime]:
+        """The next ``limit`` instants the reminder fires at, computed as the scheduler computes them."""
+        reminder = await self.get_live(reminder_id)
+        rule = Rule(
+            reminder.frequency,
+            reminder.time,
+            reminder.timezone,
+            reminder.start_date,
+            tuple(reminder.custom_days or ()),
+            reminder.rrule,
+        )
+        return upcoming(rule, reminder.next_fire_at, limit)
 
     async def delete_reminder(self, reminder_id: uuid.UUID, expected_version: ExpectedVersion = None) -> None:
         """Soft delete: the reminder leaves every list and never fires again; its notifications stay."""

@@ -1,0 +1,237 @@
+"""RFC 5545 recurrence rules (``frequency: "rrule"``): the subset API.md allows, parsed and checked.
+
+A rule is text such as ``FREQ=MONTHLY;BYDAY=-1FR``. :func:`parse_rrule` validates it part by
+part (so a 422 can say exactly what is wrong) and returns it in canonical form (parts in a fixed
+order), which is what the database stores. Evaluation lives in :mod:`daybook_reminders.recurrence`:
+the rule generates *naive local* date-times from ``DTSTART`` = the reminder's ``start_date`` at
+its ``time`` and each is then mapped to an instant in the reminder's zone, exactly like the other
+frequencies (DST gaps move forward, folds fire once).
+
+``COUNT`` keeps RFC 5545's meaning: the first N occurrences from ``DTSTART`` (the start date),
+so "how many have fired" is a function of the rule and the start date, not a counter the
+scheduler must keep in step; occurrences coalesced after downtime count too.
+``UNTIL`` is a date (``20271231``: up to that local day inclusive) or a UTC instant
+(``20271231T080000Z``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final, Literal
+
+from dateutil import rrule as rr
+
+MAX_LENGTH: Final = 500
+MAX_INTERVAL: Final = 99
+MAX_COUNT: Final = 1000
+#: dateutil's numbers for FREQ (YEARLY=0 .. DAILY=3).
+DateutilFreq = Literal[0, 1, 2, 3]
+FREQUENCIES: Final[dict[str, DateutilFreq]] = {
+    "DAILY": rr.DAILY,
+    "WEEKLY": rr.WEEKLY,
+    "MONTHLY": rr.MONTHLY,
+    "YEARLY": rr.YEARLY,
+}
+SUB_DAILY: Final = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
+#: The parts accepted, in the canonical order.
+PARTS: Final = ("FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "COUNT", "UNTIL")
+WEEKDAYS: Final = {"MO": rr.MO, "TU": rr.TU, "WE": rr.WE, "TH": rr.TH, "FR": rr.FR, "SA": rr.SA, "SU": rr.SU}
+#: The shape of a rule (the OpenAPI ``pattern`` and the database CHECK): known parts, upper case.
+PATTERN: Final = (
+    r"^(FREQ|INTERVAL|BYDAY|BYMONTHDAY|BYMONTH|BYSETPOS|COUNT|UNTIL)=[0-9A-Z,+-]+"
+    r"(;(FREQ|INTERVAL|BYDAY|BYMONTHDAY|BYMONTH|BYSETPOS|COUNT|UNTIL)=[0-9A-Z,+-]+)*$"
+)
+_BYDAY: Final = re.compile(r"^([+-]?)([0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+_INT: Final = re.compile(r"^[+-]?[0-9]{1,4}$")
+_UNTIL_DATE: Final = re.compile(r"^[0-9]{8}$")
+_UNTIL_UTC: Final = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
+# Days each month can have (February: 29, in leap years).
+_MONTH_DAYS: Final = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class InvalidRRuleError(ValueError):
+    """The rule is not one this service accepts; the message says why (it becomes the 422's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRule:
+    """A validated rule: the ``dateutil`` arguments and its canonical text."""
+
+    text: str
+    freq: DateutilFreq
+    interval: int
+    byweekday: tuple[rr.weekday, ...] | None
+    bymonthday: tuple[int, ...] | None
+    bymonth: tuple[int, ...] | None
+    bysetpos: tuple[int, ...] | None
+    count: int | None
+    until_date: dt.date | None  # up to this local day, inclusive
+    until_instant: dt.datetime | None  # up to this UTC instant, inclusive
+
+    def dateutil_rule(self, dtstart: dt.datetime, *, bound: dt.datetime | None = None) -> rr.rrule:
+        """The rule from the naive local ``dtstart``; ``bound`` (naive local) caps the iteration."""
+        until = None
+        if self.until_date is not None:
+            until = dt.datetime.combine(self.until_date, dt.time(23, 59, 59))
+        if bound is not None:
+            until = bound if until is None else min(until, bound)
+        kwargs: dict[str, object] = {}
+        if until is not None:
+            kwargs["until"] = until
+        if self.count is not None:
+            kwargs["count"] = self.count
+        return rr.rrule(
+            self.freq,
+            dtstart=dtstart,
+            interval=self.interval,
+            byweekday=self.byweekday,
+            bymonthday=self.bymonthday,
+            bymonth=self.bymonth,
+            bysetpos=self.bysetpos,
+            cache=False,
+            **kwargs,  # type: ignore[arg-type]  # dateutil's stubs take each keyword separately
+        )
+
+
+def _ints(name: str, value: str, lo: int, hi: int, *, signed: bool) -> tuple[int, ...]:
+    numbers = []
+    for item in value.split(","):
+        if not _INT.match(item):
+            raise InvalidRRuleError(f"{name} takes numbers, got {item!r}")
+        n = int(item)
+        if not lo <= abs(n) <= hi or (n < 0 and not signed) or n == 0:
+            bound = f"±{lo}..{hi}" if signed else f"{lo}..{hi}"
+            raise InvalidRRuleError(f"{name} values must be {bound}, got {item}")
+        numbers.append(n)
+    if len(set(numbers)) != len(numbers):
+        raise InvalidRRuleError(f"{name} repeats a value")
+    return tuple(numbers)
+
+
+def _weekdays(value: str, freq: str) -> tuple[rr.weekday, ...]:
+    days = []
+    for item in value.split(","):
+        match = _BYDAY.match(item)
+        if match is None:
+            raise InvalidRRuleError(f"BYDAY takes days such as MO, 2TU or -1FR, got {item!r}")
+        sign, number, day = match.groups()
+        if number is None:
+            if sign:
+                raise InvalidRRuleError(f"BYDAY {item!r}: a sign needs an ordinal")
+            days.append(WEEKDAYS[day])
+            continue
+        if freq not in ("MONTHLY", "YEARLY"):
+            raise InvalidRRuleError("BYDAY ordinals such as -1FR need FREQ=MONTHLY or FREQ=YEARLY")
+        n = int(number)
+        limit = 5 if freq == "MONTHLY" else 53
+        if not 1 <= n <= limit:
+            raise InvalidRRuleError(f"BYDAY ordinal of {item!r} must be 1..{limit} (or negative)")
+        days.append(WEEKDAYS[day](-n if sign == "-" else n))
+    if len(set(days)) != len(days):
+        raise InvalidRRuleError("BYDAY repeats a day")
+    return tuple(days)
+
+
+def _until(value: str) -> tuple[dt.date | None, dt.datetime | None]:
+    try:
+        if _UNTIL_DATE.match(value):
+            return dt.datetime.strptime(value, "%Y%m%d").date(), None
+        if _UNTIL_UTC.match(value):
+            return None, dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        pass
+    raise InvalidRRuleError(f"UNTIL is a date YYYYMMDD or a UTC time YYYYMMDDTHHMMSSZ, got {value!r}")
+
+
+def _month_days_possible(bymonthday: tuple[int, ...], bymonth: tuple[int, ...] | None) -> bool:
+    """Whether some month of ``bymonth`` (any month when None) has one of the listed days."""
+    months = bymonth or tuple(range(1, 13))
+    return any(abs(day) <= _MONTH_DAYS[month - 1] for month in months for day in bymonthday)
+
+
+def _split(text: str) -> dict[str, str]:
+    if not text or len(text) > MAX_LENGTH:
+        raise InvalidRRuleError(f"a rule is 1..{MAX_LENGTH} characters")
+    parts: dict[str, str] = {}
+    for part in text.split(";"):
+        name, sep, value = part.partition("=")
+        if not sep or not value:
+            raise InvalidRRuleError(f"{part!r} is not NAME=VALUE")
+        if name not in PARTS:
+            raise InvalidRRuleError(f"{name} is not supported (supported: {', '.join(PARTS)})")
+        if name in parts:
+            raise InvalidRRuleError(f"{name} appears twice")
+        parts[name] = value
+    return parts
+
+
+@lru_cache(maxsize=4096)
+def parse_rrule(text: str) -> ParsedRule:
+    """Validate a rule and return it parsed, with its canonical text; :class:`InvalidRRuleError` if not."""
+    parts = _split(text)
+    freq = parts.get("FREQ")
+    if freq is None:
+        raise InvalidRRuleError("FREQ is required")
+    if freq in SUB_DAILY:
+        raise InvalidRRuleError(f"FREQ={freq} is not supported: reminders repeat daily at the most")
+    if freq not in FREQUENCIES:
+        raise InvalidRRuleError(f"FREQ must be one of {', '.join(FREQUENCIES)}")
+    interval = (
+        _ints("INTERVAL", parts["INTERVAL"], 1, MAX_INTERVAL, signed=False)[0] if "INTERVAL" in parts else 1
+    )
+    if "INTERVAL" in parts and "," in parts["INTERVAL"]:
+        raise InvalidRRuleError("INTERVAL is one number")
+    byweekday = _weekdays(parts["BYDAY"], freq) if "BYDAY" in parts else None
+    bymonthday = (
+        _ints("BYMONTHDAY", parts["BYMONTHDAY"], 1, 31, signed=True) if "BYMONTHDAY" in parts else None
+    )
+    bymonth = _ints("BYMONTH", parts["BYMONTH"], 1, 12, signed=False) if "BYMONTH" in parts else None
+    bysetpos = _ints("BYSETPOS", parts["BYSETPOS"], 1, 366, signed=True) if "BYSETPOS" in parts else None
+    if bymonthday is not None and freq == "WEEKLY":
+        raise InvalidRRuleError("BYMONTHDAY is not allowed with FREQ=WEEKLY (RFC 5545)")
+    if bysetpos is not None and byweekday is None and bymonthday is None and bymonth is None:
+        raise InvalidRRuleError("BYSETPOS needs another BY part (BYDAY, BYMONTHDAY or BYMONTH)")
+    if bymonthday is not None and not _month_days_possible(bymonthday, bymonth):
+        raise InvalidRRuleError("no month of the rule has any of its BYMONTHDAY days")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise InvalidRRuleError("COUNT and UNTIL exclude each other")
+    count = _ints("COUNT", parts["COUNT"], 1, MAX_COUNT, signed=False)[0] if "COUNT" in parts else None
+    if "COUNT" in parts and "," in parts["COUNT"]:
+        raise InvalidRRuleError("COUNT is one number")
+    until_date, until_instant = _until(parts["UNTIL"]) if "UNTIL" in parts else (None, None)
+    canonical = ";".join(f"{name}={parts[name]}" for name in PARTS if name in parts)
+    return ParsedRule(
+        text=canonical,
+        freq=FREQUENCIES[freq],
+        interval=interval,
+        byweekday=byweekday,
+        bymonthday=bymonthday,
+        bymonth=bymonth,
+        bysetpos=bysetpos,
+        count=count,
+        until_date=until_date,
+        until_instant=until_instant,
+    )
+
+
+def search_horizon(rule: ParsedRule) -> dt.timedelta:
+    """How far ahead input validation looks for a next occurrence before calling a rule empty.
+
+    Long enough for every sensible rule (a YEARLY rule gets ten of its intervals; Feb 29 recurs
+    within eight years), short enough that an impossible combination is refused quickly.
+    """
+    years = 10 * rule.interval if rule.freq == rr.YEARLY else 10
+    return dt.timedelta(days=366 * years)
+
+
+__all__ = [
+    "MAX_LENGTH",
+    "PATTERN",
+    "InvalidRRuleError",
+    "ParsedRule",
+    "parse_rrule",
+    "search_horizon",
+]

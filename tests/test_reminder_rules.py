@@ -1,0 +1,51 @@
+"""RFC 5545 reminder rules through the gateway: a rule's occurrences, and a bad rule's 422."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+PASSWORD = "correct horse battery staple"
+
+
+def account(http: httpx.Client) -> dict[str, str]:
+    email = f"rules-{uuid.uuid4().hex[:10]}@example.com"
+    assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+    r = http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def rule_reminder(rrule: str) -> dict[str, str]:
+    return {
+        "title": "Team retro",
+        "message": "",
+        "frequency": "rrule",
+        "rrule": rrule,
+        "time": "16:00",
+        "timezone": "Europe/Berlin",
+        "start_date": "2031-01-01",
+    }
+
+
+def test_last_friday_of_the_month_through_the_gateway(http: httpx.Client) -> None:
+    auth = account(http)
+    r = http.post("/api/v1/reminders", json=rule_reminder("FREQ=MONTHLY;BYDAY=-1FR"), headers=auth)
+    assert r.status_code == 201, r.text
+    reminder = r.json()
+    r = http.get(f"/api/v1/reminders/{reminder['id']}/occurrences", params={"limit": 3}, headers=auth)
+    assert r.status_code == 200, r.text
+    # 16:00 CET on the last Fridays of January to March 2031.
+    assert r.json() == {"items": ["2031-01-31T15:00:00Z", "2031-02-28T15:00:00Z", "2031-03-28T15:00:00Z"]}
+    assert r.json()["items"][0] == reminder["next_fire_at"].replace("+00:00", "Z")
+    other = account(http)
+    r = http.get(f"/api/v1/reminders/{reminder['id']}/occurrences", headers=other)
+    assert r.status_code == 404, r.text
+
+
+def test_a_sub_daily_rule_is_422_through_the_gateway(http: httpx.Client) -> None:
+    r = http.post("/api/v1/reminders", json=rule_reminder("FREQ=HOURLY;INTERVAL=2"), headers=account(http))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == ["rrule"]
