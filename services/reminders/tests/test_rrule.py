@@ -136,6 +136,9 @@ async def test_until_ends_the_rule(client: AsyncTestClient, signer: TestSigner) 
         "FREQ=MONTHLY;BYMONTHDAY=32",
         "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",  # no such day
         "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6",  # never a sixth Monday
+        "FREQ=DAILY;BYDAY=MO;BYSETPOS=1",  # a day has one occurrence
+        "FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=3",
+        "FREQ=DAILY;INTERVAL=7;BYDAY=TU",  # every 7th day from a Wednesday is a Wednesday
         "FREQ=DAILY;UNTIL=20300101",  # over before the start
         "FREQ=DAILY;UNTIL=2031-01-01",
         "freq=daily",  # lower case
@@ -182,6 +185,8 @@ async def test_occurrences_limit_and_isolation(client: AsyncTestClient, signer: 
     path = f"{URL}/{reminder['id']}/occurrences"
     r = await client.get(path, headers=signer.headers(user))
     assert r.status_code == 200 and len(r.json()["items"]) == 10
+    r = await client.get(f"{path}?limit=", headers=signer.headers(user))  # empty = absent
+    assert r.status_code == 200 and len(r.json()["items"]) == 10, r.text
     assert (
         len((await client.get(path, params={"limit": 100}, headers=signer.headers(user))).json()["items"])
         == 100

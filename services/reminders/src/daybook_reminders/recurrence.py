@@ -252,6 +252,15 @@ def _rrule_latest(rule: Rule, at: dt.datetime) -> dt.datetime | None:
 def has_occurrence_soon(rule: Rule, after: dt.datetime) -> bool:
     """Whether an rrule fires after ``after`` within its search horizon (bounded work, for input checks)."""
     tz = rule.tz
+    parsed = rule.parsed
+    # Every 7n days is always the start date's weekday: another BYDAY never matches.
+    if (
+        parsed.freq == rr.DAILY
+        and parsed.interval % 7 == 0
+        and parsed.byweekday is not None
+        and rule.start_date.weekday() not in {d.weekday for d in parsed.byweekday}
+    ):
+        return False
     start = _local(after, tz) - dt.timedelta(days=1)
     bounded = rule.parsed.dateutil_rule(rule.dtstart, bound=start + search_horizon(rule.parsed))
     for local in bounded.xafter(start, inc=True):

@@ -152,6 +152,15 @@ def _month_days_possible(bymonthday: tuple[int, ...], bymonth: tuple[int, ...] |
     return any(abs(day) <= _MONTH_DAYS[month - 1] for month in months for day in bymonthday)
 
 
+def _most_in_a_month(byweekday: tuple[rr.weekday, ...] | None, bymonthday: tuple[int, ...] | None) -> int:
+    """An upper bound of a MONTHLY rule's occurrences in one month (what BYSETPOS picks from)."""
+    if bymonthday is not None:
+        return len(bymonthday)
+    if byweekday is not None:
+        return sum(1 if day.n else 5 for day in byweekday)
+    return 31
+
+
 def _split(text: str) -> dict[str, str]:
     if not text or len(text) > MAX_LENGTH:
         raise InvalidRRuleError(f"a rule is 1..{MAX_LENGTH} characters")
@@ -194,6 +203,19 @@ def parse_rrule(text: str) -> ParsedRule:
         raise InvalidRRuleError("BYMONTHDAY is not allowed with FREQ=WEEKLY (RFC 5545)")
     if bysetpos is not None and byweekday is None and bymonthday is None and bymonth is None:
         raise InvalidRRuleError("BYSETPOS needs another BY part (BYDAY, BYMONTHDAY or BYMONTH)")
+    # dateutil looks for the next occurrence up to the year 9999 (its UNTIL stops only a match),
+    # so rules that can never match must be refused here, not by searching: a day picks one
+    # date, a week at most its BYDAY days.
+    if bysetpos is not None and freq == "DAILY":
+        raise InvalidRRuleError("BYSETPOS is not allowed with FREQ=DAILY (a day has one occurrence)")
+    if bysetpos is not None and freq == "WEEKLY" and max(map(abs, bysetpos)) > len(byweekday or ((),)):
+        raise InvalidRRuleError("BYSETPOS is beyond the number of BYDAY days in a week")
+    if (
+        bysetpos is not None
+        and freq == "MONTHLY"
+        and max(map(abs, bysetpos)) > _most_in_a_month(byweekday, bymonthday)
+    ):
+        raise InvalidRRuleError("BYSETPOS is beyond the number of occurrences a month can have")
     if bymonthday is not None and not _month_days_possible(bymonthday, bymonth):
         raise InvalidRRuleError("no month of the rule has any of its BYMONTHDAY days")
     if "COUNT" in parts and "UNTIL" in parts:
