@@ -10,18 +10,19 @@ from typing import Any
 import asyncpg
 import pytest
 
+from daybook_common.retention import run_purges
 from daybook_common.settings import Env, SettingsError
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_reminders import SCHEMA
+from daybook_reminders.retention import purges
 from daybook_reminders.scheduler import (
     BUSY_RETRY_SECONDS,
     CLAIM,
     BatchResult,
-    Scheduler,
     fire_due,
     sleep_seconds,
 )
-from daybook_reminders.settings import SchedulerSettings
+from daybook_reminders.settings import SchedulerSettings, Settings
 
 UTC = dt.UTC
 
@@ -221,7 +222,7 @@ def test_scheduler_settings_from_env() -> None:
             SchedulerSettings.from_env(Env("REMINDERS_", bad))
 
 
-async def test_housekeeping_purges_expired_keys_and_old_deleted_reminders(
+async def test_retention_purges_expired_keys_and_old_deleted_reminders_with_their_notifications(
     conn: asyncpg.Connection, seed: Any
 ) -> None:
     user = uuid.uuid4()
@@ -246,8 +247,11 @@ async def test_housekeeping_purges_expired_keys_and_old_deleted_reminders(
             "UPDATE reminders SET next_fire_at = NULL, deleted_at = now() - interval '29 days' WHERE id = $1",
             recent,
         )
-    purged = await Scheduler("unused", SchedulerSettings(retention_days=30)).purge(conn)
-    assert purged == {"idempotency_keys": 1, "deleted_reminders": 1}
+    # The API process's retention runner does this (daybook_reminders.retention), not the scheduler.
+    settings = Settings.from_env({"REMINDERS_DELETED_RETENTION_DAYS": "30"})
+    purged = await run_purges(conn, SCHEMA, purges(settings))
+    assert purged is not None
+    assert (purged["idempotency_keys"], purged["deleted_reminders"]) == (1, 1)
     keys = await rows_of(conn, "SELECT key FROM idempotency_keys WHERE user_id = $1", user)
     assert [k["key"] for k in keys] == ["fresh"]
     left = await rows_of(conn, "SELECT id FROM reminders WHERE user_id = $1", user)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from daybook_common.db import plain_url
 from daybook_common.events import TASK_EVENTS, USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_reminders import SCRIPT_LOCATION
@@ -26,11 +25,7 @@ def create_served_app() -> Litestar:
 
 def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Litestar:
     settings = settings or Settings.from_env()
-    retention = retention_runner(
-        plain_url(settings.common.database.url),
-        settings.retention_interval_seconds,
-        settings.notification_retention_days,
-    )
+    retention = retention_runner(settings)
     return ServiceApp(
         settings=settings.common,
         metadata=Base.metadata,

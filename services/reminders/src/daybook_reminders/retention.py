@@ -1,27 +1,46 @@
-"""What the reminders API process forgets on its own (``daybook_common.retention``): fired
-notifications older than ``REMINDERS_NOTIFICATION_RETENTION_DAYS`` and handled inbox ids.
+"""What the reminders service forgets, run by the API process (``daybook_common.retention``,
+every ``REMINDERS_RETENTION_INTERVAL_SECONDS``, one runner at a time across replicas and workers):
+reminders soft-deleted more than ``REMINDERS_DELETED_RETENTION_DAYS`` ago (their notifications go
+with them by cascade), fired notifications older than ``REMINDERS_NOTIFICATION_RETENTION_DAYS``,
+idempotency keys older than 24 h and handled inbox ids.
 
-Soft-deleted reminders and idempotency keys stay with the scheduler's housekeeping.
+The scheduler only fires reminders: a big purge never delays a due one.
 """
 
 from __future__ import annotations
 
 import datetime
 
+from daybook_common.db import plain_url
 from daybook_common.retention import Purge, RetentionRunner, inbox_purge, older_than
 from daybook_reminders import SCHEMA
+from daybook_reminders.settings import Settings
+
+IDEMPOTENCY_TTL = datetime.timedelta(hours=24)
 
 
-def purges(notification_retention_days: int) -> list[Purge]:
+def purges(settings: Settings) -> list[Purge]:
     return [
+        Purge(
+            "deleted_reminders",
+            older_than(SCHEMA, "reminders", "deleted_at"),
+            datetime.timedelta(days=settings.scheduler.retention_days),
+        ),
         Purge(
             "notifications",
             older_than(SCHEMA, "notifications", "occurrence_at"),
-            datetime.timedelta(days=notification_retention_days),
+            datetime.timedelta(days=settings.notification_retention_days),
+        ),
+        Purge(
+            "idempotency_keys",
+            older_than(SCHEMA, "idempotency_keys", "created_at", "user_id, key"),
+            IDEMPOTENCY_TTL,
         ),
         inbox_purge(SCHEMA),
     ]
 
 
-def retention_runner(dsn: str, interval_seconds: float, notification_retention_days: int) -> RetentionRunner:
-    return RetentionRunner(dsn, SCHEMA, purges(notification_retention_days), interval_seconds)
+def retention_runner(settings: Settings) -> RetentionRunner:
+    return RetentionRunner(
+        plain_url(settings.common.database.url), SCHEMA, purges(settings), settings.retention_interval_seconds
+    )

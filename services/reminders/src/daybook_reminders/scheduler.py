@@ -83,17 +83,6 @@ WHERE is_active AND deleted_at IS NULL AND next_fire_at IS NOT NULL
 ORDER BY next_fire_at
 LIMIT 1
 """
-# Housekeeping, done by every scheduler now and then, a bounded batch at a time: idempotency keys
-# live 24 h; soft-deleted reminders (and, by cascade, their notifications) go after the retention.
-PURGE_IDEMPOTENCY_KEYS = """
-DELETE FROM idempotency_keys
-WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)
-"""
-PURGE_DELETED_REMINDERS = """
-DELETE FROM reminders
-WHERE id IN (SELECT id FROM reminders WHERE deleted_at < $1 LIMIT $2)
-"""
-PURGE_BATCH = 5000
 # A due reminder we could not claim is held by another scheduler: look again shortly, don't spin.
 BUSY_RETRY_SECONDS = 0.05
 
@@ -236,34 +225,9 @@ class Scheduler:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wake_event.wait(), timeout=seconds)
 
-    async def purge(self, conn: asyncpg.Connection, now: dt.datetime | None = None) -> dict[str, int]:
-        """One bounded round of housekeeping; returns how many rows of each kind went."""
-        now = now or dt.datetime.now(dt.UTC)
-        done = {}
-        for name, sql, cutoff in (
-            ("idempotency_keys", PURGE_IDEMPOTENCY_KEYS, now - dt.timedelta(hours=24)),
-            (
-                "deleted_reminders",
-                PURGE_DELETED_REMINDERS,
-                now - dt.timedelta(days=self.settings.retention_days),
-            ),
-        ):
-            async with conn.transaction():
-                await conn.execute(BYPASS_RLS)
-                status = await conn.execute(sql, cutoff, PURGE_BATCH)
-            done[name] = int(status.rsplit(" ", 1)[-1])
-        return done
-
     async def run_connected(self, conn: asyncpg.Connection) -> None:
         s = self.settings
-        next_purge = time.monotonic()
         while not self.stop_event.is_set():
-            if time.monotonic() >= next_purge:
-                purged = await self.purge(conn)
-                more = any(n >= PURGE_BATCH for n in purged.values())
-                next_purge = time.monotonic() + (0 if more else s.housekeeping_interval)
-                if any(purged.values()):
-                    logger.info("housekeeping", extra=purged)
             self.wake_event.clear()
             result = await fire_due(conn, batch_size=s.batch_size, coalesce=s.coalesce)
             self.batches += 1

@@ -34,10 +34,9 @@ class SchedulerSettings:
     """REMINDERS_SCHEDULER_COALESCE: after downtime, one notification for the latest missed occurrence."""
     reconnect_max_seconds: float = 30.0
     """REMINDERS_SCHEDULER_RECONNECT_MAX_SECONDS: cap of the back-off between reconnect attempts."""
-    housekeeping_interval: float = 300.0
-    """REMINDERS_SCHEDULER_HOUSEKEEPING_INTERVAL_SECONDS: how often expired rows are purged."""
     retention_days: int = 30
-    """REMINDERS_DELETED_RETENTION_DAYS: soft-deleted reminders are hard-deleted after this many days."""
+    """REMINDERS_DELETED_RETENTION_DAYS: soft-deleted reminders are hard-deleted after this many days
+    (by the API process's retention runner, :mod:`daybook_reminders.retention`)."""
 
     @classmethod
     def from_env(cls, env: Env) -> SchedulerSettings:
@@ -46,9 +45,6 @@ class SchedulerSettings:
             poll_interval=env.float("SCHEDULER_POLL_INTERVAL_SECONDS", cls.poll_interval),
             coalesce=env.bool("SCHEDULER_COALESCE", cls.coalesce),
             reconnect_max_seconds=env.float("SCHEDULER_RECONNECT_MAX_SECONDS", cls.reconnect_max_seconds),
-            housekeeping_interval=env.float(
-                "SCHEDULER_HOUSEKEEPING_INTERVAL_SECONDS", cls.housekeeping_interval
-            ),
             retention_days=env.int("DELETED_RETENTION_DAYS", cls.retention_days),
         )
         if not 1 <= settings.batch_size <= MAX_BATCH_SIZE:
@@ -57,8 +53,6 @@ class SchedulerSettings:
             raise SettingsError(f"{env.name('SCHEDULER_POLL_INTERVAL_SECONDS')} must be in (0, 3600]")
         if settings.reconnect_max_seconds <= 0:
             raise SettingsError(f"{env.name('SCHEDULER_RECONNECT_MAX_SECONDS')} must be positive")
-        if settings.housekeeping_interval <= 0:
-            raise SettingsError(f"{env.name('SCHEDULER_HOUSEKEEPING_INTERVAL_SECONDS')} must be positive")
         if settings.retention_days < 1:
             raise SettingsError(f"{env.name('DELETED_RETENTION_DAYS')} must be at least 1")
         return settings
