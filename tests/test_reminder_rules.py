@@ -1,4 +1,4 @@
-"""RFC 5545 reminder rules through the gateway: a rule's occurrences, and a bad rule's 422."""
+"""Reminders through the gateway: an RFC 5545 rule's occurrences, a bad rule's 422, trash and restore."""
 
 from __future__ import annotations
 
@@ -49,3 +49,16 @@ def test_a_sub_daily_rule_is_422_through_the_gateway(http: httpx.Client) -> None
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert [e["field"] for e in r.json()["errors"]] == ["rrule"]
+
+
+def test_trash_and_restore_through_the_gateway(http: httpx.Client) -> None:
+    auth = account(http)
+    reminder = http.post("/api/v1/reminders", json=rule_reminder("FREQ=WEEKLY;BYDAY=TU"), headers=auth).json()
+    assert http.delete(f"/api/v1/reminders/{reminder['id']}", headers=auth).status_code == 204
+    trash = http.get("/api/v1/reminders/trash", headers=auth)
+    assert trash.status_code == 200, trash.text
+    assert [r["id"] for r in trash.json()["items"]] == [reminder["id"]]
+    r = http.post(f"/api/v1/reminders/{reminder['id']}/restore", headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["next_fire_at"] == reminder["next_fire_at"] and r.json()["deleted_at"] is None
+    assert http.get("/api/v1/reminders/trash", headers=auth).json()["items"] == []

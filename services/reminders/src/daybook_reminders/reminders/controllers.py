@@ -41,6 +41,7 @@ def to_schema(r: m.Reminder) -> s.Reminder:
         last_fired_at=r.last_fired_at,
         created_at=r.created_at,
         updated_at=r.updated_at,
+        deleted_at=r.deleted_at,
     )
 
 
@@ -80,6 +81,25 @@ class ReminderController(Controller):
     ) -> Page[s.Reminder]:
         rows, next_cursor = await reminders.list_page(limit=limit, cursor=cursor, is_active=is_active)
         return Page(items=[to_schema(r) for r in rows], next_cursor=next_cursor)
+
+    @get("/trash", operation_id="ListTrashedReminders", summary="The caller's deleted reminders")
+    async def list_trash(
+        self, reminders: ReminderService, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> Page[s.Reminder]:
+        rows, next_cursor = await reminders.trash_page(limit=limit, cursor=cursor)
+        return Page(items=[to_schema(r) for r in rows], next_cursor=next_cursor)
+
+    @post(
+        "/{reminder_id:uuid}/restore",
+        operation_id="RestoreReminder",
+        status_code=200,
+        summary="Take a reminder out of the trash (it fires from its next future occurrence)",
+    )
+    async def restore_reminder(
+        self, reminders: ReminderService, reminder_id: uuid.UUID
+    ) -> Response[s.Reminder]:
+        reminder = await reminders.restore_reminder(reminder_id)
+        return Response(to_schema(reminder), headers={"ETag": etag(reminder.version)})
 
     @get("/{reminder_id:uuid}", operation_id="GetReminder", summary="One reminder")
     async def get_reminder(self, reminders: ReminderService, reminder_id: uuid.UUID) -> Response[s.Reminder]:

@@ -64,6 +64,8 @@ class Reminder(msgspec.Struct):
     last_fired_at: datetime.datetime | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    #: Set while the reminder is in the trash (``GET /reminders/trash``), else null.
+    deleted_at: datetime.datetime | None
 
 
 class Occurrences(msgspec.Struct):

@@ -288,10 +288,51 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
         if next_fire_at is not None:
             await notify_schedulers(self.session, next_fire_at)
 
-    async def upcoming(self, reminder_id: uuid.UUID, limit: int) -> list[dt.datetime]:
-        """The next ``limit`` instants the reminder fires at, computed as the scheduler computes them."""
-        reminder = await self.get_live(reminder_id)
-        rule = Rule(
+    async def trash_page(self, *, limit: int, cursor: str | None) -> tuple[list[m.Reminder], str | None]:
+        """The caller's deleted reminders not yet purged, most recently deleted first."""
+        stmt = sa.select(m.Reminder).where(
+            m.Reminder.user_id == self.user_id, m.Reminder.deleted_at.is_not(None)
+        )
+        if cursor is not None:
+            last_deleted_at, last_id = decode_cursor(cursor, (dt.datetime, uuid.UUID))
+            stmt = stmt.where(sa.tuple_(m.Reminder.deleted_at, m.Reminder.id) < (last_deleted_at, last_id))
+        stmt = stmt.order_by(m.Reminder.deleted_at.desc(), m.Reminder.id.desc()).limit(limit + 1)
+        rows = list((await self.session.execute(stmt)).scalars())
+        return page_of(rows, limit, lambda r: (r.deleted_at.isoformat(), str(r.id)))
+
+    async def restore_reminder(self, reminder_id: uuid.UUID) -> m.Reminder:
+        """Take a reminder out of the trash; it fires from its next occurrence after now.
+
+        Occurrences that passed while it was deleted are not caught up. An active reminder with
+        no occurrence left (a ``once`` in the past, a finished ``COUNT``) comes back inactive.
+        """
+        stmt = (
+            sa.select(m.Reminder)
+            .where(
+                m.Reminder.user_id == self.user_id,
+                m.Reminder.id == reminder_id,
+                m.Reminder.deleted_at.is_not(None),
+            )
+            .with_for_update()
+        )
+        reminder = (await self.session.execute(stmt)).scalar_one_or_none()
+        if reminder is None:
+            raise NotFound("Reminder not found in the trash")
+        now = self.clock()
+        next_fire_at = first_fire_at(self._rule_of(reminder), now) if reminder.is_active else None
+        reminder.deleted_at = None
+        reminder.is_active = next_fire_at is not None
+        reminder.next_fire_at = next_fire_at
+        reminder.updated_at = now
+        reminder.version += 1
+        reminder = await self.repository.update(reminder)
+        if next_fire_at is not None:
+            await notify_schedulers(self.session, next_fire_at)
+        return reminder
+
+    @staticmethod
+    def _rule_of(reminder: m.Reminder) -> Rule:
+        return Rule(
             reminder.frequency,
             reminder.time,
             reminder.timezone,
@@ -299,7 +340,11 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             tuple(reminder.custom_days or ()),
             reminder.rrule,
         )
-        return upcoming(rule, reminder.next_fire_at, limit)
+
+    async def upcoming(self, reminder_id: uuid.UUID, limit: int) -> list[dt.datetime]:
+        """The next ``limit`` instants the reminder fires at, computed as the scheduler computes them."""
+        reminder = await self.get_live(reminder_id)
+        return upcoming(self._rule_of(reminder), reminder.next_fire_at, limit)
 
     async def delete_reminder(self, reminder_id: uuid.UUID, expected_version: ExpectedVersion = None) -> None:
         """Soft delete: the reminder leaves every list and never fires again; its notifications stay."""
