@@ -12,9 +12,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
 from daybook_devtools.testing.tokens import TestSigner
+from daybook_reminders import rrules
+from daybook_reminders.recurrence import Rule, has_occurrence_soon, next_occurrence
 from daybook_reminders.scheduler import fire_due
 
 URL = "/api/v1/reminders"
@@ -261,3 +265,46 @@ async def test_occurrences_equal_what_the_scheduler_fires_across_a_dst_change(
         while (await fire_due(conn, batch_size=100, coalesce=False, now=now)).claimed:
             pass
     assert await fired(conn, uuid.UUID(reminder["id"])) == preview
+
+
+_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+_PART_VALUES = {
+    "INTERVAL": st.integers(1, 12).map(str),
+    "BYDAY": st.lists(
+        st.tuples(st.sampled_from(["", "1", "2", "-1", "-2", "5"]), st.sampled_from(_DAYS)).map("".join),
+        min_size=1,
+        max_size=3,
+    ).map(",".join),
+    "BYMONTHDAY": st.lists(
+        st.sampled_from(["1", "15", "28", "29", "30", "31", "-1"]), min_size=1, max_size=2
+    ).map(",".join),
+    "BYMONTH": st.lists(st.integers(1, 12).map(str), min_size=1, max_size=2).map(",".join),
+    "BYSETPOS": st.sampled_from(["1", "-1", "2", "3"]),
+    "COUNT": st.integers(1, 5).map(str),
+    "UNTIL": st.sampled_from(["20300101", "20351231", "20321010T120000Z"]),
+}
+# Rules made of plausible parts: most are valid, so the evaluation is exercised too.
+plausible_rules = st.tuples(
+    st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY"]),
+    st.sets(st.sampled_from(sorted(_PART_VALUES)), max_size=4).flatmap(
+        lambda keys: st.fixed_dictionaries({k: _PART_VALUES[k] for k in sorted(keys)})
+    ),
+).map(lambda t: ";".join([f"FREQ={t[0]}", *(f"{k}={v}" for k, v in t[1].items())]))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.from_regex(rrules.PATTERN, fullmatch=True) | plausible_rules,
+    start=st.dates(dt.date(2000, 1, 1), dt.date(2040, 1, 1)),
+)
+def test_any_text_of_the_rule_shape_is_accepted_or_refused_cleanly(text: str, start: dt.date) -> None:
+    """What the OpenAPI pattern lets through parses or is an InvalidRRuleError; accepted rules evaluate."""
+    try:
+        parsed = rrules.parse_rrule(text)
+    except rrules.InvalidRRuleError:
+        return
+    rule = Rule("rrule", dt.time(9, 0), "Europe/Berlin", start, (), parsed.text)
+    now = dt.datetime(2030, 6, 1, tzinfo=UTC)
+    if has_occurrence_soon(rule, now):
+        following = next_occurrence(rule, now)
+        assert following is not None and following > now
