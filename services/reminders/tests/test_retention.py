@@ -19,14 +19,6 @@ from daybook_reminders.settings import Settings
 from .test_notifications_api import URL, fire_until, make_reminder
 
 
-async def _admin(db: TestDatabase, sql: str, *args: object) -> None:
-    conn = await db.admin_connect()
-    try:
-        await conn.execute(sql, *args)
-    finally:
-        await conn.close()
-
-
 async def test_the_running_service_purges_old_notifications_and_inbox_ids(
     db: TestDatabase, signer: TestSigner, conn: asyncpg.Connection
 ) -> None:
@@ -48,35 +40,36 @@ async def test_the_running_service_purges_old_notifications_and_inbox_ids(
         fired = (await client.get(URL, headers=signer.headers(user))).json()["items"]
         assert len(fired) == 2
         old, kept = fired
-        for item, days in ((old, 366), (kept, 364)):
-            await _admin(
-                db,
-                f"UPDATE {SCHEMA}.notifications SET occurrence_at = now() - make_interval(days => $2) "
-                "WHERE id = $1",
-                uuid.UUID(item["id"]),
-                days,
-            )
         old_event, new_event = uuid.uuid4(), uuid.uuid4()
-        await _admin(
-            db,
-            f"INSERT INTO {SCHEMA}.inbox (event_id, subject, processed_at) "
-            "VALUES ($1, 's', now() - interval '8 days'), ($2, 's', now() - interval '1 day')",
-            old_event,
-            new_event,
-        )
-        for _ in range(100):  # bounded wait for the background job (not a timing assertion)
-            left = [i["id"] for i in (await client.get(URL, headers=signer.headers(user))).json()["items"]]
-            if len(left) < 2:
-                break
-            await asyncio.sleep(0.1)
-        assert left == [kept["id"]]
         admin = await db.admin_connect()
         try:
-            inbox = await admin.fetch(
-                f"SELECT event_id FROM {SCHEMA}.inbox WHERE event_id = ANY($1)", [old_event, new_event]
-            )
+            async with admin.transaction():  # one snapshot for the runner: all aged at once
+                for item, days in ((old, 366), (kept, 364)):
+                    await admin.execute(
+                        f"UPDATE {SCHEMA}.notifications SET occurrence_at = now() - make_interval(days => $2) "
+                        "WHERE id = $1",
+                        uuid.UUID(item["id"]),
+                        days,
+                    )
+                await admin.execute(
+                    f"INSERT INTO {SCHEMA}.inbox (event_id, subject, processed_at) "
+                    "VALUES ($1, 's', now() - interval '8 days'), ($2, 's', now() - interval '1 day')",
+                    old_event,
+                    new_event,
+                )
+            for _ in range(100):  # bounded wait for the background job (not a timing assertion)
+                left = [
+                    i["id"] for i in (await client.get(URL, headers=signer.headers(user))).json()["items"]
+                ]
+                inbox = await admin.fetch(
+                    f"SELECT event_id FROM {SCHEMA}.inbox WHERE event_id = ANY($1)", [old_event, new_event]
+                )
+                if len(left) < 2 and len(inbox) < 2:
+                    break
+                await asyncio.sleep(0.1)
         finally:
             await admin.close()
+        assert left == [kept["id"]]  # past the window: gone; within it: kept
         assert [r["event_id"] for r in inbox] == [new_event]
 
 
