@@ -19,9 +19,9 @@ from daybook_gateway.settings import RateLimit, Settings
 def test_defaults_match_the_documented_ports_and_limits() -> None:
     s = Settings.from_env({})
     assert s.upstream_urls == {
-        "users": "http://127.0.0.1:8001",
-        "journal": "http://127.0.0.1:8002",
-        "reminders": "http://127.0.0.1:8003",
+        "users": ("http://127.0.0.1:8001",),
+        "journal": ("http://127.0.0.1:8002",),
+        "reminders": ("http://127.0.0.1:8003",),
     }
     assert s.auth.jwks_url == "http://127.0.0.1:8001/api/v1/auth/jwks"
     assert (s.auth.issuer, s.auth.audience) == ("daybook-users", "daybook-api")
@@ -54,7 +54,7 @@ def test_environment_overrides() -> None:
             "GATEWAY_ACCESS_LOG": "false",
         }
     )
-    assert s.users_url == "http://users:8001"
+    assert s.users_urls == ("http://users:8001",)
     assert s.auth.jwks_url == "http://users:8001/api/v1/auth/jwks"  # follows the users URL
     assert (s.connect_timeout, s.read_timeout, s.total_timeout) == (0.5, 7.0, 9.0)
     assert s.max_body_bytes == 2048

@@ -25,17 +25,18 @@ from daybook_gateway.docs import docs_handlers
 from daybook_gateway.limits import RateLimiter
 from daybook_gateway.openapi import OpenAPIAggregator
 from daybook_gateway.proxy import Gateway
-from daybook_gateway.routing import Upstream, build_routes
+from daybook_gateway.routing import Replica, Upstream, build_routes
 from daybook_gateway.settings import Settings
 
 
-async def check_upstream(upstream: Upstream, limit: float) -> dict[str, Any]:
+async def check_replica(upstream: Upstream, replica: Replica, limit: float) -> dict[str, Any]:
     try:
         async with upstream.client().get(
-            upstream.base_url + "/ready", timeout=aiohttp.ClientTimeout(total=limit)
+            replica.url + "/ready", timeout=aiohttp.ClientTimeout(total=limit)
         ) as response:
             await response.read()
             if response.status == 200:
+                replica.ejected_until = 0.0  # seen healthy: back in the rotation now
                 return {"status": "ready"}
             return {"status": "not_ready", "http_status": response.status}
     except TimeoutError:
@@ -44,6 +45,18 @@ async def check_upstream(upstream: Upstream, limit: float) -> dict[str, Any]:
         return {"status": "unavailable"}
     except aiohttp.ClientError as exc:
         return {"status": "error", "error": exc.__class__.__name__}
+
+
+async def check_upstream(upstream: Upstream, limit: float) -> dict[str, Any]:
+    """A service is ready when one of its replicas is; with several, each one's status is listed
+    (by position in ``GATEWAY_<SERVICE>_URL``: addresses stay private)."""
+    results = await asyncio.gather(*(check_replica(upstream, r, limit) for r in upstream.replicas))
+    if len(results) == 1:
+        return results[0]
+    ready = [r for r in results if r["status"] == "ready"]
+    summary = dict(ready[0] if ready else results[0])
+    summary["replicas"] = [r["status"] for r in results]
+    return summary
 
 
 def own_handlers(
@@ -84,7 +97,7 @@ def create_served_app() -> Gateway:
 def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Gateway:
     settings = settings or Settings.from_env()
     configure_logging("gateway", settings.log_level)
-    upstreams = {name: Upstream(name, url, settings) for name, url in settings.upstream_urls.items()}
+    upstreams = {name: Upstream(name, urls, settings) for name, urls in settings.upstream_urls.items()}
     verifier = edge_verifier(settings.auth, settings.jwks_timeout)
     aggregator = OpenAPIAggregator(upstreams, settings.openapi_ttl, timeout=max(settings.ready_timeout, 5.0))
 

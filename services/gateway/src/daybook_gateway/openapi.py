@@ -292,9 +292,17 @@ class OpenAPIAggregator:
         self._lock = asyncio.Lock()
 
     async def fetch(self, upstream: Upstream) -> dict[str, Any] | None:
+        """The service's schema from the first replica that gives it (they all serve the same)."""
+        for replica in upstream.replicas:
+            document = await self._fetch_from(upstream, replica.url)
+            if document is not None:
+                return document
+        return None
+
+    async def _fetch_from(self, upstream: Upstream, base_url: str) -> dict[str, Any] | None:
         try:
             async with upstream.client().get(
-                upstream.base_url + SCHEMA_PATH,
+                base_url + SCHEMA_PATH,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 headers={"Accept": "application/json"},
             ) as response:

@@ -26,7 +26,7 @@ from daybook_common.observability import SERVER_HEADER, is_valid_request_id, new
 from daybook_common.problems import problem_body
 from daybook_gateway.cors import CorsPolicy
 from daybook_gateway.limits import ClientAddress, RateLimiter, Verdict
-from daybook_gateway.routing import Route, Upstream
+from daybook_gateway.routing import Replica, Route, Upstream
 from daybook_gateway.settings import Settings
 
 logger = logging.getLogger("daybook.gateway")
@@ -61,6 +61,7 @@ _REQUEST_REPLACED = frozenset(
 _RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"date", b"server"}
 _OWN_DROPPED = frozenset({b"x-request-id", b"server"})
 _NO_BODY_STATUS = frozenset({204, 304})
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 #: Longer request targets get 414 and bigger header sections 431, as problem+json.  Granian's
 #: HTTP layer (hyper) answers past its own limits itself, with an empty body, before the app
 #: sees the request (a target over 64 KiB, more than 100 header fields, a head over its
@@ -109,6 +110,33 @@ def _response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
         named = {token.strip().lower() for token in connection.split(b",")}
         headers = [(k, v) for k, v in headers if k not in named]
     return headers
+
+
+def _replica_down(exc: BaseException) -> bool:
+    """A failure of the replica's connection (not of one slow request): eject it for a while."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return True
+    return isinstance(exc, aiohttp.ClientConnectionError) and not isinstance(exc, TimeoutError)
+
+
+def _retryable(exc: BaseException, method: str, forward: list[tuple[str, str]]) -> bool:
+    """May this request go to another replica after ``exc``?
+
+    Always when it never reached the failed one (connection refused or timed out while
+    connecting). After it may have arrived (the connection broke, the answer was garbled) only
+    when repeating it is harmless: an idempotent method (RFC 9110 §9.2.2) or a POST/PATCH with an
+    ``Idempotency-Key``, which the service answers at most once. Never after a read timeout: the
+    replica may still be working on it, and the client's time is spent.
+    """
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return True
+    if isinstance(exc, TimeoutError) or not isinstance(
+        exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError
+    ):
+        return False
+    if method in _IDEMPOTENT:
+        return True
+    return method in {"POST", "PATCH"} and any(name.lower() == "idempotency-key" for name, _ in forward)
 
 
 def _has_dot_segment(path: str) -> bool:
@@ -396,6 +424,15 @@ class Gateway:
                 if declared is not None and not chunked:  # a chunked body's length is only what arrives
                     forward.append(("Content-Length", str(declared)))
                 data = self._stream_body(first, receive, state)
+                if route.upstream.attempts > 1:
+                    # Several replicas: keep the body (at most max_body bytes) so that another
+                    # replica can be sent it too if the first one fails.
+                    try:
+                        data = b"".join([chunk async for chunk in data])
+                    except BodyTooLarge:
+                        return await self._too_large(send, rid, cors)
+                    except ClientGone:
+                        return await self._broken_body(send, rid, cors)
 
         raw_path: bytes | None = scope.get("raw_path")
         target = raw_path.decode("latin-1") if raw_path else quote(path)
@@ -403,50 +440,70 @@ class Gateway:
         if query:
             target = f"{target}?{query.decode('latin-1')}"
         upstream = route.upstream
-        url = URL(upstream.base_url + target, encoded=True)
-        response_started = False
-        try:
-            async with upstream.client().request(
-                method, url, headers=forward, data=data, allow_redirects=False
-            ) as response:
-                status = response.status
-                headers = _response_headers(response.raw_headers)
-                headers.append((b"x-request-id", rid))
-                headers.append(SERVER_HEADER)
-                headers.extend(cors)
-                if verdict is not None:
-                    assert self.limiter is not None
-                    verdict = await self.limiter.answered(verdict, status)
-                    headers.extend(verdict.headers())
-                length = response.content_length
-                if (
-                    method == "HEAD"
-                    or status in _NO_BODY_STATUS
-                    or (length is not None and length <= BUFFER_LIMIT)
-                ):
-                    body = await response.read()
+        # Another replica may be tried when the request can be sent again (its body is in hand)
+        # and either never reached the first one or is safe to repeat (see _retryable).
+        attempts = upstream.attempts if data is None or isinstance(data, bytes) else 1
+        tried: tuple[Replica, ...] = ()
+        while True:
+            replica = upstream.pick(tried)
+            tried = (*tried, replica)
+            response_started = False
+            try:
+                async with upstream.client().request(
+                    method,
+                    URL(replica.url + target, encoded=True),
+                    headers=forward,
+                    data=data,
+                    allow_redirects=False,
+                ) as response:
+                    status = response.status
+                    headers = _response_headers(response.raw_headers)
+                    headers.append((b"x-request-id", rid))
+                    headers.append(SERVER_HEADER)
+                    headers.extend(cors)
+                    length = response.content_length
+                    buffered = (
+                        method == "HEAD"
+                        or status in _NO_BODY_STATUS
+                        or (length is not None and length <= BUFFER_LIMIT)
+                    )
+                    body = await response.read() if buffered else b""
+                    if verdict is not None:
+                        assert self.limiter is not None
+                        verdict = await self.limiter.answered(verdict, status)
+                        headers.extend(verdict.headers())
                     response_started = True
                     await send({"type": "http.response.start", "status": status, "headers": headers})
-                    await send({"type": "http.response.body", "body": body})
+                    if buffered:
+                        await send({"type": "http.response.body", "body": body})
+                        return status
+                    async for chunk in response.content.iter_any():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await send({"type": "http.response.body", "body": b""})
                     return status
-                response_started = True
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                async for chunk in response.content.iter_any():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b""})
-                return status
-        except Exception as exc:
-            if state.too_large:
+            except Exception as exc:
+                if state.too_large:
+                    if response_started:
+                        raise
+                    return await self._too_large(send, rid, cors)
+                if state.gone:
+                    return await self._broken_body(send, rid, cors)
                 if response_started:
+                    # The status line is out: the only honest signal left is to break the connection.
+                    logger.warning(
+                        "upstream %s failed mid-response: %s", upstream.name, exc.__class__.__name__
+                    )
                     raise
-                return await self._too_large(send, rid, cors)
-            if state.gone:
-                return await self._broken_body(send, rid, cors)
-            if response_started:
-                # The status line is out: the only honest signal left is to break the connection.
-                logger.warning("upstream %s failed mid-response: %s", upstream.name, exc.__class__.__name__)
-                raise
-            return await self._upstream_failure(send, exc, upstream, rid, cors)
+                if _replica_down(exc):
+                    upstream.eject(replica)
+                if len(tried) < attempts and _retryable(exc, method, forward):
+                    logger.info(
+                        "upstream %s: retrying on another replica",
+                        upstream.name,
+                        extra={"upstream": upstream.name, "error": exc.__class__.__name__},
+                    )
+                    continue
+                return await self._upstream_failure(send, exc, upstream, rid, cors)
 
     async def _stream_body(self, first: bytes, receive: Receive, state: _BodyState) -> AsyncIterator[bytes]:
         total = len(first)

@@ -1,7 +1,15 @@
-"""The routing table: public path prefix → upstream service, and the upstreams' HTTP clients."""
+"""The routing table: public path prefix → upstream service, and the upstreams' HTTP clients.
+
+A service may run as several replicas (``GATEWAY_JOURNAL_URL=http://a:8002,http://b:8002``):
+requests take them in turn (round-robin per gateway process), and a replica that fails at the
+connection level (refused, reset, closed, connect timeout) is *ejected* — left out of the turn —
+for ``GATEWAY_UPSTREAM_EJECT_SECONDS``, then tried again by the next request that comes its way.
+When every replica is ejected they are all tried anyway (an outage is reported, not invented).
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -30,14 +38,61 @@ PUBLIC_PREFIXES = frozenset({"/api/v1/auth"})
 SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 
+@dataclass(eq=False)
+class Replica:
+    """One process of a service: its base URL and until when it is left out of the rotation."""
+
+    url: str
+    ejected_until: float = 0.0
+
+    def available(self, now: float) -> bool:
+        return self.ejected_until <= now
+
+
 @dataclass
 class Upstream:
-    """One service behind the gateway, with its own pooled keep-alive HTTP client."""
+    """One service behind the gateway (one or more replicas), with its own pooled keep-alive HTTP client."""
 
     name: str
-    base_url: str
+    base_urls: tuple[str, ...]
     settings: Settings
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    replicas: tuple[Replica, ...] = field(init=False)
+    _turn: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.base_urls:
+            raise ValueError(f"{self.name}: no replica URL")
+        self.replicas = tuple(Replica(url) for url in self.base_urls)
+
+    def pick(self, tried: tuple[Replica, ...] = ()) -> Replica:
+        """The next replica in turn that is neither ejected nor already tried for this request;
+        if there is none, the next untried one (or, all tried, the next one) regardless."""
+        replicas = self.replicas
+        if len(replicas) == 1:
+            return replicas[0]
+        now = time.monotonic()
+        count = len(replicas)
+        start = self._turn
+        self._turn = (start + 1) % count
+        fallback: Replica | None = None
+        for offset in range(count):
+            replica = replicas[(start + offset) % count]
+            if replica in tried:
+                continue
+            if replica.available(now):
+                return replica
+            fallback = fallback or replica
+        return fallback or replicas[start]
+
+    def eject(self, replica: Replica) -> None:
+        """Leave ``replica`` out of the rotation for a while (it failed at the connection level)."""
+        replica.ejected_until = time.monotonic() + self.settings.eject_seconds
+
+    @property
+    def attempts(self) -> int:
+        """How many replicas one retryable request may try: each at most once, three at most."""
+        return min(len(self.replicas), 3)
 
     def client(self) -> aiohttp.ClientSession:
         if self.session is None or self.session.closed:

@@ -18,9 +18,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True)
 class Settings:
-    users_url: str = "http://127.0.0.1:8001"
-    journal_url: str = "http://127.0.0.1:8002"
-    reminders_url: str = "http://127.0.0.1:8003"
+    #: Base URLs of each service's replicas (``GATEWAY_<SERVICE>_URL``, comma-separated).
+    users_urls: tuple[str, ...] = ("http://127.0.0.1:8001",)
+    journal_urls: tuple[str, ...] = ("http://127.0.0.1:8002",)
+    reminders_urls: tuple[str, ...] = ("http://127.0.0.1:8003",)
     auth: AuthSettings = field(default_factory=AuthSettings)
     connect_timeout: float = 2.0
     read_timeout: float = 30.0
@@ -30,6 +31,8 @@ class Settings:
     jwks_max_age: float = 300.0
     max_connections: int = 256
     keepalive_timeout: float = 15.0
+    #: Seconds a replica that failed at the connection level is left out of the rotation.
+    eject_seconds: float = 10.0
     max_body_bytes: int = 1_048_576
     #: The enabled rules of :data:`~daybook_gateway.rules.RULES` with their limits.
     rate_limits: tuple[tuple[Rule, RateLimit], ...] = tuple((rule, rule.default) for rule in RULES)
@@ -45,21 +48,21 @@ class Settings:
     access_log: bool = True
 
     @property
-    def upstream_urls(self) -> dict[str, str]:
-        return {"users": self.users_url, "journal": self.journal_url, "reminders": self.reminders_url}
+    def upstream_urls(self) -> dict[str, tuple[str, ...]]:
+        return {"users": self.users_urls, "journal": self.journal_urls, "reminders": self.reminders_urls}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = Env(PREFIX, environ)
-        users_url = env.str("USERS_URL", cls.users_url).rstrip("/")
+        users_urls = _urls(env, "USERS_URL", cls.users_urls)
         settings = cls(
-            users_url=users_url,
-            journal_url=env.str("JOURNAL_URL", cls.journal_url).rstrip("/"),
-            reminders_url=env.str("REMINDERS_URL", cls.reminders_url).rstrip("/"),
+            users_urls=users_urls,
+            journal_urls=_urls(env, "JOURNAL_URL", cls.journal_urls),
+            reminders_urls=_urls(env, "REMINDERS_URL", cls.reminders_urls),
             auth=AuthSettings(
                 issuer=env.str("JWT_ISSUER", DEFAULT_ISSUER),
                 audience=env.str("JWT_AUDIENCE", DEFAULT_AUDIENCE),
-                jwks_url=env.str("JWKS_URL", users_url + JWKS_PATH),
+                jwks_url=env.str("JWKS_URL", users_urls[0] + JWKS_PATH),
                 jwks_json=env.optional("JWKS_JSON"),
                 jwks_refresh_interval=env.float("JWKS_REFRESH_INTERVAL", 30.0),
             ),
@@ -71,6 +74,7 @@ class Settings:
             jwks_max_age=_positive(env, "JWKS_MAX_AGE", cls.jwks_max_age),
             max_connections=int(_positive(env, "UPSTREAM_MAX_CONNECTIONS", cls.max_connections)),
             keepalive_timeout=_positive(env, "UPSTREAM_KEEPALIVE", cls.keepalive_timeout),
+            eject_seconds=_positive(env, "UPSTREAM_EJECT_SECONDS", cls.eject_seconds),
             max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", cls.max_body_bytes)),
             rate_limits=_rate_limits(env),
             nats_url=env.str("NATS_URL", cls.nats_url),
@@ -82,10 +86,18 @@ class Settings:
             log_level=env.str("LOG_LEVEL", "INFO"),
             access_log=env.bool("ACCESS_LOG", True),
         )
-        for name, url in settings.upstream_urls.items():
-            if not url.startswith(("http://", "https://")):
-                raise SettingsError(f"{env.name(name.upper() + '_URL')} must be an http(s) URL, got {url!r}")
+        for name, urls in settings.upstream_urls.items():
+            for url in urls:
+                if not url.startswith(("http://", "https://")):
+                    raise SettingsError(
+                        f"{env.name(name.upper() + '_URL')} must be http(s) URLs, got {url!r}"
+                    )
         return settings
+
+
+def _urls(env: Env, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """One base URL per replica: ``http://a:8002,http://b:8002`` (order kept, duplicates dropped)."""
+    return tuple(dict.fromkeys(url.rstrip("/") for url in env.list(key))) or default
 
 
 def _rate_limits(env: Env) -> tuple[tuple[Rule, RateLimit], ...]:
