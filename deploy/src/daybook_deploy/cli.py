@@ -1,6 +1,7 @@
 """``daybook``: run the whole stack locally, migrate, show status, or run one service's command.
 
 daybook up                     start everything, wait for /ready, print URLs; Ctrl-C stops
+daybook up --scale journal=2   several processes of a service (the gateway balances them)
 daybook migrate [service …]    provision roles/schemas and migrate (all or the named services)
 daybook status                 which parts answer, ports, migration revisions vs heads
 daybook users|journal|reminders|gateway ARGS…   that service's own command line
@@ -19,7 +20,7 @@ import warnings
 from collections.abc import Sequence
 from types import FrameType
 
-from daybook_deploy.config import ConfigError, StackConfig
+from daybook_deploy.config import ConfigError, StackConfig, parse_scale
 from daybook_deploy.launcher import Stack, StackError, describe_urls
 from daybook_deploy.services import BY_NAME, MIGRATING, SERVICES, selection
 from daybook_devtools.embedded import PortInUseError
@@ -144,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SERVICE",
         help="start only these (and what they need), e.g. `daybook up journal`; default: everything",
     )
+    p_up.add_argument(
+        "--scale",
+        metavar="NAME=N,…",
+        default=None,
+        help="run N processes of a service, e.g. journal=2,reminders=2,gateway=2 (replica i listens on "
+        "its port + 10·i; the gateways balance over every replica); default: DAYBOOK_SCALE, else one each",
+    )
     p_migrate = sub.add_parser("migrate", help="provision roles/schemas and run migrations")
     p_migrate.add_argument(
         "services", nargs="*", metavar="SERVICE", help=f"one of {', '.join(s.name for s in MIGRATING)}"
@@ -195,6 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _fail(str(exc.args[0]))
             return 2
         config.services = tuple(args.services)
+        if args.scale is not None:
+            try:
+                config.scale = parse_scale(args.scale)
+            except ConfigError as exc:
+                _fail(str(exc))
+                return 2
         return cmd_up(config)
     if args.command == "migrate":
         unknown = [n for n in args.services if n not in {s.name for s in MIGRATING}]

@@ -8,9 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daybook_deploy.services import DATABASE, HTTP_SERVICES, SCHEMAS
+from daybook_deploy.services import BY_NAME, DATABASE, HTTP_SERVICES, SCHEMAS
 
 DEFAULT_DATA_DIR = ".daybook"
+REPLICA_PORT_STEP = 10
+"""Replica ``i`` (from 0) of a service listens on its port + 10·i: journal 8002, 8012, 8022 …
+(the default ports are consecutive themselves, so consecutive replica ports would collide)."""
+MAX_REPLICAS = 9
 DEFAULT_PG_PORT = 15432
 DEFAULT_NATS_PORT = 14222
 SIGNING_KEY_NAME = "users-signing-key.pem"
@@ -18,6 +22,26 @@ SIGNING_KEY_NAME = "users-signing-key.pem"
 
 class ConfigError(ValueError):
     """A launcher variable is set to a value that cannot be used."""
+
+
+def parse_scale(text: str, source: str = "--scale") -> dict[str, int]:
+    """``journal=2,reminders=2,gateway=2`` → ``{"journal": 2, …}`` (processes per name, 1 to 9)."""
+    scale: dict[str, int] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, count = item.partition("=")
+        name = name.strip()
+        if not sep or name not in BY_NAME:
+            raise ConfigError(f"{source}: {item!r} is not NAME=COUNT with NAME one of {', '.join(BY_NAME)}")
+        try:
+            replicas = int(count)
+        except ValueError:
+            raise ConfigError(f"{source}: the count of {name} must be a number, got {count!r}") from None
+        if not 1 <= replicas <= MAX_REPLICAS:
+            raise ConfigError(f"{source}: {name} may run 1 to {MAX_REPLICAS} times, got {replicas}")
+        scale[name] = replicas
+    return scale
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -61,6 +85,8 @@ class StackConfig:
     """Start only these processes (and what they depend on); empty: all of them."""
     extra_env: dict[str, str] = field(default_factory=dict)
     """Added to every child's environment (after the inherited one, before the launcher's own)."""
+    scale: dict[str, int] = field(default_factory=dict)
+    """Processes per name (``--scale journal=2`` / ``DAYBOOK_SCALE``); absent names run once."""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).absolute()
@@ -88,6 +114,7 @@ class StackConfig:
             gateway_host=env.get("GATEWAY_HOST") or "127.0.0.1",
             passwords=passwords,
             ready_timeout=ready_timeout,
+            scale=parse_scale(env.get("DAYBOOK_SCALE") or "", "DAYBOOK_SCALE"),
         )
 
     # --- places in the data dir -------------------------------------------------------------
@@ -115,13 +142,26 @@ class StackConfig:
     def embedded_nats(self) -> bool:
         return self.nats_url is None
 
-    def url_for(self, name: str, host: str | None = None) -> str:
-        return f"http://{host or self.host}:{self.ports[name]}"
+    def replicas(self, name: str) -> int:
+        return self.scale.get(name, 1)
+
+    def port_of(self, name: str, index: int = 0) -> int:
+        """The port of replica ``index`` (from 0) of an HTTP service."""
+        return self.ports[name] + REPLICA_PORT_STEP * index
+
+    def url_for(self, name: str, host: str | None = None, index: int = 0) -> str:
+        return f"http://{host or self.host}:{self.port_of(name, index)}"
+
+    def replica_urls(self, name: str) -> list[str]:
+        return [self.url_for(name, index=i) for i in range(self.replicas(name))]
 
     @property
     def gateway_url(self) -> str:
+        return self.gateway_replica_url(0)
+
+    def gateway_replica_url(self, index: int) -> str:
         host = self.gateway_host if self.gateway_host not in {"0.0.0.0", "::"} else "127.0.0.1"
-        return f"http://{host}:{self.ports['gateway']}"
+        return f"http://{host}:{self.port_of('gateway', index)}"
 
     def role_password(self, schema: str) -> str:
         """The schema role's password: given, else stored in the data dir, else made and stored (0600)."""

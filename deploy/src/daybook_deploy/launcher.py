@@ -71,7 +71,9 @@ def check_ports(config: StackConfig) -> None:
         if spec.port is None or (spec.optional and not spec.available()):
             continue
         host = config.gateway_host if spec.name == "gateway" else config.host
-        wanted.append((config.ports[spec.name], spec.port_variable, host))
+        for index in range(config.replicas(spec.name)):
+            variable = spec.port_variable + (f" + {index * 10} (replica {index + 1})" if index else "")
+            wanted.append((config.port_of(spec.name, index), variable, host))
     seen: dict[int, str] = {}
     for port, variable, host in wanted:
         if port in seen:
@@ -94,6 +96,11 @@ def admin_database_url(admin_url: str, database: str) -> str:
 def child_command(spec: ServiceSpec) -> list[str]:
     """``python -m daybook_deploy.child``: import the service's code now, run it on "go"."""
     return [sys.executable, "-m", "daybook_deploy.child", spec.preload or spec.module, spec.entry, *spec.args]
+
+
+def replica_name(name: str, index: int) -> str:
+    """``journal``, ``journal-2``, ``journal-3`` …: log prefix and log file of replica ``index``."""
+    return name if index == 0 else f"{name}-{index + 1}"
 
 
 _PR_SET_PDEATHSIG = 1
@@ -124,10 +131,12 @@ class Child:
     proc: subprocess.Popen[bytes]
     log_path: Path | None = None
     pump: threading.Thread | None = None
+    index: int = 0
+    """Which replica of its service (``--scale``), from 0."""
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        return replica_name(self.spec.name, self.index)
 
     def exit_code(self) -> int | None:
         return exit_status(self.proc)
@@ -225,11 +234,21 @@ class Stack:
             signing_key_file=str(self.config.signing_key_file),
         )
 
-    def child_env(self, spec: ServiceSpec) -> dict[str, str]:
-        env = {**os.environ, **self.config.extra_env}
+    def child_url(self, child: Child) -> str:
+        if child.spec.name == "gateway":
+            return self.config.gateway_replica_url(child.index)
+        return self.config.url_for(child.spec.name, index=child.index)
+
+    def child_env(self, spec: ServiceSpec, index: int = 0) -> dict[str, str]:
+        cfg = self.config
+        env = {**os.environ, **cfg.extra_env}
         env.update(service_env(spec, self.endpoints()))
+        if spec.port is not None:
+            env[spec.port_variable] = str(cfg.port_of(spec.name, index))
+        for upstream in spec.upstreams:  # every replica, comma-separated (the gateway balances them)
+            env[f"{spec.prefix}_{upstream.upper()}_URL"] = ",".join(cfg.replica_urls(upstream))
         if spec.name == "gateway":
-            env["GATEWAY_HOST"] = self.config.gateway_host
+            env["GATEWAY_HOST"] = cfg.gateway_host
         env.setdefault("PYTHONUNBUFFERED", "1")
         # Five processes import the same libraries: without cached bytecode each start compiles
         # them all again (3-4x slower), so the launcher's children always write it.
@@ -386,40 +405,51 @@ class Stack:
         cfg.signing_key_file.parent.chmod(0o700)
         if cfg.log_dir is not None:
             cfg.log_dir.mkdir(parents=True, exist_ok=True)
-        prefixer = _Prefixer(self.out, max(len(s.name) for s in SERVICES))
+        scaled = any(n > 1 for n in cfg.scale.values())
+        prefixer = _Prefixer(self.out, max(len(s.name) for s in SERVICES) + (2 if scaled else 0))
         hook = _load_prctl()
         began = time.monotonic()
-        for index, spec in enumerate(SERVICES):
+        for colour, spec in enumerate(SERVICES):
             if spec not in self.selected or spec.name in self.skipped:
                 continue
-            log_path = cfg.log_dir / f"{spec.name}.log" if cfg.log_dir is not None else None
-            stdout: Any = open(log_path, "ab") if log_path is not None else subprocess.PIPE  # noqa: SIM115
-            try:
-                proc = subprocess.Popen(
-                    child_command(spec),
-                    env=self.child_env(spec),
-                    stdin=subprocess.PIPE,
-                    stdout=stdout,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    preexec_fn=hook,  # only prctl: no locks taken after fork
-                )
-            finally:
-                if log_path is not None:
-                    stdout.close()
-            child = Child(spec=spec, proc=proc, log_path=log_path)
-            if proc.stdout is not None:
-                child.pump = prefixer.start(spec.name, index, proc.stdout)
-            self.children.append(child)
+            for replica in range(cfg.replicas(spec.name)):
+                self._spawn(spec, replica, prefixer, colour, hook)
         self.timings["spawn"] = time.monotonic() - began
+
+    def _spawn(
+        self, spec: ServiceSpec, index: int, prefixer: _Prefixer, colour: int, hook: Callable[[], None] | None
+    ) -> None:
+        cfg = self.config
+        name = replica_name(spec.name, index)
+        log_path = cfg.log_dir / f"{name}.log" if cfg.log_dir is not None else None
+        stdout: Any = open(log_path, "ab") if log_path is not None else subprocess.PIPE  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                child_command(spec),
+                env=self.child_env(spec, index),
+                stdin=subprocess.PIPE,
+                stdout=stdout,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=hook,  # only prctl: no locks taken after fork
+            )
+        finally:
+            if log_path is not None:
+                stdout.close()
+        child = Child(spec=spec, proc=proc, log_path=log_path, index=index)
+        if proc.stdout is not None:
+            child.pump = prefixer.start(name, colour, proc.stdout)
+        self.children.append(child)
 
     def _release_ready(self) -> None:
         """Let waiting children start serving once the services they depend on are ready."""
         ready: dict[str, bool] = {}
 
-        def is_ready(name: str) -> bool:
+        def is_ready(name: str) -> bool:  # every replica of it
             if name not in ready:
-                ready[name] = http_status(self.config.url_for(name) + "/ready", timeout=1.0) == 200
+                ready[name] = all(
+                    http_status(url + "/ready", timeout=1.0) == 200 for url in self.config.replica_urls(name)
+                )
             return ready[name]
 
         for child in self.children:
@@ -441,12 +471,11 @@ class Stack:
         return None
 
     def is_ready(self) -> bool:
-        """The gateway's ``/ready`` is 200 (without the gateway: every started service's)."""
-        if any(child.name == "gateway" for child in self.children):
-            return http_status(self.gateway_url + "/ready") == 200
+        """Every gateway's ``/ready`` is 200 (without the gateway: every started service's)."""
+        gateways = [child for child in self.children if child.spec.name == "gateway"]
         return all(
-            http_status(self.config.url_for(child.name) + "/ready") == 200
-            for child in self.children
+            http_status(self.child_url(child) + "/ready") == 200
+            for child in gateways or self.children
             if child.spec.port is not None
         )
 
@@ -484,7 +513,7 @@ class Stack:
                 continue
             if child.spec.port is None:
                 continue
-            url = self.config.url_for(child.name)
+            url = self.child_url(child)
             status, body = http_get(url + "/ready")
             if status is None:
                 problems.append(f"{child.name} does not answer on {url}")
@@ -634,11 +663,13 @@ def embedded_admin_url(config: StackConfig) -> str | None:
 
 
 def describe_urls(stack: Stack) -> Iterable[tuple[str, str]]:
-    started = {child.name for child in stack.children}
-    if "gateway" in started:
-        yield "gateway", stack.gateway_url
+    gateways = [child for child in stack.children if child.spec.name == "gateway"]
+    for child in gateways:
+        yield child.name, stack.child_url(child)
+    if gateways:
         yield "API docs", stack.gateway_url + "/docs"
         yield "OpenAPI", stack.gateway_url + "/api/v1/openapi.json"
     for spec in HTTP_SERVICES:
-        if spec.name != "gateway" and spec.name in started:
-            yield spec.name, stack.config.url_for(spec.name)
+        for child in stack.children:
+            if child.spec is spec and spec.name != "gateway":
+                yield child.name, stack.child_url(child)
