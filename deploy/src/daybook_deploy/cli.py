@@ -4,6 +4,8 @@ daybook up                     start everything, wait for /ready, print URLs; Ct
 daybook up --scale journal=2   several processes of a service (the gateway balances them)
 daybook migrate [service …]    provision roles/schemas and migrate (all or the named services)
 daybook status                 which parts answer, ports, migration revisions vs heads
+daybook backup [service …] [--to DIR]                 one consistent snapshot of the schemas
+daybook restore DIR [service …] [--data-dir D | --database-url URL]   into an empty database
 daybook users|journal|reminders|gateway ARGS…   that service's own command line
 daybook images build [--local-base] | test      container images; compose with the root tests
 """
@@ -18,6 +20,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from daybook_deploy.config import ConfigError, StackConfig, parse_scale
@@ -103,6 +106,41 @@ def cmd_migrate(config: StackConfig, names: list[str]) -> int:
     return 0
 
 
+def cmd_backup(config: StackConfig, names: list[str], to: Path | None) -> int:
+    from daybook_deploy.backup import backup
+    from daybook_deploy.manifest import BackupError
+
+    try:
+        backup(config, names, to, _say)
+    except PortInUseError as exc:
+        _fail(str(exc))
+        return 2
+    except (BackupError, StackError) as exc:
+        _fail(str(exc))
+        return 1
+    return 0
+
+
+def cmd_restore(config: StackConfig, source: Path, names: list[str]) -> int:
+    from daybook_deploy.manifest import BackupError
+    from daybook_deploy.restore import restore
+
+    try:
+        restore(config, source, names, _say)
+    except PortInUseError as exc:
+        _fail(str(exc))
+        return 2
+    except (BackupError, StackError) as exc:
+        _fail(str(exc))
+        return 1
+    _say(
+        f"done; start it with: DAYBOOK_DATA_DIR={config.data_dir} daybook up"
+        if config.embedded_pg
+        else "done"
+    )
+    return 0
+
+
 def cmd_status(config: StackConfig) -> int:
     from daybook_deploy.operations import status
 
@@ -157,6 +195,27 @@ def build_parser() -> argparse.ArgumentParser:
         "services", nargs="*", metavar="SERVICE", help=f"one of {', '.join(s.name for s in MIGRATING)}"
     )
     sub.add_parser("status", help="which parts answer, ports, migration revisions vs heads")
+    p_backup = sub.add_parser(
+        "backup", help="dump every service's schema (or the named ones) from one snapshot, with a manifest"
+    )
+    p_backup.add_argument(
+        "services", nargs="*", metavar="SERVICE", help="default: every service with a schema"
+    )
+    p_backup.add_argument(
+        "--to", type=Path, metavar="DIR", help="a new directory (default: backups/daybook-<time>)"
+    )
+    p_restore = sub.add_parser(
+        "restore", help="check a backup (checksums, revisions) and restore it into an empty database"
+    )
+    p_restore.add_argument("source", type=Path, metavar="DIR", help="a directory made by daybook backup")
+    p_restore.add_argument(
+        "services", nargs="*", metavar="SERVICE", help="default: every schema in the backup"
+    )
+    target = p_restore.add_mutually_exclusive_group()
+    target.add_argument(
+        "--data-dir", type=Path, metavar="D", help="the embedded PostgreSQL of this data dir (made if new)"
+    )
+    target.add_argument("--database-url", metavar="URL", help="superuser URL of an existing PostgreSQL")
     for name in FORWARDED:
         sub.add_parser(name, help=f"the {name} service's own command (daybook-{name} --help)", add_help=False)
     sub.add_parser(
@@ -220,6 +279,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_migrate(config, list(args.services))
     if args.command == "status":
         return cmd_status(config)
+    if args.command == "backup":
+        return cmd_backup(config, list(args.services), args.to)
+    if args.command == "restore":
+        if args.data_dir is not None:
+            config.data_dir = args.data_dir.absolute()
+            config.database_url = None
+        if args.database_url:
+            config.database_url = args.database_url
+        return cmd_restore(config, args.source, list(args.services))
     raise AssertionError(args.command)
 
 

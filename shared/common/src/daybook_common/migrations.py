@@ -41,6 +41,17 @@ def head_revision(script_location: str) -> str | None:
     return script.get_current_head()
 
 
+def is_known_revision(script_location: str, revision: str) -> bool:
+    """Whether ``revision`` is in this code's history (a backup or database made by newer code is not)."""
+    from alembic.util import CommandError
+
+    script = ScriptDirectory.from_config(alembic_config(script_location, "postgresql://x@localhost/x", "x"))
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def upgrade(script_location: str, url: str, schema: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(script_location, url, schema), revision)
 

