@@ -22,6 +22,7 @@ from daybook_common.logs import configure_logging
 from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
 from daybook_gateway.auth import edge_verifier
 from daybook_gateway.docs import docs_handlers
+from daybook_gateway.export import Exporter
 from daybook_gateway.limits import RateLimiter
 from daybook_gateway.openapi import OpenAPIAggregator
 from daybook_gateway.proxy import Gateway
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
 
     access_log = shared_access_log if settings.access_log else None
     limiter = RateLimiter.from_settings(settings)
+    exporter = Exporter(settings, upstreams)
     background: list[asyncio.Task[None]] = []
 
     async def refresh_keys_periodically() -> None:
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await asyncio.gather(*(upstream.close() for upstream in upstreams.values()))
+        exporter.close()
         if access_log is not None:
             access_log.flush()
 
@@ -142,4 +145,4 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         logging_config=None,
         debug=False,
     )
-    return Gateway(settings, own, verifier, upstreams, build_routes(upstreams), access_log, limiter)
+    return Gateway(settings, own, verifier, upstreams, build_routes(upstreams), access_log, limiter, exporter)

@@ -25,6 +25,7 @@ from daybook_common.openapi import (
     VALIDATION_PROBLEM_SCHEMA,
     add_problem,
 )
+from daybook_gateway.export import EXPORT_PATH, PARTS
 from daybook_gateway.routing import PUBLIC_PREFIXES, Upstream, prefixes_of
 
 logger = logging.getLogger("daybook.gateway.openapi")
@@ -51,6 +52,43 @@ GATEWAY_STATUSES: dict[int, str] = {
     503: "The upstream service is unavailable",
     504: "The upstream service timed out",
 }
+
+
+def export_operation() -> dict[str, Any]:
+    """``GET /api/v1/users/me/export``, which the gateway assembles itself (:mod:`daybook_gateway.export`)."""
+    files = ", ".join(part.filename for part in PARTS)
+    operation: dict[str, Any] = {
+        "operationId": "ExportMe",
+        "tags": ["users"],
+        "summary": "All the caller's data in every service, as one zip (streamed)",
+        "description": (
+            f"One JSON file per kind at the zip's root: {files}, and manifest.json "
+            "(`api_version`, `exported_at`, `user_id`, `counts` per file). Lists hold one item per line; "
+            "entries carry client-side encrypted fields as base64 of the stored bytes; soft-deleted "
+            "rows are included with their `deleted_at`. A few exports per hour per user (429 beyond)."
+        ),
+        "security": [{GATEWAY_SECURITY_SCHEME: []}],
+        "responses": {
+            "200": {
+                "description": "The zip, streamed (no Content-Length); a failure half-way breaks the connection",
+                "headers": {
+                    "Content-Disposition": {
+                        "description": 'attachment; filename="daybook-export-YYYY-MM-DD.zip"',
+                        "schema": {"type": "string"},
+                    }
+                },
+                "content": {
+                    "application/zip": {"schema": {"type": "string", "contentMediaType": "application/zip"}}
+                },
+            }
+        },
+    }
+    add_problem(operation, 401)
+    add_problem(operation, 429, "Too many exports this hour (see Retry-After)")
+    for status, description in GATEWAY_STATUSES.items():
+        add_problem(operation, status, description)
+    operation["responses"]["503"]["description"] += "; or too many exports in progress (see Retry-After)"
+    return operation
 
 
 def gateway_document() -> dict[str, Any]:
@@ -104,6 +142,7 @@ def gateway_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}},
                 }
             },
+            EXPORT_PATH: {"get": export_operation()},
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "GatewayOpenAPI",

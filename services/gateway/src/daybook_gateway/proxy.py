@@ -25,6 +25,7 @@ from daybook_common.logs import AccessLog, access_logger, request_id_var
 from daybook_common.observability import SERVER_HEADER, is_valid_request_id, new_request_id
 from daybook_common.problems import problem_body
 from daybook_gateway.cors import CorsPolicy
+from daybook_gateway.export import EXPORT_PATH, PARTS, RETRY_BUSY_SECONDS, Exporter, part_headers
 from daybook_gateway.limits import ClientAddress, RateLimiter, Verdict
 from daybook_gateway.routing import Replica, Route, Upstream
 from daybook_gateway.settings import Settings
@@ -155,8 +156,10 @@ class Gateway:
         routes: tuple[Route, ...],
         access_log: AccessLog | None = None,
         limiter: RateLimiter | None = None,
+        exporter: Exporter | None = None,
     ) -> None:
         self.settings = settings
+        self.exporter = exporter
         self.fallback = fallback
         self.verifier = verifier
         self.upstreams = upstreams
@@ -350,12 +353,13 @@ class Gateway:
         if "/." in path and _has_dot_segment(path):
             return await self.problem(send, 400, "Paths with dot segments are not allowed", rid, cors)
 
+        caller: str | None = None
         if not route.public:
             token = bearer_token(authorization.decode("latin-1")) if authorization else None
             if token is None:
                 return await self._unauthorized(send, rid, cors, "missing access token")
             try:
-                await self.verifier.verify(token)
+                caller = str((await self.verifier.verify(token)).user_id)
             except TokenError as exc:
                 if not getattr(self.verifier, "has_keys", True):
                     return await self.problem(
@@ -375,7 +379,9 @@ class Gateway:
         limited = self.limiter.match(method, path) if self.limiter is not None else None
         if limited is not None:
             assert self.limiter is not None
-            verdict = await self.limiter.check(*limited, self.client_address.resolve(peer, xff_in))
+            rule, limit = limited
+            key = f"user:{caller}" if rule.per == "user" else self.client_address.resolve(peer, xff_in)
+            verdict = await self.limiter.check(rule, limit, key)
             if verdict is not None and verdict.refused:
                 refusal = [*cors, *verdict.headers(), (b"retry-after", verdict.reset_seconds())]
                 return await self.problem(send, 429, "Too many requests, try again later", rid, refusal)
@@ -405,6 +411,9 @@ class Gateway:
         if connection:  # fields named in Connection are hop-by-hop too
             named = {t.strip().lower() for t in connection.decode("latin-1").split(",")}
             forward = [(k, v) for k, v in forward if k not in named or k == "host"]
+        if method == "GET" and path == EXPORT_PATH and self.exporter is not None and caller is not None:
+            limits = verdict.headers() if verdict is not None else []
+            return await self._export(send, self.exporter, rid, [*cors, *limits], forward, caller)
 
         # Request body: none without Content-Length/Transfer-Encoding (RFC 9112 §6.3); a body that
         # arrived in one message is forwarded as bytes; a longer one is streamed and counted.
@@ -504,6 +513,41 @@ class Gateway:
                     )
                     continue
                 return await self._upstream_failure(send, exc, upstream, rid, cors)
+
+    async def _export(
+        self,
+        send: Send,
+        exporter: Exporter,
+        rid: bytes,
+        headers: Headers,
+        forward: list[tuple[str, str]],
+        caller: str,
+    ) -> int:
+        """The account export (:mod:`daybook_gateway.export`): the account part decides the status."""
+        if exporter.busy:
+            busy = [*headers, (b"retry-after", str(RETRY_BUSY_SECONDS).encode())]
+            return await self.problem(send, 503, "Too many exports in progress, try again shortly", rid, busy)
+        sent = part_headers(forward)
+        users = self.upstreams["users"]
+        try:
+            first = await exporter.open_part(PARTS[0], sent)
+        except Exception as exc:
+            return await self._upstream_failure(send, exc, users, rid, headers)
+        if first.status != 200:
+            status = first.status
+            first.close()
+            if status == 401:
+                return await self._unauthorized(send, rid, headers, "account not active (export)")
+            logger.warning("export refused by users", extra={"upstream": "users", "status": status})
+            return await self.problem(send, 502, "The users service sent an invalid response", rid, headers)
+        out = [(b"x-request-id", rid), SERVER_HEADER, *headers]
+        try:
+            await exporter.stream(send, first, sent, caller, out)
+        except Exception as exc:
+            # The status line is out: the only honest signal left is to break the connection.
+            logger.warning("export failed mid-response: %s", exc, extra={"error": exc.__class__.__name__})
+            raise
+        return 200
 
     async def _stream_body(self, first: bytes, receive: Receive, state: _BodyState) -> AsyncIterator[bytes]:
         total = len(first)

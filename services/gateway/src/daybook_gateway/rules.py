@@ -2,8 +2,9 @@
 
 A rule counts either every **attempt** (registrations, reset requests: each one costs the service
 real work or sends mail) or only **failures** (a login answered 401: guessing passwords; a
-successful login never counts).  Counts are per client address, in fixed windows shared by
-every gateway replica and worker (:mod:`daybook_gateway.limits`).  ``/auth/refresh`` and
+successful login never counts).  Counts are per client address (or, for ``per="user"``, per
+account: the verified token's subject), in fixed windows shared by every gateway replica and
+worker (:mod:`daybook_gateway.limits`).  ``/auth/refresh`` and
 ``/auth/logout`` have no rule: a valid token must always work, and guessing a 256-bit refresh
 token is no threat a counter would stop.
 
@@ -56,6 +57,8 @@ class Rule:
     default: RateLimit
     #: For ``counts="failures"``: the upstream statuses that count.
     failures: frozenset[int] = frozenset()
+    #: Whose requests one counter counts: the client address's, or the authenticated user's.
+    per: Literal["client", "user"] = "client"
 
     @property
     def setting(self) -> str:
@@ -81,4 +84,6 @@ RULES: tuple[Rule, ...] = (
         RateLimit(10, 900),
         failures(422, 429),
     ),
+    # Each export reads every row of the account in every service.
+    Rule("export", "GET", "/api/v1/users/me/export", "attempts", RateLimit(5, 3600), per="user"),
 )

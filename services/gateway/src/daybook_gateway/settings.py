@@ -44,6 +44,8 @@ class Settings:
     cors_max_age: int = 600
     trusted_proxies: tuple[IPNetwork, ...] = ()
     openapi_ttl: float = 60.0
+    #: Account exports assembled at once by one gateway process (each holds one zip thread).
+    export_concurrency: int = 2
     log_level: str = "INFO"
     access_log: bool = True
 
@@ -83,6 +85,7 @@ class Settings:
             cors_max_age=env.int("CORS_MAX_AGE", cls.cors_max_age),
             trusted_proxies=_networks(env),
             openapi_ttl=env.float("OPENAPI_TTL", cls.openapi_ttl),
+            export_concurrency=int(_positive(env, "EXPORT_CONCURRENCY", cls.export_concurrency)),
             log_level=env.str("LOG_LEVEL", "INFO"),
             access_log=env.bool("ACCESS_LOG", True),
         )

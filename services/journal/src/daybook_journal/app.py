@@ -8,6 +8,7 @@ from litestar import Litestar
 
 from daybook_common.db import plain_url
 from daybook_common.events import USER_DELETED
+from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
 from daybook_journal import SCRIPT_LOCATION
 from daybook_journal.activities.controllers import ActivityController, TreeActivityController
@@ -16,6 +17,7 @@ from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
 from daybook_journal.dependencies import SETTINGS_STATE_KEY, dependencies
 from daybook_journal.entries.controllers import EntryController
 from daybook_journal.events import on_user_deleted
+from daybook_journal.export import KINDS as EXPORT_KINDS
 from daybook_journal.goals.controllers import GoalController
 from daybook_journal.retention import retention_runner
 from daybook_journal.sessions.controllers import SessionController, TreeSessionController
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             TreeSessionController,
             SessionController,
             StatsController,
+            export_router(EXPORT_KINDS),
         ],
         title="Daybook journal",
         description="Journal entries (plain or client-side encrypted), tags and tasks.",

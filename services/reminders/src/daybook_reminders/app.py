@@ -5,11 +5,13 @@ from __future__ import annotations
 from litestar import Litestar
 
 from daybook_common.events import TASK_EVENTS, USER_DELETED
+from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
 from daybook_reminders import SCRIPT_LOCATION
 from daybook_reminders.db.models import Base
 from daybook_reminders.dependencies import dependencies
 from daybook_reminders.events import on_user_deleted
+from daybook_reminders.export import KINDS as EXPORT_KINDS
 from daybook_reminders.notifications.controllers import NotificationController
 from daybook_reminders.reminders.controllers import ReminderController
 from daybook_reminders.retention import retention_runner
@@ -30,7 +32,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         settings=settings.common,
         metadata=Base.metadata,
         script_location=SCRIPT_LOCATION,
-        route_handlers=[ReminderController, NotificationController],
+        route_handlers=[ReminderController, NotificationController, export_router(EXPORT_KINDS)],
         title="Daybook reminders",
         description="Reminders with time-zone-correct recurrence, and the notifications they fire.",
         dependencies=dependencies,

@@ -15,7 +15,7 @@ from daybook_users.dependencies import dependencies
 from daybook_users.events import on_user_deleted
 from daybook_users.runtime import STATE_KEY, UsersRuntime
 from daybook_users.settings import Settings
-from daybook_users.users.controllers import AdminUserController, MeController
+from daybook_users.users.controllers import AdminUserController, ExportController, MeController
 
 
 def create_served_app() -> Litestar:
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         settings=settings.common,
         metadata=Base.metadata,
         script_location=SCRIPT_LOCATION,
-        route_handlers=[AuthController, MeController, AdminUserController],
+        route_handlers=[AuthController, MeController, AdminUserController, ExportController],
         title="Daybook users",
         description="Accounts, credentials, refresh-token sessions and the JWKS that verifies access tokens.",
         verifier=verifier,

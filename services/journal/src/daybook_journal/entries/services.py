@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import ExpectedVersion, Invalid
+from daybook_common.export import ExportKind
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.db.errors import constraint_of
@@ -349,3 +350,16 @@ class EntryService:
         """Bring an entry back from the trash (restoring a live entry changes nothing)."""
         await LIFECYCLE.restore(self.db, entry_id)
         return await self.get(entry_id)
+
+
+#: The caller's entries for the account export (trash included, ``deleted_at`` set there):
+#: the API's shape, ``encrypted`` with the stored bytes as base64, newest ``entry_date`` first.
+EXPORT = ExportKind(
+    "entries",
+    lambda user_id: (
+        sa.select(*_COLUMNS)
+        .where(entries.c.user_id == user_id)
+        .order_by(entries.c.entry_date.desc(), entries.c.id.desc())
+    ),
+    _entry,
+)

@@ -31,6 +31,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
+from daybook_common.export import ExportKind
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.db import goal_models as gm
@@ -412,3 +413,11 @@ class GoalService:
 
 def _constraint(exc: IntegrityError) -> str:
     return constraint_of(exc) or ""
+
+
+#: The caller's goals for the account export (trash included), the API's shape, by tree and depth.
+EXPORT = ExportKind(
+    "goals",
+    lambda user_id: sa.select(*_COLUMNS).where(g.user_id == user_id).order_by(g.root_id, g.depth, g.id),
+    lambda row: goal_of(row._mapping),
+)

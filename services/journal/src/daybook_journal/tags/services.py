@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, ExpectedVersion, Invalid, NotFound, check_version
+from daybook_common.export import ExportKind
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.db.errors import constraint_of
@@ -256,3 +257,11 @@ class TagService:
         # The links go with the tag (ON DELETE CASCADE); then the entries' lists lose it.
         await self.db.session.execute(sa.delete(tags).where(tags.c.id == tag_id, tags.c.user_id == uid))
         await refresh_tag_lists(self.db, carrying_entries, bump_version=True)
+
+
+#: The caller's tags for the account export, the API's shape, oldest first.
+EXPORT = ExportKind(
+    "tags",
+    lambda user_id: sa.select(*_COLUMNS).where(tags.c.user_id == user_id).order_by(tags.c.id),
+    lambda row: _tag(row._mapping),
+)

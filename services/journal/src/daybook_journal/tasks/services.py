@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.engine import RowMapping
 
 from daybook_common.errors import ExpectedVersion, Invalid
+from daybook_common.export import ExportKind
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.db.queries import matches_words, new_id, param, task_tags, tasks, utcnow
@@ -347,3 +348,11 @@ class TaskService:
         if version is not None:
             await task_changed(self.db, task_id, version, "restored")
         return await self.get(task_id)
+
+
+#: The caller's tasks for the account export (trash included), the API's shape, oldest first.
+EXPORT = ExportKind(
+    "tasks",
+    lambda user_id: sa.select(*_COLUMNS).where(tasks.c.user_id == user_id).order_by(tasks.c.id),
+    lambda row: _task(row._mapping),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, patch, post
 
+from daybook_common.export import EXPORT_PATH
 from daybook_common.http import IfMatchHeader, etag, expected_version
 from daybook_common.openapi import problems
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -63,3 +64,19 @@ class AdminUserController(Controller):
     ) -> Page[s.User]:
         rows, next_cursor = await user_service.live_page(limit, cursor)
         return Page(items=[to_schema(user) for user in rows], next_cursor=next_cursor)
+
+
+class ExportController(Controller):
+    """The caller's account as the first part of the account export (see :mod:`daybook_common.export`).
+
+    Internal: the gateway asks for it with the caller's token while it assembles
+    ``GET /api/v1/users/me/export``; it is under no public prefix and not in the OpenAPI document.
+    A deleted or deactivated account gets ``401`` here, so it gets no export at all.
+    """
+
+    path = EXPORT_PATH
+    include_in_schema = False
+
+    @get("/account", include_in_schema=False)
+    async def export_account(self, account: m.User) -> Response[s.User]:
+        return Response(to_schema(account), headers={"Cache-Control": "no-store"})
