@@ -282,3 +282,10 @@ def test_documented_in_openapi(http: httpx.Client) -> None:
     for status in ("401", "429", "502", "503", "504"):
         assert "application/problem+json" in operation["responses"][status]["content"], status
     assert not any(path.startswith("/internal") for path in document["paths"])
+
+
+def test_other_methods_405(http: httpx.Client) -> None:
+    _, auth = _account(http, "export-method")
+    r = http.post(EXPORT, headers=auth)
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert r.headers["content-type"] == "application/problem+json"

@@ -31,7 +31,9 @@ def test_defaults_match_the_documented_ports_and_limits() -> None:
         "register": RateLimit(30, 3600.0),
         "password-reset": RateLimit(5, 3600.0),
         "password-change": RateLimit(10, 900.0),
+        "export": RateLimit(5, 3600.0),
     }
+    assert s.export_concurrency == 2
     assert s.nats_url == "nats://127.0.0.1:14222"
     assert s.cors_origins == () and s.trusted_proxies == ()
     assert s.access_log is True

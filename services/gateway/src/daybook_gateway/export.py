@@ -130,7 +130,7 @@ class Exporter:
 
     async def open_part(self, part: Part, headers: dict[str, str]) -> aiohttp.ClientResponse:
         upstream = self.upstreams[part.service]
-        url = f"{upstream.base_url}{PARTS_PATH}/{part.kind}"
+        url = f"{upstream.pick().url}{PARTS_PATH}/{part.kind}"  # replicas in turn, as for any request
         return await upstream.client().get(url, headers=headers, timeout=self.timeout, allow_redirects=False)
 
     async def stream(

@@ -372,6 +372,10 @@ class Gateway:
                     )
                 return await self._unauthorized(send, rid, cors, str(exc))
 
+        if path == EXPORT_PATH and method != "GET" and self.exporter is not None:
+            allow = [*cors, (b"allow", b"GET")]
+            return await self.problem(send, 405, "Method not allowed", rid, allow)
+
         client = scope.get("client")
         peer = str(client[0]) if client else "unknown"
         xff_in = forwarded_for.decode("latin-1") if forwarded_for else None
