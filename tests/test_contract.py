@@ -81,6 +81,9 @@ def test_request_rules_are_in_the_document(document: dict[str, Any]) -> None:
     timezone = schemas["reminders_ReminderCreate"]["properties"]["timezone"]
     assert set(timezone["enum"]) <= zoneinfo.available_timezones()
     assert "Europe/Berlin" in timezone["enum"] and "0" not in timezone["enum"]
+    reminder = schemas["reminders_ReminderCreate"]
+    assert [branch["title"] for branch in reminder["oneOf"]] == ["RRuleReminder", "CalendarReminder"]
+    assert reminder["oneOf"][0]["required"] == ["rrule"]
     entry = schemas["journal_EntryCreate"]
     assert [branch["required"] for branch in entry["oneOf"]] == [["content"], ["encrypted"]]
     assert entry["additionalProperties"] is False

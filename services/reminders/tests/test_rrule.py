@@ -308,3 +308,28 @@ def test_any_text_of_the_rule_shape_is_accepted_or_refused_cleanly(text: str, st
     if has_occurrence_soon(rule, now):
         following = next_occurrence(rule, now)
         assert following is not None and following > now
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=plausible_rules,
+    start=st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2030, 1, 1)).map(
+        lambda d: d.replace(second=0, microsecond=0)
+    ),
+    days_later=st.integers(0, 4000),
+)
+def test_a_rule_started_near_the_question_answers_as_from_its_start(
+    text: str, start: dt.datetime, days_later: int
+) -> None:
+    """dateutil walks from DTSTART; the shifted start (whole intervals later) gives the same next ones."""
+    try:
+        parsed = rrules.parse_rrule(text)
+    except rrules.InvalidRRuleError:
+        return
+    near = start + dt.timedelta(days=days_later)
+    rule = Rule("rrule", start.time(), "UTC", start.date(), (), parsed.text)
+    if not has_occurrence_soon(rule, near.replace(tzinfo=UTC)):
+        return
+    full = list(parsed.dateutil_rule(start).xafter(near, count=6, inc=True))
+    shifted = list(parsed.dateutil_rule(start, near=near).xafter(near, count=6, inc=True))
+    assert shifted == full

@@ -216,8 +216,11 @@ def next_occurrence(rule: Rule, after: dt.datetime) -> dt.datetime | None:
 
 
 @lru_cache(maxsize=4096)
-def _rrule_of(rule: Rule) -> rr.rrule:
-    return rule.parsed.dateutil_rule(rule.dtstart)
+def _rrule_of(rule: Rule, near: dt.date | None = None) -> rr.rrule:
+    """The rule's dateutil generator, starting (by whole intervals) a little before ``near``."""
+    return rule.parsed.dateutil_rule(
+        rule.dtstart, near=dt.datetime.combine(near, dt.time()) if near else None
+    )
 
 
 def _within_until(rule: Rule, instant: dt.datetime) -> bool:
@@ -228,7 +231,8 @@ def _within_until(rule: Rule, instant: dt.datetime) -> bool:
 def _rrule_next(rule: Rule, after: dt.datetime) -> dt.datetime | None:
     tz = rule.tz
     # A day earlier than ``after``'s local time: a local time in a gap maps to a later instant.
-    for local in _rrule_of(rule).xafter(_local(after, tz) - dt.timedelta(days=1), inc=True):
+    start = _local(after, tz) - dt.timedelta(days=1)
+    for local in _rrule_of(rule, start.date()).xafter(start, inc=True):
         instant = to_instant(local, tz)
         if not _within_until(rule, instant):
             return None  # instants grow with local times: every later one is past UNTIL too
@@ -239,13 +243,15 @@ def _rrule_next(rule: Rule, after: dt.datetime) -> dt.datetime | None:
 
 def _rrule_latest(rule: Rule, at: dt.datetime) -> dt.datetime | None:
     tz = rule.tz
-    generator = _rrule_of(rule)
-    local = generator.before(_local(at, tz) + dt.timedelta(days=1), inc=True)
-    while local is not None:
-        instant = to_instant(local, tz)
-        if instant <= at and _within_until(rule, instant):
-            return instant
-        local = generator.before(local)
+    end = _local(at, tz) + dt.timedelta(days=1)
+    # Near ``at`` first (cheap); only a rule with nothing there walks from its start date.
+    for generator in (_rrule_of(rule, end.date() - dt.timedelta(days=2)), _rrule_of(rule)):
+        local = generator.before(end, inc=True)
+        while local is not None:
+            instant = to_instant(local, tz)
+            if instant <= at and _within_until(rule, instant):
+                return instant
+            local = generator.before(local)
     return None
 
 
@@ -262,7 +268,7 @@ def has_occurrence_soon(rule: Rule, after: dt.datetime) -> bool:
     ):
         return False
     start = _local(after, tz) - dt.timedelta(days=1)
-    bounded = rule.parsed.dateutil_rule(rule.dtstart, bound=start + search_horizon(rule.parsed))
+    bounded = rule.parsed.dateutil_rule(rule.dtstart, bound=start + search_horizon(rule.parsed), near=start)
     for local in bounded.xafter(start, inc=True):
         instant = to_instant(local, tz)
         if not _within_until(rule, instant):

@@ -71,8 +71,28 @@ class ParsedRule:
     until_date: dt.date | None  # up to this local day, inclusive
     until_instant: dt.datetime | None  # up to this UTC instant, inclusive
 
-    def dateutil_rule(self, dtstart: dt.datetime, *, bound: dt.datetime | None = None) -> rr.rrule:
-        """The rule from the naive local ``dtstart``; ``bound`` (naive local) caps the iteration."""
+    def dateutil_rule(
+        self, dtstart: dt.datetime, *, bound: dt.datetime | None = None, near: dt.datetime | None = None
+    ) -> rr.rrule:
+        """The rule from the naive local ``dtstart``; ``bound`` (naive local) caps the iteration.
+
+        With ``near``, the rule starts a whole number of intervals after ``dtstart`` instead, at
+        least one interval before ``near``, with the parts ``dtstart`` implied spelled out: the
+        same occurrences from that start on, without walking every one since ``dtstart`` (dateutil
+        always starts there; a daily rule from 1970 is 20,000 steps per question). Not with
+        ``COUNT``, which counts from ``dtstart``.
+        """
+        byweekday, bymonthday, bymonth = self.byweekday, self.bymonthday, self.bymonth
+        if near is not None and self.count is None and near > dtstart:
+            if byweekday is None and bymonthday is None:  # dateutil's defaults from DTSTART
+                if self.freq == rr.WEEKLY:
+                    byweekday = (WEEKDAYS_BY_INDEX[dtstart.weekday()],)
+                elif self.freq == rr.MONTHLY:
+                    bymonthday = (dtstart.day,)
+                elif self.freq == rr.YEARLY:
+                    bymonthday = (dtstart.day,)
+                    bymonth = bymonth or (dtstart.month,)
+            dtstart = self._shifted_start(dtstart, near)
         until = None
         if self.until_date is not None:
             until = dt.datetime.combine(self.until_date, dt.time(23, 59, 59))
@@ -87,13 +107,32 @@ class ParsedRule:
             self.freq,
             dtstart=dtstart,
             interval=self.interval,
-            byweekday=self.byweekday,
-            bymonthday=self.bymonthday,
-            bymonth=self.bymonth,
+            byweekday=byweekday,
+            bymonthday=bymonthday,
+            bymonth=bymonth,
             bysetpos=self.bysetpos,
             cache=False,
             **kwargs,  # type: ignore[arg-type]  # dateutil's stubs take each keyword separately
         )
+
+    def _shifted_start(self, dtstart: dt.datetime, near: dt.datetime) -> dt.datetime:
+        """``dtstart`` moved on by whole intervals (keeping its phase) to at least one before ``near``."""
+        n = self.interval
+        if self.freq in (rr.DAILY, rr.WEEKLY):
+            days = 7 * n if self.freq == rr.WEEKLY else n
+            steps = max((near - dtstart).days // days - 1, 0)
+            return dtstart + dt.timedelta(days=steps * days)
+        if self.freq == rr.MONTHLY:
+            months = (near.year - dtstart.year) * 12 + near.month - dtstart.month
+            steps = max(months // n - 1, 0)
+            index = dtstart.year * 12 + dtstart.month - 1 + steps * n
+            return dtstart.replace(year=index // 12, month=index % 12 + 1, day=1) if steps else dtstart
+        years = near.year - dtstart.year
+        steps = max(years // n - 1, 0)
+        return dtstart.replace(year=dtstart.year + steps * n, month=1, day=1) if steps else dtstart
+
+
+WEEKDAYS_BY_INDEX: Final = tuple(WEEKDAYS.values())  # index = datetime.weekday()
 
 
 def _ints(name: str, value: str, lo: int, hi: int, *, signed: bool) -> tuple[int, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -20,6 +21,22 @@ from daybook_reminders.constraints import (
 
 
 class ReminderCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """``rrule`` exactly when ``frequency`` is ``rrule`` (the document says so with ``oneOf``)."""
+
+    __openapi__: ClassVar[dict[str, Any]] = {
+        "oneOf": [
+            {
+                "title": "RRuleReminder",
+                "required": ["rrule"],
+                "properties": {"frequency": {"const": "rrule"}, "rrule": {"type": "string"}},
+            },
+            {
+                "title": "CalendarReminder",
+                "properties": {"frequency": {"not": {"const": "rrule"}}, "rrule": {"type": "null"}},
+            },
+        ]
+    }
+
     title: Title
     message: Message
     frequency: Frequency
