@@ -22,7 +22,7 @@ from litestar.testing import AsyncTestClient
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_devtools.testing.tokens import TestSigner
 from daybook_reminders import NOTIFY_CHANNEL, SCHEMA
-from daybook_reminders.scheduler import APPLICATION_NAME
+from daybook_reminders.scheduler import APPLICATION_NAME, fire_due
 
 DEADLINE = 90.0  # generous: correctness is asserted, never speed
 
@@ -110,7 +110,9 @@ async def wait_until(db: TestDatabase, sql: str, expected: Any, *args: Any) -> N
 async def reset(db: TestDatabase) -> None:
     conn = await db.admin_connect()
     try:
-        await conn.execute("DELETE FROM reminders.notifications; DELETE FROM reminders.reminders")
+        await conn.execute(
+            "DELETE FROM reminders.snoozes; DELETE FROM reminders.notifications; DELETE FROM reminders.reminders"
+        )
     finally:
         await conn.close()
 
@@ -148,6 +150,45 @@ async def test_two_schedulers_fire_5000_reminders_exactly_once(
         due,
     )
     assert advanced == 5000
+
+
+async def test_two_schedulers_fire_each_snooze_exactly_once(
+    db: TestDatabase, conn: asyncpg.Connection, seed: Any, spawn: Any
+) -> None:
+    await reset(db)
+    due = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    ids = await seed(conn, 1000, next_fire_at=due)
+    while (await fire_due(conn, batch_size=1000, coalesce=True, now=due)).claimed:
+        pass
+    # Every fired notification snoozed, all due now (as the API stores them, RLS bypassed).
+    admin = await db.admin_connect()
+    try:
+        await admin.execute(
+            """INSERT INTO reminders.snoozes (id, user_id, notification_id, fire_at, created_at, updated_at)
+               SELECT gen_random_uuid(), user_id, id, now() - interval '1 second', now(), now()
+               FROM reminders.notifications WHERE reminder_id = ANY($1)""",
+            ids,
+        )
+    finally:
+        await admin.close()
+    a, b = spawn(batch_size="50"), spawn(batch_size="50")
+    await a.started()
+    await b.started()
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    await wait_until(db, "SELECT count(*) FROM reminders.snoozes", 0)
+    await wait_until(db, FIRED_TWICE, True, ids, 1000)
+    assert a.stop() == 0 and b.stop() == 0
+    per_process = [sum(batch.get("snoozes_claimed", 0) for batch in p.batches()) for p in (a, b)]
+    assert sum(per_process) == 1000 and all(n > 0 for n in per_process), per_process
+    assert sum(batch.get("snoozes_fired", 0) for p in (a, b) for batch in p.batches()) == 1000
+
+
+FIRED_TWICE = """
+SELECT count(*) = 2 * $2 AND count(DISTINCT reminder_id) = $2 AND bool_and(per.n = 2)
+FROM reminders.notifications
+JOIN (SELECT reminder_id, count(*) AS n FROM reminders.notifications GROUP BY reminder_id) AS per USING (reminder_id)
+WHERE reminder_id = ANY($1)
+"""
 
 
 async def test_sigkill_mid_batch_then_restart_loses_and_doubles_nothing(

@@ -10,7 +10,9 @@ number may run at once. Each loop is one transaction on a plain asyncpg connecti
    notifications (multi-row ``INSERT … ON CONFLICT DO NOTHING`` on the unique
    ``(reminder_id, occurrence_at)``: a second firing of an occurrence is impossible even if two
    claims ever overlapped);
-4. commit. A crash or ``SIGKILL`` before the commit rolls the whole batch back, so its reminders are
+4. claim due snoozes the same way and, in one statement, delete them and record each one's new
+   notification of its reminder (skipped when the reminder is in the trash);
+5. commit. A crash or ``SIGKILL`` before the commit rolls the whole batch back, so its reminders are
    still due and the next scheduler fires them: nothing is lost, nothing doubled.
 
 Between batches it sleeps until the next due reminder or the poll interval, whichever is
@@ -77,11 +79,37 @@ WITH batch AS (
 )
 SELECT count(*) FROM inserted
 """
+# Snoozed notifications due now: claimed like reminders (a snooze another scheduler holds is skipped).
+CLAIM_SNOOZES = """
+SELECT id FROM snoozes WHERE fire_at <= $1 ORDER BY fire_at LIMIT $2 FOR UPDATE SKIP LOCKED
+"""
+# Each claimed snooze goes, and its reminder fires once more as a new notification (occurrence =
+# the snooze's time), in the same transaction: a snooze fires once. A reminder in the trash does not.
+FIRE_SNOOZES = """
+WITH batch AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS b(snooze_id, new_id)
+), gone AS (
+    DELETE FROM snoozes AS s USING batch AS b WHERE s.id = b.snooze_id
+    RETURNING b.new_id, s.notification_id AS snoozed_id, s.fire_at
+), inserted AS (
+    INSERT INTO notifications (id, user_id, reminder_id, title, message, occurrence_at, created_at, updated_at)
+    SELECT g.new_id, r.user_id, r.id, r.title, r.message, g.fire_at, $3, $3
+    FROM gone AS g
+    JOIN notifications AS n ON n.id = g.snoozed_id
+    JOIN reminders AS r ON r.id = n.reminder_id
+    WHERE r.deleted_at IS NULL
+    ON CONFLICT (reminder_id, occurrence_at) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM inserted
+"""
 NEXT_DUE = """
-SELECT next_fire_at FROM reminders
-WHERE is_active AND deleted_at IS NULL AND next_fire_at IS NOT NULL
-ORDER BY next_fire_at
-LIMIT 1
+SELECT least(
+    (SELECT next_fire_at FROM reminders
+     WHERE is_active AND deleted_at IS NULL AND next_fire_at IS NOT NULL
+     ORDER BY next_fire_at LIMIT 1),
+    (SELECT fire_at FROM snoozes ORDER BY fire_at LIMIT 1)
+)
 """
 # A due reminder we could not claim is held by another scheduler: look again shortly, don't spin.
 BUSY_RETRY_SECONDS = 0.05
@@ -95,6 +123,8 @@ class BatchResult:
     lag_p99_ms: float | None
     next_due: dt.datetime | None
     duration_ms: float
+    snoozes_claimed: int = 0
+    snoozes_fired: int = 0
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -154,11 +184,20 @@ async def fire_due(
             fired = await conn.fetchval(
                 FIRE_BATCH, reminder_ids, notification_ids, occurrences, nexts, actives, now
             )
-        next_due = None if len(rows) == batch_size else await conn.fetchval(NEXT_DUE)
+        snoozes = await conn.fetch(CLAIM_SNOOZES, now, batch_size)
+        snoozes_fired = 0
+        if snoozes:
+            snoozes_fired = await conn.fetchval(
+                FIRE_SNOOZES, [row["id"] for row in snoozes], [uuid7() for _ in snoozes], now
+            )
+        full = len(rows) == batch_size or len(snoozes) == batch_size
+        next_due = None if full else await conn.fetchval(NEXT_DUE)
     lags.sort()
     return BatchResult(
         claimed=len(rows),
         fired=fired,
+        snoozes_claimed=len(snoozes),
+        snoozes_fired=snoozes_fired,
         lag_p50_ms=round(percentile(lags, 50), 1) if lags else None,
         lag_p99_ms=round(percentile(lags, 99), 1) if lags else None,
         next_due=next_due,
@@ -168,14 +207,14 @@ async def fire_due(
 
 def sleep_seconds(result: BatchResult, batch_size: int, poll_interval: float, now: dt.datetime) -> float:
     """How long to wait before the next pass (a NOTIFY or a stop signal cuts it short)."""
-    if result.claimed >= batch_size:
+    if result.claimed >= batch_size or result.snoozes_claimed >= batch_size:
         return 0.0  # more may be due right now
     if result.next_due is None:
         return poll_interval
     until = (result.next_due - now).total_seconds()
     if until <= 0:
         # Still due but not claimed by us (another scheduler holds it) or just became due.
-        return BUSY_RETRY_SECONDS if result.claimed == 0 else 0.0
+        return BUSY_RETRY_SECONDS if result.claimed + result.snoozes_claimed == 0 else 0.0
     return min(until, poll_interval)
 
 
@@ -231,13 +270,15 @@ class Scheduler:
             self.wake_event.clear()
             result = await fire_due(conn, batch_size=s.batch_size, coalesce=s.coalesce)
             self.batches += 1
-            self.total_fired += result.fired
-            if result.claimed:
+            self.total_fired += result.fired + result.snoozes_fired
+            if result.claimed or result.snoozes_claimed:
                 logger.info(
                     "batch",
                     extra={
                         "claimed": result.claimed,
                         "fired": result.fired,
+                        "snoozes_claimed": result.snoozes_claimed,
+                        "snoozes_fired": result.snoozes_fired,
                         "lag_p50_ms": result.lag_p50_ms,
                         "lag_p99_ms": result.lag_p99_ms,
                         "duration_ms": result.duration_ms,

@@ -10,6 +10,7 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 
 from daybook_common.errors import NotFound
+from daybook_common.openapi import problems
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_reminders.db import models as m
 from daybook_reminders.notifications import schemas as s
@@ -36,6 +37,19 @@ class NotificationController(Controller):
     ) -> Page[s.Notification]:
         rows, next_cursor = await notifications.list_page(limit=limit, cursor=cursor, unread=unread)
         return Page(items=[to_schema(n) for n in rows], next_cursor=next_cursor)
+
+    @post(
+        "/{notification_id:uuid}/snooze",
+        operation_id="SnoozeNotification",
+        status_code=202,
+        summary="Fire the notification's reminder once more, as a new notification, after a delay",
+        opt=problems({409: "The notification's reminder is in the trash"}),
+    )
+    async def snooze(
+        self, notifications: NotificationService, notification_id: uuid.UUID, data: s.SnoozeRequest
+    ) -> s.Snooze:
+        fire_at = await notifications.snooze(notification_id, data.minutes)
+        return s.Snooze(notification_id=notification_id, fire_at=fire_at)
 
     @post(
         "/{notification_id:uuid}/read",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Annotated
 
 import msgspec
+
+MAX_SNOOZE_MINUTES = 1440
 
 
 class Notification(msgspec.Struct):
@@ -20,3 +23,19 @@ class Notification(msgspec.Struct):
     read_at: datetime.datetime | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+class SnoozeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    minutes: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=MAX_SNOOZE_MINUTES, description=f"1..{MAX_SNOOZE_MINUTES}: fire again this much later"
+        ),
+    ]
+
+
+class Snooze(msgspec.Struct):
+    """A pending snooze: the notification's reminder fires once more, as a new notification, at ``fire_at``."""
+
+    notification_id: uuid.UUID
+    fire_at: datetime.datetime
