@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import ssl
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -98,6 +99,13 @@ def service_main(
     elif args.command in ("migrate", "downgrade") and database is not None:
         db = database(settings())
         run = upgrade if args.command == "migrate" else downgrade
-        run(package.SCRIPT_LOCATION, db.url, db.schema, args.revision)
+        try:
+            run(package.SCRIPT_LOCATION, db.url, db.schema, args.revision)
+        except ssl.SSLCertVerificationError as exc:
+            raise SystemExit(
+                f"daybook-{name}: the PostgreSQL server's certificate was not accepted "
+                f"({exc.verify_message}): {prefix}_DATABASE_URL's sslrootcert must name the CA that "
+                "signed it (sslmode=verify-full also checks the host name)"
+            ) from None
     elif hasattr(args, "handler"):
         args.handler(args)

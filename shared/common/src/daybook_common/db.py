@@ -6,6 +6,7 @@ schema; models are schema-qualified too, so a wrong search path cannot leak acro
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,44 @@ def plain_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+#: libpq's TLS parameters: asyncpg reads them in a DSN, SQLAlchemy's asyncpg dialect does not.
+TLS_PARAMETERS = ("sslmode", "sslrootcert", "sslcert", "sslkey")
+_VERIFYING = {"verify-ca", "verify-full"}
+
+
+def split_tls(url: str) -> tuple[str, ssl.SSLContext | str | None]:
+    """``url`` without libpq's TLS parameters, and asyncpg's ``ssl`` argument that means the same.
+
+    SQLAlchemy's asyncpg dialect hands every query parameter to ``asyncpg.connect`` as a keyword,
+    and ``sslmode`` is not one (``TypeError`` at the first connection), so engines take them
+    here: ``sslmode=verify-full`` (certificate chain to ``sslrootcert`` — or to the system's
+    CAs without one, as a managed PostgreSQL with a public certificate needs — and host name),
+    ``verify-ca`` (chain only), ``require``/``prefer``/``allow``/``disable`` as libpq;
+    ``sslcert``/``sslkey`` for a client certificate.
+    """
+    parsed = make_url(url)
+    query = dict(parsed.query)
+    given = {name: query.pop(name) for name in TLS_PARAMETERS if name in query}
+    if not given:
+        return url, None
+    stripped = parsed.set(query=query).render_as_string(hide_password=False)
+    values = {name: value if isinstance(value, str) else value[-1] for name, value in given.items()}
+    mode = values.get("sslmode", "prefer")
+    root, cert, key = values.get("sslrootcert"), values.get("sslcert"), values.get("sslkey")
+    if mode not in _VERIFYING and cert is None:
+        return stripped, mode
+    if mode in _VERIFYING:
+        context = ssl.create_default_context(cafile=root) if root else ssl.create_default_context()
+        context.check_hostname = mode == "verify-full"
+    else:  # encrypted, server not verified (libpq's require), with a client certificate
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        context.load_cert_chain(cert, key)
+    return stripped, context
+
+
 def connect_args(db: DatabaseSettings, application_name: str) -> dict[str, Any]:
     return {
         "server_settings": {
@@ -70,14 +109,18 @@ def connect_args(db: DatabaseSettings, application_name: str) -> dict[str, Any]:
 
 
 def create_engine(db: DatabaseSettings, application_name: str) -> AsyncEngine:
+    url, tls = split_tls(db.url)
+    args = connect_args(db, application_name)
+    if tls is not None:
+        args["ssl"] = tls
     return create_async_engine(
-        db.url,
+        url,
         pool_size=db.pool_size,
         max_overflow=db.max_overflow,
         pool_timeout=db.pool_timeout,
         pool_pre_ping=False,
         echo=db.echo,
-        connect_args=connect_args(db, application_name),
+        connect_args=args,
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from daybook_common.db import async_url
+from daybook_common.db import async_url, split_tls
 
 if TYPE_CHECKING:
     import asyncpg
@@ -105,7 +105,10 @@ def _run_sync(connection: Connection, metadata: MetaData, schema: str) -> None:
 
 
 async def _run_online(url: str, metadata: MetaData, schema: str) -> None:
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    url, tls = split_tls(url)
+    engine = create_async_engine(
+        url, poolclass=pool.NullPool, connect_args={} if tls is None else {"ssl": tls}
+    )
     async with engine.connect() as connection:
         await connection.run_sync(_run_sync, metadata, schema)
     await engine.dispose()

@@ -120,6 +120,14 @@ def _pg_bin() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
+def system_pg_bin() -> Path | None:
+    """The newest PostgreSQL installed from the system's packages (Debian: /usr/lib/postgresql/N/bin),
+    built with TLS, unlike the wheel's; ``None`` if there is none."""
+    found = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "postgres").exists()]
+    found.sort(key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    return found[-1] if found else None
+
+
 def pg_program(name: str) -> str:
     """Path of one of the wheel's PostgreSQL programs (``pg_dump``, ``pg_restore``, ``psql``…).
 
@@ -195,11 +203,18 @@ class EmbeddedPostgres:
     data_dir: Path
     port: int
     port_variable: str = "DAYBOOK_PG_PORT"
+    server_options: tuple[str, ...] = ()
+    """More ``name=value`` server settings (``ssl=on`` …), after the defaults."""
+    bin_dir: Path | None = None
+    """Another PostgreSQL's programs (:func:`system_pg_bin`: the wheel's build has no TLS); default the wheel's."""
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
     def password_file(self) -> Path:
         return self.data_dir.parent / f"{self.data_dir.name}.superuser"
+
+    def _bin(self) -> Path:
+        return self.bin_dir or _pg_bin()
 
     @property
     def log_file(self) -> Path:
@@ -233,7 +248,7 @@ class EmbeddedPostgres:
         try:
             subprocess.run(
                 [
-                    str(_pg_bin() / "initdb"),
+                    str(self._bin() / "initdb"),
                     "-D",
                     str(self.data_dir),
                     "-U",
@@ -282,7 +297,7 @@ class EmbeddedPostgres:
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
         self.proc = subprocess.Popen(
             [
-                str(_pg_bin() / "postgres"),
+                str(self._bin() / "postgres"),
                 "-D",
                 str(self.data_dir),
                 "-p",
@@ -297,6 +312,7 @@ class EmbeddedPostgres:
                 f"shared_buffers={shared_buffers()}",
                 "-c",
                 "fsync=off" if os.environ.get("DAYBOOK_PG_FSYNC_OFF") else "fsync=on",
+                *(arg for option in self.server_options for arg in ("-c", option)),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -316,7 +332,7 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = subprocess.run(
-                [str(_pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+                [str(self._bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
                 check=False,
             )
             if result.returncode == 0:
