@@ -51,6 +51,20 @@ def _wait_for_ready(url: str, timeout: float = 120.0) -> str:
 
 
 _STACK_ADMIN_DSN: dict[str, str] = {}
+_STACK_METRICS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def stack_metrics_urls(gateway_url: str) -> dict[str, str]:
+    """Each process's ``/metrics`` URL by process name (``gateway``: its admin port).
+
+    Against a given ``GATEWAY_URL`` from ``DAYBOOK_TEST_METRICS_URLS`` (``name=url,…``; compose sets it)."""
+    given = os.environ.get("DAYBOOK_TEST_METRICS_URLS")
+    if given:
+        return dict(item.split("=", 1) for item in given.split(",") if item)
+    if not _STACK_METRICS:
+        pytest.fail("set DAYBOOK_TEST_METRICS_URLS to name=url pairs of the stack's /metrics", pytrace=False)
+    return dict(_STACK_METRICS)
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +105,7 @@ def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         extra_env={"GATEWAY_RATE_LIMIT_REGISTER": "1000/60", "GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32"},
     )
     stack = Stack(config)
+    _STACK_METRICS.update(config.metrics_urls())
     _STACK_ADMIN_DSN["dsn"] = harness.TestDatabase(admin_url=admin_url, name=database).admin_dsn()
     try:
         stack.start()

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from daybook_deploy.services import HTTP_SERVICES, MIGRATING, SERVICES, ServiceSpec
+from daybook_deploy.services import HTTP_SERVICES, METRICS_LISTENERS, MIGRATING, SERVICES, ServiceSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
 COMPOSE_SERVICES: dict[str, Any] = COMPOSE["services"]
-INFRASTRUCTURE = {"postgres", "nats", "nats-init", "tests"}
+INFRASTRUCTURE = {"postgres", "nats", "nats-init", "tests", "prometheus", "grafana"}
 
 
 def _env(name: str) -> dict[str, str]:
@@ -46,6 +46,18 @@ def test_same_ports_and_health(spec: ServiceSpec) -> None:
     assert env[f"{spec.prefix}_HOST"] == "0.0.0.0"
     health = " ".join(COMPOSE_SERVICES[spec.name]["healthcheck"]["test"])
     assert f"127.0.0.1:{spec.port}/health" in health
+
+
+@pytest.mark.parametrize("spec", METRICS_LISTENERS, ids=lambda s: s.name)
+def test_same_metrics_listeners(spec: ServiceSpec) -> None:
+    """The gateway's admin port and the scheduler's listener: same port, reachable in the network only."""
+    env = _env(spec.name)
+    assert env[spec.metrics_port_variable] == str(spec.metrics_port)
+    assert env[f"{spec.metrics_prefix}_HOST"] == "0.0.0.0"
+    assert str(spec.metrics_port) in COMPOSE_SERVICES[spec.name]["expose"]
+    assert all(
+        not str(p).endswith(f":{spec.metrics_port}") for p in COMPOSE_SERVICES[spec.name].get("ports", [])
+    )
 
 
 def test_upstream_urls_point_at_the_services() -> None:

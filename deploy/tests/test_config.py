@@ -15,7 +15,14 @@ def test_defaults() -> None:
     config = StackConfig.from_env({})
     assert config.data_dir == Path(".daybook").absolute()
     assert (config.pg_port, config.nats_port) == (15432, 14222)
-    assert config.ports == {"users": 8001, "journal": 8002, "reminders": 8003, "gateway": 8000}
+    assert config.ports == {
+        "users": 8001,
+        "journal": 8002,
+        "reminders": 8003,
+        "gateway": 8000,
+        "gateway-admin": 8009,
+        "reminders-scheduler": 8004,
+    }
     assert config.embedded_pg and config.embedded_nats
     assert config.gateway_url == "http://127.0.0.1:8000"
 
@@ -28,6 +35,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
             "NATS_URL": "nats://nats.example:4222",
             "GATEWAY_PORT": "9000",
             "USERS_PORT": "9001",
+            "GATEWAY_ADMIN_PORT": "9009",
             "DAYBOOK_PG_PORT": "25432",
             "DAYBOOK_JOURNAL_DB_PASSWORD": "given",
         }
@@ -35,6 +43,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert config.data_dir == tmp_path
     assert not config.embedded_pg and not config.embedded_nats
     assert config.ports["gateway"] == 9000 and config.ports["users"] == 9001 and config.pg_port == 25432
+    assert config.ports["gateway-admin"] == 9009
     assert config.role_password("journal") == "given"
     assert not (tmp_path / "secrets" / "journal-db-password").exists()
 
@@ -73,7 +82,14 @@ def test_service_env_values() -> None:
             "journal": "http://127.0.0.1:2",
             "reminders": "http://127.0.0.1:3",
         },
-        ports={"users": 1, "journal": 2, "reminders": 3, "gateway": 4},
+        ports={
+            "users": 1,
+            "journal": 2,
+            "reminders": 3,
+            "gateway": 4,
+            "gateway-admin": 5,
+            "reminders-scheduler": 6,
+        },
         database_urls={"users": "pg-u", "journal": "pg-j", "reminders": "pg-r"},
         nats_url="nats://n",
         signing_key_file="/k.pem",
@@ -93,9 +109,15 @@ def test_service_env_values() -> None:
         "GATEWAY_USERS_URL": "http://127.0.0.1:1",
         "GATEWAY_JOURNAL_URL": "http://127.0.0.1:2",
         "GATEWAY_REMINDERS_URL": "http://127.0.0.1:3",
+        "GATEWAY_ADMIN_HOST": "127.0.0.1",
+        "GATEWAY_ADMIN_PORT": "5",
     }
     assert service_env(BY_NAME["users"], at)["USERS_SIGNING_KEY_FILE"] == "/k.pem"
-    assert service_env(BY_NAME["reminders-scheduler"], at) == {"REMINDERS_DATABASE_URL": "pg-r"}
+    assert service_env(BY_NAME["reminders-scheduler"], at) == {
+        "REMINDERS_DATABASE_URL": "pg-r",
+        "REMINDERS_SCHEDULER_HOST": "127.0.0.1",
+        "REMINDERS_SCHEDULER_PORT": "6",
+    }
 
 
 def test_selection_adds_what_a_process_needs() -> None:

@@ -8,7 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daybook_deploy.services import BY_NAME, DATABASE, HTTP_SERVICES, SCHEMAS
+from daybook_deploy.services import (
+    BY_NAME,
+    DATABASE,
+    HTTP_SERVICES,
+    METRICS_LISTENERS,
+    SCHEMAS,
+    SERVICES,
+    default_ports,
+)
 
 DEFAULT_DATA_DIR = ".daybook"
 REPLICA_PORT_STEP = 10
@@ -68,7 +76,8 @@ class StackConfig:
     """URL of an existing NATS with JetStream; ``None`` starts the embedded one."""
     pg_port: int = DEFAULT_PG_PORT
     nats_port: int = DEFAULT_NATS_PORT
-    ports: dict[str, int] = field(default_factory=lambda: {s.name: s.port for s in HTTP_SERVICES if s.port})
+    ports: dict[str, int] = field(default_factory=default_ports)
+    """By service name, and the metrics listeners by ``metrics_key``; a listener missing here gets a free port."""
     host: str = "127.0.0.1"
     """Address the services bind to (the gateway may differ: ``gateway_host``)."""
     gateway_host: str = "127.0.0.1"
@@ -90,11 +99,19 @@ class StackConfig:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).absolute()
+        missing = [s.metrics_key for s in METRICS_LISTENERS if s.metrics_key not in self.ports]
+        if missing:  # callers that pick free ports for the services (tests, bench) get them here too
+            from daybook_devtools.embedded import free_port
+
+            self.ports = {**self.ports, **{key: free_port() for key in missing}}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
         env = os.environ if environ is None else environ
         ports = {s.name: _int(env, s.port_variable, s.port) for s in HTTP_SERVICES if s.port}
+        for spec in METRICS_LISTENERS:
+            assert spec.metrics_port is not None
+            ports[spec.metrics_key] = _int(env, spec.metrics_port_variable, spec.metrics_port)
         passwords = {
             schema: env[f"DAYBOOK_{schema.upper()}_DB_PASSWORD"]
             for schema in SCHEMAS
@@ -146,11 +163,24 @@ class StackConfig:
         return self.scale.get(name, 1)
 
     def port_of(self, name: str, index: int = 0) -> int:
-        """The port of replica ``index`` (from 0) of an HTTP service."""
+        """The port of replica ``index`` (from 0) of an HTTP service or metrics listener (``metrics_key``)."""
         return self.ports[name] + REPLICA_PORT_STEP * index
 
     def url_for(self, name: str, host: str | None = None, index: int = 0) -> str:
         return f"http://{host or self.host}:{self.port_of(name, index)}"
+
+    def metrics_urls(self) -> dict[str, str]:
+        """Every process's ``/metrics`` by process name (``journal-2`` for a second replica): the
+        services on their own port, the gateway and the scheduler on their listener (loopback)."""
+        urls: dict[str, str] = {}
+        for spec in SERVICES:
+            key = spec.metrics_key if spec.metrics_port is not None else spec.name if spec.port else None
+            if key is None:
+                continue
+            for index in range(self.replicas(spec.name)):
+                name = spec.name if index == 0 else f"{spec.name}-{index + 1}"
+                urls[name] = f"http://127.0.0.1:{self.port_of(key, index)}/metrics"
+        return urls
 
     def replica_urls(self, name: str) -> list[str]:
         return [self.url_for(name, index=i) for i in range(self.replicas(name))]

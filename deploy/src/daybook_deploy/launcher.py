@@ -74,6 +74,13 @@ def check_ports(config: StackConfig) -> None:
         for index in range(config.replicas(spec.name)):
             variable = spec.port_variable + (f" + {index * 10} (replica {index + 1})" if index else "")
             wanted.append((config.port_of(spec.name, index), variable, host))
+    for spec in selection(config.services):
+        if spec.metrics_port is not None and (not spec.optional or spec.available()):
+            for index in range(config.replicas(spec.name)):
+                variable = spec.metrics_port_variable + (
+                    f" + {index * 10} (replica {index + 1})" if index else ""
+                )
+                wanted.append((config.port_of(spec.metrics_key, index), variable, config.host))
     seen: dict[int, str] = {}
     for port, variable, host in wanted:
         if port in seen:
@@ -245,6 +252,8 @@ class Stack:
         env.update(service_env(spec, self.endpoints()))
         if spec.port is not None:
             env[spec.port_variable] = str(cfg.port_of(spec.name, index))
+        if spec.metrics_port is not None:
+            env[spec.metrics_port_variable] = str(cfg.port_of(spec.metrics_key, index))
         for upstream in spec.upstreams:  # every replica, comma-separated (the gateway balances them)
             env[f"{spec.prefix}_{upstream.upper()}_URL"] = ",".join(cfg.replica_urls(upstream))
         if spec.name == "gateway":

@@ -173,6 +173,9 @@ def status(config: StackConfig) -> list[Line]:
             continue
         ready = http_status(url + "/ready", timeout=3)
         lines.append(Line(spec.name, url, "ready" if ready == 200 else f"up, /ready {ready}", ready == 200))
+    for name, url in config.metrics_urls().items():
+        answer = http_status(url, timeout=3)
+        lines.append(Line(f"{name} metrics", url, "up" if answer == 200 else _down(answer), answer == 200))
     for spec in MIGRATING:
         assert spec.schema is not None
         head = head_revision(script_location(spec))
@@ -185,6 +188,10 @@ def status(config: StackConfig) -> list[Line]:
             state, ok = f"{current or 'nothing applied'}; head {head}", False
         lines.append(Line(f"{spec.name} migrations", f"schema {spec.schema}", state, ok))
     return lines
+
+
+def _down(status: int | None) -> str:
+    return "down" if status is None else f"answers {status}"
 
 
 def forwarded_env(config: StackConfig, spec: ServiceSpec) -> dict[str, str]:

@@ -46,6 +46,10 @@ class ServiceSpec:
     """Skipped with a warning when its module does not exist yet."""
     depends_on: tuple[str, ...] = ()
     """HTTP services whose ``/ready`` must be 200 before this one starts (compose: service_healthy)."""
+    metrics_port: int | None = None
+    """Default port of a listener of its own for ``/metrics`` (and ``/health``), apart from ``port``."""
+    metrics_prefix: str = ""
+    """Variable prefix of that listener (``GATEWAY_ADMIN``: ``GATEWAY_ADMIN_HOST``/``_PORT``)."""
 
     @property
     def entry(self) -> str:
@@ -54,6 +58,15 @@ class ServiceSpec:
     @property
     def port_variable(self) -> str:
         return f"{self.prefix}_PORT"
+
+    @property
+    def metrics_key(self) -> str:
+        """Its key in the ports mapping (``gateway-admin``)."""
+        return self.metrics_prefix.lower().replace("_", "-")
+
+    @property
+    def metrics_port_variable(self) -> str:
+        return f"{self.metrics_prefix}_PORT"
 
     def available(self) -> bool:
         try:
@@ -96,6 +109,9 @@ def service_env(spec: ServiceSpec, at: Endpoints) -> dict[str, str]:
         env[f"{p}_JWKS_URL"] = at.service_urls["users"] + JWKS_PATH
     for upstream in spec.upstreams:
         env[f"{p}_{upstream.upper()}_URL"] = at.service_urls[upstream]
+    if spec.metrics_port is not None:
+        env[f"{spec.metrics_prefix}_HOST"] = at.host
+        env[spec.metrics_port_variable] = str(at.ports[spec.metrics_key])
     if "USERS_SIGNING_KEY_FILE" in spec.extra_env:
         env["USERS_SIGNING_KEY_FILE"] = at.signing_key_file
     return env
@@ -154,6 +170,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         preload="daybook_reminders.scheduler",
         schema="reminders",
         optional=True,
+        metrics_port=8004,
+        metrics_prefix="REMINDERS_SCHEDULER",
     ),
     ServiceSpec(
         name="gateway",
@@ -168,11 +186,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
         jwks=True,
         upstreams=("users", "journal", "reminders"),
         depends_on=("users", "journal", "reminders"),
+        metrics_port=8009,
+        metrics_prefix="GATEWAY_ADMIN",
     ),
 )
 
 BY_NAME: dict[str, ServiceSpec] = {s.name: s for s in SERVICES}
 HTTP_SERVICES: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.port is not None)
+METRICS_LISTENERS: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.metrics_port is not None)
 MIGRATING: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.migrates)
 SCHEMAS: tuple[str, ...] = tuple(s.schema for s in MIGRATING if s.schema)
 GATEWAY = BY_NAME["gateway"]
@@ -195,6 +216,14 @@ def selection(names: tuple[str, ...] | list[str] = ()) -> tuple[ServiceSpec, ...
     return tuple(s for s in SERVICES if s.name in wanted)
 
 
+def default_ports() -> dict[str, int]:
+    """Every listening port by key: the HTTP services' by name, the metrics listeners' by ``metrics_key``."""
+    return {
+        **{s.name: s.port for s in HTTP_SERVICES if s.port is not None},
+        **{s.metrics_key: s.metrics_port for s in METRICS_LISTENERS if s.metrics_port is not None},
+    }
+
+
 def script_location(spec: ServiceSpec) -> str:
     module = importlib.import_module(spec.package)
     return str(module.SCRIPT_LOCATION)
@@ -203,7 +232,7 @@ def script_location(spec: ServiceSpec) -> str:
 _PLACEHOLDERS = Endpoints(
     host="HOST",
     service_urls={s.name: f"http://{s.name}:{s.port}" for s in HTTP_SERVICES},
-    ports={s.name: s.port for s in HTTP_SERVICES if s.port is not None},
+    ports=default_ports(),
     database_urls={schema: f"postgresql://{schema}@db/{DATABASE}" for schema in SCHEMAS},
     nats_url="nats://nats:4222",
     signing_key_file="/keys/users-signing-key.pem",

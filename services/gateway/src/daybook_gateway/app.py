@@ -19,6 +19,7 @@ from daybook_common.auth import TokenVerifier
 from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log as shared_access_log
 from daybook_common.logs import configure_logging
+from daybook_common.metrics import MetricsListener
 from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
 from daybook_gateway.auth import edge_verifier
 from daybook_gateway.docs import docs_handlers
@@ -91,11 +92,13 @@ def own_handlers(
 
 def create_served_app() -> Gateway:
     """What ``daybook-gateway serve`` runs in each Granian worker: ``create_app`` plus the
-    worker's garbage-collector settings (:mod:`daybook_common.heap`)."""
-    return create_app(tune_heap=True)
+    worker's garbage-collector settings (:mod:`daybook_common.heap`) and the admin listener
+    (``/metrics`` on ``GATEWAY_ADMIN_HOST:GATEWAY_ADMIN_PORT``; every worker binds it, any answers
+    for all)."""
+    return create_app(tune_heap=True, admin=True)
 
 
-def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Gateway:
+def create_app(settings: Settings | None = None, *, tune_heap: bool = False, admin: bool = False) -> Gateway:
     settings = settings or Settings.from_env()
     configure_logging("gateway", settings.log_level)
     upstreams = {name: Upstream(name, urls, settings) for name, urls in settings.upstream_urls.items()}
@@ -106,6 +109,11 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
     limiter = RateLimiter.from_settings(settings)
     exporter = Exporter(settings, upstreams)
     background: list[asyncio.Task[None]] = []
+    listener = (
+        MetricsListener(settings.admin_host, settings.admin_port, reuse_port=True)
+        if admin and settings.admin_port
+        else None
+    )
 
     async def refresh_keys_periodically() -> None:
         # An unknown kid already triggers a refresh; this also drops keys the users service retired.
@@ -121,10 +129,14 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         await verifier.refresh()
         if not settings.auth.jwks_json:
             background.append(asyncio.create_task(refresh_keys_periodically()))
+        if listener is not None:
+            await listener.start()
         if tune_heap:  # last: everything the worker keeps for its lifetime now exists
             tune_gc()
 
     async def shutdown() -> None:
+        if listener is not None:
+            await listener.stop()
         if limiter is not None:
             await limiter.counters.close()
         for task in background:

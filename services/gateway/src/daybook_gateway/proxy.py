@@ -22,6 +22,7 @@ from yarl import URL
 
 from daybook_common.auth import ACCESS_TOKEN_REFUSED, TokenError, TokenVerifier, bearer_token
 from daybook_common.logs import AccessLog, access_logger, request_id_var
+from daybook_common.metrics import RATE_LIMITED, UNMATCHED, UPSTREAM_ERRORS, UPSTREAM_LATENCY, HttpMetrics
 from daybook_common.observability import SERVER_HEADER, is_valid_request_id, new_request_id
 from daybook_common.problems import problem_body
 from daybook_gateway.cors import CorsPolicy
@@ -171,6 +172,8 @@ class Gateway:
         self.drain_bytes = max(4 * 1024 * 1024, 2 * settings.max_body_bytes)
         # Decided once: a level that drops INFO (set before the app is made) costs nothing per request.
         self.access_log = access_log if access_logger.isEnabledFor(logging.INFO) else None
+        self.metrics = HttpMetrics("gateway") if settings.metrics else None
+        self._upstream_latency = {name: UPSTREAM_LATENCY.labels(name) for name in upstreams}
 
     # ------------------------------------------------------------------ entry point
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -269,12 +272,17 @@ class Gateway:
                     # a connection reset (what nginx calls a lingering close).
                     await self._drain(receive)
         finally:
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.record(
+                    method, route.prefix if route else scope.get("path_template", UNMATCHED), status, elapsed
+                )
             if self.access_log is not None:
                 self.access_log.record(
                     method,
                     route.prefix if route else scope.get("path_template", path[:200]),
                     status,
-                    round((time.perf_counter() - started) * 1000, 3),
+                    round(elapsed * 1000, 3),
                     rid_text,
                     upstream=upstream_name,
                 )
@@ -387,6 +395,7 @@ class Gateway:
             key = f"user:{caller}" if rule.per == "user" else self.client_address.resolve(peer, xff_in)
             verdict = await self.limiter.check(rule, limit, key)
             if verdict is not None and verdict.refused:
+                RATE_LIMITED.labels("gateway", limited[0].name).inc()
                 refusal = [*cors, *verdict.headers(), (b"retry-after", verdict.reset_seconds())]
                 return await self.problem(send, 429, "Too many requests, try again later", rid, refusal)
 
@@ -461,6 +470,7 @@ class Gateway:
             replica = upstream.pick(tried)
             tried = (*tried, replica)
             response_started = False
+            asked = time.perf_counter()
             try:
                 async with upstream.client().request(
                     method,
@@ -469,6 +479,8 @@ class Gateway:
                     data=data,
                     allow_redirects=False,
                 ) as response:
+                    if self.metrics is not None:
+                        self._upstream_latency[upstream.name].observe(time.perf_counter() - asked)
                     status = response.status
                     headers = _response_headers(response.raw_headers)
                     headers.append((b"x-request-id", rid))
@@ -503,6 +515,7 @@ class Gateway:
                     return await self._broken_body(send, rid, cors)
                 if response_started:
                     # The status line is out: the only honest signal left is to break the connection.
+                    UPSTREAM_ERRORS.labels(upstream.name, "broken").inc()
                     logger.warning(
                         "upstream %s failed mid-response: %s", upstream.name, exc.__class__.__name__
                     )
@@ -510,6 +523,7 @@ class Gateway:
                 if _replica_down(exc):
                     upstream.eject(replica)
                 if len(tried) < attempts and _retryable(exc, method, forward):
+                    UPSTREAM_ERRORS.labels(upstream.name, "retried").inc()
                     logger.info(
                         "upstream %s: retrying on another replica",
                         upstream.name,
@@ -596,11 +610,12 @@ class Gateway:
     ) -> int:
         name = upstream.name
         if isinstance(exc, TimeoutError):  # connect, read and total timeouts all land here
-            status, detail = 504, f"The {name} service did not answer in time"
+            status, detail, kind = 504, f"The {name} service did not answer in time", "timeout"
         elif isinstance(exc, aiohttp.ClientConnectorError):
-            status, detail = 503, f"The {name} service is unavailable"
+            status, detail, kind = 503, f"The {name} service is unavailable", "unavailable"
         else:
-            status, detail = 502, f"The {name} service sent an invalid response"
+            status, detail, kind = 502, f"The {name} service sent an invalid response", "invalid"
+        UPSTREAM_ERRORS.labels(name, kind).inc()
         logger.warning(
             "upstream %s failed",
             name,

@@ -48,6 +48,12 @@ class Settings:
     export_concurrency: int = 2
     log_level: str = "INFO"
     access_log: bool = True
+    #: The admin listener (``/metrics``, ``/health``) of a served gateway, never the public port;
+    #: ``GATEWAY_ADMIN_PORT=0``: none.
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 8009
+    #: ``GATEWAY_METRICS=false``: no request metrics at all (what the metrics cost is measured against).
+    metrics: bool = True
 
     @property
     def upstream_urls(self) -> dict[str, tuple[str, ...]]:
@@ -88,7 +94,12 @@ class Settings:
             export_concurrency=int(_positive(env, "EXPORT_CONCURRENCY", cls.export_concurrency)),
             log_level=env.str("LOG_LEVEL", "INFO"),
             access_log=env.bool("ACCESS_LOG", True),
+            admin_host=env.str("ADMIN_HOST", cls.admin_host),
+            admin_port=env.int("ADMIN_PORT", cls.admin_port),
+            metrics=env.bool("METRICS", True),
         )
+        if not 0 <= settings.admin_port < 65536:
+            raise SettingsError(f"{env.name('ADMIN_PORT')} must be a port number (0: no admin listener)")
         for name, urls in settings.upstream_urls.items():
             for url in urls:
                 if not url.startswith(("http://", "https://")):

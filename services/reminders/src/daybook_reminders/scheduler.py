@@ -42,6 +42,14 @@ from asyncpg.pool import PoolConnectionProxy
 from uuid_utils.compat import uuid7
 
 from daybook_common.logs import configure_logging
+from daybook_common.metrics import (
+    SCHEDULER_DUE,
+    SCHEDULER_FIRED,
+    SCHEDULER_LAG,
+    SCHEDULER_LAST_PASS,
+    SCHEDULER_PASSES,
+    MetricsListener,
+)
 from daybook_reminders import NOTIFY_CHANNEL
 from daybook_reminders.recurrence import Firing, Rule, fire
 from daybook_reminders.settings import SchedulerConfig, SchedulerSettings
@@ -111,8 +119,14 @@ SELECT least(
     (SELECT fire_at FROM snoozes ORDER BY fire_at LIMIT 1)
 )
 """
+DUE_COUNT = """
+SELECT count(*) FROM reminders
+WHERE is_active AND deleted_at IS NULL AND next_fire_at <= now()
+"""
 # A due reminder we could not claim is held by another scheduler: look again shortly, don't spin.
 BUSY_RETRY_SECONDS = 0.05
+#: Seconds between two counts of the due backlog while batches come back full.
+DUE_COUNT_INTERVAL = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +207,9 @@ async def fire_due(
         full = len(rows) == batch_size or len(snoozes) == batch_size
         next_due = None if full else await conn.fetchval(NEXT_DUE)
     lags.sort()
+    for lag in lags:
+        SCHEDULER_LAG.observe(max(lag, 0.0) / 1000)
+    SCHEDULER_FIRED.inc(fired + snoozes_fired)
     return BatchResult(
         claimed=len(rows),
         fired=fired,
@@ -229,6 +246,26 @@ class Scheduler:
         self.wake_event = asyncio.Event()
         self.batches = 0
         self.total_fired = 0
+        self.last_pass = time.monotonic()  # start counts as a pass: /health gives it the same grace
+        self._last_due_count = 0.0
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while a pass completed within ``health_intervals`` poll intervals."""
+        since = time.monotonic() - self.last_pass
+        limit = self.settings.health_intervals * self.settings.poll_interval
+        return since <= limit, {"last_pass_seconds_ago": round(since, 3), "limit_seconds": limit}
+
+    async def measure_due(self, conn: asyncpg.Connection, result: BatchResult) -> None:
+        """The due backlog: none left when a batch was not full, else counted (at most every 5 s)."""
+        if result.claimed < self.settings.batch_size:
+            SCHEDULER_DUE.set(0)
+            return
+        if time.monotonic() - self._last_due_count < DUE_COUNT_INTERVAL:
+            return
+        async with conn.transaction():
+            await conn.execute(BYPASS_RLS)
+            SCHEDULER_DUE.set(await conn.fetchval(DUE_COUNT))
+        self._last_due_count = time.monotonic()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -271,6 +308,10 @@ class Scheduler:
             result = await fire_due(conn, batch_size=s.batch_size, coalesce=s.coalesce)
             self.batches += 1
             self.total_fired += result.fired + result.snoozes_fired
+            self.last_pass = time.monotonic()
+            SCHEDULER_PASSES.inc()
+            SCHEDULER_LAST_PASS.set(time.time())
+            await self.measure_due(conn, result)
             if result.claimed or result.snoozes_claimed:
                 logger.info(
                     "batch",
@@ -324,7 +365,17 @@ async def run(config: SchedulerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, scheduler.stop)
-    await scheduler.run()
+    listener = None
+    s = config.scheduler
+    if s.port is not None:
+        listener = MetricsListener(s.host, s.port, scheduler.health)
+        port = await listener.start()
+        logger.info("metrics listener started", extra={"url": f"http://{s.host}:{port}/metrics"})
+    try:
+        await scheduler.run()
+    finally:
+        if listener is not None:
+            await listener.stop()
 
 
 def main() -> None:

@@ -37,6 +37,14 @@ class SchedulerSettings:
     retention_days: int = 30
     """REMINDERS_DELETED_RETENTION_DAYS: soft-deleted reminders are hard-deleted after this many days
     (by the API process's retention runner, :mod:`daybook_reminders.retention`)."""
+    host: str = "127.0.0.1"
+    """REMINDERS_SCHEDULER_HOST: address of the scheduler's ``/metrics`` and ``/health`` listener."""
+    port: int | None = None
+    """REMINDERS_SCHEDULER_PORT: its port (the launcher and compose: 8004; 0: any free port;
+    unset: no listener, e.g. several schedulers started by hand on one machine)."""
+    health_intervals: int = 10
+    """REMINDERS_SCHEDULER_HEALTH_INTERVALS: ``/health`` fails once no pass has completed for this
+    many poll intervals."""
 
     @classmethod
     def from_env(cls, env: Env) -> SchedulerSettings:
@@ -46,6 +54,9 @@ class SchedulerSettings:
             coalesce=env.bool("SCHEDULER_COALESCE", cls.coalesce),
             reconnect_max_seconds=env.float("SCHEDULER_RECONNECT_MAX_SECONDS", cls.reconnect_max_seconds),
             retention_days=env.int("DELETED_RETENTION_DAYS", cls.retention_days),
+            host=env.str("SCHEDULER_HOST", cls.host),
+            port=None if env.optional("SCHEDULER_PORT") is None else env.int("SCHEDULER_PORT", 0),
+            health_intervals=env.int("SCHEDULER_HEALTH_INTERVALS", cls.health_intervals),
         )
         if not 1 <= settings.batch_size <= MAX_BATCH_SIZE:
             raise SettingsError(f"{env.name('SCHEDULER_BATCH_SIZE')} must be between 1 and {MAX_BATCH_SIZE}")
@@ -53,6 +64,10 @@ class SchedulerSettings:
             raise SettingsError(f"{env.name('SCHEDULER_POLL_INTERVAL_SECONDS')} must be in (0, 3600]")
         if settings.reconnect_max_seconds <= 0:
             raise SettingsError(f"{env.name('SCHEDULER_RECONNECT_MAX_SECONDS')} must be positive")
+        if settings.port is not None and not 0 <= settings.port < 65536:
+            raise SettingsError(f"{env.name('SCHEDULER_PORT')} must be a port number (0: any free one)")
+        if settings.health_intervals < 1:
+            raise SettingsError(f"{env.name('SCHEDULER_HEALTH_INTERVALS')} must be at least 1")
         if settings.retention_days < 1:
             raise SettingsError(f"{env.name('DELETED_RETENTION_DAYS')} must be at least 1")
         return settings

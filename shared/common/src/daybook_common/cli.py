@@ -35,14 +35,17 @@ def common_database(settings: HasCommonSettings) -> DatabaseSettings:
 def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int = 1) -> None:
     """Serve ``module:create_app`` with Granian (its factory mode calls create_app per worker).
 
-    Granian's own log lines are JSON in the service's name (``daybook_users.app:…`` is ``users``)."""
+    Granian's own log lines are JSON in the service's name (``daybook_users.app:…`` is ``users``).
+    Several workers share their metrics through a directory (:func:`daybook_common.metrics.prepare_multiprocess`)."""
     from granian.constants import Interfaces
     from granian.server import Server
 
     from daybook_common.logs import log_dictconfig
+    from daybook_common.metrics import forget_multiprocess_dir, prepare_multiprocess
 
     service = app_factory.split(".", 1)[0].removeprefix("daybook_")
-    Server(
+    prepare_multiprocess(service, workers)
+    server = Server(
         app_factory,
         address=host,
         port=port,
@@ -53,7 +56,11 @@ def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int
         log_access=False,
         log_dictconfig=log_dictconfig(service),
         backlog=2048,
-    ).serve()
+    )
+    try:
+        server.serve()
+    finally:
+        forget_multiprocess_dir()
 
 
 def _env(name: str, default: str) -> str:

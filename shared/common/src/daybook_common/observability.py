@@ -23,6 +23,7 @@ from daybook_common.logs import (
     configure_logging,
     request_id_var,
 )
+from daybook_common.metrics import UNMATCHED, HttpMetrics
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -71,9 +72,10 @@ def incoming_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 class RequestIdMiddleware:
     """Pure ASGI middleware (cheaper than Litestar's abstract middleware on the hot path)."""
 
-    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool = True, metrics: HttpMetrics | None = None) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type: str = scope["type"]  # a plain str from the server; ScopeType is a str enum
@@ -100,13 +102,16 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            template = scope.get("path_template")
+            if self.metrics is not None:
+                self.metrics.record(str(scope.get("method")), template or UNMATCHED, status, elapsed)
             if self.access_log:
-                route = scope.get("path_template") or scope.get("path")
                 access_log.record(
                     scope.get("method"),
-                    route,
+                    template or scope.get("path"),
                     status,
-                    round((time.perf_counter() - started) * 1000, 2),
+                    round(elapsed * 1000, 2),
                     request_id,
                 )
             request_id_var.reset(token)

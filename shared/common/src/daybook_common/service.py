@@ -17,6 +17,7 @@ from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusController
 from sqlalchemy import MetaData, Table
 
 from daybook_common.allow import AllowHeaderMiddleware
@@ -34,6 +35,7 @@ from daybook_common.guard import BodyGuard
 from daybook_common.health import database_check, health_handlers
 from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log, configure_logging
+from daybook_common.metrics import HttpMetrics, PoolSampler
 from daybook_common.migrations import head_revision
 from daybook_common.observability import RequestIdMiddleware
 from daybook_common.openapi import PreciseJsonRenderPlugin
@@ -55,6 +57,8 @@ class CommonSettings:
     log_level: str = "INFO"
     access_log: bool = True
     nats_url: str | None = "nats://127.0.0.1:14222"
+    #: ``/metrics`` and the request, pool and event metrics (``<P>_METRICS=false``: none of it).
+    metrics: bool = True
 
     @classmethod
     def from_env(cls, env: Env, name: str, schema: str, default_db_url: str) -> CommonSettings:
@@ -69,6 +73,7 @@ class CommonSettings:
             ),
             log_level=env.str("LOG_LEVEL", "INFO"),
             access_log=env.bool("ACCESS_LOG", True),
+            metrics=env.bool("METRICS", True),
             nats_url=env.str("NATS_URL", "nats://127.0.0.1:14222")
             if env.bool("EVENTS_ENABLED", True)
             else None,
@@ -111,14 +116,23 @@ class ServiceApp:
         )
         events = EventRuntime(s, self.outbox, self.event_handlers, self.follow_deleted_users, verifier)
         dependencies = {"current_user": Provide(provide_current_user), **self.dependencies}
+        engine = db_config.engine_instance
+        sampler = PoolSampler(s.name, lambda: engine.sync_engine.pool if engine is not None else None)
+        own_handlers: list[Any] = [*health_handlers(ready), *([MetricsController] if s.metrics else [])]
+        metrics_startup = [sampler.start] if s.metrics else []
         app = Litestar(
-            route_handlers=[*health_handlers(ready), *self.route_handlers],
+            route_handlers=[*own_handlers, *self.route_handlers],
             plugins=[SQLAlchemyPlugin(config=db_config)],
             dependencies=dependencies,
             exception_handlers=exception_handlers,
             state=State({VERIFIER_STATE_KEY: verifier, "settings": s, "events": events, **self.state}),
-            on_startup=[events.start, *self.on_startup, *([_tune_heap] if self.tune_heap else [])],
-            on_shutdown=[*self.on_shutdown, events.stop, access_log.flush, outage_log.flush],
+            on_startup=[
+                events.start,
+                *metrics_startup,
+                *self.on_startup,
+                *([_tune_heap] if self.tune_heap else []),
+            ],
+            on_shutdown=[*self.on_shutdown, sampler.stop, events.stop, access_log.flush, outage_log.flush],
             openapi_config=OpenAPIConfig(
                 title=self.title,
                 version="1.0.0",
@@ -135,8 +149,18 @@ class ServiceApp:
         wrap_outermost(app, AllowHeaderMiddleware, litestar=app)
         wrap_outermost(app, QueryMiddleware)
         wrap_outermost(app, BodyGuard)  # bad input answered before Litestar parses it
-        wrap_outermost(app, RequestIdMiddleware, access_log=s.access_log)
+        metrics = HttpMetrics(s.name) if s.metrics else None
+        wrap_outermost(app, RequestIdMiddleware, access_log=s.access_log, metrics=metrics)
         return app
+
+
+class MetricsController(PrometheusController):
+    """``GET /metrics``: Prometheus text (every Granian worker's values, see :mod:`daybook_common.metrics`).
+
+    On the service's own port only; the gateway routes no such path, and it is not in the
+    OpenAPI document (not part of the public contract)."""
+
+    include_in_schema = False
 
 
 async def _tune_heap() -> None:

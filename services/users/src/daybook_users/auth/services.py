@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.errors import Conflict, Invalid, TooManyRequests, Unauthenticated
 from daybook_common.idempotency import StoredResponse, fingerprint, forget_user, key_reused
+from daybook_common.metrics import RATE_LIMITED
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.throttle import LoginThrottle
 from daybook_users.auth.tokens import IssuedTokens, RefreshTokenInvalid, TokenService
@@ -30,6 +31,8 @@ REGISTER = "/api/v1/auth/register"
 
 
 def too_many_attempts(retry_after: int) -> TooManyRequests:
+    """The throttle's 429 (made only to be raised: counted here, ``daybook_rate_limited_total``)."""
+    RATE_LIMITED.labels("users", "login-throttle").inc()
     return TooManyRequests(retry_after, "Too many failed login attempts; try again later")
 
 

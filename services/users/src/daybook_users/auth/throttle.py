@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.clients import IPAddress
+from daybook_common.metrics import LOGIN_FAILURES
 from daybook_users.db.models import login_throttles as t
 from daybook_users.settings import ThrottleSettings
 
@@ -71,6 +72,7 @@ class LoginThrottle:
 
     async def record_failure(self, keys: list[ThrottleKey]) -> None:
         """Count one failure for every key (atomically: concurrent failures all count)."""
+        LOGIN_FAILURES.labels("users").inc()
         for key in keys:
             stmt = insert(t).values(
                 scope=key.scope, key_digest=key.digest, failures=1, window_started_at=sa.func.now()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,14 @@ from nats.js.errors import FetchTimeoutError
 from daybook_common.db import plain_url
 from daybook_common.events import DEAD_LETTER_PREFIX, STREAM
 from daybook_common.events.stream import ensure_stream
+from daybook_common.metrics import (
+    CONSUMER_DEAD_LETTERED,
+    CONSUMER_FAILURES,
+    CONSUMER_HANDLED,
+    CONSUMER_LAG,
+    CONSUMER_PENDING,
+    CONSUMER_REDELIVERED,
+)
 
 logger = logging.getLogger("daybook.events.consumer")
 #: nats.py reconnects for ever (``max_reconnect_attempts=0``), by default every 2 s: a restarted
@@ -131,6 +140,12 @@ class EventConsumer:
         self, pool: asyncpg.Pool, js: JetStreamContext, msg: Msg, handler_key: str | None = None
     ) -> None:
         """``handler_key``: the subscribed subject (it may be a wildcard such as ``journal.task.>``)."""
+        consumer = self.durable_for(handler_key or self._handler_key(msg.subject))
+        meta = _metadata(msg)
+        if meta is not None:
+            CONSUMER_PENDING.labels(self.service, consumer).set(meta.num_pending)
+            if meta.num_delivered > 1:
+                CONSUMER_REDELIVERED.labels(self.service, consumer).inc()
         try:
             payload = json.loads(msg.data)
             event_id = uuid.UUID(payload.get("event_id") or (msg.headers or {})["Nats-Msg-Id"])
@@ -141,6 +156,7 @@ class EventConsumer:
         try:
             if await pool.fetchval(f"SELECT 1 FROM {inbox} WHERE event_id = $1", event_id):
                 await msg.ack()
+                CONSUMER_HANDLED.labels(self.service, consumer).inc()
                 return
             await self.handlers[handler_key or self._handler_key(msg.subject)](pool, payload)
             await pool.execute(
@@ -150,11 +166,16 @@ class EventConsumer:
             )
             await msg.ack()
             self.handled += 1
+            CONSUMER_HANDLED.labels(self.service, consumer).inc()
+            if meta is not None:  # the ack subject's time is the message's time in the stream
+                lag = max(time.time() - meta.timestamp.timestamp(), 0.0)
+                CONSUMER_LAG.labels(self.service, consumer).observe(lag)
         except Exception as exc:
             delivered = msg.metadata.num_delivered if msg.metadata else 1
             if delivered >= self.max_deliver:
                 await self._dead_letter(js, msg, f"{exc.__class__.__name__} after {delivered} attempts")
             else:
+                CONSUMER_FAILURES.labels(self.service, consumer).inc()
                 logger.warning(
                     "event %s failed (attempt %d): %s", event_id, delivered, exc.__class__.__name__
                 )
@@ -167,9 +188,20 @@ class EventConsumer:
 
     async def _dead_letter(self, js: JetStreamContext, msg: Msg, reason: str) -> None:
         target = f"{DEAD_LETTER_PREFIX}.{self.service}.{msg.subject}"
+        CONSUMER_DEAD_LETTERED.labels(self.service, self.durable_for(self._handler_key(msg.subject))).inc()
         logger.error(
             "dead-lettering event on %s: %s", msg.subject, reason, extra={"dead_letter_subject": target}
         )
         with contextlib.suppress(Exception):
             await js.publish(target, msg.data, headers={**(msg.headers or {}), "Daybook-Error": reason})
         await msg.term()
+
+
+def _metadata(msg: Msg) -> Msg.Metadata | None:
+    """A JetStream delivery's metadata (from its reply subject); ``None`` for any other message."""
+    if not msg.reply:
+        return None
+    try:
+        return msg.metadata
+    except Exception:
+        return None

@@ -22,12 +22,15 @@ from nats.js import JetStreamContext
 
 from daybook_common.db import plain_url
 from daybook_common.events.tables import notify_channel
+from daybook_common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
 
 logger = logging.getLogger("daybook.events.relay")
 #: nats.py reconnects for ever (``max_reconnect_attempts=0``), by default every 2 s: a restarted
 #: NATS server is back in use half a second after it accepts connections (deletions reach the
 #: deny-lists sooner).
 RECONNECT_WAIT = 0.5
+#: Seconds between two looks at the outbox's backlog (the ``daybook_outbox_*`` gauges).
+BACKLOG_INTERVAL = 5.0
 
 
 @dataclass
@@ -105,9 +108,12 @@ class OutboxRelay:
         self._wake.clear()
 
     async def _loop(self, conn: asyncpg.Connection, js: JetStreamContext) -> None:
-        last_prune = 0.0
+        last_prune = last_backlog = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            if loop.time() - last_backlog >= BACKLOG_INTERVAL:
+                await self.measure_backlog(conn)
+                last_backlog = loop.time()
             sent = await self.publish_batch(conn, js)
             if loop.time() - last_prune > 600:
                 await self.prune(conn)
@@ -144,9 +150,22 @@ class OutboxRelay:
                     f'UPDATE "{self.schema}".outbox SET published_at = now() WHERE id = ANY($1::uuid[])', done
                 )
         self.published += len(done)
+        if done:
+            OUTBOX_PUBLISHED.labels(self.schema).inc(len(done))
         if error is not None:
+            OUTBOX_PUBLISH_ERRORS.labels(self.schema).inc()
             raise error
         return len(done)
+
+    async def measure_backlog(self, conn: asyncpg.Connection) -> None:
+        """Unpublished rows and the oldest one's age, into the gauges (every relay, lock or not)."""
+        row = await conn.fetchrow(
+            "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age "
+            f'FROM "{self.schema}".outbox WHERE published_at IS NULL'
+        )
+        assert row is not None
+        OUTBOX_BACKLOG.labels(self.schema).set(row["n"])
+        OUTBOX_OLDEST_AGE.labels(self.schema).set(float(row["age"]))
 
     async def prune(self, conn: asyncpg.Connection) -> int:
         result = await conn.execute(

@@ -1,0 +1,89 @@
+"""``/metrics`` of ``daybook-journal serve --workers 2``: every scrape adds up both workers.
+
+Granian's workers share the port; each connection lands on one of them. Without the
+multiprocess directory a scrape would see only the answering worker's counts (about half).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from daybook_devtools.embedded import free_port
+from daybook_devtools.testing.databases import TestDatabase
+from daybook_devtools.testing.tokens import TestSigner
+from daybook_journal import SCHEMA
+
+REQUESTS = 40
+
+
+@pytest.fixture(scope="module")
+def served(
+    migrated: TestDatabase, signer: TestSigner, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("workers") / "journal.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOURNAL_", "PROMETHEUS_"))}
+    env.update(
+        {
+            "JOURNAL_DATABASE_URL": migrated.url(SCHEMA),
+            "JOURNAL_JWKS_JSON": signer.jwks_json,
+            "JOURNAL_EVENTS_ENABLED": "false",
+            "JOURNAL_ACCESS_LOG": "false",
+        }
+    )
+    command = [sys.executable, "-m", "daybook_journal.cli", "serve", "--port", str(port), "--workers", "2"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(url + "/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("journal did not get ready:\n" + log.read_text()[-2000:])
+
+
+def _health_count(url: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=5, headers={"Connection": "close"}).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "daybook_http_requests_total" and sample.labels.get("route") == "/health"
+    )
+
+
+def test_every_scrape_counts_the_requests_of_both_workers(served: str) -> None:
+    before = _health_count(served)
+    for _ in range(REQUESTS):  # a new connection each: the kernel spreads them over the workers
+        assert httpx.get(served + "/health", headers={"Connection": "close"}).status_code == 200
+    for _ in range(6):  # whichever worker answers the scrape
+        assert _health_count(served) == before + REQUESTS
