@@ -161,16 +161,38 @@ async def _backup(
 def backup(config: StackConfig, names: list[str], to: Path | None, report: Reporter) -> Path:
     """Dump the named services' schemas (default: all) into ``to``; returns the directory."""
     specs = chosen(names)
-    directory = (to or default_directory()).absolute()
+    with admin_database(config, report) as admin:
+        return backup_from(admin, config, specs, to or default_directory(), report)
+
+
+def backup_from(
+    admin: str, config: StackConfig, specs: list[ServiceSpec], to: Path, report: Reporter
+) -> Path:
+    """:func:`backup` with an admin URL at hand (``daybook migrate`` has one already)."""
+    directory = to.absolute()
     _prepare(directory)
     old_umask = os.umask(0o077)
     try:
-        with admin_database(config, report) as admin:
-            report(f"backing up {', '.join(s.name for s in specs)} to {directory}")
-            manifest = run_in_thread(lambda: asyncio.run(_backup(admin, config, specs, directory, report)))
+        report(f"backing up {', '.join(s.name for s in specs)} to {directory}")
+        manifest = run_in_thread(lambda: asyncio.run(_backup(admin, config, specs, directory, report)))
+        manifest.write(directory)
     finally:
         os.umask(old_umask)
-    manifest.write(directory)
     total = sum(d.bytes for d in manifest.schemas)
     report(f"backup complete: {directory} ({human_size(total)}, {manifest.seconds:.1f}s)")
     return directory
+
+
+async def has_rows(admin: str, database: str, schemas: list[str]) -> bool:
+    """Whether any table of these schemas (but Alembic's own) holds a row."""
+    conn = await asyncpg.connect(admin_database_url(admin, database))
+    try:
+        for schema in schemas:
+            for row in await conn.fetch(TABLES, schema):
+                if row["relname"] == VERSION_TABLE:
+                    continue
+                if await conn.fetchval(f"SELECT EXISTS (SELECT FROM {_qualified(schema, row['relname'])})"):
+                    return True
+        return False
+    finally:
+        await conn.close()

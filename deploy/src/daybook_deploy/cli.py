@@ -2,7 +2,9 @@
 
 daybook up                     start everything, wait for /ready, print URLs; Ctrl-C stops
 daybook up --scale journal=2   several processes of a service (the gateway balances them)
-daybook migrate [service …]    provision roles/schemas and migrate (all or the named services)
+daybook migrate [service …]    provision roles/schemas and migrate (all or the named services);
+                               a backup first when revisions are pending on data (--no-backup)
+daybook migrate --dry-run [service …]   try the pending revisions in a transaction, roll back
 daybook status                 which parts answer, ports, migration revisions vs heads
 daybook backup [service …] [--to DIR]                 one consistent snapshot of the schemas
 daybook restore DIR [service …] [--data-dir D | --database-url URL]   into an empty database
@@ -92,15 +94,21 @@ def cmd_up(config: StackConfig) -> int:
     return code
 
 
-def cmd_migrate(config: StackConfig, names: list[str]) -> int:
+def cmd_migrate(config: StackConfig, names: list[str], dry_run: bool = False, backup: bool = True) -> int:
+    from daybook_deploy.manifest import BackupError
     from daybook_deploy.operations import migrate
 
     try:
-        migrate(config, names, _say)
+        if dry_run:
+            from daybook_deploy.dry_run import migrate_dry_run
+
+            results = migrate_dry_run(config, names, _say)
+            return 1 if any(t.error for _, result in results for t in result.trials) else 0
+        migrate(config, names, _say, backup=backup)
     except PortInUseError as exc:
         _fail(str(exc))
         return 2
-    except StackError as exc:
+    except (StackError, BackupError) as exc:
         _fail(str(exc))
         return 1
     return 0
@@ -194,6 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_migrate.add_argument(
         "services", nargs="*", metavar="SERVICE", help=f"one of {', '.join(s.name for s in MIGRATING)}"
     )
+    p_migrate.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="try each pending revision in a transaction and roll back, printing its statements and times",
+    )
+    p_migrate.add_argument(
+        "--no-backup",
+        action="store_true",
+        help="do not back up the schemas first (taken when revisions are pending and they hold rows)",
+    )
     sub.add_parser("status", help="which parts answer, ports, migration revisions vs heads")
     p_backup = sub.add_parser(
         "backup", help="dump every service's schema (or the named ones) from one snapshot, with a manifest"
@@ -276,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"no migrations for {', '.join(unknown)}; choose from {', '.join(s.name for s in MIGRATING)}"
             )
             return 2
-        return cmd_migrate(config, list(args.services))
+        return cmd_migrate(config, list(args.services), dry_run=args.dry_run, backup=not args.no_backup)
     if args.command == "status":
         return cmd_status(config)
     if args.command == "backup":

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 
@@ -59,15 +61,29 @@ def admin_database(config: StackConfig, report: Reporter) -> Iterator[str]:
         server.stop()
 
 
-def migrate(config: StackConfig, names: list[str], report: Reporter) -> None:
-    """Provision roles/schemas (idempotent) and bring the named histories (default: all) to head."""
+def migrate(
+    config: StackConfig,
+    names: list[str],
+    report: Reporter,
+    backup: bool = True,
+    backup_to: Path | None = None,
+) -> Path | None:
+    """Provision roles/schemas (idempotent) and bring the named histories (default: all) to head.
+
+    With revisions to apply and rows in those schemas, the schemas are backed up first
+    (``daybook backup``, into ``backup_to`` or ``<data dir>/backups/before-migrate-<time>``)
+    unless ``backup`` is false; returns that backup's directory, if one was taken.
+    """
     selected = [BY_NAME[n] for n in names] if names else list(MIGRATING)
     for spec in selected:
         if not spec.migrates:
             raise StackError(f"{spec.name} has no migrations")
     roles = {s: ServiceRole(schema=s, role=s, password=config.role_password(s)) for s in SCHEMAS}
+    taken: Path | None = None
     with admin_database(config, report) as admin:
         run_in_thread(lambda: asyncio.run(provision(admin, config.database, list(roles.values()))))
+        if backup:
+            taken = _backup_before_migrating(admin, config, selected, backup_to, report)
         for spec in selected:
             assert spec.schema is not None
             location = script_location(spec)
@@ -75,6 +91,23 @@ def migrate(config: StackConfig, names: list[str], report: Reporter) -> None:
                 upgrade, location, role_url(admin, config.database, roles[spec.schema]), spec.schema
             )
             report(f"{spec.name}: at head ({head_revision(location)})")
+    return taken
+
+
+def _backup_before_migrating(
+    admin: str, config: StackConfig, selected: list[ServiceSpec], to: Path | None, report: Reporter
+) -> Path | None:
+    from daybook_deploy.backup import backup_from, has_rows
+
+    revisions = run_in_thread(lambda: asyncio.run(_pg_revisions(admin, config.database)))
+    behind = [s for s in selected if revisions.get(s.schema or "") != head_revision(script_location(s))]
+    schemas = [s.schema for s in behind if s.schema]
+    if not behind or not run_in_thread(lambda: asyncio.run(has_rows(admin, config.database, schemas))):
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    directory = to or config.data_dir / "backups" / f"before-migrate-{stamp}"
+    report("revisions to apply to a database with data: backing up first (--no-backup skips it)")
+    return backup_from(admin, config, behind, directory, report)
 
 
 @dataclass
