@@ -29,7 +29,7 @@ from typing import Any
 from rich.console import Console
 
 from daybook_bench import cases as c
-from daybook_bench import cpu, data, goals, procs
+from daybook_bench import cpu, data, export, goals, procs
 from daybook_bench.results import CaseResult, markdown, table
 from daybook_bench.stack import BenchStack, remove_tree
 from daybook_bench.wrk import WrkMissingError, ensure_wrk
@@ -43,9 +43,10 @@ CASES: dict[int, tuple[str, Callable[[c.Context, CaseResult], Awaitable[None]]]]
     6: ("Erasure", c.case_erasure),
     7: ("Floor: the list query on one connection", c.case_floor),
     8: ("Goals: trees, sessions, stats", goals.case_goals),
+    9: ("Export: GET /users/me/export", export.case_export),
 }
 # Case 7 (the database floor) runs right after seeding so case 2 can show its ratio.
-RUN_ORDER = (1, 7, 2, 3, 4, 5, 6, 8)
+RUN_ORDER = (1, 7, 2, 3, 4, 5, 6, 8, 9)
 NEEDS_JOURNAL_DATA = {2, 7}
 DEFAULT_JSON = Path("bench/results/latest.json")
 STACK_ENV = {

@@ -8,7 +8,10 @@ memory does not grow with the account.  ``manifest.json`` comes last, with each 
 count (the parts put one item per line: counted while streaming, never parsed).
 
 The zip is written by `stream-zip` (ZIP64, deflate, data descriptors: sizes need not be known
-in advance).  The library is synchronous; its generator runs on a small thread pool of the
+in advance), deflating with ISA-L (the `isal` package) at its level 1: on this machine zlib
+deflated base64 ciphertext at ~39 MB/s of CPU (level 1 or 6 alike; it was 80 % of the gateway's
+CPU for an account of encrypted entries), ISA-L at ~400 MB/s with the same ratio (JSON text:
+~12 GB/s vs zlib's 0.3).  The library is synchronous; its generator runs on a small thread pool of the
 gateway's own (:attr:`Exporter.executor`, ``GATEWAY_EXPORT_CONCURRENCY`` threads), so
 compression never blocks the event loop, and each part's chunks are pulled from the loop
 with ``run_coroutine_threadsafe``.  At most that many exports run at once per process; one
@@ -28,7 +31,6 @@ import datetime
 import json
 import logging
 import stat
-import zlib
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -43,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
+from isal import isal_zlib
 from stream_zip import ZIP_64, stream_zip
 
 from daybook_common.export import EXPORT_PATH as PARTS_PATH
@@ -55,7 +58,7 @@ logger = logging.getLogger("daybook.gateway.export")
 EXPORT_PATH = "/api/v1/users/me/export"
 API_VERSION = "v1"
 ZIP_CHUNK = 64 * 1024
-DEFLATE_LEVEL = 6  # zlib's default: most of level 9's ratio for a third of its CPU
+DEFLATE_LEVEL = 1  # ISA-L's level 1: zlib's level-6 ratio here, at a tenth of its CPU (see the module)
 FILE_MODE = stat.S_IFREG | 0o600
 RETRY_BUSY_SECONDS = 10
 #: Request headers the parts get from the client's request (the token decides whose data).
@@ -216,7 +219,7 @@ class Exporter:
             stream_zip(
                 sync_members,
                 chunk_size=ZIP_CHUNK,
-                get_compressobj=lambda: zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS),
+                get_compressobj=_deflater,
             )
         )
         try:
@@ -228,6 +231,11 @@ class Exporter:
         finally:
             with contextlib.suppress(Exception):
                 await members.aclose()
+
+
+def _deflater() -> Any:
+    """A raw deflate stream (ISA-L's, with zlib's interface: what stream-zip calls)."""
+    return isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
 
 
 def _next_chunk(zipped: Iterator[bytes]) -> bytes | None:
