@@ -143,3 +143,35 @@ async def test_only_recent_denies_are_kept_in_memory(db: TestDatabase) -> None:
             await follower.stop()
     finally:
         await conn.close()
+
+
+async def test_denied_sessions_are_followed_until_they_expire(db: TestDatabase) -> None:
+    import datetime
+
+    from daybook_common.denylist import deny_session
+
+    conn = await db.connect_as(SCHEMA)
+    now = datetime.datetime.now(datetime.UTC)
+    before, later, expired = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    follower = DeniedUsers(db.url(SCHEMA), SCHEMA)
+    try:
+        await follower.start()  # no denied_sessions table yet: no denied session, no failure
+        assert follower.loaded.is_set() and not follower.is_session_revoked(str(before))
+        await follower.stop()
+        await conn.execute(
+            f"CREATE TABLE {SCHEMA}.denied_sessions (session_id uuid PRIMARY KEY,"
+            " expires_at timestamptz NOT NULL, denied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        await deny_session(conn, SCHEMA, before, now + datetime.timedelta(minutes=15))
+        await deny_session(conn, SCHEMA, expired, now - datetime.timedelta(seconds=1))
+        follower = DeniedUsers(db.url(SCHEMA), SCHEMA)
+        await follower.start()
+        assert follower.is_session_revoked(str(before))  # loaded from the table
+        assert not follower.is_session_revoked(str(expired))  # its tokens are all expired
+        await deny_session(conn, SCHEMA, later, now + datetime.timedelta(minutes=15))
+        await eventually(lambda: follower.is_session_revoked(str(later)))  # by NOTIFY
+        assert not follower.is_revoked(later, 0)  # a session is not a user
+    finally:
+        await follower.stop()
+        await conn.execute(f"DROP TABLE IF EXISTS {SCHEMA}.denied_sessions")
+        await conn.close()

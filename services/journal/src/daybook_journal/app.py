@@ -7,10 +7,11 @@ from typing import Any
 from litestar import Litestar
 
 from daybook_common.db import plain_url
-from daybook_common.events import USER_DELETED
+from daybook_common.denylist import session_revoked_handler
+from daybook_common.events import SESSION_REVOKED, USER_DELETED
 from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
-from daybook_journal import SCRIPT_LOCATION
+from daybook_journal import SCHEMA, SCRIPT_LOCATION
 from daybook_journal.activities.controllers import ActivityController, TreeActivityController
 from daybook_journal.db.models import Base, outbox
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
@@ -73,6 +74,9 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         outbox=outbox,
-        event_handlers={USER_DELETED: on_user_deleted},
+        event_handlers={
+            USER_DELETED: on_user_deleted,
+            SESSION_REVOKED: session_revoked_handler(SCHEMA),
+        },
         tune_heap=tune_heap,
     ).build()

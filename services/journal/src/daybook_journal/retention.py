@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import logging
 
-from daybook_common.retention import Purge, RetentionRunner, inbox_purge, older_than
+from daybook_common.retention import Purge, RetentionRunner, denied_sessions_purge, inbox_purge, older_than
 from daybook_journal import SCHEMA
 from daybook_journal.db.batches import BatchTarget, run_batch
 
@@ -61,6 +61,7 @@ def purges(retention_days: float, idempotency_ttl_hours: float) -> list[Purge]:
             datetime.timedelta(hours=idempotency_ttl_hours),
         ),
         inbox_purge(SCHEMA),
+        denied_sessions_purge(SCHEMA),
     ]
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from daybook_common.events import TASK_EVENTS, USER_DELETED
+from daybook_common.denylist import session_revoked_handler
+from daybook_common.events import SESSION_REVOKED, TASK_EVENTS, USER_DELETED
 from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
-from daybook_reminders import SCRIPT_LOCATION
+from daybook_reminders import SCHEMA, SCRIPT_LOCATION
 from daybook_reminders.db.models import Base
 from daybook_reminders.dependencies import dependencies
 from daybook_reminders.events import on_user_deleted
@@ -36,7 +37,11 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         title="Daybook reminders",
         description="Reminders with time-zone-correct recurrence, and the notifications they fire.",
         dependencies=dependencies,
-        event_handlers={USER_DELETED: on_user_deleted, TASK_EVENTS: on_task_event},
+        event_handlers={
+            USER_DELETED: on_user_deleted,
+            TASK_EVENTS: on_task_event,
+            SESSION_REVOKED: session_revoked_handler(SCHEMA),
+        },
         state={TASK_WAIT_STATE_KEY: settings.task_event_wait_seconds},
         on_startup=[retention.start],
         on_shutdown=[retention.stop],

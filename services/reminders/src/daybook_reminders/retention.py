@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 
 from daybook_common.db import plain_url
-from daybook_common.retention import Purge, RetentionRunner, inbox_purge, older_than
+from daybook_common.retention import Purge, RetentionRunner, denied_sessions_purge, inbox_purge, older_than
 from daybook_reminders import SCHEMA
 from daybook_reminders.settings import Settings
 
@@ -37,6 +37,7 @@ def purges(settings: Settings) -> list[Purge]:
             IDEMPOTENCY_TTL,
         ),
         inbox_purge(SCHEMA),
+        denied_sessions_purge(SCHEMA),
     ]
 
 

@@ -8,12 +8,14 @@ from daybook_common.auth import TokenVerifier, static_jwks_loader
 from daybook_common.events import USER_DELETED
 from daybook_common.service import ServiceApp
 from daybook_users import SCRIPT_LOCATION, maintenance
+from daybook_users.activity.controllers import ActivityController
 from daybook_users.auth.controllers import AuthController
 from daybook_users.auth.keys import load_signing_keys
 from daybook_users.db.models import Base, outbox
 from daybook_users.dependencies import dependencies
 from daybook_users.events import on_user_deleted
 from daybook_users.runtime import STATE_KEY, UsersRuntime
+from daybook_users.sessions.controllers import SessionController
 from daybook_users.settings import Settings
 from daybook_users.users.controllers import AdminUserController, ExportController, MeController
 
@@ -35,7 +37,14 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         settings=settings.common,
         metadata=Base.metadata,
         script_location=SCRIPT_LOCATION,
-        route_handlers=[AuthController, MeController, AdminUserController, ExportController],
+        route_handlers=[
+            AuthController,
+            MeController,
+            SessionController,
+            ActivityController,
+            AdminUserController,
+            ExportController,
+        ],
         title="Daybook users",
         description="Accounts, credentials, refresh-token sessions and the JWKS that verifies access tokens.",
         verifier=verifier,

@@ -12,10 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.auth import AccessClaims, token_refused
 from daybook_common.clients import client_address
+from daybook_users.activity.services import ActivityService
 from daybook_users.auth.clients import ClientInfo, user_agent
 from daybook_users.auth.services import AuthService
 from daybook_users.db import models as m
 from daybook_users.runtime import STATE_KEY, UsersRuntime
+from daybook_users.sessions.controllers import session_of
+from daybook_users.sessions.services import SessionService
 from daybook_users.users.services import UserService
 
 
@@ -32,6 +35,14 @@ def provide_user_service(db_session: AsyncSession) -> UserService:
     return UserService(session=db_session)
 
 
+def provide_session_service(db_session: AsyncSession, runtime: UsersRuntime) -> SessionService:
+    return SessionService(db_session, runtime.settings.tokens.access_ttl_seconds)
+
+
+def provide_activity_service(db_session: AsyncSession) -> ActivityService:
+    return ActivityService(db_session)
+
+
 def provide_client(request: Request[Any, Any, Any], runtime: UsersRuntime) -> ClientInfo:
     peer = request.client.host if request.client else None
     forwarded = request.headers.getall("x-forwarded-for", [])
@@ -41,11 +52,17 @@ def provide_client(request: Request[Any, Any, Any], runtime: UsersRuntime) -> Cl
     )
 
 
-async def provide_account(current_user: AccessClaims, user_service: UserService) -> m.User:
-    """The caller's account; a valid token of a deleted or deactivated account gets 401."""
+async def provide_account(
+    current_user: AccessClaims, user_service: UserService, session_service: SessionService
+) -> m.User:
+    """The caller's account; a valid token of a deleted or deactivated account, or of a revoked
+    session, gets 401."""
     user = await user_service.get_live(current_user.user_id)
     if user is None or not user.is_active:
         raise token_refused("account is not active")
+    sid = session_of(current_user)
+    if sid is not None and await session_service.is_denied(sid):
+        raise token_refused("session revoked")
     return user
 
 
@@ -59,6 +76,8 @@ dependencies: dict[str, Provide] = {
     "runtime": Provide(provide_runtime, sync_to_thread=False),
     "auth_service": Provide(provide_auth_service, sync_to_thread=False),
     "user_service": Provide(provide_user_service, sync_to_thread=False),
+    "session_service": Provide(provide_session_service, sync_to_thread=False),
+    "activity_service": Provide(provide_activity_service, sync_to_thread=False),
     "client": Provide(provide_client, sync_to_thread=False),
     "account": Provide(provide_account),
     "superuser": Provide(provide_superuser),

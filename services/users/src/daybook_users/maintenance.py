@@ -1,6 +1,7 @@
 """Housekeeping the users process runs by default (``daybook_common.retention``): expired refresh
-tokens, ended login-throttle windows, register idempotency keys past their TTL and handled inbox
-ids, every ``USERS_MAINTENANCE_INTERVAL_SECONDS``, one runner at a time across replicas and workers.
+tokens, ended login-throttle windows, register idempotency keys past their TTL, handled inbox
+ids, expired denied sessions and account tokens, security events after 400 days and sent or dead
+mail after 30 days, every ``USERS_MAINTENANCE_INTERVAL_SECONDS``, one runner at a time across replicas and workers.
 """
 
 from __future__ import annotations
@@ -11,13 +12,28 @@ from collections.abc import Awaitable, Callable
 from litestar import Litestar
 
 from daybook_common.db import plain_url
-from daybook_common.retention import Purge, RetentionRunner, inbox_purge, older_than
+from daybook_common.retention import (
+    Purge,
+    RetentionRunner,
+    denied_sessions_purge,
+    inbox_purge,
+    older_than,
+)
 from daybook_users import SCHEMA
+from daybook_users.activity.services import RETENTION as ACTIVITY_RETENTION
 from daybook_users.settings import Settings
 
 # Spent or expired tokens stay a day past expiry so a late replay is still recognised as reuse.
 TOKEN_GRACE = datetime.timedelta(days=1)
 TASK_KEY = "users_maintenance_task"
+#: Sent and dead messages are kept this long (a dead one for an operator to look at); a pending
+#: one is never purged.
+MAIL_RETENTION = datetime.timedelta(days=30)
+_MAIL_DONE = f"""
+DELETE FROM "{SCHEMA}".mail_outbox WHERE id IN (
+    SELECT id FROM "{SCHEMA}".mail_outbox WHERE status <> 'pending' AND created_at < $1 LIMIT $2
+)
+"""
 
 
 def purges(settings: Settings) -> list[Purge]:
@@ -35,6 +51,10 @@ def purges(settings: Settings) -> list[Purge]:
             settings.idempotency_ttl,
         ),
         inbox_purge(SCHEMA),
+        denied_sessions_purge(SCHEMA),
+        Purge("security_events", older_than(SCHEMA, "security_events", "created_at"), ACTIVITY_RETENTION),
+        Purge("account_tokens", older_than(SCHEMA, "account_tokens", "expires_at"), TOKEN_GRACE),
+        Purge("mail_outbox", _MAIL_DONE, MAIL_RETENTION),
     ]
 
 

@@ -89,6 +89,8 @@ class TokenVerifier:
     """Keys are fetched again after this long, so a key the users service retired stops working."""
     cache_size: int = 20_000
     is_revoked: Callable[[uuid.UUID, int], bool] | None = None
+    #: Whether the session of a token's ``sid`` claim was revoked (:mod:`daybook_common.denylist`).
+    is_session_revoked: Callable[[str], bool] | None = None
     _keys: KeySet | None = field(default=None, init=False)
     _kids: set[str] = field(default_factory=set, init=False)
     _last_refresh: float = field(default=-1e9, init=False)
@@ -180,6 +182,9 @@ class TokenVerifier:
     def _check_revoked(self, claims: AccessClaims) -> None:
         if self.is_revoked is not None and self.is_revoked(claims.user_id, int(claims.claims.get("iat", 0))):
             raise TokenError("token revoked")
+        sid = claims.claims.get("sid")
+        if self.is_session_revoked is not None and isinstance(sid, str) and self.is_session_revoked(sid):
+            raise TokenError("session revoked")
 
 
 def bearer_token(authorization: str | None) -> str | None:

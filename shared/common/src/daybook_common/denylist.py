@@ -15,6 +15,13 @@ rebuilt from a replay window, and two walls use it:
   passed the check before the deny is committed first and the erasure that follows deletes
   it, and every later one sees the deny.  Nothing a late request writes survives.
 
+**Revoked sessions** ride along: a user who revokes one of their sessions (a refresh-token
+family, the ``sid`` claim of its access tokens) gets it into ``denied_sessions`` — by the
+users service itself and by each other service's ``users.session.revoked`` consumer
+(:func:`deny_session`) — and :class:`DeniedUsers` keeps the ids whose tokens may still be
+alive (``expires_at`` in the future) in the same memory, by the same ``NOTIFY``.  A schema
+without the table simply has no denied sessions.
+
 Deactivation uses the same path: ``deny_user(..., reason="deactivated")`` and
 :func:`allow_user` when the account is activated again (an erasure is never undone).  Its two
 events must reach a service in the order they happened: one durable consumer for both (e.g. on
@@ -27,10 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 import sqlalchemy as sa
@@ -58,6 +67,18 @@ def denied_users_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("denied_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.CheckConstraint("reason IN ('deleted', 'deactivated')", name="reason_known"),
+    )
+
+
+def denied_sessions_table(metadata: sa.MetaData) -> sa.Table:
+    """Revoked sessions (``sid`` claims) whose access tokens are refused until ``expires_at``."""
+    return sa.Table(
+        "denied_sessions",
+        metadata,
+        sa.Column("session_id", sa.Uuid, primary_key=True),
+        sa.Column("expires_at", DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("denied_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Index("ix_denied_sessions_expires_at", "expires_at"),
     )
 
 
@@ -138,6 +159,40 @@ async def allow_user(
     return lifted
 
 
+async def deny_session(
+    conn: asyncpg.Connection | PoolConnectionProxy | asyncpg.Pool,
+    schema: str,
+    session_id: uuid.UUID,
+    expires_at: datetime.datetime,
+) -> None:
+    """Refuse the access tokens of ``session_id`` until ``expires_at``; tells every process. Idempotent."""
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as borrowed:
+            await deny_session(borrowed, schema, session_id, expires_at)
+            return
+    async with conn.transaction():
+        await conn.execute(
+            f"INSERT INTO {schema}.denied_sessions (session_id, expires_at) VALUES ($1, $2) "
+            "ON CONFLICT (session_id) DO UPDATE SET expires_at = GREATEST("
+            f"{schema}.denied_sessions.expires_at, EXCLUDED.expires_at)",
+            session_id,
+            expires_at,
+        )
+        await conn.execute("SELECT pg_notify($1, $2)", notify_channel(schema), f"session {session_id}")
+
+
+def session_revoked_handler(
+    schema: str,
+) -> Callable[[asyncpg.Pool, dict[str, Any]], Awaitable[None]]:
+    """The ``users.session.revoked`` consumer of a token-verifying service: deny that session here."""
+
+    async def on_session_revoked(pool: asyncpg.Pool, payload: dict[str, Any]) -> None:
+        expires_at = datetime.datetime.fromisoformat(str(payload["expires_at"]))
+        await deny_session(pool, schema, uuid.UUID(str(payload["session_id"])), expires_at)
+
+    return on_session_revoked
+
+
 async def lock_for_write(conn: asyncpg.Connection | PoolConnectionProxy, schema: str) -> None:
     """In the caller's transaction: the guard's shared lock, for writers the trigger does not cover."""
     await conn.execute(f"SELECT pg_advisory_xact_lock_shared({ADVISORY_LOCK_CLASS}, {lock_key(schema)})")
@@ -169,6 +224,7 @@ class DeniedUsers:
     #: still reads the whole table).
     window_seconds: float = 24 * 3600.0
     _ids: set[uuid.UUID] = field(default_factory=set, init=False)
+    _sessions: set[str] = field(default_factory=set, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     loaded: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     #: Set once the first load succeeded or failed: a start with the database down does not hang.
@@ -176,6 +232,10 @@ class DeniedUsers:
 
     def is_revoked(self, user_id: uuid.UUID, issued_at: int) -> bool:
         return user_id in self._ids
+
+    def is_session_revoked(self, session_id: str) -> bool:
+        """Whether the session of a token's ``sid`` claim was revoked (its tokens may still live)."""
+        return session_id in self._sessions
 
     async def start(self) -> None:
         """Start following; wait (bounded) for the first load so a new process refuses at once."""
@@ -199,6 +259,8 @@ class DeniedUsers:
             user_id = uuid.UUID(raw)
             if action == "deny":
                 self._ids.add(user_id)
+            elif action == "session":
+                self._sessions.add(str(user_id))
             elif action == "allow":
                 self._ids.discard(user_id)
 
@@ -209,6 +271,11 @@ class DeniedUsers:
             self.window_seconds,
         )
         self._ids = {row["user_id"] for row in rows}
+        if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{self.schema}.denied_sessions"):
+            sessions = await conn.fetch(
+                f"SELECT session_id FROM {self.schema}.denied_sessions WHERE expires_at > now()"
+            )
+            self._sessions = {str(row["session_id"]) for row in sessions}
         self.loaded.set()
         self._tried.set()
 

@@ -53,6 +53,11 @@ def inbox_purge(schema: str, keep: datetime.timedelta = INBOX_RETENTION) -> Purg
     return Purge("inbox", older_than(schema, "inbox", "processed_at", "event_id"), keep)
 
 
+def denied_sessions_purge(schema: str, keep: datetime.timedelta = datetime.timedelta(days=1)) -> Purge:
+    """Revoked sessions (:mod:`daybook_common.denylist`) whose access tokens have all expired."""
+    return Purge("denied_sessions", older_than(schema, "denied_sessions", "expires_at", "session_id"), keep)
+
+
 def lock_sql() -> str:
     return "SELECT pg_try_advisory_lock(hashtextextended('daybook.retention.' || $1, 0))"
 

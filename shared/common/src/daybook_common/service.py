@@ -185,6 +185,7 @@ class EventRuntime:
         if follow_deleted_users:  # from the database: works with events off too
             self.deleted_users = DeniedUsers(db.url, db.schema)
             verifier.is_revoked = self.deleted_users.is_revoked
+            verifier.is_session_revoked = self.deleted_users.is_session_revoked
         url = settings.nats_url
         if url is None:
             return

@@ -31,7 +31,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daybook_common.denylist import denied_users_table
+from daybook_common.denylist import denied_sessions_table, denied_users_table
 from daybook_common.events import inbox_table, outbox_table
 from daybook_common.idempotency import idempotency_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
@@ -258,6 +258,9 @@ outbox = outbox_table(Base.metadata)
 #: Accounts whose tokens and writes this service refuses (see :mod:`daybook_common.denylist`).
 denied_users = denied_users_table(Base.metadata)
 
+#: Sessions their owner revoked: their access tokens are refused until they expire.
+denied_sessions = denied_sessions_table(Base.metadata)
+
 #: Tables whose rows belong to one user and are guarded by row-level security.
 USER_OWNED_TABLES = (
     "journal_entries",
@@ -277,6 +280,7 @@ __all__ = [
     "JournalEntry",
     "Tag",
     "Task",
+    "denied_sessions",
     "denied_users",
     "idempotency_keys",
     "inbox",

@@ -25,7 +25,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from daybook_common.denylist import denied_users_table
+from daybook_common.denylist import denied_sessions_table, denied_users_table
 from daybook_common.events import inbox_table
 from daybook_common.idempotency import idempotency_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
@@ -184,6 +184,9 @@ known_tasks = sa.Table(
 #: Accounts whose tokens and writes this service refuses (see :mod:`daybook_common.denylist`).
 denied_users = denied_users_table(Base.metadata)
 
+#: Sessions their owner revoked: their access tokens are refused until they expire.
+denied_sessions = denied_sessions_table(Base.metadata)
+
 # ``Idempotency-Key`` of creating POSTs: the first response, replayed for a retry with the same
 # key and body within 24 h (the scheduler purges older rows).
 idempotency_keys = idempotency_table(Base.metadata)
@@ -198,6 +201,7 @@ __all__ = [
     "Notification",
     "Reminder",
     "Snooze",
+    "denied_sessions",
     "denied_users",
     "idempotency_keys",
     "inbox",

@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daybook_common.errors import Conflict, Invalid, TooManyRequests, Unauthenticated
 from daybook_common.idempotency import StoredResponse, fingerprint, forget_user, key_reused
 from daybook_common.metrics import RATE_LIMITED
+from daybook_users.activity.services import forget_activity, record_activity
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.throttle import LoginThrottle
 from daybook_users.auth.tokens import IssuedTokens, RefreshTokenInvalid, TokenService
 from daybook_users.db import models as m
+from daybook_users.mail.outbox import forget_account_mail
 from daybook_users.runtime import UsersRuntime
 from daybook_users.users.services import EmailTaken, UserService, login_email, normalize_email
 
@@ -108,6 +110,8 @@ class AuthService:
         result = await self.passwords.verify(user.hashed_password if user else None, password)
         if user is None or not result.ok or not user.is_active:
             await self.throttle.record_failure(keys)
+            if user is not None:
+                await record_activity(self.session, user.id, "login_failed", client)
             await self.session.commit()
             logger.info("login failed", extra={"user_id": str(user.id) if user else None})
             raise Unauthenticated(INVALID_CREDENTIALS)
@@ -115,6 +119,7 @@ class AuthService:
         if result.needs_rehash:
             await self.users.set_password_hash(user, await self.passwords.hash(password))
             logger.info("password rehashed with current parameters", extra={"user_id": str(user.id)})
+        await record_activity(self.session, user.id, "login", client)
         return await self.tokens.issue(user.id, client)
 
     async def refresh(self, refresh_token: str, client: ClientInfo) -> IssuedTokens:
@@ -149,6 +154,7 @@ class AuthService:
             raise Invalid("current_password", "is not the account's password")
         await self.users.set_password_hash(user, await self.passwords.hash(new_password))
         revoked = await self.tokens.revoke_all(user.id)
+        await record_activity(self.session, user.id, "password_changed", client)
         logger.info("password changed", extra={"user_id": str(user.id), "refresh_tokens_revoked": revoked})
 
     async def delete_account(self, user: m.User) -> None:
@@ -159,6 +165,8 @@ class AuthService:
         await self.users.mark_deleted(locked)
         await self.tokens.revoke_all(locked.id)
         await forget_user(self.session, m.idempotency_keys, locked.id)
+        await forget_activity(self.session, locked.id)
+        await forget_account_mail(self.session, locked.id)
         logger.info("account deleted", extra={"user_id": str(locked.id)})
 
     async def live_account(self, user_id: uuid.UUID) -> m.User | None:

@@ -64,19 +64,21 @@ class AccessTokenIssuer:
     auth: AuthSettings
     ttl_seconds: int
 
-    def issue(self, user_id: uuid.UUID) -> str:
+    def issue(self, user_id: uuid.UUID, session_id: uuid.UUID | None = None) -> str:
+        """``sid`` names the session (refresh-token family), so revoking it can deny this token."""
         now = int(time.time())
-        return self.keys.sign(
-            {
-                "iss": self.auth.issuer,
-                "aud": self.auth.audience,
-                "sub": str(user_id),
-                "iat": now,
-                "nbf": now,
-                "exp": now + self.ttl_seconds,
-                "jti": uuid.uuid4().hex,
-            }
-        )
+        claims: dict[str, object] = {
+            "iss": self.auth.issuer,
+            "aud": self.auth.audience,
+            "sub": str(user_id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl_seconds,
+            "jti": uuid.uuid4().hex,
+        }
+        if session_id is not None:
+            claims["sid"] = str(session_id)
+        return self.keys.sign(claims)
 
 
 class TokenService:
@@ -94,11 +96,12 @@ class TokenService:
     ) -> IssuedTokens:
         refresh = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
         now = utcnow()
+        family_id = family_id or uuid7()
         self.session.add(
             m.RefreshToken(
                 id=uuid7(),
                 user_id=user_id,
-                family_id=family_id or uuid7(),
+                family_id=family_id,
                 parent_id=parent_id,
                 token_hash=hash_refresh_token(refresh),
                 created_at=now,
@@ -110,7 +113,7 @@ class TokenService:
         )
         await self.session.flush()
         return IssuedTokens(
-            access_token=self.access.issue(user_id),
+            access_token=self.access.issue(user_id, family_id),
             refresh_token=refresh,
             expires_in=self.access.ttl_seconds,
         )

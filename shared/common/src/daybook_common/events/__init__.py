@@ -12,6 +12,9 @@ STREAM = "DAYBOOK"
 SUBJECTS = ("users.>", "journal.>", "reminders.>", "deadletter.>")
 DEAD_LETTER_PREFIX = "deadletter"
 USER_DELETED = "users.user.deleted"
+#: A user revoked one of their sessions; payload ``{event_id, session_id, user_id, expires_at}``
+#: (until then its access tokens may be presented: :func:`daybook_common.denylist.deny_session`).
+SESSION_REVOKED = "users.session.revoked"
 #: Journal's task lifecycle, for the reminders' projection of live tasks; payload
 #: ``{event_id, task_id, user_id, version, deleted}`` (``version`` orders a task's events).
 TASK_CREATED = "journal.task.created"
@@ -21,6 +24,7 @@ TASK_EVENTS = "journal.task.>"
 
 __all__ = [
     "DEAD_LETTER_PREFIX",
+    "SESSION_REVOKED",
     "STREAM",
     "SUBJECTS",
     "TASK_CREATED",
