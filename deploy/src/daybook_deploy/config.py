@@ -96,6 +96,8 @@ class StackConfig:
     """Added to every child's environment (after the inherited one, before the launcher's own)."""
     scale: dict[str, int] = field(default_factory=dict)
     """Processes per name (``--scale journal=2`` / ``DAYBOOK_SCALE``); absent names run once."""
+    web: bool = False
+    """Serve the web app (``web/dist``) at ``/``, building it beside start-up when missing or stale."""
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).absolute()
@@ -132,6 +134,7 @@ class StackConfig:
             passwords=passwords,
             ready_timeout=ready_timeout,
             scale=parse_scale(env.get("DAYBOOK_SCALE") or "", "DAYBOOK_SCALE"),
+            web=(env.get("DAYBOOK_WEB") or "on").strip().lower() not in {"off", "0", "false", "no"},
         )
 
     # --- places in the data dir -------------------------------------------------------------

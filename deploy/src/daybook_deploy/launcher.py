@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+from daybook_deploy import webapp
 from daybook_deploy.config import StackConfig
 from daybook_deploy.services import (
+    GATEWAY,
     HTTP_SERVICES,
     MIGRATING,
     SCHEMAS,
@@ -41,6 +43,7 @@ from daybook_deploy.services import (
     selection,
     service_env,
 )
+from daybook_deploy.webapp import WebBuild
 from daybook_devtools.embedded import EmbeddedNats, EmbeddedPostgres, PortInUseError, port_is_free
 
 if TYPE_CHECKING:
@@ -203,6 +206,8 @@ class Stack:
     admin_url: str | None = field(default=None, init=False)
     nats_url: str | None = field(default=None, init=False)
     _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
+    web_dir: Path | None = field(default=None, init=False)
+    web_build: WebBuild | None = field(default=None, init=False)
 
     # --- where things are ------------------------------------------------------------------
     @property
@@ -258,6 +263,8 @@ class Stack:
             env[f"{spec.prefix}_{upstream.upper()}_URL"] = ",".join(cfg.replica_urls(upstream))
         if spec.name == "gateway":
             env["GATEWAY_HOST"] = cfg.gateway_host
+            if self.web_dir is not None:
+                env["GATEWAY_WEB_DIR"] = str(self.web_dir)
         env.setdefault("PYTHONUNBUFFERED", "1")
         # Five processes import the same libraries: without cached bytecode each start compiles
         # them all again (3-4x slower), so the launcher's children always write it.
@@ -290,6 +297,11 @@ class Stack:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_data_dir()
         try:
+            if cfg.web and GATEWAY in self.selected:
+                log_dir = cfg.log_dir or cfg.data_dir
+                self.web_dir, self.web_build = webapp.prepare(
+                    webapp.SOURCE_DIR, log_dir / "web-build.log", self.report
+                )
             # Children import their code (seconds of CPU each) while PostgreSQL, NATS and the
             # migrations get ready; they start serving only when released.
             self._spawn_all()
@@ -549,6 +561,9 @@ class Stack:
 
     def stop(self) -> None:
         """Stop children in reverse order (SIGTERM to the group, then SIGKILL), then NATS and PostgreSQL."""
+        if self.web_build is not None:
+            self.web_build.stop()
+            self.web_build = None
         for child in reversed(self.children):
             stop_group(child.proc, self.config.stop_timeout)
             if child.pump is not None:

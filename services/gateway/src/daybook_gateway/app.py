@@ -29,6 +29,7 @@ from daybook_gateway.openapi import OpenAPIAggregator
 from daybook_gateway.proxy import Gateway
 from daybook_gateway.routing import Replica, Upstream, build_routes
 from daybook_gateway.settings import Settings
+from daybook_gateway.web import web_handlers
 
 
 async def check_replica(upstream: Upstream, replica: Replica, limit: float) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def own_handlers(
     async def openapi() -> Response[bytes]:
         return Response(await aggregator.document(), media_type="application/json")
 
-    return [health, ready, openapi, *docs_handlers()]
+    return [health, ready, openapi, *docs_handlers(), *web_handlers(settings.web_dir)]
 
 
 def create_served_app() -> Gateway:

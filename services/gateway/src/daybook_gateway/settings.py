@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from daybook_common.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, AuthSettings
 from daybook_common.settings import Env, SettingsError
@@ -54,6 +55,8 @@ class Settings:
     admin_port: int = 8009
     #: ``GATEWAY_METRICS=false``: no request metrics at all (what the metrics cost is measured against).
     metrics: bool = True
+    #: The web app's build directory (``web/dist``), served at ``/``; ``None``: the API only.
+    web_dir: Path | None = None
 
     @property
     def upstream_urls(self) -> dict[str, tuple[str, ...]]:
@@ -97,6 +100,7 @@ class Settings:
             admin_host=env.str("ADMIN_HOST", cls.admin_host),
             admin_port=env.int("ADMIN_PORT", cls.admin_port),
             metrics=env.bool("METRICS", True),
+            web_dir=Path(web_dir) if (web_dir := env.optional("WEB_DIR")) else None,
         )
         if not 0 <= settings.admin_port < 65536:
             raise SettingsError(f"{env.name('ADMIN_PORT')} must be a port number (0: no admin listener)")

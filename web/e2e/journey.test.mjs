@@ -1,0 +1,275 @@
+// The whole journey of a new user in a real Chromium against a real stack, through the gateway:
+// sign up → journal (plain and encrypted entries, tags, search, trash) → a reminder that fires and
+// shows in the bell → tasks → a goal tree with a timed session → delete the account.
+// Also: axe-core finds no serious or critical violation on each screen, no console error anywhere,
+// screenshots for the README (docs/web/*.png) and first-load timings (test-results/timings.json).
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { launch, watchErrors } from "./browser.mjs";
+import { startStack } from "./stack.mjs";
+
+const WEB = resolve(import.meta.dirname, "..");
+const SHOTS = resolve(WEB, "../docs/web");
+const RESULTS = resolve(WEB, "test-results");
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startStack();
+  browser = await launch();
+  mkdirSync(SHOTS, { recursive: true });
+  mkdirSync(RESULTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** axe-core on the current page (injected through the DevTools protocol: the page's CSP allows no inline script). */
+async function assertAccessible(page, where) {
+  const violations = await page.evaluate(async (source) => {
+    if (!window.axe) (0, eval)(source);
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }));
+  }, axeSource);
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(serious, [], `${where}: ${JSON.stringify(serious)}`);
+}
+
+function utcClock(date) {
+  return `${String(date.getUTCHours()).padStart(2, "0")}:${String(date.getUTCMinutes()).padStart(2, "0")}`;
+}
+
+test("a new user's journey through every screen", { timeout: 300_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC", locale: "en-GB" });
+  const page = await context.newPage();
+  try {
+    await journey(page);
+  } catch (error) {
+    await page.screenshot({ path: join(RESULTS, "failure.png"), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
+
+async function journey(page) {
+  const { errors, failed } = watchErrors(page);
+  const email = `web-${Date.now()}@example.com`;
+  const password = "correct horse battery";
+
+  // First load, as a new visitor: navigation timings and the time until the sign-in form can be used.
+  await page.goto(stack.url + "/");
+  await page.getByRole("button", { name: "Sign in", exact: true }).waitFor();
+  const timings = await page.evaluate(() => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const paint = performance.getEntriesByName("first-contentful-paint")[0];
+    return { ttfb_ms: nav.responseStart, dom_content_loaded_ms: nav.domContentLoadedEventEnd, load_ms: nav.loadEventEnd, first_contentful_paint_ms: paint?.startTime ?? null, interactive_ms: performance.now() };
+  });
+  writeFileSync(join(RESULTS, "timings.json"), JSON.stringify(timings, null, 2));
+  console.log("first load:", JSON.stringify(timings));
+  await assertAccessible(page, "sign in");
+
+  // Sign up (the app signs in right after).
+  await page.getByRole("button", { name: "No account yet? Sign up" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("short");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByText(/at least 8|8 characters|too short/i).first().waitFor(); // the 422 next to the field
+  await page.getByLabel("Password").fill(password);
+  await page.getByLabel("Full name (optional)").fill("Ada Lovelace");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("heading", { name: "Journal" }).waitFor();
+
+  // A plain entry with a new tag.
+  await page.getByRole("button", { name: "New entry" }).click();
+  await page.getByLabel("Title", { exact: true }).fill("Croissants in Paris");
+  await page.getByLabel("Text", { exact: true }).fill("The bakery on the corner opens at seven.");
+  await page.getByLabel("New tag").fill("travel");
+  await page.getByRole("button", { name: "Add tag" }).click();
+  await page.getByRole("checkbox", { name: "travel" }).waitFor();
+  assert.equal(await page.getByRole("checkbox", { name: "travel" }).isChecked(), true);
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: "Croissants in Paris" }).waitFor();
+
+  // Edit it (PATCH with If-Match).
+  await page.getByRole("button", { name: "Edit Croissants in Paris" }).click();
+  await page.getByLabel("Title", { exact: true }).fill("Croissants in Paris, again");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();
+
+  // An encrypted entry: sealed in the browser, read back after a reload with the passphrase.
+  await page.getByRole("button", { name: "New entry" }).click();
+  await page.getByLabel("Title", { exact: true }).fill("Secret plans");
+  await page.getByLabel("Text", { exact: true }).fill("Only I can read this.");
+  await page.getByLabel("Encrypt this entry in this browser").check();
+  await page.getByLabel("Encryption passphrase").fill("a long passphrase");
+  await page.getByRole("button", { name: "Unlock encrypted entries" }).click();
+  await page.getByText("Encrypted entries are unlocked in this tab.").waitFor();
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: /Secret plans/ }).waitFor();
+  await page.reload();
+  await page.getByRole("heading", { name: "Encrypted entry" }).waitFor();
+  assert.equal(await page.getByText("Only I can read this.").count(), 0, "the text is not readable before unlocking");
+  await page.getByLabel("Encryption passphrase").fill("a long passphrase");
+  await page.getByRole("button", { name: "Unlock encrypted entries" }).click();
+  await page.getByText("Only I can read this.").waitFor();
+
+  // Search and tag filter.
+  await page.getByRole("searchbox", { name: "Search" }).fill("croissant");
+  await page.getByRole("heading", { name: /Secret plans/ }).waitFor({ state: "detached" });
+  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();
+  await page.getByRole("searchbox", { name: "Search" }).fill("");
+  await page.getByRole("heading", { name: /Secret plans/ }).waitFor();
+  await page.getByRole("combobox", { name: "Tag" }).selectOption({ label: "travel" });
+  await page.getByRole("heading", { name: /Secret plans/ }).waitFor({ state: "detached" });
+  await page.getByRole("combobox", { name: "Tag" }).selectOption({ label: "All tags" });
+  await page.getByRole("heading", { name: /Secret plans/ }).waitFor();
+  await assertAccessible(page, "journal");
+  await page.screenshot({ path: join(SHOTS, "journal.png") });
+
+  // Trash and restore.
+  await page.getByRole("button", { name: "Delete Croissants in Paris, again" }).click();
+  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Trash" }).click();
+  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();
+  await page.getByRole("button", { name: "Restore" }).click();
+  await page.getByText("The trash is empty.").waitFor();
+  await page.getByRole("button", { name: "Back to the journal" }).click();
+  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();
+
+  // A reminder due at the next whole minute (at least 20 s away), in UTC: it fires while we go on.
+  await page.getByRole("link", { name: "Reminders" }).click();
+  const due = new Date(Math.ceil((Date.now() + 20_000) / 60_000) * 60_000);
+  await page.getByLabel("Title", { exact: true }).fill("Stretch");
+  await page.getByLabel("Message").fill("Stand up and stretch");
+  await page.getByLabel("Repeats").selectOption("once");
+  await page.getByLabel("Time zone").selectOption("UTC");
+  await page.getByLabel("Time", { exact: true }).fill(utcClock(due));
+  await page.getByLabel("Date").fill(due.toISOString().slice(0, 10));
+  await page.getByRole("button", { name: "Add reminder" }).click();
+  await page.getByRole("heading", { name: "Stretch" }).waitFor();
+  await page.getByText(/^Next: /).first().waitFor();
+  // An rrule reminder shows its next occurrences; a bad rule is refused next to its field.
+  await page.getByLabel("Title", { exact: true }).fill("Review the month");
+  await page.getByLabel("Repeats").selectOption("rrule");
+  await page.getByLabel("Time", { exact: true }).fill("17:00");
+  await page.getByLabel("Rule").fill("FREQ=HOURLY");
+  await page.getByRole("button", { name: "Add reminder" }).click();
+  await page.locator(".field-error").first().waitFor();
+  await page.getByLabel("Rule").fill("FREQ=MONTHLY;BYDAY=-1FR");
+  await page.getByRole("button", { name: "Add reminder" }).click();
+  await page.getByRole("heading", { name: "Review the month" }).waitFor();
+  await page.getByText(/^Next: .* · .* · /).first().waitFor();
+  await assertAccessible(page, "reminders");
+  await page.screenshot({ path: join(SHOTS, "reminders.png"), fullPage: true });
+
+  // Tasks: create, filter, status change.
+  await page.getByRole("link", { name: "Tasks" }).click();
+  await page.getByRole("textbox", { name: "Task", exact: true }).fill("Book the train");
+  await page.getByLabel("Priority", { exact: true }).selectOption("high");
+  await page.getByRole("button", { name: "Add task" }).click();
+  await page.getByRole("heading", { name: "Book the train" }).waitFor();
+  await page.getByLabel("Status of Book the train").selectOption("done");
+  await page.locator(".task.done").getByRole("heading", { name: "Book the train" }).waitFor();
+  await page.getByRole("combobox", { name: "Status", exact: true }).selectOption("todo");
+  await page.getByText("No tasks here.").waitFor();
+  await page.getByRole("combobox", { name: "Status", exact: true }).selectOption("");
+  await assertAccessible(page, "tasks");
+
+  // Goals: a tree, reordering, an activity with a metric, a timed session, the stats chart.
+  await page.getByRole("link", { name: "Goals" }).click();
+  await page.getByLabel("New goal").fill("Run a marathon");
+  await page.getByRole("button", { name: "Add", exact: true }).click();
+  await page.locator(".goal-title", { hasText: "Run a marathon" }).waitFor();
+  for (const sub of ["Build a base", "Long runs"]) {
+    await page.getByRole("button", { name: "Sub-goal of Run a marathon" }).click();
+    await page.getByLabel("New sub-goal of Run a marathon").fill(sub);
+    await page.getByRole("button", { name: "Add", exact: true }).last().click();
+    await page.locator(".goal-title", { hasText: sub }).waitFor();
+  }
+  await page.getByRole("button", { name: "Move Long runs up" }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll(".goal-tree ul .goal-title")].map((n) => n.textContent).join("|") === "Long runs|Build a base");
+  await page.getByLabel("New activity").fill("Easy run");
+  await page.getByLabel("Metric (optional)").fill("Distance");
+  await page.getByLabel("Unit", { exact: true }).fill("km");
+  await page.getByRole("button", { name: "Add activity" }).click();
+  await page.getByText("Easy run", { exact: true }).waitFor();
+  await page.getByRole("button", { name: "Start a session" }).click();
+  await page.getByRole("button", { name: "Add to session" }).click();
+  await page.getByRole("button", { name: "Start timer of Easy run" }).click();
+  await page.getByRole("button", { name: "Stop timer of Easy run" }).waitFor();
+  await page.waitForTimeout(2200);
+  await page.getByRole("button", { name: "Stop timer of Easy run" }).click();
+  await page.getByRole("button", { name: "Start timer of Easy run" }).waitFor();
+  const shown = await page.locator(".timer").first().textContent();
+  assert.match(shown ?? "", /^0:0[2-9]$/, `the timer shows the server's duration, got ${shown}`);
+  await page.getByLabel("Distance (km)").fill("5.5");
+  await page.getByRole("button", { name: "Save metrics" }).click();
+  await page.getByRole("button", { name: "End session" }).click();
+  await page.getByText(/in 1 session across 1 activity/).waitFor();
+  await assertAccessible(page, "goals");
+  await page.screenshot({ path: join(SHOTS, "goals.png"), fullPage: true });
+
+  // The reminder has fired by now (or soon): it shows in the bell.
+  const bell = page.getByRole("button", { name: /Notifications/ });
+  await page.waitForFunction(() => /Notifications\s*1/.test(document.querySelector(".bell button")?.textContent ?? ""), null, { timeout: 120_000 });
+  await bell.click();
+  await page.getByRole("region", { name: "Unread notifications" }).locator("strong", { hasText: "Stretch" }).waitFor();
+  await page.getByRole("button", { name: "Mark read Stretch" }).click();
+  await page.getByText("Nothing new.").waitFor();
+  await bell.click();
+
+  // Phone-sized viewport: the journal still works and passes axe.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole("link", { name: "Journal" }).click();
+  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();
+  await assertAccessible(page, "journal on a phone");
+  await page.screenshot({ path: join(SHOTS, "journal-phone.png") });
+
+  // Keyboard, after a reload (signed in again by the refresh token): the skip link is the first
+  // stop, and focus is visible.
+  await page.reload();
+  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  await page.keyboard.press("Tab");
+  const focus = await page.evaluate(() => ({ text: document.activeElement?.textContent, outline: getComputedStyle(document.activeElement).outlineStyle }));
+  assert.deepEqual(focus, { text: "Journal", outline: "solid" });
+
+  // Delete the account: signed out, and the credentials no longer work.
+  await page.getByRole("link", { name: "Account" }).click();
+  await assertAccessible(page, "account");
+  await page.getByLabel('Type "delete" to confirm').fill("delete");
+  await page.getByRole("button", { name: "Delete my account" }).click();
+  await page.getByText("Your account was deleted.").waitFor();
+  const login = await fetch(stack.url + "/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) });
+  assert.equal(login.status, 401);
+
+  assert.deepEqual(errors, [], "no console errors");
+  assert.deepEqual(failed, ["POST /api/v1/auth/register 422", "POST /api/v1/reminders 422"], "only the refusals provoked on purpose");
+}
+
+test("the page is served with its security headers and long-cached hashed assets", async () => {
+  const page = await fetch(stack.url + "/");
+  assert.equal(page.status, 200);
+  const csp = page.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(page.headers.get("referrer-policy"), "no-referrer");
+  const html = await page.text();
+  const script = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1];
+  assert.ok(script, html);
+  const asset = await fetch(stack.url + script, { headers: { "Accept-Encoding": "gzip" } });
+  assert.equal(asset.status, 200);
+  assert.equal(asset.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  assert.equal(asset.headers.get("content-encoding"), "gzip");
+  // The API is where it was.
+  assert.equal((await fetch(stack.url + "/health")).status, 200);
+});

@@ -1,0 +1,72 @@
+import { useEffect, useState } from "react";
+import { api, must } from "./api/client";
+import type { components } from "./api/schema";
+import { onSessionChange, refresh, refreshToken } from "./api/session";
+import { Bell } from "./components/Bell";
+import { SCREENS, useRoute, type Screen } from "./lib/route";
+import { Account } from "./screens/Account";
+import { Goals } from "./screens/Goals";
+import { Journal } from "./screens/Journal";
+import { Reminders } from "./screens/Reminders";
+import { SignIn } from "./screens/SignIn";
+import { Tasks } from "./screens/Tasks";
+
+type User = components["schemas"]["users_User"];
+const LABELS: Record<Screen, string> = { journal: "Journal", tasks: "Tasks", goals: "Goals", reminders: "Reminders", account: "Account" };
+
+export function App() {
+  const [user, setUser] = useState<User | null>(null);
+  const [starting, setStarting] = useState(() => refreshToken() !== null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [entryKey, setEntryKey] = useState<CryptoKey | null>(null);
+  const screen = useRoute();
+
+  useEffect(() => {
+    const loadMe = async () => setUser(await must(api.GET("/api/v1/users/me")));
+    const off = onSessionChange((signedIn, reason) => {
+      if (signedIn) {
+        setNotice(null);
+        void loadMe().catch(() => setUser(null));
+      } else {
+        setUser(null);
+        setEntryKey(null);
+        setNotice(reason ?? null);
+      }
+    });
+    if (refreshToken()) void refresh().finally(() => setStarting(false));
+    return off;
+  }, []);
+
+  if (starting) return <p className="loading">Loading…</p>;
+  if (!user) return <SignIn notice={notice} />;
+
+  return (
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <span className="brand">Daybook</span>
+        <nav aria-label="Main">
+          <ul>
+            {SCREENS.map((name) => (
+              <li key={name}>
+                <a href={`#/${name}`} aria-current={screen === name ? "page" : undefined}>
+                  {LABELS[name]}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <Bell />
+      </header>
+      <main id="main" tabIndex={-1}>
+        {screen === "journal" && <Journal userId={user.id} entryKey={entryKey} onUnlock={setEntryKey} />}
+        {screen === "tasks" && <Tasks />}
+        {screen === "goals" && <Goals />}
+        {screen === "reminders" && <Reminders />}
+        {screen === "account" && <Account user={user} />}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,31 @@
+import createClient from "openapi-fetch";
+import type { paths } from "./schema";
+import { ProblemError, toProblem } from "./problem";
+import { authFetch } from "./session";
+
+/** The typed client of the gateway's merged OpenAPI document (types: `npm run generate`). */
+export const api = createClient<paths>({ baseUrl: "", fetch: (request) => authFetch(request) });
+
+interface Result<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/** The success body, or a ProblemError carrying the problem+json answer. */
+export async function must<T>(call: Promise<Result<T>>): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok || error !== undefined) throw new ProblemError(toProblem(response.status, error));
+  return data as T;
+}
+
+/** Like must(), and the ETag for a later If-Match. */
+export async function withEtag<T>(call: Promise<Result<T>>): Promise<{ data: T; etag: string | null }> {
+  const { data, error, response } = await call;
+  if (!response.ok || error !== undefined) throw new ProblemError(toProblem(response.status, error));
+  return { data: data as T, etag: response.headers.get("ETag") };
+}
+
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
+}

@@ -1,0 +1,66 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, must } from "../api/client";
+import type { components } from "../api/schema";
+import { formatWhen } from "../lib/dates";
+
+type Notification = components["schemas"]["reminders_Notification"];
+const POLL_MS = 5000;
+
+/** Unread notifications (fired reminders), looked up every few seconds and when the tab gets focus. */
+export function Bell() {
+  const [items, setItems] = useState<Notification[]>([]);
+  const [open, setOpen] = useState(false);
+
+  const load = useCallback(async () => {
+    try {
+      setItems((await must(api.GET("/api/v1/notifications", { params: { query: { unread: true, limit: 20 } } }))).items);
+    } catch {
+      // A failed poll shows the last known list; the next one tries again.
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), POLL_MS);
+    window.addEventListener("focus", load);
+    return () => {
+      clearInterval(timer);
+      window.removeEventListener("focus", load);
+    };
+  }, [load]);
+
+  async function markRead(notification: Notification) {
+    await api.POST("/api/v1/notifications/{notification_id}/read", { params: { path: { notification_id: notification.id } } });
+    setItems((all) => all.filter((n) => n.id !== notification.id));
+  }
+
+  return (
+    <div className="bell">
+      <button type="button" aria-expanded={open} aria-controls="bell-panel" onClick={() => setOpen(!open)}>
+        <svg aria-hidden="true" viewBox="0 0 24 24" className="icon">
+          <path d="M12 2a6 6 0 0 0-6 6v4l-2 4h16l-2-4V8a6 6 0 0 0-6-6zm0 20a3 3 0 0 0 3-3H9a3 3 0 0 0 3 3z" />
+        </svg>{" "}
+        Notifications{items.length > 0 && <span className="badge"> {items.length}</span>}
+      </button>
+      {open && (
+        <div id="bell-panel" className="bell-panel card" role="region" aria-label="Unread notifications">
+          {items.length === 0 ? (
+            <p className="muted">Nothing new.</p>
+          ) : (
+            <ul>
+              {items.map((n) => (
+                <li key={n.id}>
+                  <strong>{n.title}</strong> {n.message && <span>{n.message}</span>}
+                  <small className="muted"> {formatWhen(n.occurrence_at)}</small>
+                  <button type="button" className="link" onClick={() => void markRead(n)}>
+                    Mark read<span className="visually-hidden"> {n.title}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { dailyTotals } from "../components/StatsChart";
+import { reorder } from "../screens/Goals";
+import { elapsedSeconds } from "../screens/Practice";
+import { parseRoute } from "./route";
+import { reminderBody, type ReminderForm } from "./reminders";
+
+const form: ReminderForm = {
+  title: "Stretch",
+  message: "",
+  frequency: "daily",
+  time: "08:00",
+  timezone: "Europe/Berlin",
+  startDate: "2026-12-04",
+  customDays: ["fri", "mon"],
+  rrule: "RRULE:FREQ=MONTHLY;BYDAY=-1FR ",
+};
+
+describe("reminder bodies", () => {
+  it("send custom days only for custom, in week order", () => {
+    expect(reminderBody(form)).toEqual({ title: "Stretch", message: "", frequency: "daily", time: "08:00", timezone: "Europe/Berlin", start_date: "2026-12-04" });
+    expect(reminderBody({ ...form, frequency: "custom" }).custom_days).toEqual(["mon", "fri"]);
+  });
+  it("send the rule without its RRULE: prefix", () => {
+    expect(reminderBody({ ...form, frequency: "rrule" }).rrule).toBe("FREQ=MONTHLY;BYDAY=-1FR");
+  });
+});
+
+describe("goal reordering", () => {
+  const siblings = [
+    { id: "a", sort_order: 0 },
+    { id: "b", sort_order: 0 },
+    { id: "c", sort_order: 5 },
+  ];
+  it("swaps with the neighbour and saves only positions that change", () => {
+    // a, b, c → a, c, b: a keeps 0, c becomes 1, b becomes 2.
+    expect(reorder(siblings, "c", -1)).toEqual([
+      ["c", 1],
+      ["b", 2],
+    ]);
+  });
+  it("does nothing past either end", () => {
+    expect(reorder(siblings, "a", -1)).toEqual([]);
+    expect(reorder(siblings, "c", 1)).toEqual([]);
+  });
+});
+
+describe("timers and stats", () => {
+  it("count a running timer from the server's start, a stopped one from its duration", () => {
+    const now = Date.parse("2026-12-04T10:00:05Z");
+    expect(elapsedSeconds({ time_start: "2026-12-04T10:00:00Z", time_stop: null, duration_seconds: null }, now)).toBe(5);
+    expect(elapsedSeconds({ time_start: "2026-12-04T09:00:00Z", time_stop: "2026-12-04T09:01:00Z", duration_seconds: 60 }, now)).toBe(60);
+  });
+  it("sum every activity per day, oldest first, with empty days", () => {
+    const item = (day: string, seconds: number) => ({ activity_id: "x", bucket_start: `${day}T00:00:00Z`, sessions: 1, instances: 1, total_seconds: seconds, metrics: [] });
+    const totals = dailyTotals([item("2026-12-04", 60), item("2026-12-04", 30), item("2026-12-02", 10), item("2026-11-01", 999)], 3, new Date("2026-12-04T15:00:00Z"));
+    expect(totals).toEqual([
+      { day: "2026-12-02", seconds: 10 },
+      { day: "2026-12-03", seconds: 0 },
+      { day: "2026-12-04", seconds: 90 },
+    ]);
+  });
+});
+
+describe("routes", () => {
+  it("map the hash to a screen, the journal by default", () => {
+    expect(parseRoute("#/goals")).toBe("goals");
+    expect(parseRoute("#/nope")).toBe("journal");
+    expect(parseRoute("")).toBe("journal");
+  });
+});

@@ -1,0 +1,185 @@
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { api, must, newIdempotencyKey } from "../api/client";
+import { errorFor } from "../api/problem";
+import type { components } from "../api/schema";
+import { Field } from "../components/Field";
+import { ProblemBanner } from "../components/ProblemBanner";
+import { formatWhen } from "../lib/dates";
+import { DAYS, FREQUENCIES, browserTimeZone, reminderBody, timeZones, type Day, type Frequency, type ReminderForm } from "../lib/reminders";
+import { useAction } from "../lib/useAsync";
+
+type Reminder = components["schemas"]["reminders_Reminder"];
+type ReminderCreate = components["schemas"]["reminders_ReminderCreate"];
+const FIELDS = ["title", "message", "frequency", "time", "timezone", "start_date", "custom_days", "rrule"];
+
+function Occurrences({ reminder }: { reminder: Reminder }) {
+  const [items, setItems] = useState<string[] | null>(null);
+  useEffect(() => {
+    let live = true;
+    void api
+      .GET("/api/v1/reminders/{reminder_id}/occurrences", { params: { path: { reminder_id: reminder.id }, query: { limit: 3 } } })
+      .then(({ data }) => live && setItems(data?.items ?? []));
+    return () => {
+      live = false;
+    };
+  }, [reminder]);
+  if (!items) return null;
+  if (items.length === 0) return <p className="muted">No upcoming occurrence.</p>;
+  return (
+    <p className="muted">
+      Next: {items.map((at) => formatWhen(at)).join(" · ")}
+    </p>
+  );
+}
+
+const today = () => new Date().toLocaleDateString("sv-SE"); // YYYY-MM-DD in the browser's zone
+
+export function Reminders() {
+  const [reminders, setReminders] = useState<Reminder[]>([]);
+  const [form, setForm] = useState<ReminderForm>(() => ({
+    title: "",
+    message: "",
+    frequency: "daily",
+    time: "08:00",
+    timezone: browserTimeZone(),
+    startDate: today(),
+    customDays: ["mon", "wed", "fri"],
+    rrule: "FREQ=MONTHLY;BYDAY=-1FR",
+  }));
+  const list = useAction();
+  const save = useAction();
+  const set = <K extends keyof ReminderForm>(key: K, value: ReminderForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+
+  const load = useCallback(async () => {
+    setReminders((await must(api.GET("/api/v1/reminders", { params: { query: { limit: 100 } } }))).items);
+  }, []);
+  useEffect(() => {
+    void list.run(load);
+  }, [list.run, load]);
+
+  async function create(event: FormEvent) {
+    event.preventDefault();
+    const made = await save.run(() =>
+      must(
+        api.POST("/api/v1/reminders", {
+          body: reminderBody(form) as ReminderCreate,
+          headers: { "Idempotency-Key": newIdempotencyKey() },
+        }),
+      ),
+    );
+    if (made) {
+      setForm((f) => ({ ...f, title: "", message: "" }));
+      await list.run(load);
+    }
+  }
+
+  async function toggle(reminder: Reminder) {
+    await list.run(async () => {
+      const updated = await must(
+        api.PATCH("/api/v1/reminders/{reminder_id}", { params: { path: { reminder_id: reminder.id } }, body: { is_active: !reminder.is_active } }),
+      );
+      setReminders((all) => all.map((r) => (r.id === reminder.id ? updated : r)));
+    });
+  }
+
+  async function remove(reminder: Reminder) {
+    await list.run(async () => {
+      await must(api.DELETE("/api/v1/reminders/{reminder_id}", { params: { path: { reminder_id: reminder.id } } }));
+      setReminders((all) => all.filter((r) => r.id !== reminder.id));
+    });
+  }
+
+  return (
+    <section aria-labelledby="reminders-title">
+      <h1 id="reminders-title">Reminders</h1>
+      <form className="card" onSubmit={create} aria-label="New reminder">
+        <div className="grid">
+          <Field label="Title" error={errorFor(save.problem, "title")}>
+            {(p) => <input {...p} required maxLength={200} value={form.title} onChange={(e) => set("title", e.target.value)} />}
+          </Field>
+          <Field label="Message" error={errorFor(save.problem, "message")}>
+            {(p) => <input {...p} maxLength={2000} value={form.message} onChange={(e) => set("message", e.target.value)} />}
+          </Field>
+          <Field label="Repeats" error={errorFor(save.problem, "frequency")}>
+            {(p) => (
+              <select {...p} value={form.frequency} onChange={(e) => set("frequency", e.target.value as Frequency)}>
+                {Object.entries(FREQUENCIES).map(([value, label]) => (
+                  <option key={value} value={value}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Time" error={errorFor(save.problem, "time")}>
+            {(p) => <input {...p} type="time" required value={form.time} onChange={(e) => set("time", e.target.value)} />}
+          </Field>
+          <Field label="Time zone" error={errorFor(save.problem, "timezone")}>
+            {(p) => (
+              <select {...p} value={form.timezone} onChange={(e) => set("timezone", e.target.value)}>
+                {timeZones().map((zone) => (
+                  <option key={zone} value={zone}>
+                    {zone}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label={form.frequency === "once" ? "Date" : "Starting"} error={errorFor(save.problem, "start_date")}>
+            {(p) => <input {...p} type="date" value={form.startDate} onChange={(e) => set("startDate", e.target.value)} />}
+          </Field>
+        </div>
+        {form.frequency === "custom" && (
+          <fieldset>
+            <legend>Days</legend>
+            {DAYS.map((day) => (
+              <label key={day} className="check">
+                <input
+                  type="checkbox"
+                  checked={form.customDays.includes(day)}
+                  onChange={(e) => set("customDays", e.target.checked ? [...form.customDays, day] : form.customDays.filter((d): d is Day => d !== day))}
+                />
+                {day}
+              </label>
+            ))}
+            {errorFor(save.problem, "custom_days") && <small className="field-error">{errorFor(save.problem, "custom_days")}</small>}
+          </fieldset>
+        )}
+        {form.frequency === "rrule" && (
+          <Field label="Rule" error={errorFor(save.problem, "rrule")} hint="e.g. FREQ=MONTHLY;BYDAY=-1FR (last Friday of each month); FREQ=WEEKLY;INTERVAL=2;BYDAY=MO">
+            {(p) => <input {...p} required value={form.rrule} onChange={(e) => set("rrule", e.target.value)} />}
+          </Field>
+        )}
+        <ProblemBanner problem={save.problem} shownFields={FIELDS} />
+        <button type="submit" className="primary" disabled={save.busy}>
+          Add reminder
+        </button>
+      </form>
+      <ProblemBanner problem={list.problem} />
+      {reminders.length === 0 && <p className="muted">No reminders yet.</p>}
+      <ul className="reminders" aria-label="Reminders">
+        {reminders.map((r) => (
+          <li key={r.id} className={`card ${r.is_active ? "" : "inactive"}`}>
+            <h3>{r.title}</h3>
+            <p>
+              {FREQUENCIES[r.frequency]}
+              {r.frequency === "custom" && r.custom_days ? ` (${r.custom_days.join(", ")})` : ""}
+              {r.frequency === "rrule" && r.rrule ? ` (${r.rrule})` : ""} at {r.time} {r.timezone}
+              {r.message && <> · {r.message}</>}
+            </p>
+            {r.is_active ? <Occurrences reminder={r} /> : <p className="muted">Paused</p>}
+            <div className="actions">
+              <button type="button" onClick={() => void toggle(r)}>
+                {r.is_active ? "Pause" : "Resume"}
+                <span className="visually-hidden"> {r.title}</span>
+              </button>
+              <button type="button" onClick={() => void remove(r)}>
+                Delete<span className="visually-hidden"> {r.title}</span>
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
