@@ -37,12 +37,16 @@ def test_stale_until_built_and_again_after_a_source_change(tmp_path: Path) -> No
     assert webapp.is_stale(source)
 
 
-def test_without_node_it_says_so_and_serves_the_api_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_node_it_says_so_and_serves_the_api_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = make_source(tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     said: list[str] = []
     assert webapp.prepare(source, tmp_path / "web-build.log", said.append) == (None, None)
-    assert said == ["web app: node/npm not found, so it is not built; serving the API only (install Node.js 20+)"]
+    assert said == [
+        "web app: node/npm not found, so it is not built; serving the API only (install Node.js 20+)"
+    ]
 
     (source / "dist").mkdir()
     (source / "dist" / "index.html").write_text("<!DOCTYPE html>")  # an older build is still served
@@ -64,7 +68,9 @@ def fake_npm(bin_dir: Path, body: str) -> None:
         script.chmod(0o755)
 
 
-def test_the_build_runs_in_the_background_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_build_runs_in_the_background_and_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = make_source(tmp_path)
     fake_npm(tmp_path / "bin", 'echo "npm $*"; mkdir -p dist && echo built > dist/index.html')
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
@@ -79,7 +85,9 @@ def test_the_build_runs_in_the_background_and_reports(tmp_path: Path, monkeypatc
     assert said[-1].startswith("web app built in ")
 
 
-def test_a_failed_build_is_reported_and_stop_ends_a_running_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_build_is_reported_and_stop_ends_a_running_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = make_source(tmp_path)
     (source / "node_modules").mkdir()
     (source / "node_modules" / ".package-lock.json").write_text("{}")

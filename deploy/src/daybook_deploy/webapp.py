@@ -15,9 +15,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import IO
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 Reporter = Callable[[str], None]
 
