@@ -103,6 +103,9 @@ def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         # Every test client shares one address: the default registration limit (30/3600) is for
         # people. 127.0.0.1 is a trusted proxy, so a test can speak for other clients (X-Forwarded-For).
         extra_env={"GATEWAY_RATE_LIMIT_REGISTER": "1000/60", "GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32"},
+        # DAYBOOK_PGBOUNCER=1: every service through a PgBouncer in transaction mode (.ci/run does a pass).
+        pgbouncer=bool(os.environ.get("DAYBOOK_PGBOUNCER")),
+        pgbouncer_port=free_port(),
     )
     stack = Stack(config)
     _STACK_METRICS.update(config.metrics_urls())

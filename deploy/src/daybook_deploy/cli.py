@@ -192,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="start only these (and what they need), e.g. `daybook up journal`; default: everything",
     )
     p_up.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        default=None,
+        help="the services reach PostgreSQL through a PgBouncer in transaction mode (the system's "
+        "pgbouncer, on DAYBOOK_PGBOUNCER_PORT, default 16432); default: DAYBOOK_PGBOUNCER",
+    )
+    p_up.add_argument(
         "--scale",
         metavar="NAME=N,…",
         default=None,
@@ -280,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _fail(str(exc.args[0]))
             return 2
         config.services = tuple(args.services)
+        if args.pgbouncer:
+            config.pgbouncer = True
         if args.scale is not None:
             try:
                 config.scale = parse_scale(args.scale)

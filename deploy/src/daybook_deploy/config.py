@@ -25,6 +25,7 @@ REPLICA_PORT_STEP = 10
 MAX_REPLICAS = 9
 DEFAULT_PG_PORT = 15432
 DEFAULT_NATS_PORT = 14222
+DEFAULT_PGBOUNCER_PORT = 16432
 SIGNING_KEY_NAME = "users-signing-key.pem"
 
 
@@ -94,6 +95,9 @@ class StackConfig:
     """Start only these processes (and what they depend on); empty: all of them."""
     extra_env: dict[str, str] = field(default_factory=dict)
     """Added to every child's environment (after the inherited one, before the launcher's own)."""
+    pgbouncer: bool = False
+    """Services reach PostgreSQL through a PgBouncer in transaction mode (``--pgbouncer``)."""
+    pgbouncer_port: int = DEFAULT_PGBOUNCER_PORT
     scale: dict[str, int] = field(default_factory=dict)
     """Processes per name (``--scale journal=2`` / ``DAYBOOK_SCALE``); absent names run once."""
     web: bool = False
@@ -135,6 +139,8 @@ class StackConfig:
             ready_timeout=ready_timeout,
             scale=parse_scale(env.get("DAYBOOK_SCALE") or "", "DAYBOOK_SCALE"),
             web=(env.get("DAYBOOK_WEB") or "on").strip().lower() not in {"off", "0", "false", "no"},
+            pgbouncer=bool(env.get("DAYBOOK_PGBOUNCER")),
+            pgbouncer_port=_int(env, "DAYBOOK_PGBOUNCER_PORT", DEFAULT_PGBOUNCER_PORT),
         )
 
     # --- places in the data dir -------------------------------------------------------------

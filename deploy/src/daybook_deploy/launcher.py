@@ -45,6 +45,7 @@ from daybook_deploy.services import (
 )
 from daybook_deploy.webapp import WebBuild
 from daybook_devtools.embedded import EmbeddedNats, EmbeddedPostgres, PortInUseError, port_is_free
+from daybook_devtools.pgbouncer import EmbeddedPgBouncer
 
 if TYPE_CHECKING:
     from daybook_devtools.provision import ServiceRole
@@ -70,6 +71,8 @@ def check_ports(config: StackConfig) -> None:
         wanted.append((config.pg_port, "DAYBOOK_PG_PORT", "127.0.0.1"))
     if config.embedded_nats:
         wanted.append((config.nats_port, "DAYBOOK_NATS_PORT", "127.0.0.1"))
+    if config.pgbouncer:
+        wanted.append((config.pgbouncer_port, "DAYBOOK_PGBOUNCER_PORT", "127.0.0.1"))
     for spec in selection(config.services):
         if spec.port is None or (spec.optional and not spec.available()):
             continue
@@ -203,6 +206,7 @@ class Stack:
     timings: dict[str, float] = field(default_factory=dict, init=False)
     postgres: EmbeddedPostgres | None = field(default=None, init=False)
     nats: EmbeddedNats | None = field(default=None, init=False)
+    pgbouncer: EmbeddedPgBouncer | None = field(default=None, init=False)
     admin_url: str | None = field(default=None, init=False)
     nats_url: str | None = field(default=None, init=False)
     _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
@@ -237,11 +241,16 @@ class Stack:
         from daybook_devtools.provision import role_url
 
         server, database = self.database_server_url, self.config.database
+        pooled: dict[str, str] | None = None
+        if self.config.pgbouncer:
+            pooler = f"postgresql://pgbouncer@127.0.0.1:{self.config.pgbouncer_port}/{database}"
+            pooled = {r.schema: role_url(pooler, database, r) for r in self.roles()}
         return Endpoints(
             host=self.config.host,
             service_urls=self.service_urls,
             ports=self.config.ports,
             database_urls={r.schema: role_url(server, database, r) for r in self.roles()},
+            pooled_database_urls=pooled,
             nats_url=self.planned_nats_url,
             signing_key_file=str(self.config.signing_key_file),
         )
@@ -419,6 +428,24 @@ class Stack:
             except Exception as exc:
                 raise StackError(f"{spec.name} migrations failed: {exc.__class__.__name__}: {exc}") from exc
         self.timings["migrate"] = time.monotonic() - began
+        if cfg.pgbouncer:
+            self._start_pgbouncer(admin, roles)
+
+    def _start_pgbouncer(self, admin: str, roles: list[ServiceRole]) -> None:
+        from sqlalchemy.engine import make_url
+
+        server = make_url(admin)
+        self.pgbouncer = EmbeddedPgBouncer(
+            self.config.data_dir / "pgbouncer",
+            self.config.pgbouncer_port,
+            server.port or 5432,
+            {r.role: r.password for r in roles},
+            server_host=server.host or "127.0.0.1",
+        )
+        try:
+            self._timed("pgbouncer", self.pgbouncer.start)
+        except (FileNotFoundError, RuntimeError) as exc:
+            raise StackError(str(exc)) from exc
 
     def _spawn_all(self) -> None:
         cfg = self.config
@@ -569,6 +596,9 @@ class Stack:
             if child.pump is not None:
                 child.pump.join(timeout=2)
         self.children.clear()
+        if self.pgbouncer is not None:
+            self.pgbouncer.stop()
+            self.pgbouncer = None
         if self.nats is not None:
             self.nats.stop()
             self.nats = None

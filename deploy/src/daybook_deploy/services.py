@@ -92,6 +92,9 @@ class Endpoints:
     """Each schema's own role URL."""
     nats_url: str
     signing_key_file: str
+    pooled_database_urls: Mapping[str, str] | None = None
+    """Each role's URL through PgBouncer (``daybook up --pgbouncer``); the direct ones stay for
+    what needs a session (``<P>_DIRECT_DATABASE_URL``)."""
 
 
 def service_env(spec: ServiceSpec, at: Endpoints) -> dict[str, str]:
@@ -103,6 +106,9 @@ def service_env(spec: ServiceSpec, at: Endpoints) -> dict[str, str]:
         env[f"{p}_PORT"] = str(at.ports[spec.name])
     if spec.schema is not None:
         env[f"{p}_DATABASE_URL"] = at.database_urls[spec.schema]
+        if at.pooled_database_urls is not None:
+            env[f"{p}_DATABASE_URL"] = at.pooled_database_urls[spec.schema]
+            env[f"{p}_DIRECT_DATABASE_URL"] = at.database_urls[spec.schema]
     if spec.nats:
         env[f"{p}_NATS_URL"] = at.nats_url
     if spec.jwks:

@@ -43,5 +43,8 @@ def purges(settings: Settings) -> list[Purge]:
 
 def retention_runner(settings: Settings) -> RetentionRunner:
     return RetentionRunner(
-        plain_url(settings.common.database.url), SCHEMA, purges(settings), settings.retention_interval_seconds
+        plain_url(settings.common.database.session_url),
+        SCHEMA,
+        purges(settings),
+        settings.retention_interval_seconds,
     )

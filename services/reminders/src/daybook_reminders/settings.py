@@ -96,7 +96,10 @@ class SchedulerConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SchedulerConfig:
         env = Env(PREFIX, environ)
         return cls(
-            dsn=asyncpg_dsn(env.str("DATABASE_URL", DEFAULT_DATABASE_URL)),
+            # LISTEN for wake-ups: a session of its own, past a transaction pooler when there is one.
+            dsn=asyncpg_dsn(
+                env.optional("DIRECT_DATABASE_URL") or env.str("DATABASE_URL", DEFAULT_DATABASE_URL)
+            ),
             statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", DEFAULT_STATEMENT_TIMEOUT_MS),
             log_level=env.str("LOG_LEVEL", "INFO"),
             scheduler=SchedulerSettings.from_env(env),

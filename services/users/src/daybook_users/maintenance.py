@@ -60,7 +60,7 @@ def purges(settings: Settings) -> list[Purge]:
 
 def runner(settings: Settings) -> RetentionRunner:
     return RetentionRunner(
-        plain_url(settings.common.database.url),
+        plain_url(settings.common.database.session_url),
         SCHEMA,
         purges(settings),
         settings.maintenance_interval_seconds,

@@ -107,7 +107,7 @@ def service_main(
         db = database(settings())
         run = upgrade if args.command == "migrate" else downgrade
         try:
-            run(package.SCRIPT_LOCATION, db.url, db.schema, args.revision)
+            run(package.SCRIPT_LOCATION, db.session_url, db.schema, args.revision)
         except ssl.SSLCertVerificationError as exc:
             raise SystemExit(
                 f"daybook-{name}: the PostgreSQL server's certificate was not accepted "

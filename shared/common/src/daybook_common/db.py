@@ -32,10 +32,26 @@ class DatabaseSettings:
     pool_timeout: float = 10.0
     statement_timeout_ms: int = 15_000
     echo: bool = False
+    direct_url: str | None = None
+    """``<P>_DIRECT_DATABASE_URL``: given when ``url`` goes through a transaction pooler (PgBouncer).
+    Then ``url`` runs without prepared statements surviving a transaction, and whatever needs a
+    session of its own — ``LISTEN`` (outbox relay, deny-list, scheduler wake-ups), session advisory
+    locks (retention), migrations, event consumers — connects here instead."""
+
+    @property
+    def pooled(self) -> bool:
+        return self.direct_url is not None
+
+    @property
+    def session_url(self) -> str:
+        """Where a connection that keeps session state goes: the direct URL, else the one URL."""
+        return self.direct_url or self.url
 
     @classmethod
     def from_env(cls, env: Env, schema: str, default_url: str) -> DatabaseSettings:
+        direct = env.optional("DIRECT_DATABASE_URL")
         return cls(
+            direct_url=async_url(direct) if direct else None,
             url=async_url(env.str("DATABASE_URL", default_url)),
             schema=schema,
             pool_size=env.int("DB_POOL_SIZE", 10),
@@ -108,11 +124,23 @@ def connect_args(db: DatabaseSettings, application_name: str) -> dict[str, Any]:
     }
 
 
+def pooled_statement_names() -> str:
+    """A fresh name per prepared statement: through a transaction pooler a name may not be reused
+    on a server connection that another client's statement of the same name still occupies."""
+    return f"__daybook_{uuid.uuid4().hex}__"
+
+
 def create_engine(db: DatabaseSettings, application_name: str) -> AsyncEngine:
     url, tls = split_tls(db.url)
     args = connect_args(db, application_name)
     if tls is not None:
         args["ssl"] = tls
+    if db.pooled:  # SQLAlchemy's and asyncpg's statement caches off (see DatabaseSettings.direct_url)
+        args.update(
+            prepared_statement_cache_size=0,
+            prepared_statement_name_func=pooled_statement_names,
+            statement_cache_size=0,
+        )
     return create_async_engine(
         url,
         pool_size=db.pool_size,

@@ -183,16 +183,16 @@ class EventRuntime:
         self.deleted_users: DeniedUsers | None = None
         db = settings.database
         if follow_deleted_users:  # from the database: works with events off too
-            self.deleted_users = DeniedUsers(db.url, db.schema)
+            self.deleted_users = DeniedUsers(db.session_url, db.schema)
             verifier.is_revoked = self.deleted_users.is_revoked
             verifier.is_session_revoked = self.deleted_users.is_session_revoked
         url = settings.nats_url
         if url is None:
             return
         if outbox is not None:
-            self.relay = OutboxRelay(db.url, db.schema, url)
+            self.relay = OutboxRelay(db.session_url, db.schema, url)
         if handlers:
-            self.consumer = EventConsumer(db.url, db.schema, url, settings.name, handlers)
+            self.consumer = EventConsumer(db.session_url, db.schema, url, settings.name, handlers)
 
     async def start(self) -> None:
         if self.deleted_users is not None:

@@ -168,6 +168,12 @@ class ReadPool:
             "plan_cache_mode": "force_generic_plan",
         }
 
+    @property
+    def _cache_size(self) -> int:
+        """Through a transaction pooler a prepared statement does not outlive its transaction:
+        no statement cache there (the generic plans then do not apply either); asyncpg's default else."""
+        return 0 if self.database.pooled else 100
+
     async def start(self) -> None:
         self.pool = await asyncpg.create_pool(
             plain_url(self.database.url),
@@ -176,6 +182,7 @@ class ReadPool:
             max_inactive_connection_lifetime=300,
             reset=_no_reset,
             server_settings=self._server_settings(),
+            statement_cache_size=self._cache_size,
         )
         self._open = True
 
@@ -246,6 +253,7 @@ class ReadPool:
         connection: asyncpg.Connection = await asyncpg.connect(
             plain_url(self.database.url),
             server_settings={**self._server_settings(), "TimeZone": "UTC", "DateStyle": "ISO"},
+            statement_cache_size=self._cache_size,
         )
         try:
             await connection.set_type_codec(
