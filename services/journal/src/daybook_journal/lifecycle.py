@@ -5,7 +5,8 @@ A row is *live* while ``deleted_at`` is NULL. Every change bumps ``version`` (th
 race-safe) and checks the version the caller expected (``If-Match``): 404 when there is no
 live row of the caller's, 412 when the version moved. Delete moves the row to the trash;
 restore brings it back; the trash lists deleted rows latest first, keyset-paginated on
-``(deleted_at, id)``. Retention hard-deletes old trash (:mod:`daybook_journal.retention`).
+``(deleted_at, id)``. Retention hard-deletes old trash (:mod:`daybook_journal.retention`); the
+owner can hard-delete one trashed row or the whole trash sooner (``purge``, ``empty_trash``).
 """
 
 from __future__ import annotations
@@ -92,6 +93,22 @@ class Lifecycle:
         )
         version = restored.scalar_one_or_none()
         return None if version is None else int(version)
+
+    async def purge(self, db: UserDb, row_id: uuid.UUID) -> None:
+        """Hard-delete one row of the caller's trash: 404 when it is live, gone or another user's."""
+        c = self.table.c
+        gone = await db.session.execute(
+            sa.delete(self.table).where(self._mine(db, row_id), c.deleted_at.is_not(None)).returning(c.id)
+        )
+        if gone.first() is None:
+            raise NotFound(self.not_found)
+
+    async def empty_trash(self, db: UserDb) -> None:
+        """Hard-delete every row of the caller's trash (links and revisions go by cascade)."""
+        c = self.table.c
+        await db.session.execute(
+            sa.delete(self.table).where(c.user_id == db.user_id, c.deleted_at.is_not(None))
+        )
 
     def trash_query(self, cursor: str | None, limit: int) -> tuple[CompiledQuery, dict[str, Any]]:
         """The trash page's statement (one row past ``limit``) and its values."""

@@ -128,3 +128,13 @@ class EntryController(Controller):
     ) -> Response[Page[s.Entry]]:
         items, next_cursor = await entry_queries.trash(cursor, limit)
         return page_response(items, next_cursor)
+
+    @delete(
+        "/trash/{entry_id:uuid}", operation_id="PurgeTrashedEntry", summary="Delete a trashed entry for good"
+    )
+    async def purge_entry(self, entry_id: uuid.UUID, entries: EntryService) -> None:
+        await entries.purge(entry_id)
+
+    @delete("/trash", operation_id="EmptyTrash", summary="Delete every entry of the caller's trash for good")
+    async def empty_trash(self, entries: EntryService) -> None:
+        await entries.empty_trash()

@@ -351,6 +351,14 @@ class EntryService:
         await LIFECYCLE.restore(self.db, entry_id)
         return await self.get(entry_id)
 
+    async def purge(self, entry_id: uuid.UUID) -> None:
+        """Delete one trashed entry for good (404 unless it is in the caller's trash)."""
+        await LIFECYCLE.purge(self.db, entry_id)
+
+    async def empty_trash(self) -> None:
+        """Delete every entry of the caller's trash for good."""
+        await LIFECYCLE.empty_trash(self.db)
+
 
 #: The caller's entries for the account export (trash included, ``deleted_at`` set there):
 #: the API's shape, ``encrypted`` with the stored bytes as base64, newest ``entry_date`` first.

@@ -79,6 +79,20 @@ class GoalController(Controller):
         items, next_cursor = await goal_service.trash(cursor, limit)
         return Page(items=items, next_cursor=next_cursor)
 
+    @delete(
+        "/trash/{goal_id:uuid}",
+        operation_id="PurgeTrashedGoal",
+        summary="Delete a trashed goal (a deletion's top goal, with its subtree) for good",
+    )
+    async def purge_goal(self, goal_id: uuid.UUID, goal_service: GoalService) -> None:
+        await goal_service.purge(goal_id)
+
+    @delete(
+        "/trash", operation_id="EmptyGoalTrash", summary="Delete every goal of the caller's trash for good"
+    )
+    async def empty_trash(self, goal_service: GoalService) -> None:
+        await goal_service.empty_trash()
+
     @get("/{goal_id:uuid}", operation_id="GetGoal")
     async def get_goal(
         self, goal_id: uuid.UUID, goal_service: GoalService, if_none_match: IfNoneMatchHeader = None

@@ -80,6 +80,23 @@ WITH RECURSIVE subtree AS (
 )
 """
 
+# A hard delete of trashed deletions (``{which}``: one top goal, or all of the caller's): the
+# tops go (ON DELETE CASCADE takes their subtrees and the practice data hanging from them);
+# tasks naming any goal of those subtrees keep the task and lose the goal_id (a new version).
+_PURGE = """
+WITH RECURSIVE tops AS (
+    SELECT id FROM journal.goals WHERE user_id = :user_id AND deletion_id = id {which}
+), doomed AS (
+    SELECT id FROM tops
+    UNION ALL
+    SELECT c.id FROM journal.goals AS c JOIN doomed AS d ON c.parent_id = d.id
+), detached AS (
+    UPDATE journal.tasks SET goal_id = NULL, version = version + 1, updated_at = now()
+    WHERE user_id = :user_id AND goal_id IN (SELECT id FROM doomed) RETURNING 1
+)
+DELETE FROM journal.goals WHERE id IN (SELECT id FROM tops) RETURNING id
+"""
+
 
 async def check_live_goal(db: UserDb, goal_id: uuid.UUID | None, field: str = "goal_id") -> None:
     """``goal_id`` must be a live goal of the caller (``422`` naming ``field`` otherwise)."""
@@ -400,6 +417,21 @@ class GoalService:
             .values(deleted_at=None, deletion_id=None, version=g.version + 1, updated_at=utcnow())
         )
         return await self.get(goal_id)
+
+    async def purge(self, goal_id: uuid.UUID) -> None:
+        """Delete one trashed deletion (its top goal, the subtree and its practice data) for good."""
+        await self._take_tree_lock()
+        gone = await self.db.session.execute(
+            sa.text(_PURGE.format(which="AND id = :goal_id")),
+            {"goal_id": goal_id, "user_id": self.db.user_id},
+        )
+        if gone.first() is None:
+            raise NotFound("Goal not in the trash (delete the goal whose delete removed it)")
+
+    async def empty_trash(self) -> None:
+        """Delete every trashed deletion of the caller's for good."""
+        await self._take_tree_lock()
+        await self.db.session.execute(sa.text(_PURGE.format(which="")), {"user_id": self.db.user_id})
 
     async def _execute(self, stmt: sa.Executable) -> None:
         try:

@@ -87,6 +87,18 @@ class TaskController(Controller):
         items, next_cursor = await task_queries.trash(cursor, limit)
         return Page(items=items, next_cursor=next_cursor)
 
+    @delete(
+        "/trash/{task_id:uuid}", operation_id="PurgeTrashedTask", summary="Delete a trashed task for good"
+    )
+    async def purge_task(self, task_id: uuid.UUID, task_service: TaskService) -> None:
+        await task_service.purge(task_id)
+
+    @delete(
+        "/trash", operation_id="EmptyTaskTrash", summary="Delete every task of the caller's trash for good"
+    )
+    async def empty_trash(self, task_service: TaskService) -> None:
+        await task_service.empty_trash()
+
     @get("/{task_id:uuid}", operation_id="GetTask")
     async def get_task(
         self, task_id: uuid.UUID, task_service: TaskService, if_none_match: IfNoneMatchHeader = None

@@ -349,6 +349,14 @@ class TaskService:
             await task_changed(self.db, task_id, version, "restored")
         return await self.get(task_id)
 
+    async def purge(self, task_id: uuid.UUID) -> None:
+        """Delete one trashed task for good (no event: its delete already told the others it is gone)."""
+        await LIFECYCLE.purge(self.db, task_id)
+
+    async def empty_trash(self) -> None:
+        """Delete every task of the caller's trash for good."""
+        await LIFECYCLE.empty_trash(self.db)
+
 
 #: The caller's tasks for the account export (trash included), the API's shape, oldest first.
 EXPORT = ExportKind(

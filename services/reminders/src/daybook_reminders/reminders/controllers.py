@@ -89,6 +89,22 @@ class ReminderController(Controller):
         rows, next_cursor = await reminders.trash_page(limit=limit, cursor=cursor)
         return Page(items=[to_schema(r) for r in rows], next_cursor=next_cursor)
 
+    @delete(
+        "/trash/{reminder_id:uuid}",
+        operation_id="PurgeTrashedReminder",
+        summary="Delete a trashed reminder (and its notifications) for good",
+    )
+    async def purge_reminder(self, reminders: ReminderService, reminder_id: uuid.UUID) -> None:
+        await reminders.purge(reminder_id)
+
+    @delete(
+        "/trash",
+        operation_id="EmptyReminderTrash",
+        summary="Delete every reminder of the caller's trash (and their notifications) for good",
+    )
+    async def empty_trash(self, reminders: ReminderService) -> None:
+        await reminders.empty_trash()
+
     @post(
         "/{reminder_id:uuid}/restore",
         operation_id="RestoreReminder",

@@ -330,6 +330,23 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
             await notify_schedulers(self.session, next_fire_at)
         return reminder
 
+    def _trashed(self) -> sa.ColumnElement[bool]:
+        return sa.and_(m.Reminder.user_id == self.user_id, m.Reminder.deleted_at.is_not(None))
+
+    async def purge(self, reminder_id: uuid.UUID) -> None:
+        """Delete one trashed reminder for good (its notifications go with it): 404 unless in the trash."""
+        gone = await self.session.execute(
+            sa.delete(m.Reminder)
+            .where(self._trashed(), m.Reminder.id == reminder_id)
+            .returning(m.Reminder.id)
+        )
+        if gone.first() is None:
+            raise NotFound("Reminder not found in the trash")
+
+    async def empty_trash(self) -> None:
+        """Delete every reminder of the caller's trash for good (with their notifications)."""
+        await self.session.execute(sa.delete(m.Reminder).where(self._trashed()))
+
     @staticmethod
     def _rule_of(reminder: m.Reminder) -> Rule:
         return Rule(
