@@ -40,6 +40,9 @@ async def _fill(api: AsyncTestClient, user: User, entries: int = 7, tasks: int =
     ids = [t["id"] for t in tags]
     for i in range(entries):
         entry = await make_entry(api, user, tag_ids=ids[: i % 3 + 1])
+        if i % 2 == 0:  # a revision of the first version
+            r = await api.patch(f"{ENTRIES}/{entry['id']}", json={"title": "again"}, headers=user.headers)
+            assert r.status_code == 200, r.text
         if i % 3 == 0:
             assert (await api.delete(f"{ENTRIES}/{entry['id']}", headers=user.headers)).status_code == 204
     for i in range(tasks):

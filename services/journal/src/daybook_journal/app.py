@@ -41,12 +41,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
     reads = ReadPool(settings.common.database, "daybook-journal-reads")
     on_startup: list[Any] = [reads.start]
     on_shutdown: list[Any] = [reads.stop]
-    retention = retention_runner(
-        plain_url(settings.common.database.session_url),
-        journal.trash_purge_interval_seconds,
-        journal.trash_retention_days,
-        journal.idempotency_ttl_hours,
-    )
+    retention = retention_runner(plain_url(settings.common.database.session_url), journal)
     on_startup.append(retention.start)
     on_shutdown.append(retention.stop)
     return ServiceApp(

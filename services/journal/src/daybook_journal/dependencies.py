@@ -19,6 +19,7 @@ from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.rls import UserDb, provide_user_db
 from daybook_journal.db.models import idempotency_keys
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool, UserReads
+from daybook_journal.entries.revisions import Revisions
 from daybook_journal.entries.services import EntryQueries, EntryService
 from daybook_journal.settings import JournalSettings
 from daybook_journal.tags.services import TagQueries, TagService
@@ -59,6 +60,10 @@ async def provide_entry_queries(request: Request[Any, Any, Any], state: State) -
     return EntryQueries(user_reads(state, current_user))
 
 
+def provide_revisions(user_db: UserDb) -> Revisions:
+    return Revisions(user_db)
+
+
 def provide_tags(user_db: UserDb) -> TagService:
     return TagService(user_db)
 
@@ -81,6 +86,7 @@ dependencies: dict[str, Provide] = {
     "idempotency": Provide(provide_idempotency, sync_to_thread=False),
     "entries": Provide(provide_entries, sync_to_thread=False),
     "entry_queries": Provide(provide_entry_queries),
+    "revisions": Provide(provide_revisions, sync_to_thread=False),
     "tag_service": Provide(provide_tags, sync_to_thread=False),
     "tag_queries": Provide(provide_tag_queries, sync_to_thread=False),
     "task_service": Provide(provide_tasks, sync_to_thread=False),

@@ -1,5 +1,6 @@
 """Trash retention: hard-delete entries, tasks, goal deletions, activities and sessions
-soft-deleted more than N days ago.
+soft-deleted more than N days ago, and entry revisions replaced more than
+``JOURNAL_REVISION_RETENTION_DAYS`` (90) ago.
 
 Runs inside the app every ``JOURNAL_TRASH_PURGE_INTERVAL_SECONDS`` (default hourly) through
 :class:`daybook_common.retention.RetentionRunner` (one runner at a time across replicas and
@@ -16,6 +17,7 @@ import logging
 from daybook_common.retention import Purge, RetentionRunner, denied_sessions_purge, inbox_purge, older_than
 from daybook_journal import SCHEMA
 from daybook_journal.db.batches import BatchTarget, run_batch
+from daybook_journal.settings import JournalSettings
 
 logger = logging.getLogger("daybook.journal.retention")
 BYPASS = [("app.rls_bypass", "on")]
@@ -46,10 +48,19 @@ DELETE FROM {SCHEMA}.activities WHERE id IN (
 """
 
 
-def purges(retention_days: float, idempotency_ttl_hours: float) -> list[Purge]:
+def purges(
+    retention_days: float,
+    idempotency_ttl_hours: float,
+    revision_retention_days: float = 90,
+) -> list[Purge]:
     """What the journal forgets, and after how long."""
     trash = datetime.timedelta(days=retention_days)
     return [
+        Purge(
+            "entry_revisions",
+            older_than(SCHEMA, "entry_revisions", "replaced_at", "entry_id, revision"),
+            datetime.timedelta(days=revision_retention_days),
+        ),
         Purge("journal_entries", older_than(SCHEMA, "journal_entries", "deleted_at"), trash),
         Purge("tasks", older_than(SCHEMA, "tasks", "deleted_at"), trash),
         Purge("sessions", older_than(SCHEMA, "sessions", "deleted_at"), trash),
@@ -92,8 +103,15 @@ async def purge_trash(
     return counts
 
 
-def retention_runner(
-    dsn: str, interval_seconds: float, retention_days: int, idempotency_ttl_hours: int
-) -> RetentionRunner:
+def retention_runner(dsn: str, settings: JournalSettings) -> RetentionRunner:
     """The in-app job: :func:`purges` every ``interval_seconds`` under the schema's lock."""
-    return RetentionRunner(dsn, SCHEMA, purges(retention_days, idempotency_ttl_hours), interval_seconds)
+    return RetentionRunner(
+        dsn,
+        SCHEMA,
+        purges(
+            settings.trash_retention_days,
+            settings.idempotency_ttl_hours,
+            settings.revision_retention_days,
+        ),
+        settings.trash_purge_interval_seconds,
+    )

@@ -13,6 +13,9 @@ PREFIX = "JOURNAL_"
 DEFAULT_DATABASE_URL = "postgresql://journal:journal@127.0.0.1:15432/daybook"
 
 
+_KEPT_DAYS = {"revision_retention_days": 90, "audit_retention_days": 400}
+
+
 @dataclass(frozen=True)
 class JournalSettings:
     #: Soft-deleted entries and tasks older than this are hard-deleted by the retention job.
@@ -21,6 +24,10 @@ class JournalSettings:
     trash_purge_interval_seconds: float = 3600.0
     #: How long an ``Idempotency-Key`` is remembered.
     idempotency_ttl_hours: int = 24
+    #: Entry revisions are kept this long after a change replaced them.
+    revision_retention_days: int = 90
+    #: Audit-trail rows (``audit_log``) are kept this long.
+    audit_retention_days: int = 400
     #: Serve ``GET /entries`` with only ``limit``/``cursor`` without Litestar's handler machinery
     #: (same responses; see :mod:`daybook_journal.entries.fast_path`).  ``false`` is the kill switch.
     list_fast_path: bool = True
@@ -36,7 +43,12 @@ class JournalSettings:
         ttl = env.int("IDEMPOTENCY_TTL_HOURS", 24)
         if ttl < 1:
             raise SettingsError(f"{env.name('IDEMPOTENCY_TTL_HOURS')} must be >= 1")
+        kept = {name: env.int(name.upper(), default) for name, default in _KEPT_DAYS.items()}
+        for name, days in kept.items():
+            if days < 1:
+                raise SettingsError(f"{env.name(name.upper())} must be >= 1")
         return cls(
+            **kept,
             trash_retention_days=retention,
             trash_purge_interval_seconds=interval,
             idempotency_ttl_hours=ttl,

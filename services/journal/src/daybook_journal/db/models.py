@@ -138,6 +138,40 @@ class Tag(Base, Versioned):
     )
 
 
+def _ts_column(name: str) -> sa.Column[datetime.datetime]:
+    return sa.Column(name, DateTimeUTC(timezone=True), nullable=False)
+
+
+#: Earlier versions of entries, each saved by the change that replaced it (``entries.revisions``).
+#: ``revision`` is the entry's version it was; ``saved_at`` when that version was written;
+#: ``replaced_at`` when a change replaced it (kept ``JOURNAL_REVISION_RETENTION_DAYS`` after that).
+entry_revisions = sa.Table(
+    "entry_revisions",
+    Base.metadata,
+    sa.Column("entry_id", sa.Uuid, primary_key=True),
+    sa.Column("revision", sa.BigInteger, primary_key=True),
+    sa.Column("user_id", sa.Uuid, nullable=False),
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("content", sa.Text, nullable=True),
+    _ts_column("entry_date"),
+    *(
+        sa.Column(name, BYTEA, nullable=True)
+        for name in ("ciphertext", "wrapped_key", "iv", "wrap_iv", "secret_tag_id")
+    ),
+    sa.Column("tags", JSONB, nullable=False),
+    _ts_column("saved_at"),
+    _ts_column("replaced_at"),
+    sa.ForeignKeyConstraint(
+        ["entry_id", "user_id"],
+        [f"{SCHEMA}.journal_entries.id", f"{SCHEMA}.journal_entries.user_id"],
+        ondelete="CASCADE",
+        name="fk_entry_revisions_entry_id_journal_entries",
+    ),
+    # Retention's cross-user scan; erasure goes through the entries (cascade).
+    sa.Index("ix_entry_revisions_replaced_at", "replaced_at"),
+)
+
+
 def _link_table(name: str, owner_table: str, owner_column: str) -> sa.Table:
     """``owner ↔ tag`` links; composite foreign keys keep both ends with the same user."""
     return sa.Table(
@@ -269,6 +303,7 @@ USER_OWNED_TABLES = (
     "tasks",
     "task_tags",
     "idempotency_keys",
+    "entry_revisions",
 )
 
 __all__ = [
@@ -282,6 +317,7 @@ __all__ = [
     "Task",
     "denied_sessions",
     "denied_users",
+    "entry_revisions",
     "idempotency_keys",
     "inbox",
     "journal_entry_tags",

@@ -25,6 +25,7 @@ from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.constraints import MAX_TAG_FILTER
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.fast_path import list_entries_fast_path
+from daybook_journal.entries.revisions import Revisions
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
 from daybook_journal.http import DAY_OR_INSTANT, parse_instant
 
@@ -120,6 +121,33 @@ class EntryController(Controller):
     @post("/entries/{entry_id:uuid}/restore", operation_id="RestoreEntry", status_code=200)
     async def restore_entry(self, entry_id: uuid.UUID, entries: EntryService) -> Response[s.Entry]:
         entry, version = await entries.restore(entry_id)
+        return cast(Response[s.Entry], json_response(entry, version=version))
+
+    @get(
+        "/entries/{entry_id:uuid}/revisions",
+        operation_id="ListEntryRevisions",
+        summary="The entry's earlier versions, newest first (kept 90 days after they were replaced)",
+    )
+    async def list_revisions(
+        self, entry_id: uuid.UUID, revisions: Revisions, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> Response[Page[s.Revision]]:
+        items, next_cursor = await revisions.page(entry_id, cursor, limit)
+        return page_response(items, next_cursor)
+
+    @post(
+        "/entries/{entry_id:uuid}/revisions/{revision:int}/restore",
+        operation_id="RestoreEntryRevision",
+        status_code=200,
+        summary="Make an earlier version current again (a new version; If-Match on the entry's ETag)",
+    )
+    async def restore_revision(
+        self,
+        entry_id: uuid.UUID,
+        revision: Annotated[int, Parameter(ge=1, le=2**62)],
+        entries: EntryService,
+        if_match: IfMatchHeader = None,
+    ) -> Response[s.Entry]:
+        entry, version = await entries.restore_revision(entry_id, revision, expected_version(if_match))
         return cast(Response[s.Entry], json_response(entry, version=version))
 
     @get("/trash", operation_id="ListTrash", summary="The caller's soft-deleted entries, latest first")

@@ -93,3 +93,16 @@ class EntryUpdate(msgspec.Struct, forbid_unknown_fields=True):
     content: c.EntryContent | msgspec.UnsetType | None = msgspec.UNSET
     encrypted: Encrypted | msgspec.UnsetType | None = msgspec.UNSET
     tag_ids: c.TagIds | msgspec.UnsetType = msgspec.UNSET
+
+
+class Revision(msgspec.Struct):
+    """An earlier version of an entry: ``revision`` is the version (ETag) it had."""
+
+    revision: int
+    title: str | None
+    content: str | None
+    encrypted: Encrypted | None
+    tags: list[EntryTag]
+    entry_date: datetime.datetime
+    #: When this version was written.
+    saved_at: datetime.datetime

@@ -34,11 +34,13 @@ from daybook_journal.db.queries import (
     matches_words,
     new_id,
     param,
+    tags,
     utcnow,
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.db.rows import AnySelect, Record, Row, SaRow
 from daybook_journal.entries import schemas as s
+from daybook_journal.entries.revisions import Revisions, as_update, save_revision
 from daybook_journal.entries.tag_lists import decode_tag_list, tag_list_of, write_new_entry_tags
 from daybook_journal.lifecycle import Lifecycle
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
@@ -334,6 +336,7 @@ class EntryService:
             # After the links changed, on the row locked above: reads the links just written.
             values["tags"] = tag_list_of(entries.c.id)
         if values:
+            await save_revision(self.db, entry_id)  # the version this change replaces
             try:
                 await LIFECYCLE.change(self.db, entry_id, **values)
             except IntegrityError as exc:  # a CHECK the checks above did not foresee
@@ -350,6 +353,26 @@ class EntryService:
         """Bring an entry back from the trash (restoring a live entry changes nothing)."""
         await LIFECYCLE.restore(self.db, entry_id)
         return await self.get(entry_id)
+
+    async def restore_revision(
+        self, entry_id: uuid.UUID, revision: int, expected_version: ExpectedVersion = None
+    ) -> tuple[s.Entry, int]:
+        """Make an earlier version current again, as a new version (the current one is saved as a
+        revision first); its tags that were deleted since are left out."""
+        earlier = await Revisions(self.db).get(entry_id, revision)
+        wanted = [tag.id for tag in earlier.tags]
+        still_there: list[uuid.UUID] = []
+        if wanted:
+            t = tags.c
+            rows = await self.db.session.execute(
+                sa.select(t.id).where(
+                    t.user_id == self.db.user_id,
+                    t.id == sa.any_(sa.bindparam("ids", wanted, type_=ARRAY(sa.Uuid))),
+                )
+            )
+            present = {row.id for row in rows}
+            still_there = [tag_id for tag_id in wanted if tag_id in present]
+        return await self.update(entry_id, as_update(earlier, still_there), expected_version)
 
     async def purge(self, entry_id: uuid.UUID) -> None:
         """Delete one trashed entry for good (404 unless it is in the caller's trash)."""
