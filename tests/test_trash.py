@@ -118,7 +118,8 @@ def test_a_purged_goal_takes_its_subtree_and_frees_the_tasks_naming_it(http: htt
     task, etag = r.json()["id"], r.headers["ETag"]
     assert http.delete(f"/api/v1/goals/{root}", headers=alice).status_code == 204
 
-    assert http.delete(f"/api/v1/goals/trash/{child}", headers=alice).status_code == 404  # not a deletion's top
+    # Only a deletion's top goal is in the trash
+    assert http.delete(f"/api/v1/goals/trash/{child}", headers=alice).status_code == 404
     assert http.delete(f"/api/v1/goals/trash/{root}", headers=alice).status_code == 204
 
     r = http.get(f"/api/v1/tasks/{task}", headers=alice)
