@@ -1,10 +1,16 @@
-"""Entry revisions through the gateway (the full behaviour: services/journal/tests/test_revisions.py)."""
+"""History and admin through the gateway: entry revisions (the full behaviour:
+services/journal/tests/test_revisions.py), and the admin's deactivate/activate/delete of accounts."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Callable
 
+import asyncpg
 import httpx
+import pytest
 
 PASSWORD = "correct horse battery staple"
 ENTRIES = "/api/v1/journal/entries"
@@ -42,3 +48,115 @@ def test_an_entry_keeps_its_earlier_versions_and_restores_one(http: httpx.Client
     assert (r.json()["title"], r.json()["content"], r.headers["ETag"]) == ("draft", "v1", '"3"')
     items = http.get(f"{ENTRIES}/{entry}/revisions", headers=alice).json()["items"]
     assert [(i["revision"], i["content"]) for i in items] == [(2, "v2"), (1, "v1")]
+
+
+def _login(http: httpx.Client, email: str) -> httpx.Response:
+    return http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+
+
+def _member(http: httpx.Client) -> tuple[str, dict[str, str], str]:
+    """A new account: its email, auth header and refresh token."""
+    email = f"member-{uuid.uuid4().hex[:10]}@example.com"
+    assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+    r = _login(http, email)
+    assert r.status_code == 200, r.text
+    return email, {"Authorization": f"Bearer {r.json()['access_token']}"}, r.json()["refresh_token"]
+
+
+@pytest.fixture(scope="module")
+def admin(http: httpx.Client, stack_admin_dsn: str) -> dict[str, str]:
+    email, headers, _ = _member(http)
+
+    async def promote() -> None:
+        conn = await asyncpg.connect(stack_admin_dsn)
+        try:
+            await conn.execute("UPDATE users.users SET is_superuser = true WHERE email = $1", email)
+        finally:
+            await conn.close()
+
+    asyncio.run(promote())
+    return headers
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time limit"
+        time.sleep(0.1)
+
+
+PER_SERVICE = ("/api/v1/users/me", "/api/v1/journal/entries", "/api/v1/reminders")
+
+
+def test_admin_endpoints_are_for_superusers_only(http: httpx.Client, admin: dict[str, str]) -> None:
+    _, member, _ = _member(http)
+    target = http.get("/api/v1/users/me", headers=member).json()["id"]
+    for method, path in (
+        ("DELETE", f"/api/v1/admin/users/{target}"),
+        ("POST", f"/api/v1/admin/users/{target}/deactivate"),
+        ("POST", f"/api/v1/admin/users/{target}/activate"),
+    ):
+        r = http.request(method, path, headers=member)
+        assert r.status_code == 403, (path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert http.request(method, path.replace(target, str(uuid.uuid4())), headers=admin).status_code == 404
+    me = http.get("/api/v1/users/me", headers=admin).json()["id"]
+    assert http.post(f"/api/v1/admin/users/{me}/deactivate", headers=admin).status_code == 409
+    assert http.get("/api/v1/users/me", headers=member).status_code == 200  # untouched by all that
+
+
+def test_a_deactivated_account_is_refused_everywhere_until_activated(
+    http: httpx.Client, admin: dict[str, str]
+) -> None:
+    email, member, refresh = _member(http)
+    target = http.get("/api/v1/users/me", headers=member).json()["id"]
+    assert all(http.get(path, headers=member).status_code == 200 for path in PER_SERVICE)
+
+    r = http.post(f"/api/v1/admin/users/{target}/deactivate", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["is_active"] is False
+    _eventually(lambda: all(http.get(path, headers=member).status_code == 401 for path in PER_SERVICE))
+    assert _login(http, email).status_code == 401
+    assert http.post("/api/v1/auth/refresh", json={"refresh_token": refresh}).status_code == 401
+    r = http.post(
+        "/api/v1/journal/entries", json={"content": "x", "entry_date": "2026-01-22T10:00:00Z"}, headers=member
+    )
+    assert r.status_code == 401
+
+    r = http.post(f"/api/v1/admin/users/{target}/activate", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["is_active"] is True
+    r = _login(http, email)
+    assert r.status_code == 200, r.text
+    fresh = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    _eventually(lambda: all(http.get(path, headers=fresh).status_code == 200 for path in PER_SERVICE))
+
+
+def test_an_admin_delete_erases_the_account_as_its_owner_would(
+    http: httpx.Client, admin: dict[str, str], stack_admin_dsn: str
+) -> None:
+    email, member, _ = _member(http)
+    target = http.get("/api/v1/users/me", headers=member).json()["id"]
+    r = http.post(
+        "/api/v1/journal/entries", json={"content": "x", "entry_date": "2026-01-22T10:00:00Z"}, headers=member
+    )
+    assert r.status_code == 201, r.text
+
+    assert http.delete(f"/api/v1/admin/users/{target}", headers=admin).status_code == 204
+    assert _login(http, email).status_code == 401
+    _eventually(lambda: all(http.get(path, headers=member).status_code == 401 for path in PER_SERVICE))
+    assert http.delete(f"/api/v1/admin/users/{target}", headers=admin).status_code == 404
+
+    async def stored() -> int:
+        conn = await asyncpg.connect(stack_admin_dsn)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM journal.journal_entries WHERE user_id = $1", uuid.UUID(target)
+                )
+                + await conn.fetchval("SELECT count(*) FROM users.users WHERE id = $1", uuid.UUID(target))
+            )
+        finally:
+            await conn.close()
+
+    _eventually(lambda: asyncio.run(stored()) == 0)

@@ -75,7 +75,8 @@ async def test_other_users_trashed_and_unknown_revisions_are_404(api: Api, alice
     assert (await api.get(base, headers=bob.headers)).status_code == 404
     assert (await api.post(f"{base}/1/restore", headers=bob.headers)).status_code == 404
     assert (await api.post(f"{base}/7/restore", headers=alice.headers)).status_code == 404
-    assert (await api.post(f"{base}/0/restore", headers=alice.headers)).status_code == 422
+    assert (await api.post(f"{base}/0/restore", headers=alice.headers)).status_code == 404
+    assert (await api.post(f"{base}/{2**64}/restore", headers=alice.headers)).status_code == 404
     assert (await api.delete(f"{ENTRIES}/{entry['id']}", headers=alice.headers)).status_code == 204
     assert (await api.get(base, headers=alice.headers)).status_code == 404
     r = await api.get(base, headers=alice.headers, params={"cursor": "not-a-cursor"})

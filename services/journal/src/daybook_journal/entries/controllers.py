@@ -143,7 +143,7 @@ class EntryController(Controller):
     async def restore_revision(
         self,
         entry_id: uuid.UUID,
-        revision: Annotated[int, Parameter(ge=1, le=2**62)],
+        revision: int,
         entries: EntryService,
         if_match: IfMatchHeader = None,
     ) -> Response[s.Entry]:

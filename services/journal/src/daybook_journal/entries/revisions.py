@@ -36,6 +36,8 @@ _COPIED = (
     "tags",
 )
 _r = entry_revisions.c
+#: Versions are BIGINT.
+MAX_REVISION = 2**63 - 1
 
 
 async def save_revision(db: UserDb, entry_id: uuid.UUID) -> None:
@@ -105,8 +107,10 @@ class Revisions:
         return [_revision(row) for row in page], next_cursor
 
     async def get(self, entry_id: uuid.UUID, revision: int) -> s.Revision:
-        """One revision of the caller's live entry, or 404."""
+        """One revision of the caller's live entry, or 404 (also for any number no revision can have)."""
         await self._require_live_entry(entry_id)
+        if not 1 <= revision <= MAX_REVISION:
+            raise NotFound("Revision not found")
         stmt = sa.select(*_COLUMNS).where(
             _r.entry_id == entry_id, _r.user_id == self.db.user_id, _r.revision == revision
         )

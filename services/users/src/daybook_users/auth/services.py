@@ -12,7 +12,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daybook_common.errors import Conflict, Invalid, TooManyRequests, Unauthenticated
+from daybook_common.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
 from daybook_common.idempotency import StoredResponse, fingerprint, forget_user, key_reused
 from daybook_common.metrics import RATE_LIMITED
 from daybook_users.activity.services import forget_activity, record_activity
@@ -168,6 +168,30 @@ class AuthService:
         await forget_activity(self.session, locked.id)
         await forget_account_mail(self.session, locked.id)
         logger.info("account deleted", extra={"user_id": str(locked.id)})
+
+    async def _locked(self, user_id: uuid.UUID) -> m.User:
+        target = await self.users.get_live(user_id, for_update=True)
+        if target is None:
+            raise NotFound("User not found")
+        return target
+
+    async def admin_delete(self, admin: m.User, user_id: uuid.UUID) -> None:
+        """An admin erases an account exactly as its owner's ``DELETE /users/me`` does."""
+        await self.delete_account(await self._locked(user_id))
+        logger.info("account deleted by an admin", extra={"user_id": str(user_id), "admin_id": str(admin.id)})
+
+    async def set_active(self, admin: m.User, user_id: uuid.UUID, active: bool) -> m.User:
+        """Deactivate (login, refresh and every token refused; refresh tokens revoked) or activate."""
+        if user_id == admin.id and not active:
+            raise Conflict("An admin cannot deactivate their own account")
+        target = await self._locked(user_id)
+        if await self.users.set_active(target, active) and not active:
+            await self.tokens.revoke_all(target.id)
+        logger.info(
+            "account activated" if active else "account deactivated",
+            extra={"user_id": str(user_id), "admin_id": str(admin.id)},
+        )
+        return target
 
     async def live_account(self, user_id: uuid.UUID) -> m.User | None:
         user = await self.users.get_live(user_id)

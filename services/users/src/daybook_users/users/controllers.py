@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from litestar import Controller, Response, delete, get, patch, post
 
 from daybook_common.export import EXPORT_PATH
@@ -64,6 +66,38 @@ class AdminUserController(Controller):
     ) -> Page[s.User]:
         rows, next_cursor = await user_service.live_page(limit, cursor)
         return Page(items=[to_schema(user) for user in rows], next_cursor=next_cursor)
+
+    @delete(
+        "/{user_id:uuid}",
+        operation_id="AdminDeleteUser",
+        status_code=204,
+        summary="Erase an account exactly as its owner's DELETE /users/me does (superusers only)",
+    )
+    async def delete_user(self, user_id: uuid.UUID, superuser: m.User, auth_service: AuthService) -> None:
+        await auth_service.admin_delete(superuser, user_id)
+
+    @post(
+        "/{user_id:uuid}/deactivate",
+        operation_id="DeactivateUser",
+        status_code=200,
+        summary="Refuse the account's login, refresh and tokens everywhere until activated (superusers only)",
+        opt=problems({409: "An admin cannot deactivate their own account"}),
+    )
+    async def deactivate_user(
+        self, user_id: uuid.UUID, superuser: m.User, auth_service: AuthService
+    ) -> Response[s.User]:
+        return _user(await auth_service.set_active(superuser, user_id, False))
+
+    @post(
+        "/{user_id:uuid}/activate",
+        operation_id="ActivateUser",
+        status_code=200,
+        summary="Let a deactivated account in again (superusers only)",
+    )
+    async def activate_user(
+        self, user_id: uuid.UUID, superuser: m.User, auth_service: AuthService
+    ) -> Response[s.User]:
+        return _user(await auth_service.set_active(superuser, user_id, True))
 
 
 class ExportController(Controller):

@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.errors import ExpectedVersion, Invalid, NotFound, check_version
-from daybook_common.events import USER_DELETED, add_event
+from daybook_common.events import USER_ACCESS, USER_DELETED, add_event
 from daybook_common.models import utcnow
 from daybook_common.pagination import decode_cursor, page_of
 from daybook_common.problems import validation_error
@@ -130,6 +130,23 @@ class UserService(SQLAlchemyAsyncRepositoryService[m.User, UserRepository]):
             USER_DELETED,
             {"user_id": str(user.id), "deleted_at": now.isoformat()},
         )
+
+    async def set_active(self, user: m.User, active: bool) -> bool:
+        """Deactivate or activate the (locked) account, with ``users.user.access`` in the same
+        transaction; False when it already was."""
+        if user.is_active == active:
+            return False
+        user.is_active = active
+        user.updated_at = utcnow()
+        user.version += 1
+        await self.session.flush()
+        await add_event(
+            self.session,
+            m.outbox,
+            USER_ACCESS,
+            {"user_id": str(user.id), "active": active, "version": user.version},
+        )
+        return True
 
     async def live_page(self, limit: int, cursor: str | None) -> tuple[list[m.User], str | None]:
         """Live accounts in id order (UUIDv7: creation order), keyset-paginated over the primary key."""

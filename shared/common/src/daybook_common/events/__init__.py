@@ -15,6 +15,9 @@ USER_DELETED = "users.user.deleted"
 #: A user revoked one of their sessions; payload ``{event_id, session_id, user_id, expires_at}``
 #: (until then its access tokens may be presented: :func:`daybook_common.denylist.deny_session`).
 SESSION_REVOKED = "users.session.revoked"
+#: An admin deactivated or activated an account; payload ``{event_id, user_id, active, version}``.
+#: One subject for both, so one durable consumer sees them in the order they happened.
+USER_ACCESS = "users.user.access"
 #: Journal's task lifecycle, for the reminders' projection of live tasks; payload
 #: ``{event_id, task_id, user_id, version, deleted}`` (``version`` orders a task's events).
 TASK_CREATED = "journal.task.created"
@@ -31,6 +34,7 @@ __all__ = [
     "TASK_DELETED",
     "TASK_EVENTS",
     "TASK_RESTORED",
+    "USER_ACCESS",
     "USER_DELETED",
     "add_event",
     "inbox_table",
