@@ -6,8 +6,8 @@ row-level security forced (the ``*_owner`` policy on ``app.user_id``, or the nar
 entry (``ON DELETE CASCADE`` on ``(entry_id, user_id)``): a purge or an erasure of the entry
 takes them.
 
-Revision ID: journal_0012
-Revises: journal_0011
+Revision ID: journal_0013
+Revises: journal_0012
 Create Date: 2026-12-04
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "journal_0012"
-down_revision: str | Sequence[str] | None = "journal_0011"
+revision: str = "journal_0013"
+down_revision: str | Sequence[str] | None = "journal_0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
