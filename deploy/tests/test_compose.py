@@ -13,7 +13,8 @@ from daybook_deploy.services import HTTP_SERVICES, METRICS_LISTENERS, MIGRATING,
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
 COMPOSE_SERVICES: dict[str, Any] = COMPOSE["services"]
-INFRASTRUCTURE = {"postgres", "nats", "nats-init", "tests", "prometheus", "grafana"}
+OBSERVABILITY = {"prometheus", "grafana", "node-exporter"}
+INFRASTRUCTURE = {"postgres", "nats", "nats-init", "tests", *OBSERVABILITY}
 
 
 def _env(name: str) -> dict[str, str]:
@@ -101,7 +102,9 @@ def test_dependencies_match_the_launcher_order() -> None:
 
 
 def test_only_the_gateway_publishes_a_port() -> None:
-    published = {name for name, svc in COMPOSE_SERVICES.items() if svc.get("ports")}
+    published = {
+        name for name, svc in COMPOSE_SERVICES.items() if svc.get("ports") and name not in OBSERVABILITY
+    }
     assert published == {"gateway"}
     (mapping,) = COMPOSE_SERVICES["gateway"]["ports"]
     assert str(mapping).endswith(":8000")
@@ -141,3 +144,15 @@ def test_tests_profile_runs_the_root_tests_against_the_gateway() -> None:
     assert tests["command"][:2] == ["pytest", "tests"]
     assert _env("tests")["GATEWAY_URL"] == "http://gateway:8000"
     assert tests["depends_on"]["gateway"]["condition"] == "service_healthy"
+
+
+def test_observability_profile_scrapes_every_process() -> None:
+    """Prometheus and Grafana only under their profile, on loopback; every process is a scrape target."""
+    for name in OBSERVABILITY:
+        assert COMPOSE_SERVICES[name]["profiles"] == ["observability"]
+        assert all(str(p).startswith("127.0.0.1:") for p in COMPOSE_SERVICES[name].get("ports", []))
+    config = yaml.safe_load((ROOT / "deploy/observability/prometheus.yml").read_text())
+    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    for spec in SERVICES:
+        port = spec.metrics_port or spec.port
+        assert targets[f"daybook-{spec.name}"] == [f"{spec.name}:{port}"], spec.name

@@ -5,7 +5,8 @@ daybook up --scale journal=2   several processes of a service (the gateway balan
 daybook migrate [service …]    provision roles/schemas and migrate (all or the named services);
                                a backup first when revisions are pending on data (--no-backup)
 daybook migrate --dry-run [service …]   try the pending revisions in a transaction, roll back
-daybook status                 which parts answer, ports, migration revisions vs heads
+daybook status                 which parts answer, ports, metric endpoints, migration revisions vs heads
+daybook db report [--check]    statements, indexes, scans, cache, bloat per schema; --check: exit 1 on defects
 daybook backup [service …] [--to DIR]                 one consistent snapshot of the schemas
 daybook restore DIR [service …] [--data-dir D | --database-url URL]   into an empty database
 daybook users|journal|reminders|gateway ARGS…   that service's own command line
@@ -15,6 +16,7 @@ daybook images build [--local-base] | test      container images; compose with t
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import os
 import signal
@@ -27,7 +29,7 @@ from types import FrameType
 
 from daybook_deploy.config import ConfigError, StackConfig, parse_scale
 from daybook_deploy.launcher import Stack, StackError, describe_urls
-from daybook_deploy.services import BY_NAME, MIGRATING, SERVICES, selection
+from daybook_deploy.services import BY_NAME, MIGRATING, SCHEMAS, SERVICES, selection
 from daybook_devtools.embedded import PortInUseError
 
 FORWARDED = ("users", "journal", "reminders", "gateway")
@@ -112,6 +114,25 @@ def cmd_migrate(config: StackConfig, names: list[str], dry_run: bool = False, ba
         _fail(str(exc))
         return 1
     return 0
+
+
+def cmd_db_report(config: StackConfig, check: bool) -> int:
+    import asyncpg
+
+    from daybook_deploy.dbreport import collect, render
+    from daybook_deploy.launcher import admin_database_url, run_in_thread
+    from daybook_deploy.operations import admin_database
+
+    try:
+        with admin_database(config, _say) as admin:
+            dsn = admin_database_url(admin, config.database)
+            report = run_in_thread(lambda: asyncio.run(collect(dsn, list(SCHEMAS))))
+    except (StackError, OSError, asyncpg.PostgresError) as exc:
+        _fail(f"cannot read the database: {exc}")
+        return 2
+    for line in render(report):
+        print(line)
+    return 1 if check and report.defects else 0
 
 
 def cmd_backup(config: StackConfig, names: list[str], to: Path | None) -> int:
@@ -220,6 +241,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not back up the schemas first (taken when revisions are pending and they hold rows)",
     )
     sub.add_parser("status", help="which parts answer, ports, migration revisions vs heads")
+    p_db = sub.add_parser("db", help="the database's health: `daybook db report [--check]`")
+    db_sub = p_db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    p_report = db_sub.add_parser(
+        "report",
+        help="per schema: top statements, unused/duplicate indexes, foreign keys without an index, "
+        "sequential scans, cache hit ratio, dead tuples; long transactions",
+    )
+    p_report.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 on a defect: a foreign key without an index, a duplicate index",
+    )
     p_backup = sub.add_parser(
         "backup", help="dump every service's schema (or the named ones) from one snapshot, with a manifest"
     )
@@ -306,6 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_migrate(config, list(args.services), dry_run=args.dry_run, backup=not args.no_backup)
     if args.command == "status":
         return cmd_status(config)
+    if args.command == "db":
+        return cmd_db_report(config, args.check)
     if args.command == "backup":
         return cmd_backup(config, list(args.services), args.to)
     if args.command == "restore":

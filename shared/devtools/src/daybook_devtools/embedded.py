@@ -95,6 +95,18 @@ def memory_bytes() -> int | None:
     return total
 
 
+def slow_statement_ms(environ: Mapping[str, str] = os.environ) -> int:
+    """``DAYBOOK_PG_SLOW_MS`` (default 250): statements slower than this are logged (-1: none)."""
+    raw = environ.get("DAYBOOK_PG_SLOW_MS") or "250"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"DAYBOOK_PG_SLOW_MS must be a number of milliseconds, got {raw!r}") from None
+    if value < -1:
+        raise ValueError(f"DAYBOOK_PG_SLOW_MS must be -1 (off) or more, got {value}")
+    return value
+
+
 def shared_buffers(environ: Mapping[str, str] = os.environ, memory: int | None = None) -> str:
     """The embedded server's ``shared_buffers``: ``DAYBOOK_PG_SHARED_BUFFERS`` if set (a
     PostgreSQL size such as ``256MB``), else a quarter of memory within
@@ -312,6 +324,11 @@ class EmbeddedPostgres:
                 f"shared_buffers={shared_buffers()}",
                 "-c",
                 "fsync=off" if os.environ.get("DAYBOOK_PG_FSYNC_OFF") else "fsync=on",
+                # Statement statistics for `daybook db report`, and slow statements in the log.
+                "-c",
+                "shared_preload_libraries=pg_stat_statements",
+                "-c",
+                f"log_min_duration_statement={slow_statement_ms()}",
                 *(arg for option in self.server_options for arg in ("-c", option)),
             ],
             stdout=log,
