@@ -155,6 +155,10 @@ def exported(http: httpx.Client, stack_admin_dsn: str) -> dict[str, Any]:
     _fill(http, bob, "bob-marker", os.urandom(64))
     _fire_now(stack_admin_dsn, made["reminder"]["id"])
     notification = _wait_for_notification(http, alice)
+    snooze = http.post(
+        f"/api/v1/notifications/{notification['id']}/snooze", json={"minutes": 60}, headers=alice
+    )
+    assert snooze.status_code == 202, snooze.text
     archive = _export(http, alice)
     return {
         "archive": archive,
@@ -193,6 +197,8 @@ def test_each_file_holds_what_the_user_made(exported: dict[str, Any]) -> None:
     [notification] = _read(archive, "notifications.json")
     assert notification["id"] == exported["notification"]["id"]
     assert notification["reminder_id"] == made["reminder"]["id"]
+    [snooze] = _read(archive, "snoozes.json")
+    assert snooze["notification_id"] == notification["id"]
 
 
 def test_ciphertext_is_byte_exact(exported: dict[str, Any]) -> None:
@@ -289,3 +295,14 @@ def test_other_methods_405(http: httpx.Client) -> None:
     r = http.post(EXPORT, headers=auth)
     assert r.status_code == 405 and r.headers["allow"] == "GET"
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_the_gateway_asks_for_every_part_the_services_serve() -> None:
+    """The zip's layout (the gateway) and the parts (each service) cannot drift apart."""
+    from daybook_gateway.export import PARTS
+    from daybook_journal.export import KINDS as JOURNAL
+    from daybook_reminders.export import KINDS as REMINDERS
+
+    served = {("journal", kind) for kind in JOURNAL} | {("reminders", kind) for kind in REMINDERS}
+    asked = {(part.service, part.kind) for part in PARTS}
+    assert asked == served | {("users", "account")}

@@ -104,6 +104,7 @@ PARTS: tuple[Part, ...] = (
     *(Part(kind, "journal") for kind in PRACTICE_KINDS),
     Part("reminders", "reminders"),
     Part("notifications", "reminders"),
+    Part("snoozes", "reminders"),
 )
 
 

@@ -1,5 +1,6 @@
 """What reminders contributes to the account export (:mod:`daybook_common.export`): the caller's
-reminders (soft-deleted ones included, with ``deleted_at``) and notifications, in the API's shapes."""
+reminders (soft-deleted ones included, with ``deleted_at``) and notifications in the API's shapes,
+and pending snoozes as stored."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from daybook_common.export import ExportKind, kinds_by_name
+from daybook_common.export import ExportKind, kinds_by_name, table_kind
 from daybook_reminders.db import models as m
 from daybook_reminders.notifications.controllers import to_schema as notification_schema
 from daybook_reminders.reminders.controllers import to_schema as reminder_schema
@@ -41,6 +42,7 @@ KINDS: dict[str, ExportKind] = kinds_by_name(
         ),
         _notification,
     ),
+    table_kind(cast(sa.Table, m.Snooze.__table__)),
 )
 
 __all__ = ["KINDS"]
