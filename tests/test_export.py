@@ -199,6 +199,10 @@ def test_each_file_holds_what_the_user_made(exported: dict[str, Any]) -> None:
     assert notification["reminder_id"] == made["reminder"]["id"]
     [snooze] = _read(archive, "snoozes.json")
     assert snooze["notification_id"] == notification["id"]
+    [signed_in] = _read(archive, "sign_in_sessions.json")  # the fixture's one login
+    assert signed_in["live"] is True and "token_hash" not in signed_in
+    kinds = [event["kind"] for event in _read(archive, "security_activity.json")]
+    assert kinds == ["login", "export"]  # this export is recorded before its own activity part is read
 
 
 def test_ciphertext_is_byte_exact(exported: dict[str, Any]) -> None:
@@ -268,6 +272,14 @@ def test_the_parts_are_not_reachable_through_the_gateway(http: httpx.Client) -> 
         assert r.status_code == 404, path
 
 
+def test_an_export_is_recorded_in_the_security_activity(http: httpx.Client) -> None:
+    _, auth = _account(http, "export-activity")
+    _export(http, auth)
+    r = http.get("/api/v1/users/me/activity", headers={**auth})
+    assert r.status_code == 200, r.text
+    assert [event["kind"] for event in r.json()["items"]][:1] == ["export"]
+
+
 def test_a_few_exports_per_hour_per_user(http: httpx.Client) -> None:
     _, auth = _account(http, "export-limited")
     statuses = []
@@ -302,7 +314,8 @@ def test_the_gateway_asks_for_every_part_the_services_serve() -> None:
     from daybook_gateway.export import PARTS
     from daybook_journal.export import KINDS as JOURNAL
     from daybook_reminders.export import KINDS as REMINDERS
+    from daybook_users.export import KINDS as USERS
 
     served = {("journal", kind) for kind in JOURNAL} | {("reminders", kind) for kind in REMINDERS}
-    asked = {(part.service, part.kind) for part in PARTS}
-    assert asked == served | {("users", "account")}
+    served |= {("users", kind) for kind in USERS} | {("users", "account")}
+    assert {(part.service, part.kind) for part in PARTS} == served

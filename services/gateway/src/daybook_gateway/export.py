@@ -96,6 +96,8 @@ PRACTICE_KINDS = (
 )
 PARTS: tuple[Part, ...] = (
     Part("account", "users", single=True),
+    Part("sign_in_sessions", "users"),
+    Part("security_activity", "users"),
     Part("entries", "journal"),
     Part("tags", "journal"),
     Part("tasks", "journal"),

@@ -6,6 +6,7 @@ from litestar import Litestar
 
 from daybook_common.auth import TokenVerifier, static_jwks_loader
 from daybook_common.events import USER_DELETED
+from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
 from daybook_users import SCRIPT_LOCATION, maintenance
 from daybook_users.activity.controllers import ActivityController
@@ -14,6 +15,7 @@ from daybook_users.auth.keys import load_signing_keys
 from daybook_users.db.models import Base, outbox
 from daybook_users.dependencies import dependencies
 from daybook_users.events import on_user_deleted
+from daybook_users.export import KINDS as EXPORT_KINDS
 from daybook_users.runtime import STATE_KEY, UsersRuntime
 from daybook_users.sessions.controllers import SessionController
 from daybook_users.settings import Settings
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             ActivityController,
             AdminUserController,
             ExportController,
+            export_router(EXPORT_KINDS),
         ],
         title="Daybook users",
         description="Accounts, credentials, refresh-token sessions and the JWKS that verifies access tokens.",

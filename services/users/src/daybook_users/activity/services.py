@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from daybook_common.export import ExportKind
 from daybook_common.models import utcnow
 from daybook_common.pagination import decode_cursor, page_of
 from daybook_users.activity import schemas as s
@@ -82,3 +84,11 @@ def to_schema(event: m.SecurityEvent) -> s.SecurityEvent:
         ip=str(event.ip_address) if event.ip_address is not None else None,
         user_agent=event.user_agent,
     )
+
+
+#: The user's security events for the account export, in the API's shape, oldest first.
+EXPORT = ExportKind(
+    "security_activity",
+    lambda user_id: sa.select(EVENTS).where(EVENTS.user_id == user_id).order_by(EVENTS.id),
+    lambda row: to_schema(cast(m.SecurityEvent, row)),  # reads the row's attributes, as a model's
+)

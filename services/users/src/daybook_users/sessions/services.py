@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daybook_common.auth import LEEWAY_SECONDS
 from daybook_common.errors import NotFound
 from daybook_common.events import SESSION_REVOKED, add_event
+from daybook_common.export import ExportKind
 from daybook_common.models import utcnow
 from daybook_common.pagination import decode_cursor, page_of
 from daybook_users.activity.services import record_activity
@@ -128,3 +129,28 @@ async def revoke_family_tokens(session: AsyncSession, family_id: uuid.UUID, now:
         .where(rt.c.family_id == family_id, rt.c.revoked_at.is_(None))
         .values(revoked_at=now, updated_at=now)
     )
+
+
+def _export_query(
+    user_id: uuid.UUID,
+) -> sa.Select[tuple[uuid.UUID, datetime.datetime, datetime.datetime, str | None, bool]]:
+    rt = REFRESH_TOKENS
+    return (
+        sa.select(
+            rt.c.family_id.label("id"),
+            sa.func.min(rt.c.created_at).label("created_at"),
+            sa.func.max(rt.c.created_at).label("last_used_at"),
+            sa.func.array_agg(aggregate_order_by(rt.c.user_agent, rt.c.created_at.desc()))[1].label(
+                "user_agent"
+            ),
+            sa.func.bool_or(_live()).label("live"),
+        )
+        .where(rt.c.user_id == user_id)
+        .group_by(rt.c.family_id)
+        .order_by(rt.c.family_id)
+    )
+
+
+#: The user's sign-in sessions (refresh-token families, ended ones too, ``live`` says which can
+#: still refresh) for the account export; no token or hash.
+EXPORT = ExportKind("sign_in_sessions", _export_query)

@@ -10,6 +10,7 @@ from daybook_common.export import EXPORT_PATH
 from daybook_common.http import IfMatchHeader, etag, expected_version
 from daybook_common.openapi import problems
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_users.activity.services import ActivityService
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.services import AuthService
 from daybook_users.db import models as m
@@ -105,12 +106,18 @@ class ExportController(Controller):
 
     Internal: the gateway asks for it with the caller's token while it assembles
     ``GET /api/v1/users/me/export``; it is under no public prefix and not in the OpenAPI document.
-    A deleted or deactivated account gets ``401`` here, so it gets no export at all.
+    A deleted or deactivated account gets ``401`` here, so it gets no export at all. Serving it
+    records the ``export`` security event (with the client's address and user agent, which the
+    gateway passes on).
     """
 
     path = EXPORT_PATH
     include_in_schema = False
 
     @get("/account", include_in_schema=False)
-    async def export_account(self, account: m.User) -> Response[s.User]:
+    async def export_account(
+        self, account: m.User, activity_service: ActivityService, client: ClientInfo
+    ) -> Response[s.User]:
+        # The gateway asks for this part first, once per export: the one place to record it.
+        await activity_service.record(account.id, "export", client)
         return Response(to_schema(account), headers={"Cache-Control": "no-store"})
