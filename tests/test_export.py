@@ -74,6 +74,8 @@ def _fill(http: httpx.Client, auth: dict[str, str], marker: str, ciphertext: byt
         {"title": marker, "entry_date": "2026-01-21T10:00:00Z", "encrypted": encrypted},
         auth,
     )
+    r = http.patch(f"/api/v1/journal/entries/{secret['id']}", json={"title": f"{marker} v2"}, headers=auth)
+    assert r.status_code == 200, r.text  # the first version becomes a revision
     r = http.delete(f"/api/v1/journal/entries/{plain['id']}", headers=auth)  # the trash is exported too
     assert r.status_code == 204, r.text
     task = _post(http, "/api/v1/tasks", {"title": f"task {marker}", "tag_ids": [tag["id"]]}, auth)
@@ -212,6 +214,9 @@ def test_ciphertext_is_byte_exact(exported: dict[str, Any]) -> None:
     assert base64.b64decode(secret["encrypted"]["ciphertext"], validate=True) == exported["ciphertext"]
     for field in ("wrapped_key", "iv", "wrap_iv"):
         assert secret["encrypted"][field] == exported["made"]["encrypted"][field]
+    [revision] = _read(exported["archive"], "entry_revisions.json")
+    assert revision["entry_id"] == secret["id"] and revision["revision"] == 1
+    assert base64.b64decode(revision["ciphertext"], validate=True) == exported["ciphertext"]
 
 
 def test_nothing_of_another_user(exported: dict[str, Any]) -> None:

@@ -99,6 +99,7 @@ PARTS: tuple[Part, ...] = (
     Part("sign_in_sessions", "users"),
     Part("security_activity", "users"),
     Part("entries", "journal"),
+    Part("entry_revisions", "journal"),
     Part("tags", "journal"),
     Part("tasks", "journal"),
     Part("goals", "journal"),

@@ -1,6 +1,7 @@
 """What the journal contributes to the account export (:mod:`daybook_common.export`).
 
-Entries, tags, tasks and goals in the API's shapes; the rest of the goals-and-practice domain
+Entries, tags, tasks and goals in the API's shapes; entries' earlier revisions (``entry_revisions``,
+columns as stored, bytes as base64) and the rest of the goals-and-practice domain
 (practice sessions, activity groups, activities with their metric and split definitions,
 session templates, activity instances, metric values and the link tables) as stored, one
 file per table, so nothing of the user's is left out.  Soft-deleted rows are included, with
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from daybook_common.export import ExportKind, kinds_by_name, table_kind
 from daybook_journal import SCHEMA
 from daybook_journal.db import goal_models as gm
-from daybook_journal.db.models import Base
+from daybook_journal.db.models import Base, entry_revisions
 from daybook_journal.entries.services import EXPORT as ENTRIES
 from daybook_journal.goals.services import EXPORT as GOALS
 from daybook_journal.tags.services import EXPORT as TAGS
@@ -28,7 +29,12 @@ def _table(name: str) -> sa.Table:
 
 
 KINDS: dict[str, ExportKind] = kinds_by_name(
-    ENTRIES, TAGS, TASKS, GOALS, *(table_kind(_table(name)) for name in _PRACTICE_TABLES)
+    ENTRIES,
+    table_kind(entry_revisions),
+    TAGS,
+    TASKS,
+    GOALS,
+    *(table_kind(_table(name)) for name in _PRACTICE_TABLES),
 )
 
 __all__ = ["KINDS"]
