@@ -1,6 +1,6 @@
 // The whole journey of a new user in a real Chromium against a real stack, through the gateway:
 // sign up → journal (plain and encrypted entries, tags, search, trash) → a reminder that fires and
-// shows in the bell → tasks → a goal tree with a timed session → delete the account.
+// shows in the bell → tasks → a goal tree with a timed session → sessions, export → delete the account.
 // Also: axe-core finds no serious or critical violation on each screen, no console error anywhere,
 // screenshots for the README (docs/web/*.png) and first-load timings (test-results/timings.json).
 import assert from "node:assert/strict";
@@ -243,9 +243,18 @@ async function journey(page) {
   const focus = await page.evaluate(() => ({ text: document.activeElement?.textContent, outline: getComputedStyle(document.activeElement).outlineStyle }));
   assert.deepEqual(focus, { text: "Journal", outline: "solid" });
 
-  // Delete the account: signed out, and the credentials no longer work.
+  // Account: this browser's session is listed, the export downloads a zip of everything.
   await page.getByRole("link", { name: "Account" }).click();
+  await page.getByText("(this browser)").waitFor();
+  await page.getByText(/^Signed in ·/).first().waitFor();
+  await page.getByRole("button", { name: "Prepare export" }).click();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /^Download daybook-export-.*\.zip$/ }).click()]);
+  const zip = readFileSync(await download.path());
+  assert.equal(zip.subarray(0, 2).toString(), "PK");
+  for (const name of ["manifest.json", "entries.json", "tasks.json", "goals.json", "reminders.json"]) assert.ok(zip.includes(name), name);
   await assertAccessible(page, "account");
+
+  // Delete the account: signed out, and the credentials no longer work.
   await page.getByLabel('Type "delete" to confirm').fill("delete");
   await page.getByRole("button", { name: "Delete my account" }).click();
   await page.getByText("Your account was deleted.").waitFor();

@@ -34,6 +34,14 @@ export function Bell() {
     setItems((all) => all.filter((n) => n.id !== notification.id));
   }
 
+  async function snooze(notification: Notification) {
+    const { response } = await api.POST("/api/v1/notifications/{notification_id}/snooze", {
+      params: { path: { notification_id: notification.id } },
+      body: { minutes: 10 },
+    });
+    if (response.ok) await markRead(notification);
+  }
+
   return (
     <div className="bell">
       <button type="button" aria-expanded={open} aria-controls="bell-panel" onClick={() => setOpen(!open)}>
@@ -54,6 +62,9 @@ export function Bell() {
                   <small className="muted"> {formatWhen(n.occurrence_at)}</small>
                   <button type="button" className="link" onClick={() => void markRead(n)}>
                     Mark read<span className="visually-hidden"> {n.title}</span>
+                  </button>
+                  <button type="button" className="link" onClick={() => void snooze(n)}>
+                    Snooze 10 min<span className="visually-hidden"> {n.title}</span>
                   </button>
                 </li>
               ))}

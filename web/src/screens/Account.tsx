@@ -5,6 +5,7 @@ import { clearSession, refreshToken } from "../api/session";
 import { Field } from "../components/Field";
 import { ProblemBanner } from "../components/ProblemBanner";
 import { useAction } from "../lib/useAsync";
+import { Security } from "./Security";
 
 type User = components["schemas"]["users_User"];
 
@@ -42,6 +43,7 @@ export function Account({ user }: { user: User }) {
           Sign out
         </button>
       </p>
+      <Security />
       <form className="card danger" onSubmit={deleteAccount} aria-labelledby="delete-title">
         <h2 id="delete-title">Delete account</h2>
         <p>This signs you out everywhere and erases your journal, tasks, goals and reminders. It cannot be undone.</p>

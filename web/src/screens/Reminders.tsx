@@ -62,7 +62,9 @@ export function Reminders() {
     const made = await save.run(() =>
       must(
         api.POST("/api/v1/reminders", {
-          body: reminderBody(form) as ReminderCreate,
+          // reminderBody() sends rrule only with frequency "rrule" (the document's oneOf); openapi-fetch's
+          // view of that oneOf rejects the union the form builds, so the body is cast here.
+          body: reminderBody(form) as ReminderCreate as never,
           headers: { "Idempotency-Key": newIdempotencyKey() },
         }),
       ),
