@@ -48,11 +48,14 @@ VIEWS = (
 )
 
 
-def cli(*args: str, data_dir: Path, pg_port: int) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, data_dir: Path, pg_port: int, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "NATS_URL"}}
     env.update(
         {"DAYBOOK_DATA_DIR": str(data_dir), "DAYBOOK_PG_PORT": str(pg_port), "DAYBOOK_PG_FSYNC_OFF": "1"}
     )
+    env.update(extra or {})
     return subprocess.run(
         [sys.executable, "-m", "daybook_deploy.cli", *args],
         env=env,
@@ -389,10 +392,28 @@ def test_one_service_schema_is_backed_up_and_restored_alone(
         asyncio.run(_execute(server.admin_url("daybook"), "ALTER SCHEMA journal RENAME TO journal_aside"))
     finally:
         server.stop()
+    # Another password for the journal role must not replace the one its running services use.
+    other = {"DAYBOOK_JOURNAL_DB_PASSWORD": "not-the-password-journal-uses"}
     out = ok(
-        cli("restore", str(only), "journal", "--data-dir", str(data_dir), data_dir=data_dir, pg_port=pg_port)
+        cli(
+            "restore",
+            str(only),
+            "journal",
+            "--data-dir",
+            str(data_dir),
+            data_dir=data_dir,
+            pg_port=pg_port,
+            extra=other,
+        )
     )
     assert "journal: revision" in out and "users:" not in out
+    server.start()
+    try:
+        password = (data_dir / "secrets" / "journal-db-password").read_text().strip()
+        url = f"postgresql://journal:{password}@127.0.0.1:{pg_port}/daybook"
+        asyncio.run(_execute(url, "SELECT 1"))  # the old password still logs in
+    finally:
+        server.stop()
     assert checksums(data_dir, pg_port, ("journal",)) == checksums(
         source.data_dir, source.pg_port, ("journal",)
     )

@@ -43,11 +43,19 @@ def human_size(size: float) -> str:
 def run_with_progress(
     command: list[str], env: dict[str, str], label: str, measure: Callable[[], int] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``command``; on a terminal, keep one line showing ``label``, the elapsed time and
-    ``measure()`` bytes (the file being written)."""
+    """Run ``command`` (its output is discarded, its errors kept) with :func:`wait_with_progress`."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = wait_with_progress(proc, label, measure)
+    return subprocess.CompletedProcess(command, proc.returncode, b"", err)
+
+
+def wait_with_progress(
+    proc: subprocess.Popen[bytes], label: str, measure: Callable[[], int] | None = None
+) -> bytes:
+    """Wait for ``proc`` and return its stderr; on a terminal, keep one line showing ``label``,
+    the elapsed time and ``measure()`` bytes (e.g. the size of the file being written)."""
     tty = sys.stderr.isatty()
     began = time.monotonic()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     while True:
         try:
             _, err = proc.communicate(timeout=0.5)
@@ -60,7 +68,7 @@ def run_with_progress(
     if tty:
         sys.stderr.write("\r" + " " * (len(label) + 30) + "\r")
         sys.stderr.flush()
-    return subprocess.CompletedProcess(command, proc.returncode, b"", err)
+    return err or b""
 
 
 def file_size(path: Path) -> Callable[[], int]:

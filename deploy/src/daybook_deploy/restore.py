@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import subprocess
 import tempfile
 import time
@@ -26,7 +27,7 @@ from daybook_deploy.config import StackConfig
 from daybook_deploy.launcher import Reporter, admin_database_url, run_in_thread
 from daybook_deploy.manifest import BackupError, Manifest, SchemaDump, verify_files
 from daybook_deploy.operations import admin_database
-from daybook_deploy.pgclient import human_size, libpq_target, tail
+from daybook_deploy.pgclient import human_size, libpq_target, tail, wait_with_progress
 from daybook_deploy.services import BY_NAME, SCHEMAS, script_location
 from daybook_devtools.embedded import pg_program
 from daybook_devtools.provision import ServiceRole, provision
@@ -107,11 +108,8 @@ def _toc_without_schema(dump: Path, schema: str, directory: Path) -> Path:
     )
     if listing.returncode != 0:
         raise BackupError(f"pg_restore cannot read {dump.name}: {tail(listing.stderr)}")
-    kept = [
-        line
-        for line in listing.stdout.decode().splitlines()
-        if not line.rstrip().endswith(f" SCHEMA - {schema} {schema}")
-    ]
+    create_schema = re.compile(rf"^\d+; \d+ \d+ SCHEMA - {re.escape(schema)} \S+$")
+    kept = [line for line in listing.stdout.decode().splitlines() if not create_schema.match(line.strip())]
     path = directory / f"{schema}.list"
     path.write_text("\n".join(kept) + "\n")
     return path
@@ -165,20 +163,21 @@ def _restore_in_one_transaction(
             for dump in dumps:
                 began = time.monotonic()
                 toc = _toc_without_schema(source / dump.file, dump.schema, work)
-                done = subprocess.run(
+                feeder = subprocess.Popen(
                     [pg_program("pg_restore"), f"--use-list={toc}", "--file=-", str(source / dump.file)],
                     stdout=psql.stdin,
                     stderr=subprocess.PIPE,
-                    check=False,
                 )
-                if done.returncode != 0:
-                    feed_failed = f"pg_restore of {dump.file} failed: {tail(done.stderr)}"
+                said_by_feeder = wait_with_progress(feeder, f"{dump.service}: restoring")
+                if feeder.returncode != 0:
+                    feed_failed = f"pg_restore of {dump.file} failed: {tail(said_by_feeder)}"
                     break
                 report(
                     f"{dump.service}: {len(dump.tables)} tables, {dump.rows} rows sent "
                     f"({human_size(dump.bytes)} dump) in {time.monotonic() - began:.1f}s"
                 )
             if not feed_failed:
+                report("comparing every table's row count with the manifest, then committing")
                 psql.stdin.write(_closing_sql(dumps).encode())
         except BrokenPipeError:
             pass  # psql stopped at an error: its words are below
@@ -225,7 +224,7 @@ def restore(config: StackConfig, source: Path, names: list[str], report: Reporte
                 "Backup and restore); nothing was restored"
             )
         roles = [ServiceRole(schema=s, role=s, password=config.role_password(s)) for s in SCHEMAS]
-        run_in_thread(lambda: asyncio.run(provision(admin, config.database, roles)))
+        run_in_thread(lambda: asyncio.run(provision(admin, config.database, roles, keep_passwords=True)))
         began = time.monotonic()
         _restore_in_one_transaction(admin, config.database, source, dumps, report)
         run_in_thread(lambda: asyncio.run(_analyze(admin, config.database, dumps)))

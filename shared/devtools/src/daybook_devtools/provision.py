@@ -42,8 +42,14 @@ async def ensure_database(admin_url: str, database: str) -> None:
         await conn.close()
 
 
-async def provision(admin_url: str, database: str, roles: list[ServiceRole]) -> None:
-    """Create (or update) each role and schema in ``database``; safe to run again."""
+async def provision(
+    admin_url: str, database: str, roles: list[ServiceRole], keep_passwords: bool = False
+) -> None:
+    """Create (or update) each role and schema in ``database``; safe to run again.
+
+    ``keep_passwords``: a role that exists keeps its password (``daybook restore`` into a server
+    whose services are running must not lock them out); only new roles get ``password``.
+    """
     await ensure_database(admin_url, database)
     conn = await asyncpg.connect(_dsn(admin_url, database))
     try:
@@ -55,9 +61,9 @@ async def provision(admin_url: str, database: str, roles: list[ServiceRole]) -> 
             role, schema = _ident(item.role), _ident(item.schema)
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", item.role)
             verb = "ALTER" if exists else "CREATE"
+            password = "" if exists and keep_passwords else f" PASSWORD {_literal(item.password)}"
             await conn.execute(
-                f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS "
-                f"PASSWORD {_literal(item.password)}"
+                f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS{password}"
             )
             await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {role}")
             # The admin must be a member to hand ownership over on managed servers.
