@@ -102,7 +102,12 @@ def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         ready_timeout=90,
         # Every test client shares one address: the default registration limit (30/3600) is for
         # people. 127.0.0.1 is a trusted proxy, so a test can speak for other clients (X-Forwarded-For).
-        extra_env={"GATEWAY_RATE_LIMIT_REGISTER": "1000/60", "GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32"},
+        # A 1 s heartbeat of the live notification stream, so its test need not wait 15 s.
+        extra_env={
+            "GATEWAY_RATE_LIMIT_REGISTER": "1000/60",
+            "GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32",
+            "REMINDERS_STREAM_HEARTBEAT_SECONDS": "1",
+        },
         # DAYBOOK_PGBOUNCER=1: every service through a PgBouncer in transaction mode (.ci/run does a pass).
         pgbouncer=bool(os.environ.get("DAYBOOK_PGBOUNCER")),
         pgbouncer_port=free_port(),

@@ -47,6 +47,8 @@ class StubUpstream:
     port: int = 0
     _runner: web.AppRunner | None = None
     _release: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Times (loop clock) at which the stub's event streams ended because nobody was reading.
+    streams_dropped: list[float] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -64,6 +66,8 @@ class StubUpstream:
             return web.json_response(self.openapi)
         body = await request.read()
         self.seen.append(Seen(request.method, request.raw_path, CIMultiDict(request.headers), body))
+        if request.path == "/api/v1/notifications/stream":
+            return await self.event_stream(request)
         last = request.path.rstrip("/").rsplit("/", 1)[-1]
         if "x-stub-status" in request.headers:  # answer with this status (e.g. a failed login's 401)
             return web.json_response({"status": "stubbed"}, status=int(request.headers["x-stub-status"]))
@@ -108,6 +112,25 @@ class StubUpstream:
             },
             headers={"X-Upstream": self.name},
         )
+
+    async def event_stream(self, request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: ``?beats=N&every=S`` comment lines S seconds apart, then one event
+        and the end; ``&idle=S`` instead falls silent for S seconds after the beats."""
+        beats, every = int(request.query.get("beats", "3")), float(request.query.get("every", "0.3"))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        try:
+            for i in range(beats):
+                await response.write(f": beat {i}\n\n".encode())
+                await asyncio.sleep(every)
+            if "idle" in request.query:
+                await asyncio.sleep(float(request.query["idle"]))
+            await response.write(b"id: 1\ndata: {}\n\n")
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.streams_dropped.append(asyncio.get_running_loop().time())
+            raise
+        return response
 
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)

@@ -28,7 +28,7 @@ from daybook_common.problems import problem_body
 from daybook_gateway.cors import CorsPolicy
 from daybook_gateway.export import EXPORT_PATH, PARTS, RETRY_BUSY_SECONDS, Exporter, part_headers
 from daybook_gateway.limits import ClientAddress, RateLimiter, Verdict
-from daybook_gateway.routing import Replica, Route, Upstream
+from daybook_gateway.routing import STREAM_PATHS, Replica, Route, Upstream
 from daybook_gateway.settings import Settings
 
 logger = logging.getLogger("daybook.gateway")
@@ -139,6 +139,31 @@ def _retryable(exc: BaseException, method: str, forward: list[tuple[str, str]]) 
     if method in _IDEMPOTENT:
         return True
     return method in {"POST", "PATCH"} and any(name.lower() == "idempotency-key" for name, _ in forward)
+
+
+async def _relay_until_disconnect(response: aiohttp.ClientResponse, send: Send, receive: Receive) -> None:
+    """Relay a long-lived response chunk by chunk as it arrives, until it ends or the client
+    leaves (then the upstream connection is closed, which ends the stream there too)."""
+
+    async def relay() -> None:
+        async for chunk in response.content.iter_any():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def client_gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    relaying = asyncio.ensure_future(relay())
+    watching = asyncio.ensure_future(client_gone())
+    try:
+        await asyncio.wait({relaying, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (relaying, watching):
+            task.cancel()
+        await asyncio.gather(relaying, watching, return_exceptions=True)
+    if relaying.done() and not relaying.cancelled() and relaying.exception() is not None:
+        raise relaying.exception()  # type: ignore[misc]
 
 
 def _has_dot_segment(path: str) -> bool:
@@ -466,13 +491,15 @@ class Gateway:
         # and either never reached the first one or is safe to repeat (see _retryable).
         attempts = upstream.attempts if data is None or isinstance(data, bytes) else 1
         tried: tuple[Replica, ...] = ()
+        streaming = method == "GET" and path in STREAM_PATHS
+        client = upstream.stream_client() if streaming else upstream.client()
         while True:
             replica = upstream.pick(tried)
             tried = (*tried, replica)
             response_started = False
             asked = time.perf_counter()
             try:
-                async with upstream.client().request(
+                async with client.request(
                     method,
                     URL(replica.url + target, encoded=True),
                     headers=forward,
@@ -501,6 +528,9 @@ class Gateway:
                     await send({"type": "http.response.start", "status": status, "headers": headers})
                     if buffered:
                         await send({"type": "http.response.body", "body": body})
+                        return status
+                    if streaming:
+                        await _relay_until_disconnect(response, send, receive)
                         return status
                     async for chunk in response.content.iter_any():
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})

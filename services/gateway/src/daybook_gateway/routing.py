@@ -30,6 +30,9 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/reminders", "reminders"),
     ("/api/v1/notifications", "reminders"),
 )
+# Long-lived responses (Server-Sent Events): forwarded through each upstream's stream client,
+# without the total timeout and outside the pool of ordinary requests (see Upstream.stream_client).
+STREAM_PATHS = frozenset({"/api/v1/notifications/stream"})
 # Reachable without an access token (register, login, refresh, logout, jwks); rate limits: rules.py.
 PUBLIC_PREFIXES = frozenset({"/api/v1/auth"})
 
@@ -57,6 +60,7 @@ class Upstream:
     base_urls: tuple[str, ...]
     settings: Settings
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    stream_session: aiohttp.ClientSession | None = field(default=None, repr=False)
     replicas: tuple[Replica, ...] = field(init=False)
     _turn: int = field(default=0, init=False, repr=False)
 
@@ -115,10 +119,32 @@ class Upstream:
             )
         return self.session
 
+    def stream_client(self) -> aiohttp.ClientSession:
+        """For ``STREAM_PATHS``: no total timeout (a stream lasts as long as it lasts), a read
+        timeout of ``GATEWAY_STREAM_IDLE_TIMEOUT`` (the service's heartbeat keeps it from firing),
+        and its own connection pool (``GATEWAY_STREAM_MAX_CONNECTIONS``), so open streams never
+        take the connections ordinary requests need."""
+        if self.stream_session is None or self.stream_session.closed:
+            s = self.settings
+            self.stream_session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=s.stream_max_connections, limit_per_host=0, ttl_dns_cache=10
+                ),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=s.connect_timeout, sock_read=s.stream_idle_timeout
+                ),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                skip_auto_headers=SKIP_AUTO_HEADERS,
+                raise_for_status=False,
+            )
+        return self.stream_session
+
     async def close(self) -> None:
-        if self.session is not None and not self.session.closed:
-            await self.session.close()
-        self.session = None
+        for session in (self.session, self.stream_session):
+            if session is not None and not session.closed:
+                await session.close()
+        self.session = self.stream_session = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,10 @@ class Settings:
     jwks_timeout: float = 3.0
     jwks_max_age: float = 300.0
     max_connections: int = 256
+    #: Live streams (``STREAM_PATHS``): no total timeout; the upstream must send something (its
+    #: 15 s heartbeat) at least this often, and up to ``stream_max_connections`` may be open.
+    stream_idle_timeout: float = 45.0
+    stream_max_connections: int = 10_000
     keepalive_timeout: float = 15.0
     #: Seconds a replica that failed at the connection level is left out of the rotation.
     eject_seconds: float = 10.0
@@ -85,6 +89,8 @@ class Settings:
             jwks_max_age=_positive(env, "JWKS_MAX_AGE", cls.jwks_max_age),
             max_connections=int(_positive(env, "UPSTREAM_MAX_CONNECTIONS", cls.max_connections)),
             keepalive_timeout=_positive(env, "UPSTREAM_KEEPALIVE", cls.keepalive_timeout),
+            stream_idle_timeout=_positive(env, "STREAM_IDLE_TIMEOUT", cls.stream_idle_timeout),
+            stream_max_connections=int(_positive(env, "STREAM_MAX_CONNECTIONS", cls.stream_max_connections)),
             eject_seconds=_positive(env, "UPSTREAM_EJECT_SECONDS", cls.eject_seconds),
             max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", cls.max_body_bytes)),
             rate_limits=_rate_limits(env),

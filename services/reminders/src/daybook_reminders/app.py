@@ -9,11 +9,14 @@ from daybook_common.events import SESSION_REVOKED, TASK_EVENTS, USER_ACCESS, USE
 from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
 from daybook_reminders import SCHEMA, SCRIPT_LOCATION
+from daybook_reminders.db import models as m
 from daybook_reminders.db.models import Base
 from daybook_reminders.dependencies import dependencies
 from daybook_reminders.events import on_user_access, on_user_deleted
 from daybook_reminders.export import KINDS as EXPORT_KINDS
 from daybook_reminders.notifications.controllers import NotificationController
+from daybook_reminders.notifications.live import LiveHub
+from daybook_reminders.notifications.stream import HEARTBEAT_STATE_KEY, LIVE_STATE_KEY
 from daybook_reminders.reminders.controllers import ReminderController
 from daybook_reminders.retention import retention_runner
 from daybook_reminders.settings import Settings
@@ -29,7 +32,8 @@ def create_served_app() -> Litestar:
 def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Litestar:
     settings = settings or Settings.from_env()
     retention = retention_runner(settings)
-    return ServiceApp(
+    live = LiveHub(settings.common.database.session_url, settings.common.nats_url)
+    app = ServiceApp(
         settings=settings.common,
         metadata=Base.metadata,
         script_location=SCRIPT_LOCATION,
@@ -43,8 +47,17 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             TASK_EVENTS: on_task_event,
             SESSION_REVOKED: session_revoked_handler(SCHEMA),
         },
-        state={TASK_WAIT_STATE_KEY: settings.task_event_wait_seconds},
-        on_startup=[retention.start],
-        on_shutdown=[retention.stop],
+        state={
+            TASK_WAIT_STATE_KEY: settings.task_event_wait_seconds,
+            LIVE_STATE_KEY: live,
+            HEARTBEAT_STATE_KEY: settings.stream_heartbeat_seconds,
+        },
+        outbox=m.outbox,
+        on_startup=[retention.start, live.start],
+        on_shutdown=[live.stop, retention.stop],
         tune_heap=tune_heap,
     ).build()
+    denied = app.state["events"].deleted_users
+    if denied is not None:  # an erased or deactivated account's streams end at once
+        denied.on_deny(live.close_user)
+    return app

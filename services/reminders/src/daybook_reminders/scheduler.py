@@ -12,7 +12,9 @@ number may run at once. Each loop is one transaction on a plain asyncpg connecti
    claims ever overlapped);
 4. claim due snoozes the same way and, in one statement, delete them and record each one's new
    notification of its reminder (skipped when the reminder is in the trash);
-5. commit. A crash or ``SIGKILL`` before the commit rolls the whole batch back, so its reminders are
+5. with every notification, a ``reminders.notification.created`` event goes into the outbox (the
+   API processes' relay publishes it; the live streams hear it);
+6. commit. A crash or ``SIGKILL`` before the commit rolls the whole batch back, so its reminders are
    still due and the next scheduler fires them: nothing is lost, nothing doubled.
 
 Between batches it sleeps until the next due reminder or the poll interval, whichever is
@@ -50,7 +52,7 @@ from daybook_common.metrics import (
     SCHEDULER_PASSES,
     MetricsListener,
 )
-from daybook_reminders import NOTIFY_CHANNEL
+from daybook_reminders import NOTIFICATION_CREATED, NOTIFY_CHANNEL, OUTBOX_CHANNEL
 from daybook_reminders.recurrence import Firing, Rule, fire
 from daybook_reminders.settings import SchedulerConfig, SchedulerSettings
 
@@ -83,7 +85,14 @@ WITH batch AS (
     SELECT b.notification_id, r.user_id, r.id, r.title, r.message, b.occurrence_at, $6, $6
     FROM batch AS b JOIN reminders AS r ON r.id = b.reminder_id
     ON CONFLICT (reminder_id, occurrence_at) DO NOTHING
-    RETURNING 1
+    RETURNING id, user_id, reminder_id, occurrence_at
+), events AS (
+    INSERT INTO outbox (id, subject, payload)
+    SELECT e.event_id, $8, jsonb_build_object(
+        'event_id', e.event_id, 'notification_id', i.id, 'user_id', i.user_id,
+        'reminder_id', i.reminder_id, 'occurrence_at', i.occurrence_at)
+    FROM inserted AS i JOIN unnest($2::uuid[], $7::uuid[]) AS e(notification_id, event_id)
+        ON e.notification_id = i.id
 )
 SELECT count(*) FROM inserted
 """
@@ -107,10 +116,19 @@ WITH batch AS (
     JOIN reminders AS r ON r.id = n.reminder_id
     WHERE r.deleted_at IS NULL
     ON CONFLICT (reminder_id, occurrence_at) DO NOTHING
-    RETURNING 1
+    RETURNING id, user_id, reminder_id, occurrence_at
+), events AS (
+    INSERT INTO outbox (id, subject, payload)
+    SELECT e.event_id, $5, jsonb_build_object(
+        'event_id', e.event_id, 'notification_id', i.id, 'user_id', i.user_id,
+        'reminder_id', i.reminder_id, 'occurrence_at', i.occurrence_at)
+    FROM inserted AS i JOIN unnest($2::uuid[], $4::uuid[]) AS e(notification_id, event_id)
+        ON e.notification_id = i.id
 )
 SELECT count(*) FROM inserted
 """
+# Wakes the API processes' outbox relay at commit (it also polls).
+WAKE_RELAY = "SELECT pg_notify($1, '')"
 NEXT_DUE = """
 SELECT least(
     (SELECT next_fire_at FROM reminders
@@ -195,15 +213,31 @@ async def fire_due(
                 occurrences.append(firing.occurrence_at)
                 nexts.append(firing.next_fire_at)
                 actives.append(firing.next_fire_at is not None)
+            event_ids = [uuid7() for _ in rows]
             fired = await conn.fetchval(
-                FIRE_BATCH, reminder_ids, notification_ids, occurrences, nexts, actives, now
+                FIRE_BATCH,
+                reminder_ids,
+                notification_ids,
+                occurrences,
+                nexts,
+                actives,
+                now,
+                event_ids,
+                NOTIFICATION_CREATED,
             )
         snoozes = await conn.fetch(CLAIM_SNOOZES, now, batch_size)
         snoozes_fired = 0
         if snoozes:
             snoozes_fired = await conn.fetchval(
-                FIRE_SNOOZES, [row["id"] for row in snoozes], [uuid7() for _ in snoozes], now
+                FIRE_SNOOZES,
+                [row["id"] for row in snoozes],
+                [uuid7() for _ in snoozes],
+                now,
+                [uuid7() for _ in snoozes],
+                NOTIFICATION_CREATED,
             )
+        if fired or snoozes_fired:
+            await conn.execute(WAKE_RELAY, OUTBOX_CHANNEL)
         full = len(rows) == batch_size or len(snoozes) == batch_size
         next_due = None if full else await conn.fetchval(NEXT_DUE)
     lags.sort()

@@ -117,6 +117,9 @@ class Settings:
     """REMINDERS_NOTIFICATION_RETENTION_DAYS: fired notifications older than this are deleted."""
     retention_interval_seconds: float = 3600.0
     """REMINDERS_RETENTION_INTERVAL_SECONDS: how often the API process runs that purge (0 = never)."""
+    stream_heartbeat_seconds: float = 15.0
+    """REMINDERS_STREAM_HEARTBEAT_SECONDS: a comment line this often keeps an idle live stream open
+    (below every proxy's idle timeout on the way; the gateway's is GATEWAY_STREAM_IDLE_TIMEOUT)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +132,7 @@ class Settings:
             task_event_wait_seconds=_task_wait(env),
             notification_retention_days=_notification_retention(env),
             retention_interval_seconds=_retention_interval(env),
+            stream_heartbeat_seconds=_heartbeat(env),
         )
 
 
@@ -150,4 +154,11 @@ def _retention_interval(env: Env) -> float:
     value = env.float("RETENTION_INTERVAL_SECONDS", Settings.retention_interval_seconds)
     if value < 0:
         raise SettingsError(f"{env.name('RETENTION_INTERVAL_SECONDS')} must be >= 0")
+    return value
+
+
+def _heartbeat(env: Env) -> float:
+    value = env.float("STREAM_HEARTBEAT_SECONDS", Settings.stream_heartbeat_seconds)
+    if not 0 < value <= 300:
+        raise SettingsError(f"{env.name('STREAM_HEARTBEAT_SECONDS')} must be in (0, 300]")
     return value

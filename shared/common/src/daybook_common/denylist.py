@@ -225,6 +225,9 @@ class DeniedUsers:
     window_seconds: float = 24 * 3600.0
     _ids: set[uuid.UUID] = field(default_factory=set, init=False)
     _sessions: set[str] = field(default_factory=set, init=False)
+    #: Called with each newly denied user id (a NOTIFY, or found by a reload): what a process
+    #: holds open for that user (a live stream) can be closed at once, not at its next check.
+    _on_deny: list[Callable[[uuid.UUID], None]] = field(default_factory=list, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     loaded: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     #: Set once the first load succeeded or failed: a start with the database down does not hang.
@@ -236,6 +239,17 @@ class DeniedUsers:
     def is_session_revoked(self, session_id: str) -> bool:
         """Whether the session of a token's ``sid`` claim was revoked (its tokens may still live)."""
         return session_id in self._sessions
+
+    def on_deny(self, callback: Callable[[uuid.UUID], None]) -> None:
+        """Call ``callback(user_id)`` whenever a user is newly denied (it must not block)."""
+        self._on_deny.append(callback)
+
+    def _denied(self, user_id: uuid.UUID) -> None:
+        for callback in self._on_deny:
+            try:
+                callback(user_id)
+            except Exception:
+                logger.exception("a deny callback failed")
 
     async def start(self) -> None:
         """Start following; wait (bounded) for the first load so a new process refuses at once."""
@@ -258,7 +272,9 @@ class DeniedUsers:
         with contextlib.suppress(ValueError):
             user_id = uuid.UUID(raw)
             if action == "deny":
-                self._ids.add(user_id)
+                if user_id not in self._ids:
+                    self._ids.add(user_id)
+                    self._denied(user_id)
             elif action == "session":
                 self._sessions.add(str(user_id))
             elif action == "allow":
@@ -270,7 +286,9 @@ class DeniedUsers:
             "WHERE denied_at > now() - make_interval(secs => $1)",
             self.window_seconds,
         )
-        self._ids = {row["user_id"] for row in rows}
+        before, self._ids = self._ids, {row["user_id"] for row in rows}
+        for user_id in self._ids - before:  # a NOTIFY missed while reconnecting
+            self._denied(user_id)
         if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{self.schema}.denied_sessions"):
             sessions = await conn.fetch(
                 f"SELECT session_id FROM {self.schema}.denied_sessions WHERE expires_at > now()"

@@ -16,6 +16,8 @@ does, so an endpoint added later is documented exactly without any per-route wor
 - an optional query parameter also accepts the empty value, which means absent;
 - no free-text string (parameter or schema) may hold the NUL character;
 - a route adds what its own rules can answer with ``opt=problems({409: "..."})``.
+- a route with ``media_type="text/event-stream"`` (Server-Sent Events) documents its success
+  answer as that media type, a string, instead of the empty JSON schema Litestar gives it;
 - a request body type adds the rules its fields alone cannot say (``oneOf``, ``not``) in a
   class attribute ``__openapi__``, merged into its component schema.
 
@@ -45,6 +47,12 @@ PROBLEMS_OPT = "problems"
 #: Dependencies that can refuse a request, by name, and the statuses they answer with.
 DEFAULT_DEPENDENCY_STATUSES: Mapping[str, Mapping[int, str]] = {
     "current_user": {401: "Missing, invalid or expired access token"},
+}
+
+EVENT_STREAM = "text/event-stream"
+EVENT_STREAM_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "description": "Server-Sent Events (WHATWG HTML, 9.2): `id:`/`data:` lines per event, `:` comments",
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -293,6 +301,13 @@ def _merge_body_rules(
             schemas[name].update(copy.deepcopy(dict(rules)))
 
 
+def _event_stream_answers(responses: dict[str, Any]) -> None:
+    """A route with ``media_type="text/event-stream"`` answers a stream of events, not JSON."""
+    for status, response in responses.items():
+        if status.startswith("2") and isinstance(response, dict):
+            response["content"] = {EVENT_STREAM: {"schema": copy.deepcopy(EVENT_STREAM_SCHEMA)}}
+
+
 def operation_statuses(
     handler: HTTPRouteHandler, dependency_statuses: Mapping[str, Mapping[int, str]]
 ) -> dict[int, str]:
@@ -332,6 +347,8 @@ def make_precise(
                     add_problem(operation, status, description)
                 _merge_body_rules(operation, handler, schemas)
                 _close_objects(handler, schemas)
+                if str(handler.media_type) == EVENT_STREAM:
+                    _event_stream_answers(responses)
             if any(p.get("in") == "path" or _names_a_resource(p) for p in parameters):
                 add_problem(operation, 404)
             names = {str(p.get("name", "")).lower() for p in parameters if p.get("in") == "header"}

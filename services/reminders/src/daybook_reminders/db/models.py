@@ -7,6 +7,7 @@
 - ``notifications``: one row per fired occurrence with the title/message as they were then;
   unique ``(reminder_id, occurrence_at)`` makes firing an occurrence twice impossible.
 - ``snoozes``: notifications their users snoozed, due at ``fire_at`` (the scheduler fires them).
+- ``outbox``: events waiting for the relay (``reminders.notification.created``).
 - ``inbox``: handled event ids (the ``users.user.deleted`` consumer).
 - ``idempotency_keys``: first responses of creating POSTs sent with ``Idempotency-Key``.
 
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daybook_common.denylist import denied_sessions_table, denied_users_table
-from daybook_common.events import inbox_table
+from daybook_common.events import inbox_table, outbox_table
 from daybook_common.idempotency import idempotency_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_reminders import NOTIFY_CHANNEL, SCHEMA
@@ -167,6 +168,9 @@ class Snooze(Base):
 
 
 inbox = inbox_table(Base.metadata)
+#: ``reminders.notification.created`` events the scheduler writes with each notification, published
+#: by the API processes' relay (every reminders process hears them: its live streams).
+outbox = outbox_table(Base.metadata)
 
 #: Journal's tasks as its ``journal.task.*`` events tell them: a reminder's ``task_id`` must be a
 #: live one of its owner's (see ``daybook_reminders.tasks``). No cross-schema read of journal.
@@ -206,4 +210,5 @@ __all__ = [
     "idempotency_keys",
     "inbox",
     "known_tasks",
+    "outbox",
 ]

@@ -7,14 +7,18 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.datastructures import State
 from litestar.params import Parameter
+from litestar.response import ServerSentEvent
 
+from daybook_common.auth import VERIFIER_STATE_KEY, AccessClaims
 from daybook_common.errors import NotFound
-from daybook_common.openapi import problems
+from daybook_common.openapi import EVENT_STREAM, problems
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_reminders.db import models as m
 from daybook_reminders.notifications import schemas as s
 from daybook_reminders.notifications.services import NotificationService
+from daybook_reminders.notifications.stream import HEARTBEAT_STATE_KEY, LIVE_STATE_KEY, open_stream
 
 
 def to_schema(n: m.Notification) -> s.Notification:
@@ -37,6 +41,41 @@ class NotificationController(Controller):
     ) -> Page[s.Notification]:
         rows, next_cursor = await notifications.list_page(limit=limit, cursor=cursor, unread=unread)
         return Page(items=[to_schema(n) for n in rows], next_cursor=next_cursor)
+
+    @get(
+        "/stream",
+        operation_id="StreamNotifications",
+        media_type=EVENT_STREAM,
+        summary="The caller's new notifications as they are recorded (Server-Sent Events)",
+        description=(
+            "`text/event-stream`: each event's `id` is a notification id and its `data` the"
+            " notification's JSON, within a second of the scheduler recording it; a comment line"
+            " every 15 s keeps the stream open. With `Last-Event-ID` the notifications recorded"
+            " after that one are sent first (at most 500). The stream ends when the access token"
+            " expires, its session is signed out or the account is erased; reconnect with a fresh"
+            " token and `Last-Event-ID`."
+        ),
+    )
+    async def stream(
+        self,
+        current_user: AccessClaims,
+        state: State,
+        last_event_id: Annotated[
+            uuid.UUID | None,
+            Parameter(
+                header="Last-Event-ID",
+                required=False,
+                description="The id of the last event received: what came after it is replayed",
+            ),
+        ] = None,
+    ) -> ServerSentEvent:
+        return await open_stream(
+            state[LIVE_STATE_KEY],
+            current_user,
+            state[VERIFIER_STATE_KEY],
+            last_event_id,
+            state[HEARTBEAT_STATE_KEY],
+        )
 
     @post(
         "/{notification_id:uuid}/snooze",

@@ -1,0 +1,178 @@
+"""The live notification streams one reminders process holds open, and what feeds them.
+
+Every process subscribes to ``reminders.notification.created`` (core NATS,
+:class:`daybook_common.events.live.LiveSubscription`), whichever scheduler recorded the
+notification and whichever process's relay published it. An event of a user with no open
+stream here is dropped at once; the others are collected and read from the database in one query
+(the event carries ids only: no title or message in NATS), then handed to each of the user's
+streams. A stream is a bounded queue: one whose client does not keep up is closed (the client
+reconnects with ``Last-Event-ID`` and is replayed from the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from daybook_common.db import plain_url
+from daybook_common.events.live import LiveSubscription
+from daybook_reminders import NOTIFICATION_CREATED, SCHEMA
+
+logger = logging.getLogger("daybook.reminders.live")
+
+#: A stream that falls this many notifications behind is closed (its client replays on reconnect).
+QUEUE_SIZE = 256
+#: At most this many missed notifications are replayed for a ``Last-Event-ID`` (oldest first).
+REPLAY_LIMIT = 500
+COLUMNS = "id, user_id, reminder_id, title, message, occurrence_at, read_at, created_at, updated_at"
+BYPASS_RLS = "SELECT set_config('app.rls_bypass', 'on', true)"
+BIND_USER = "SELECT set_config('app.user_id', $1, true)"
+# The notifications just announced, of users with a stream here (several users: RLS bypassed).
+BY_IDS = f"SELECT {COLUMNS} FROM notifications WHERE id = ANY($1::uuid[]) ORDER BY created_at, id"
+# Recorded after the one the client saw last (recording order; ties by id), oldest first.
+AFTER = f"""
+SELECT {COLUMNS} FROM notifications
+WHERE user_id = $1 AND (created_at, id) > (
+    SELECT created_at, id FROM notifications WHERE id = $2 AND user_id = $1
+)
+ORDER BY created_at, id
+LIMIT $3
+"""
+
+
+class Closed:
+    """Put in a stream's queue to end it (the account was denied, or the client fell behind)."""
+
+
+CLOSED = Closed()
+Item = Mapping[str, Any] | Closed
+
+
+@dataclass(eq=False)
+class Listener:
+    user_id: uuid.UUID
+    queue: asyncio.Queue[Item] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+
+    def offer(self, item: Item) -> bool:
+        try:
+            self.queue.put_nowait(item)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+    def close(self) -> None:
+        while not self.offer(CLOSED):  # make room: the stream ends anyway
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+
+
+@dataclass
+class LiveHub:
+    """One process's open streams by user, fed by the notification events."""
+
+    database_url: str
+    nats_url: str | None
+    streams: dict[uuid.UUID, set[Listener]] = field(default_factory=dict, init=False)
+    _pending: set[uuid.UUID] = field(default_factory=set, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _pool: asyncpg.Pool | None = field(default=None, init=False)
+    _flusher: asyncio.Task[None] | None = field(default=None, init=False)
+    subscription: LiveSubscription | None = field(default=None, init=False)
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            plain_url(self.database_url),
+            min_size=1,
+            max_size=4,
+            server_settings={"search_path": SCHEMA, "application_name": "daybook-reminders-live"},
+        )
+        if self.nats_url is not None:
+            self.subscription = LiveSubscription(self.nats_url, NOTIFICATION_CREATED, self.on_event)
+            self.subscription.start()
+            self._flusher = asyncio.create_task(self._flush_forever(), name="reminders-live-flush")
+
+    async def stop(self) -> None:
+        for listeners in list(self.streams.values()):
+            for listener in listeners:
+                listener.close()
+        if self.subscription is not None:
+            await self.subscription.stop()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        if self._pool is not None:
+            await self._pool.close()
+
+    @property
+    def open_streams(self) -> int:
+        return sum(len(listeners) for listeners in self.streams.values())
+
+    def open(self, user_id: uuid.UUID) -> Listener:
+        listener = Listener(user_id)
+        self.streams.setdefault(user_id, set()).add(listener)
+        return listener
+
+    def close(self, listener: Listener) -> None:
+        listeners = self.streams.get(listener.user_id)
+        if listeners is not None:
+            listeners.discard(listener)
+            if not listeners:
+                del self.streams[listener.user_id]
+
+    def close_user(self, user_id: uuid.UUID) -> None:
+        """End every stream of ``user_id`` here (the account was erased or deactivated)."""
+        for listener in list(self.streams.get(user_id, ())):
+            listener.close()
+
+    def on_event(self, payload: dict[str, Any]) -> None:
+        try:
+            user_id = uuid.UUID(str(payload["user_id"]))
+            notification_id = uuid.UUID(str(payload["notification_id"]))
+        except (KeyError, ValueError):
+            logger.warning("malformed %s event", NOTIFICATION_CREATED)
+            return
+        if user_id in self.streams:
+            self._pending.add(notification_id)
+            self._wake.set()
+
+    async def replay(self, user_id: uuid.UUID, last_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The user's notifications recorded after ``last_id`` (none if it is unknown or not theirs)."""
+        assert self._pool is not None
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(BIND_USER, str(user_id))
+            return [dict(row) for row in await conn.fetch(AFTER, user_id, last_id, REPLAY_LIMIT)]
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            ids, self._pending = list(self._pending), set()
+            try:
+                await self._deliver(ids)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is down: these are replayed on reconnect
+                logger.warning("live delivery failed: %s", exc.__class__.__name__)
+                await asyncio.sleep(0.5)
+
+    async def _deliver(self, ids: list[uuid.UUID]) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(BYPASS_RLS)
+            rows = await conn.fetch(BY_IDS, ids)
+        for record in rows:
+            row = dict(record)
+            for listener in list(self.streams.get(row["user_id"], ())):
+                if not listener.offer(row):
+                    logger.info(
+                        "a live stream fell behind; closing it", extra={"user_id": str(row["user_id"])}
+                    )
+                    listener.close()
