@@ -3,8 +3,8 @@ records, written in its transaction) through the relay of its API processes.
 
 A new, empty table, so its indexes are built in the transaction (nothing can use it yet).
 
-Revision ID: reminders_0010
-Revises: reminders_0009
+Revision ID: reminders_0011
+Revises: reminders_0010
 Create Date: 2026-12-04
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "reminders_0010"
-down_revision: str | Sequence[str] | None = "reminders_0009"
+revision: str = "reminders_0011"
+down_revision: str | Sequence[str] | None = "reminders_0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
