@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -126,3 +128,62 @@ async def test_roles_log_in_to_their_schema(bootstrapped: Any) -> None:
 def test_script_is_executable() -> None:
     # The postgres entrypoint runs executable *.sh files (others are sourced, with its own $0).
     assert os.access(SCRIPT, os.X_OK)
+
+
+@pytest.fixture(scope="module")
+def managed_like_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A server of its own (roles are cluster-wide) whose database owner is no superuser, like a
+    managed PostgreSQL's (Neon's ``neondb_owner``, RDS's master user): CREATEDB and CREATEROLE only."""
+    from daybook_devtools.embedded import EmbeddedPostgres, free_port
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("managed") / "data", free_port())
+    server.start()
+    try:
+        password = "owner-" + uuid.uuid4().hex
+
+        async def make_owner() -> None:
+            conn = await asyncpg.connect(server.admin_url())
+            try:
+                await conn.execute(f"CREATE ROLE owner LOGIN CREATEDB CREATEROLE PASSWORD '{password}'")
+            finally:
+                await conn.close()
+
+        asyncio.run(make_owner())
+        yield f"postgresql://owner:{password}@127.0.0.1:{server.port}/postgres"
+    finally:
+        server.stop()
+
+
+def test_bootstrap_as_a_non_superuser_owner(managed_like_server: str) -> None:
+    """deploy/managed-postgres.md's first step: the same script, run by the database's owner."""
+    result = _run_bootstrap(managed_like_server, "daybook")
+    assert result.returncode == 0, result.stderr
+    again = _run_bootstrap(managed_like_server, "daybook")
+    assert again.returncode == 0, again.stderr
+    journal = next(r for r in harness.test_roles() if r.schema == "journal")
+    url = (
+        make_url(managed_like_server)
+        .set(username=journal.role, password=journal.password, database="daybook")
+        .render_as_string(hide_password=False)
+    )
+    script = str(Path(sys.executable).parent / "daybook-journal")
+    migrated = subprocess.run(
+        [script, "migrate"],
+        env={**os.environ, "JOURNAL_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+
+    async def check() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            assert await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = 'owner'") is False
+            assert await conn.fetchval("SELECT count(*) FROM journal.alembic_version") == 1
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("CREATE TABLE users.x (y int)")
+        finally:
+            await conn.close()
+
+    asyncio.run(check())

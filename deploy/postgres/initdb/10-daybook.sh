@@ -42,8 +42,10 @@ SQL
         # Passwords come from the environment (\getenv), never from the command line.
         cat <<SQL
 \\getenv password DAYBOOK_${service^^}_DB_PASSWORD
-SELECT 'CREATE ROLE "${service}"' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${service}')\\gexec
-ALTER ROLE "${service}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD :'password';
+SELECT 'CREATE ROLE "${service}" NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${service}')\\gexec
+ALTER ROLE "${service}" LOGIN PASSWORD :'password';
+-- Only a superuser may name these attributes at all (a managed server's owner is none): new roles have them off.
+SELECT 'ALTER ROLE "${service}" NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS' WHERE (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)\\gexec
 \\unset password
 SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO "${service}"', current_database())\\gexec
 GRANT "${service}" TO CURRENT_USER;

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -37,6 +38,27 @@ async def test_ready_503_until_migrated_then_200(
     fresh_database.migrate(SCHEMA, SCRIPT_LOCATION)
     r = await client.get("/ready")
     assert r.status_code == 200, r.text
+
+
+async def test_ready_while_a_newer_release_has_migrated(
+    client: AsyncTestClient, fresh_database: TestDatabase
+) -> None:
+    """A rolling deploy: the new release's migration Job ran first; this (older) code's pods stay
+    ready on a revision they do not know, and go unready again if it is one they do know but not head."""
+    fresh_database.migrate(SCHEMA, SCRIPT_LOCATION)
+    conn = await asyncpg.connect(fresh_database.admin_dsn())
+    try:
+        head = await conn.fetchval(f"SELECT version_num FROM {SCHEMA}.alembic_version")
+        await conn.execute(f"UPDATE {SCHEMA}.alembic_version SET version_num = 'a_newer_release'")
+        r = await client.get("/ready")
+        assert r.status_code == 200, r.text
+        assert r.json()["migrations"] == "ahead"
+        await conn.execute(f"UPDATE {SCHEMA}.alembic_version SET version_num = $1", head)
+        r = await client.get("/ready")
+        assert r.status_code == 200 and r.json()["migrations"] == "head"
+    finally:
+        await conn.execute(f"UPDATE {SCHEMA}.alembic_version SET version_num = $1", head)
+        await conn.close()
 
 
 async def test_unknown_route_and_method_are_problems(client: AsyncTestClient) -> None:

@@ -17,8 +17,23 @@ from daybook_common.problems import PROBLEM_JSON, problem_body
 ReadyCheck = Callable[[State], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
-def database_check(schema: str, head: str | None, engine_key: str = "db_engine") -> ReadyCheck:
-    """Ready when the database answers and this service's history is at ``head``."""
+def database_check(
+    schema: str,
+    head: str | None,
+    engine_key: str = "db_engine",
+    known: Callable[[str], bool] | None = None,
+) -> ReadyCheck:
+    """Ready when the database answers and this service's history is at ``head`` — or beyond it:
+    a revision this code does not ``known`` is a newer release's, migrated by its Job before its
+    pods roll (migrations keep the previous release working), so the old pods stay in service."""
+    unknown: dict[str, bool] = {}
+
+    def ahead(revision: str | None) -> bool:
+        if revision is None or known is None:
+            return False
+        if revision not in unknown:
+            unknown[revision] = not known(revision)
+        return unknown[revision]
 
     async def check(state: State) -> tuple[bool, dict[str, Any]]:
         engine: AsyncEngine = state[engine_key]
@@ -29,6 +44,8 @@ def database_check(schema: str, head: str | None, engine_key: str = "db_engine")
         except Exception as exc:
             return False, {"database": "unreachable", "error": exc.__class__.__name__}
         if revision != head:
+            if ahead(revision):
+                return True, {"database": "ok", "migrations": "ahead", "revision": revision, "head": head}
             return False, {"database": "ok", "migrations": "pending", "revision": revision, "head": head}
         return True, {"database": "ok", "migrations": "head", "revision": revision}
 

@@ -36,7 +36,7 @@ from daybook_common.health import database_check, health_handlers
 from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log, configure_logging
 from daybook_common.metrics import HttpMetrics, PoolSampler
-from daybook_common.migrations import head_revision
+from daybook_common.migrations import head_revision, is_known_revision
 from daybook_common.observability import RequestIdMiddleware
 from daybook_common.openapi import PreciseJsonRenderPlugin
 from daybook_common.outage import outage_log
@@ -111,8 +111,12 @@ class ServiceApp:
         db_config = alchemy_config(s.database, self.metadata, f"daybook-{s.name}")
         # advanced-alchemy renames the state key (db_engine_1, …) for every further config made in
         # the same process (several apps in one test run): ask the config for the real key.
+        location = self.script_location
         ready = database_check(
-            s.database.schema, head_revision(self.script_location), engine_key=db_config.engine_app_state_key
+            s.database.schema,
+            head_revision(location),
+            engine_key=db_config.engine_app_state_key,
+            known=lambda revision: is_known_revision(location, revision),
         )
         events = EventRuntime(s, self.outbox, self.event_handlers, self.follow_deleted_users, verifier)
         dependencies = {"current_user": Provide(provide_current_user), **self.dependencies}

@@ -60,11 +60,15 @@ async def provision(
         for item in roles:
             role, schema = _ident(item.role), _ident(item.schema)
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", item.role)
-            verb = "ALTER" if exists else "CREATE"
+            attributes = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
             password = "" if exists and keep_passwords else f" PASSWORD {_literal(item.password)}"
-            await conn.execute(
-                f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS{password}"
-            )
+            if not exists:
+                await conn.execute(f"CREATE ROLE {role} LOGIN {attributes}{password}")
+            else:
+                await conn.execute(f"ALTER ROLE {role} LOGIN{password}")
+                # Only a superuser may name these at all (a managed server's owner is none).
+                if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+                    await conn.execute(f"ALTER ROLE {role} {attributes}")
             await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {role}")
             # The admin must be a member to hand ownership over on managed servers.
             await conn.execute(f"GRANT {role} TO CURRENT_USER")
