@@ -131,9 +131,18 @@ class Exporter:
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
-    @property
-    def busy(self) -> bool:
-        return self.running >= self.concurrency
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[bool]:
+        """One of the ``concurrency`` exports of this process, held from the first part to the last
+        byte; ``False`` when all are taken (the request is refused, not queued)."""
+        if self.running >= self.concurrency:
+            yield False
+            return
+        self.running += 1
+        try:
+            yield True
+        finally:
+            self.running -= 1
 
     async def open_part(self, part: Part, headers: dict[str, str]) -> aiohttp.ClientResponse:
         upstream = self.upstreams[part.service]
@@ -150,7 +159,6 @@ class Exporter:
     ) -> None:
         """Send the ``200`` and the zip; ``first`` is the account part, already answered ``200``."""
         now = datetime.datetime.now(datetime.UTC)
-        self.running += 1
         opened: list[aiohttp.ClientResponse] = [first]
         try:
             filename = f"daybook-export-{now:%Y-%m-%d}.zip"
@@ -171,7 +179,6 @@ class Exporter:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:
-            self.running -= 1
             for response in opened:
                 response.close()
 

@@ -572,10 +572,16 @@ class Gateway:
         caller: str,
     ) -> int:
         """The account export (:mod:`daybook_gateway.export`): the account part decides the status."""
-        if exporter.busy:
-            busy = [*headers, (b"retry-after", str(RETRY_BUSY_SECONDS).encode())]
-            return await self.problem(send, 503, "Too many exports in progress, try again shortly", rid, busy)
-        sent = part_headers(forward)
+        with exporter.slot() as free:
+            if not free:
+                busy = [*headers, (b"retry-after", str(RETRY_BUSY_SECONDS).encode())]
+                detail = "Too many exports in progress, try again shortly"
+                return await self.problem(send, 503, detail, rid, busy)
+            return await self._export_in_slot(send, exporter, rid, headers, part_headers(forward), caller)
+
+    async def _export_in_slot(
+        self, send: Send, exporter: Exporter, rid: bytes, headers: Headers, sent: dict[str, str], caller: str
+    ) -> int:
         users = self.upstreams["users"]
         try:
             first = await exporter.open_part(PARTS[0], sent)
