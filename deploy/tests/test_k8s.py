@@ -115,8 +115,14 @@ def test_a_migration_job_per_history_with_its_own_role(objects: list[dict[str, A
     for spec in MIGRATING:
         container = jobs[f"{spec.name}-migrate"]["spec"]["template"]["spec"]["containers"][0]
         assert container["command"] == [spec.script, "migrate"]
-        assert [e["name"] for e in container["env"]] == [f"{spec.prefix}_DATABASE_URL"]
-        assert container["env"][0]["valueFrom"]["secretKeyRef"]["key"] == f"{spec.name}-url"
+        # Its own role's URL, and (optional) the direct one behind a pooler: nothing else.
+        assert [e["name"] for e in container["env"]] == [
+            f"{spec.prefix}_DATABASE_URL",
+            f"{spec.prefix}_DIRECT_DATABASE_URL",
+        ]
+        url, direct = (e["valueFrom"]["secretKeyRef"] for e in container["env"])
+        assert url["key"] == f"{spec.name}-url" and "optional" not in url
+        assert direct == {"name": "daybook-database", "key": f"{spec.name}-direct-url", "optional": True}
 
 
 def test_secrets_are_referenced_never_inlined(objects: list[dict[str, Any]]) -> None:
