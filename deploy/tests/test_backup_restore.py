@@ -323,6 +323,17 @@ async def _unpublished(admin_url: str) -> int:
         await conn.close()
 
 
+def test_a_failed_backup_leaves_nothing_behind(source: Source, tmp_path: Path) -> None:
+    target = tmp_path / "failed"
+    # pg_dump (libpq) reads PGOPTIONS, the launcher's own connection (asyncpg) does not: the
+    # snapshot is taken, then the first dump fails.
+    broken = {"PGOPTIONS": "-c role=nobody_here"}  # no such role: the connection is refused
+    done = cli("backup", "--to", str(target), data_dir=source.data_dir, pg_port=source.pg_port, extra=broken)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "pg_dump of schema users failed" in done.stderr
+    assert not target.exists()
+
+
 def test_a_damaged_dump_is_refused_before_anything_is_touched(source: Source, tmp_path: Path) -> None:
     damaged = tmp_path / "damaged"
     shutil.copytree(source.live_backup, damaged)

@@ -10,6 +10,7 @@ while the stack keeps serving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -61,6 +62,14 @@ def _prepare(directory: Path) -> None:
         raise BackupError(f"{directory} is not empty; give a new directory with --to")
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     directory.chmod(0o700)  # password hashes and journals: for the operator only
+
+
+def _discard(directory: Path, specs: list[ServiceSpec]) -> None:
+    """A failed backup leaves nothing that could be taken for one (the directory if it is empty)."""
+    for spec in specs:
+        (directory / f"{spec.schema}.dump").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        directory.rmdir()
 
 
 @dataclass
@@ -176,6 +185,9 @@ def backup_from(
         report(f"backing up {', '.join(s.name for s in specs)} to {directory}")
         manifest = run_in_thread(lambda: asyncio.run(_backup(admin, config, specs, directory, report)))
         manifest.write(directory)
+    except BaseException:
+        _discard(directory, specs)
+        raise
     finally:
         os.umask(old_umask)
     total = sum(d.bytes for d in manifest.schemas)
