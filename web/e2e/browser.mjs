@@ -21,7 +21,7 @@ export function watchErrors(page) {
   });
   page.on("pageerror", (error) => errors.push(`exception: ${error.message}`));
   page.on("response", (response) => {
-    if (response.status() >= 400) failed.push(`${response.request().method()} ${new URL(response.url()).pathname} ${response.status()}`);
+    if (response.status() >= 400) failed.push(`${response.request().method()} ${new URL(response.url()).pathname.replace(/[0-9a-f-]{36}/g, "{id}")} ${response.status()}`);
   });
   return { errors, failed };
 }

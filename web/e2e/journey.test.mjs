@@ -42,6 +42,22 @@ async function assertAccessible(page, where) {
   assert.deepEqual(serious, [], `${where}: ${JSON.stringify(serious)}`);
 }
 
+/** A second signed-in client of the same account, straight over the API. */
+async function signedInApi(email, password) {
+  const login = await fetch(stack.url + "/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) });
+  assert.equal(login.status, 200);
+  const { access_token } = await login.json();
+  return async (method, path, body) => {
+    const response = await fetch(stack.url + path, {
+      method,
+      headers: { Authorization: `Bearer ${access_token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+    return response.status === 204 ? null : response.json();
+  };
+}
+
 function utcClock(date) {
   return `${String(date.getUTCHours()).padStart(2, "0")}:${String(date.getUTCMinutes()).padStart(2, "0")}`;
 }
@@ -133,6 +149,35 @@ async function journey(page) {
   await page.getByRole("heading", { name: /Secret plans/ }).waitFor();
   await assertAccessible(page, "journal");
   await page.screenshot({ path: join(SHOTS, "journal.png") });
+
+  // Another device (a second sign-in over the API) changes the entry while it is open here: the save
+  // is refused with 412, explained, and "Reload" brings the other version in.
+  const other = await signedInApi(email, password);
+  const [mine] = (await other("GET", "/api/v1/journal/entries?q=croissant")).items;
+  await page.getByRole("button", { name: "Edit Croissants in Paris, again" }).click();
+  await page.getByLabel("Title", { exact: true }).waitFor();
+  await other("PATCH", `/api/v1/journal/entries/${mine.id}`, { content: "Changed on my phone." });
+  await page.getByLabel("Title", { exact: true }).fill("Croissants, my version");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText(/Someone changed this in the meantime/).waitFor();
+  await page.getByRole("button", { name: "Reload the latest version" }).click();
+  assert.equal(await page.getByLabel("Text", { exact: true }).inputValue(), "Changed on my phone.");
+  await page.getByRole("button", { name: "Cancel" }).click();
+
+  // Infinite scroll: 25 more entries (made over the API) arrive page by page as the list is scrolled.
+  for (let i = 1; i <= 25; i++) {
+    await other("POST", "/api/v1/journal/entries", { title: `Day ${i}`, content: "Ran.", entry_date: new Date(Date.UTC(2025, 0, i)).toISOString() });
+  }
+  await page.reload();
+  await page.getByLabel("Encryption passphrase").waitFor();
+  assert.equal(await page.locator("ul.entries > li").count(), 20);
+  for (let i = 0; i < 5 && (await page.locator("ul.entries > li").count()) < 27; i++) {
+    await page.locator("ul.entries > li").last().scrollIntoViewIfNeeded();
+    await page.waitForTimeout(300);
+  }
+  assert.equal(await page.locator("ul.entries > li").count(), 27);
+  await page.getByRole("heading", { name: "Day 1", exact: true }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Load more" }).count(), 0);
 
   // Trash and restore.
   await page.getByRole("button", { name: "Delete Croissants in Paris, again" }).click();
@@ -262,7 +307,7 @@ async function journey(page) {
   assert.equal(login.status, 401);
 
   assert.deepEqual(errors, [], "no console errors");
-  assert.deepEqual(failed, ["POST /api/v1/auth/register 422", "POST /api/v1/reminders 422"], "only the refusals provoked on purpose");
+  assert.deepEqual(failed, ["POST /api/v1/auth/register 422", "PATCH /api/v1/journal/entries/{id} 412", "POST /api/v1/reminders 422"], "only the refusals provoked on purpose");
 }
 
 test("the page is served with its security headers and long-cached hashed assets", async () => {

@@ -1,3 +1,4 @@
+// @vitest-environment jsdom
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { authFetch, clearSession, currentAccessToken, onSessionChange, storeTokens } from "./session";
 
