@@ -221,3 +221,57 @@ async def test_exports_beyond_the_concurrency_get_503(signer: TestSigner) -> Non
         again = await client.get(EXPORT_PATH, headers=signer.headers(USER))
     assert busy.status_code == 503 and busy.headers["retry-after"] == "10"
     assert done.status_code == 200 and again.status_code == 200
+
+
+async def test_a_client_that_leaves_stops_the_export(signer: TestSigner) -> None:
+    """Granian drops what is sent to a gone client silently: the export watches for ``http.disconnect``
+    and stops instead of reading every part for nobody (the ASGI app is called directly here, to
+    leave half-way)."""
+    never = asyncio.Event()
+    left = asyncio.Event()
+
+    async def stuck(request: web.Request) -> web.StreamResponse:
+        if kind_of(request) == "tasks" and not left.is_set():  # the first one takes long: the client leaves
+            left.set()
+            await asyncio.wait_for(never.wait(), 30)
+        return await parts(request)
+
+    # One export at a time, on one zip thread: the next export works only if the first one freed both.
+    async with gateway(signer, account, stuck, parts, GATEWAY_EXPORT_CONCURRENCY="1") as (client, servers):
+        app = client._transport.app  # type: ignore[attr-defined]
+        sent: list[dict[str, object]] = []
+        requests = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+        async def receive() -> dict[str, object]:
+            message = next(requests, None)
+            if message is not None:
+                return message
+            await left.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": EXPORT_PATH,
+            "raw_path": EXPORT_PATH.encode(),
+            "query_string": b"",
+            "headers": [
+                (b"host", b"gateway.test"),
+                *((k.lower().encode(), v.encode()) for k, v in signer.headers(USER).items()),
+            ],
+            "client": ("198.51.100.7", 50123),
+            "server": ("gateway.test", 80),
+        }
+        await asyncio.wait_for(app(scope, receive, send), 10)  # returns, without waiting for the stuck part
+        assert sent[0]["status"] == 200
+        assert not any(message.get("more_body") is False for message in sent[1:])  # never finished
+        assert servers["reminders"].asked == []  # and asked for nothing after the client left
+        again = await asyncio.wait_for(client.get(EXPORT_PATH, headers=signer.headers(USER)), 10)
+        assert again.status_code == 200 and zipfile.ZipFile(io.BytesIO(again.content)).testzip() is None
+        never.set()

@@ -26,6 +26,7 @@ zip then has no central directory, and every unzip tool reports it as damaged.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime
 import json
@@ -40,7 +41,6 @@ from collections.abc import (
     Iterator,
     MutableMapping,
 )
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -67,6 +67,7 @@ FORWARDED = frozenset({"authorization", "user-agent", "x-forwarded-for", "x-forw
 Headers = list[tuple[bytes, bytes]]
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
+Receive = Callable[[], Awaitable[Message]]
 T = TypeVar("T")
 
 
@@ -122,7 +123,9 @@ class Exporter:
         self.upstreams = upstreams
         self.concurrency = settings.export_concurrency
         self.running = 0
-        self.executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="daybook-export")
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix="daybook-export"
+        )
         # No total limit: a big account over a slow connection may take long; each read is bounded.
         self.timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
@@ -152,35 +155,65 @@ class Exporter:
     async def stream(
         self,
         send: Send,
+        receive: Receive,
         first: aiohttp.ClientResponse,
         headers: dict[str, str],
         user_id: str,
         response_headers: Headers,
-    ) -> None:
-        """Send the ``200`` and the zip; ``first`` is the account part, already answered ``200``."""
-        now = datetime.datetime.now(datetime.UTC)
+    ) -> bool:
+        """Send the ``200`` and the zip; ``first`` is the account part, already answered ``200``.
+
+        ``False`` when the client left before the end: Granian drops what is sent to a closed
+        connection without a word (granian#650), so ``receive`` is watched for
+        ``http.disconnect`` meanwhile, and the export stops instead of reading every part for nobody.
+        """
         opened: list[aiohttp.ClientResponse] = [first]
+        sending = asyncio.ensure_future(
+            self._send_zip(send, first, headers, user_id, response_headers, opened)
+        )
+        leaving = asyncio.ensure_future(_disconnected(receive))
         try:
-            filename = f"daybook-export-{now:%Y-%m-%d}.zip"
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", b"application/zip"),
-                        (b"content-disposition", f'attachment; filename="{filename}"'.encode()),
-                        (b"cache-control", b"no-store"),
-                        *response_headers,
-                    ],
-                }
-            )
-            members = self._members(first, headers, user_id, now, opened)
-            async for chunk in self._zipped(members):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
+            await asyncio.wait({sending, leaving}, return_when=asyncio.FIRST_COMPLETED)
+            if sending.done():
+                sending.result()  # raises what failed
+                return True
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+            return False
         finally:
+            leaving.cancel()
+            sending.cancel()
             for response in opened:
                 response.close()
+
+    async def _send_zip(
+        self,
+        send: Send,
+        first: aiohttp.ClientResponse,
+        headers: dict[str, str],
+        user_id: str,
+        response_headers: Headers,
+        opened: list[aiohttp.ClientResponse],
+    ) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        filename = f"daybook-export-{now:%Y-%m-%d}.zip"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/zip"),
+                    (b"content-disposition", f'attachment; filename="{filename}"'.encode()),
+                    (b"cache-control", b"no-store"),
+                    *response_headers,
+                ],
+            }
+        )
+        members = self._members(first, headers, user_id, now, opened)
+        async for chunk in self._zipped(members):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _members(
         self,
@@ -221,27 +254,47 @@ class Exporter:
         self, members: AsyncGenerator[tuple[str, datetime.datetime, int, Any, AsyncIterator[bytes]]]
     ) -> AsyncIterator[bytes]:
         """stream-zip's generator, run on :attr:`executor`, over parts read on this event loop."""
-        loop = asyncio.get_running_loop()
+        bridge = _Bridge(asyncio.get_running_loop())
         sync_members = (
-            (name, modified, mode, method, _blocking(chunks, loop))
-            for name, modified, mode, method, chunks in _blocking(members, loop)
+            (name, modified, mode, method, bridge.blocking(chunks))
+            for name, modified, mode, method, chunks in bridge.blocking(members)
         )
-        zipped = iter(
-            stream_zip(
-                sync_members,
-                chunk_size=ZIP_CHUNK,
-                get_compressobj=_deflater,
-            )
-        )
+        zipped = iter(stream_zip(sync_members, chunk_size=ZIP_CHUNK, get_compressobj=_deflater))
         try:
             while True:
-                chunk = await loop.run_in_executor(self.executor, _next_chunk, zipped)
+                chunk = await bridge.loop.run_in_executor(self.executor, _next_chunk, zipped)
                 if chunk is None:
                     return
                 yield chunk
         finally:
+            # Stopped early (a failure, the client left): whatever the zip's thread waits for on
+            # the loop is cancelled, so the thread is free at once, not after a read timeout.
+            bridge.cancel()
             with contextlib.suppress(Exception):
                 await members.aclose()
+
+
+class _Bridge:
+    """Async iterators of ``loop`` read from the zip's thread, one item at a time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: concurrent.futures.Future[Any] | None = None
+        self.cancelled = False
+
+    def blocking(self, items: AsyncIterator[T]) -> Iterator[T]:
+        while not self.cancelled:
+            self.waiting = asyncio.run_coroutine_threadsafe(_next(items), self.loop)
+            try:
+                yield self.waiting.result()
+            except StopAsyncIteration:
+                return
+        raise concurrent.futures.CancelledError
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.waiting is not None:
+            self.waiting.cancel()
 
 
 def _deflater() -> Any:
@@ -253,17 +306,14 @@ def _next_chunk(zipped: Iterator[bytes]) -> bytes | None:
     return next(zipped, None)
 
 
+async def _disconnected(receive: Receive) -> None:
+    """Returns once the client has gone (a GET's empty body is read and dropped first)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-def _blocking(items: AsyncIterator[T], loop: asyncio.AbstractEventLoop) -> Iterator[T]:
-    """An async iterator of ``loop`` read from another thread (the zip's), one item at a time."""
-    while True:
-        try:
-            yield asyncio.run_coroutine_threadsafe(_next(items), loop).result()
-        except StopAsyncIteration:
-            return
 
 
 async def _next(items: AsyncIterator[T]) -> T:

@@ -451,7 +451,7 @@ class Gateway:
             forward = [(k, v) for k, v in forward if k not in named or k == "host"]
         if method == "GET" and path == EXPORT_PATH and self.exporter is not None and caller is not None:
             limits = verdict.headers() if verdict is not None else []
-            return await self._export(send, self.exporter, rid, [*cors, *limits], forward, caller)
+            return await self._export(send, receive, self.exporter, rid, [*cors, *limits], forward, caller)
 
         # Request body: none without Content-Length/Transfer-Encoding (RFC 9112 §6.3); a body that
         # arrived in one message is forwarded as bytes; a longer one is streamed and counted.
@@ -565,6 +565,7 @@ class Gateway:
     async def _export(
         self,
         send: Send,
+        receive: Receive,
         exporter: Exporter,
         rid: bytes,
         headers: Headers,
@@ -577,10 +578,18 @@ class Gateway:
                 busy = [*headers, (b"retry-after", str(RETRY_BUSY_SECONDS).encode())]
                 detail = "Too many exports in progress, try again shortly"
                 return await self.problem(send, 503, detail, rid, busy)
-            return await self._export_in_slot(send, exporter, rid, headers, part_headers(forward), caller)
+            sent = part_headers(forward)
+            return await self._export_in_slot(send, receive, exporter, rid, headers, sent, caller)
 
     async def _export_in_slot(
-        self, send: Send, exporter: Exporter, rid: bytes, headers: Headers, sent: dict[str, str], caller: str
+        self,
+        send: Send,
+        receive: Receive,
+        exporter: Exporter,
+        rid: bytes,
+        headers: Headers,
+        sent: dict[str, str],
+        caller: str,
     ) -> int:
         users = self.upstreams["users"]
         try:
@@ -596,11 +605,14 @@ class Gateway:
             return await self.problem(send, 502, "The users service sent an invalid response", rid, headers)
         out = [(b"x-request-id", rid), SERVER_HEADER, *headers]
         try:
-            await exporter.stream(send, first, sent, caller, out)
+            finished = await exporter.stream(send, receive, first, sent, caller, out)
         except Exception as exc:
             # The status line is out: the only honest signal left is to break the connection.
             logger.warning("export failed mid-response: %s", exc, extra={"error": exc.__class__.__name__})
             raise
+        if not finished:
+            logger.info("export stopped: the client left")
+            return 499
         return 200
 
     async def _stream_body(self, first: bytes, receive: Receive, state: _BodyState) -> AsyncIterator[bytes]:
