@@ -33,12 +33,17 @@ ORDER BY 1
 NO_RLS = {
     "journal.denied_users": "the deny-list itself: every process reads all of it before it serves",
     "reminders.denied_users": "the deny-list itself: every process reads all of it before it serves",
+    # Written only by the audit triggers (whoever acts: the owner, an admin, a background job) and
+    # read only by operators (`daybook audit`); no request reads it.
+    "journal.audit_log": "the audit trail: written by triggers, read by operators only",
+    "reminders.audit_log": "the audit trail: written by triggers, read by operators only",
 }
 NO_GUARD = NO_RLS | {
     "journal.journal_entry_tags": "a link row: its entry and its tag are guarded and referenced",
     "journal.task_tags": "a link row: its task and its tag are guarded and referenced",
     "reminders.notifications": "written by the scheduler from live reminders, never by a request",
     "reminders.known_tasks": "a projection of journal's task events, never written by a request",
+    # A refused write is rolled back with the audit row its trigger wrote.
 }
 
 

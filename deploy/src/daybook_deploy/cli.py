@@ -7,6 +7,7 @@ daybook migrate [service …]    provision roles/schemas and migrate (all or the
 daybook migrate --dry-run [service …]   try the pending revisions in a transaction, roll back
 daybook status                 which parts answer, ports, metric endpoints, migration revisions vs heads
 daybook db report [--check]    statements, indexes, scans, cache, bloat per schema; --check: exit 1 on defects
+daybook audit --user ID [--since WHEN]   one user's audit trail across every service
 daybook backup [service …] [--to DIR]                 one consistent snapshot of the schemas
 daybook restore DIR [service …] [--data-dir D | --database-url URL]   into an empty database
 daybook users|journal|reminders|gateway ARGS…   that service's own command line
@@ -199,6 +200,26 @@ def forward(name: str, argv: Sequence[str]) -> int:
     return int(result) if isinstance(result, int) else 0
 
 
+def cmd_audit(config: StackConfig, user: str, since: str | None) -> int:
+    import uuid
+
+    from daybook_deploy.audit import parse_since, print_trail
+
+    try:
+        user_id = uuid.UUID(user)
+        start = parse_since(since)
+    except ValueError:
+        _fail("--user takes an account id (a UUID); --since an RFC 3339 time, a date, or Nd / Nh")
+        return 2
+    try:
+        count = print_trail(config, user_id, start, lambda line: print(line, flush=True))
+    except (StackError, OSError) as exc:
+        _fail(str(exc))
+        return 1
+    _say(f"{count} change{'' if count == 1 else 's'} of {user_id}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="daybook",
@@ -274,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, metavar="D", help="the embedded PostgreSQL of this data dir (made if new)"
     )
     target.add_argument("--database-url", metavar="URL", help="superuser URL of an existing PostgreSQL")
+    p_audit = sub.add_parser("audit", help="one user's audit trail across every service (operators)")
+    p_audit.add_argument("--user", required=True, metavar="ID", help="the account id")
+    p_audit.add_argument("--database", metavar="NAME", help="the database name (default: daybook)")
+    p_audit.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="RFC 3339 time, YYYY-MM-DD, or 7d / 12h ago (default: everything kept)",
+    )
     for name in FORWARDED:
         sub.add_parser(name, help=f"the {name} service's own command (daybook-{name} --help)", add_help=False)
     sub.add_parser(
@@ -350,6 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.database_url:
             config.database_url = args.database_url
         return cmd_restore(config, args.source, list(args.services))
+    if args.command == "audit":
+        if args.database:
+            config.database = args.database
+        return cmd_audit(config, args.user, args.since)
     raise AssertionError(args.command)
 
 

@@ -82,9 +82,17 @@ async def test_erase_user_deletes_everything_of_one_user_in_batches(
         finally:
             await engine.dispose()
     expected = {"journal_entries": 7, "tasks": 5, "tags": 4, "idempotency_keys": 1}
+    assert counts.pop("audit_log") > 0  # the user's trail goes too
     assert counts == {**dict.fromkeys(GOAL_TABLES, 0), **expected}  # no goals here: test_goal_erasure
     assert set((await _owned(migrated, doomed.id)).values()) == {0}
     assert await _owned(migrated, bystander.id) == before
+    admin = await migrated.admin_connect()
+    try:
+        trail = f"SELECT count(*) FROM {SCHEMA}.audit_log WHERE user_id = $1"
+        assert await admin.fetchval(trail, doomed.id) == 0
+        assert await admin.fetchval(trail, bystander.id) > 0
+    finally:
+        await admin.close()
     # Running it again (a redelivered event) is harmless.
     pool = await asyncpg.create_pool(plain_url(url), min_size=1, max_size=1)
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from daybook_common.audit import AUDIT_OFF, purge_user_sql
 from daybook_journal import SCHEMA
 from daybook_journal.db.batches import BatchTarget, run_batch
 
@@ -53,7 +54,8 @@ _KEYS = {
 async def erase_user(
     conn_or_session: BatchTarget, user_id: uuid.UUID | str, batch_size: int = 5000
 ) -> dict[str, int]:
-    """Delete all of ``user_id``'s entries, tasks, tags, links, idempotency keys, goals and practice data.
+    """Delete all of ``user_id``'s entries, tasks, tags, links, idempotency keys, goals and practice data,
+    and their audit trail (bar an admin's actions on the account).
 
     ``conn_or_session``: an AsyncEngine, AsyncConnection, AsyncSession, or asyncpg
     Connection/Pool (see :mod:`daybook_journal.db.batches`).  Returns rows deleted per table.
@@ -61,7 +63,8 @@ async def erase_user(
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     uid = uuid.UUID(str(user_id))
-    bind = [("app.user_id", str(uid))]
+    # The erased rows leave no audit rows: the user's trail goes too (the last part).
+    bind = [("app.user_id", str(uid)), *AUDIT_OFF]
     counts: dict[str, int] = {}
     for table, part in _PARTS:
         key = _KEYS.get(table, "id")
@@ -74,5 +77,11 @@ async def erase_user(
             counts[table] = counts.get(table, 0) + deleted
             if deleted < batch_size:
                 break
+    counts["audit_log"] = 0
+    while True:
+        deleted = await run_batch(conn_or_session, [], purge_user_sql(SCHEMA), uid, batch_size)
+        counts["audit_log"] += deleted
+        if deleted < batch_size:
+            break
     logger.info("erased user data", extra={"user_id": str(uid), "deleted": counts})
     return counts

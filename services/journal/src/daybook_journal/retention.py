@@ -1,6 +1,7 @@
 """Trash retention: hard-delete entries, tasks, goal deletions, activities and sessions
 soft-deleted more than N days ago, and entry revisions replaced more than
-``JOURNAL_REVISION_RETENTION_DAYS`` (90) ago.
+``JOURNAL_REVISION_RETENTION_DAYS`` (90) ago, and audit rows older than
+``JOURNAL_AUDIT_RETENTION_DAYS`` (400).
 
 Runs inside the app every ``JOURNAL_TRASH_PURGE_INTERVAL_SECONDS`` (default hourly) through
 :class:`daybook_common.retention.RetentionRunner` (one runner at a time across replicas and
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime
 import logging
 
+from daybook_common.audit import audit_purge
 from daybook_common.retention import Purge, RetentionRunner, denied_sessions_purge, inbox_purge, older_than
 from daybook_journal import SCHEMA
 from daybook_journal.db.batches import BatchTarget, run_batch
@@ -52,6 +54,7 @@ def purges(
     retention_days: float,
     idempotency_ttl_hours: float,
     revision_retention_days: float = 90,
+    audit_retention_days: float = 400,
 ) -> list[Purge]:
     """What the journal forgets, and after how long."""
     trash = datetime.timedelta(days=retention_days)
@@ -73,6 +76,7 @@ def purges(
         ),
         inbox_purge(SCHEMA),
         denied_sessions_purge(SCHEMA),
+        audit_purge(SCHEMA, datetime.timedelta(days=audit_retention_days)),
     ]
 
 
@@ -112,6 +116,7 @@ def retention_runner(dsn: str, settings: JournalSettings) -> RetentionRunner:
             settings.trash_retention_days,
             settings.idempotency_ttl_hours,
             settings.revision_retention_days,
+            settings.audit_retention_days,
         ),
         settings.trash_purge_interval_seconds,
     )

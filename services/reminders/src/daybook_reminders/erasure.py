@@ -14,7 +14,11 @@ from dataclasses import dataclass
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-BIND_USER = "SELECT set_config('app.user_id', $1, true)"
+from daybook_common.audit import purge_user_sql
+from daybook_reminders import SCHEMA
+
+# The erased rows leave no audit rows (``app.audit = off``): the user's trail goes last.
+BIND_USER = "SELECT set_config('app.user_id', $1, true), set_config('app.audit', 'off', true)"
 DELETE_NOTIFICATIONS = """
 DELETE FROM notifications
 WHERE id IN (SELECT id FROM notifications WHERE user_id = $1 LIMIT $2)
@@ -63,8 +67,8 @@ async def erase_user(
     user_id: uuid.UUID | str,
     batch_size: int = 5000,
 ) -> Erased:
-    """Hard-delete all of ``user_id``'s notifications, reminders, idempotency keys and known tasks;
-    safe to rerun.
+    """Hard-delete all of ``user_id``'s notifications, reminders, idempotency keys, known tasks and
+    audit trail (bar an admin's actions on the account); safe to rerun.
 
     ``conn`` is a connection (its batches become savepoints if it is inside a transaction) or a
     pool (one connection is borrowed for the whole erasure).
@@ -79,4 +83,5 @@ async def erase_user(
     reminders = await _delete_batches(conn, DELETE_REMINDERS, user_id, batch_size)
     keys = await _delete_batches(conn, DELETE_IDEMPOTENCY_KEYS, user_id, batch_size)
     await _delete_batches(conn, DELETE_KNOWN_TASKS, user_id, batch_size)
+    await _delete_batches(conn, purge_user_sql(SCHEMA), user_id, batch_size)
     return Erased(reminders=reminders, notifications=notifications, idempotency_keys=keys)

@@ -2,7 +2,8 @@
 every ``REMINDERS_RETENTION_INTERVAL_SECONDS``, one runner at a time across replicas and workers):
 reminders soft-deleted more than ``REMINDERS_DELETED_RETENTION_DAYS`` ago (their notifications go
 with them by cascade), fired notifications older than ``REMINDERS_NOTIFICATION_RETENTION_DAYS``,
-idempotency keys older than 24 h and handled inbox ids.
+idempotency keys older than 24 h, handled inbox ids, and audit rows older than
+``REMINDERS_AUDIT_RETENTION_DAYS`` (400).
 
 The scheduler only fires reminders: a big purge never delays a due one.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 
+from daybook_common.audit import audit_purge
 from daybook_common.db import plain_url
 from daybook_common.retention import Purge, RetentionRunner, denied_sessions_purge, inbox_purge, older_than
 from daybook_reminders import SCHEMA
@@ -38,6 +40,7 @@ def purges(settings: Settings) -> list[Purge]:
         ),
         inbox_purge(SCHEMA),
         denied_sessions_purge(SCHEMA),
+        audit_purge(SCHEMA, datetime.timedelta(days=settings.audit_retention_days)),
     ]
 
 

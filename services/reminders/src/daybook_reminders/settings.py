@@ -120,6 +120,8 @@ class Settings:
     stream_heartbeat_seconds: float = 15.0
     """REMINDERS_STREAM_HEARTBEAT_SECONDS: a comment line this often keeps an idle live stream open
     (below every proxy's idle timeout on the way; the gateway's is GATEWAY_STREAM_IDLE_TIMEOUT)."""
+    audit_retention_days: int = 400
+    """REMINDERS_AUDIT_RETENTION_DAYS: audit-trail rows older than this are deleted."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +135,7 @@ class Settings:
             notification_retention_days=_notification_retention(env),
             retention_interval_seconds=_retention_interval(env),
             stream_heartbeat_seconds=_heartbeat(env),
+            audit_retention_days=_audit_retention(env),
         )
 
 
@@ -161,4 +164,11 @@ def _heartbeat(env: Env) -> float:
     value = env.float("STREAM_HEARTBEAT_SECONDS", Settings.stream_heartbeat_seconds)
     if not 0 < value <= 300:
         raise SettingsError(f"{env.name('STREAM_HEARTBEAT_SECONDS')} must be in (0, 300]")
+    return value
+
+
+def _audit_retention(env: Env) -> int:
+    value = env.int("AUDIT_RETENTION_DAYS", Settings.audit_retention_days)
+    if value < 1:
+        raise SettingsError(f"{env.name('AUDIT_RETENTION_DAYS')} must be at least 1")
     return value

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.auth import AccessClaims, token_refused
 from daybook_common.clients import client_address
+from daybook_common.db import set_rls_user
 from daybook_users.activity.services import ActivityService
 from daybook_users.auth.clients import ClientInfo, user_agent
 from daybook_users.auth.services import AuthService
@@ -63,6 +64,9 @@ async def provide_account(
     sid = session_of(current_user)
     if sid is not None and await session_service.is_denied(sid):
         raise token_refused("session revoked")
+    # Named after the caller for the audit trail (``app.user_id``, ``app.request_id``): an admin's
+    # change of another account is recorded with the admin as its actor.
+    await set_rls_user(user_service.session, user.id)
     return user
 
 

@@ -1,7 +1,7 @@
 """Housekeeping the users process runs by default (``daybook_common.retention``): expired refresh
 tokens, ended login-throttle windows, register idempotency keys past their TTL, handled inbox
 ids, expired denied sessions and account tokens, security events after 400 days and sent or dead
-mail after 30 days, every ``USERS_MAINTENANCE_INTERVAL_SECONDS``, one runner at a time across replicas and workers.
+mail after 30 days, audit rows past ``USERS_AUDIT_RETENTION_DAYS``, every ``USERS_MAINTENANCE_INTERVAL_SECONDS``, one runner at a time across replicas and workers.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from litestar import Litestar
 
+from daybook_common.audit import audit_purge
 from daybook_common.db import plain_url
 from daybook_common.retention import (
     Purge,
@@ -55,6 +56,7 @@ def purges(settings: Settings) -> list[Purge]:
         Purge("security_events", older_than(SCHEMA, "security_events", "created_at"), ACTIVITY_RETENTION),
         Purge("account_tokens", older_than(SCHEMA, "account_tokens", "expires_at"), TOKEN_GRACE),
         Purge("mail_outbox", _MAIL_DONE, MAIL_RETENTION),
+        audit_purge(SCHEMA, datetime.timedelta(days=settings.audit_retention_days)),
     ]
 
 

@@ -70,6 +70,8 @@ class Settings:
     maintenance_interval_seconds: int = 3600
     #: How long a register's ``Idempotency-Key`` is remembered.
     idempotency_ttl_hours: int = 24
+    #: Audit-trail rows older than this are deleted.
+    audit_retention_days: int = 400
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +103,7 @@ class Settings:
             ),
             maintenance_interval_seconds=env.int("MAINTENANCE_INTERVAL_SECONDS", 3600),
             idempotency_ttl_hours=_positive(env, "IDEMPOTENCY_TTL_HOURS", 24),
+            audit_retention_days=_positive(env, "AUDIT_RETENTION_DAYS", 400),
         )
 
     @property

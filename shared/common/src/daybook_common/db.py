@@ -20,6 +20,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from daybook_common.logs import request_id_var
 from daybook_common.settings import Env
 
 
@@ -165,10 +166,14 @@ def alchemy_config(db: DatabaseSettings, metadata: MetaData, application_name: s
 
 
 async def set_rls_user(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Bind this transaction to one user for row-level security (``SET LOCAL app.user_id``)."""
+    """Bind this transaction to one user for row-level security (``SET LOCAL app.user_id``), and
+    name the request for the audit trail (``app.request_id``, see :mod:`daybook_common.audit`)."""
     from sqlalchemy import text as _text
 
-    await session.execute(_text("SELECT set_config('app.user_id', :uid, true)"), {"uid": str(user_id)})
+    await session.execute(
+        _text("SELECT set_config('app.user_id', :uid, true), set_config('app.request_id', :rid, true)"),
+        {"uid": str(user_id), "rid": request_id_var.get() or ""},
+    )
 
 
 def affected_rows(result: Result[*tuple[Any, ...]]) -> int:

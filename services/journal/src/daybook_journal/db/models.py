@@ -31,6 +31,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from daybook_common.audit import audit_table
 from daybook_common.denylist import denied_sessions_table, denied_users_table
 from daybook_common.events import inbox_table, outbox_table
 from daybook_common.idempotency import idempotency_table
@@ -295,6 +296,9 @@ denied_users = denied_users_table(Base.metadata)
 #: Sessions their owner revoked: their access tokens are refused until they expire.
 denied_sessions = denied_sessions_table(Base.metadata)
 
+#: The audit trail, written by triggers on every user-owned table (see :mod:`daybook_common.audit`).
+audit_log = audit_table(Base.metadata)
+
 #: Tables whose rows belong to one user and are guarded by row-level security.
 USER_OWNED_TABLES = (
     "journal_entries",
@@ -315,6 +319,7 @@ __all__ = [
     "JournalEntry",
     "Tag",
     "Task",
+    "audit_log",
     "denied_sessions",
     "denied_users",
     "entry_revisions",

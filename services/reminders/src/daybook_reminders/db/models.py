@@ -26,6 +26,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from daybook_common.audit import audit_table
 from daybook_common.denylist import denied_sessions_table, denied_users_table
 from daybook_common.events import inbox_table, outbox_table
 from daybook_common.idempotency import idempotency_table
@@ -191,6 +192,9 @@ denied_users = denied_users_table(Base.metadata)
 #: Sessions their owner revoked: their access tokens are refused until they expire.
 denied_sessions = denied_sessions_table(Base.metadata)
 
+#: The audit trail, written by triggers on every user-owned table (see :mod:`daybook_common.audit`).
+audit_log = audit_table(Base.metadata)
+
 # ``Idempotency-Key`` of creating POSTs: the first response, replayed for a retry with the same
 # key and body within 24 h (the scheduler purges older rows).
 idempotency_keys = idempotency_table(Base.metadata)
@@ -205,6 +209,7 @@ __all__ = [
     "Notification",
     "Reminder",
     "Snooze",
+    "audit_log",
     "denied_sessions",
     "denied_users",
     "idempotency_keys",

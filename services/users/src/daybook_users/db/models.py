@@ -27,6 +27,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from daybook_common.audit import audit_table
 from daybook_common.denylist import denied_sessions_table
 from daybook_common.events import inbox_table, outbox_table
 from daybook_common.idempotency import idempotency_table
@@ -253,6 +254,8 @@ register is unauthenticated; the account's id is recorded with the response)."""
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+#: The audit trail, written by triggers on ``users`` and ``refresh_tokens`` (see :mod:`daybook_common.audit`).
+audit_log = audit_table(Base.metadata)
 
 __all__ = [
     "AccountToken",
@@ -261,6 +264,7 @@ __all__ = [
     "RefreshToken",
     "SecurityEvent",
     "User",
+    "audit_log",
     "denied_sessions",
     "idempotency_keys",
     "inbox",
