@@ -6,8 +6,8 @@ function per audited table and an ``AFTER INSERT OR UPDATE OR DELETE`` row trigg
 Not audited: ``known_tasks`` (a projection of the journal's audited tasks), ``idempotency_keys``
 (a cache of responses to audited creates), ``denied_users``, ``inbox``, ``audit_log`` itself.
 
-Revision ID: reminders_0011
-Revises: reminders_0010
+Revision ID: reminders_0012
+Revises: reminders_0011
 Create Date: 2026-12-04
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from daybook_common.audit import drop_trigger_sql, table_sql, trigger_sql
 
-revision: str = "reminders_0011"
-down_revision: str | Sequence[str] | None = "reminders_0010"
+revision: str = "reminders_0012"
+down_revision: str | Sequence[str] | None = "reminders_0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
