@@ -29,8 +29,11 @@ import pytest
 
 from daybook_deploy.config import StackConfig
 from daybook_deploy.launcher import Stack
+from daybook_deploy.restore import restore
 from daybook_deploy.services import HTTP_SERVICES
 from daybook_devtools.embedded import EmbeddedPostgres, free_port
+from daybook_devtools.testing import databases as harness
+from daybook_devtools.testing.databases import TestDatabase, drop_test_database
 
 PASSWORD = "correct horse battery staple"
 SCHEMAS = ("users", "journal", "reminders")
@@ -321,6 +324,25 @@ async def _unpublished(admin_url: str) -> int:
         )
     finally:
         await conn.close()
+
+
+def test_a_restore_into_an_existing_server(source: Source, pg_admin_url: str, tmp_path: Path) -> None:
+    """``--database-url``: a database of its own on the test run's server, its roles already there."""
+    database = TestDatabase(admin_url=pg_admin_url, name=f"restored_{uuid.uuid4().hex[:10]}")
+    config = StackConfig(
+        data_dir=tmp_path / "data",
+        database_url=pg_admin_url,
+        database=database.name,
+        passwords={role.schema: role.password for role in harness.test_roles()},
+    )
+    said: list[str] = []
+    try:
+        restore(config, source.backup, [], said.append)
+        after = asyncio.run(_checksums(database.admin_dsn(), SCHEMAS))
+    finally:
+        drop_test_database(database)
+    assert any("every row count matches the manifest" in line for line in said)
+    assert after == checksums(source.data_dir, source.pg_port)
 
 
 def test_a_failed_backup_leaves_nothing_behind(source: Source, tmp_path: Path) -> None:
