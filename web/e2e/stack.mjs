@@ -40,7 +40,7 @@ export async function startStack() {
   if (process.env.GATEWAY_URL) return { url: process.env.GATEWAY_URL.replace(/\/$/, ""), stop: async () => {} };
   const dataDir = mkdtempSync(join(tmpdir(), "daybook-web-e2e-"));
   const ports = {};
-  for (const name of ["GATEWAY_PORT", "USERS_PORT", "JOURNAL_PORT", "REMINDERS_PORT", "DAYBOOK_PG_PORT", "DAYBOOK_NATS_PORT"]) ports[name] = String(await freePort());
+  for (const name of ["GATEWAY_PORT", "USERS_PORT", "JOURNAL_PORT", "REMINDERS_PORT", "GATEWAY_ADMIN_PORT", "REMINDERS_SCHEDULER_PORT", "DAYBOOK_PG_PORT", "DAYBOOK_NATS_PORT"]) ports[name] = String(await freePort());
   const daybook = join(ROOT, ".venv/bin/daybook");
   const [command, args] = existsSync(daybook) ? [daybook, ["up"]] : ["uv", ["run", "daybook", "up"]];
   const child = spawn(command, args, {

@@ -2,14 +2,15 @@ import { useCallback, useEffect, useState } from "react";
 import { api, must } from "../api/client";
 import type { components } from "../api/schema";
 import { formatWhen } from "../lib/dates";
+import { follow } from "../lib/stream";
 
 type Notification = components["schemas"]["reminders_Notification"];
-const POLL_MS = 5000;
 
-/** Unread notifications (fired reminders), looked up every few seconds and when the tab gets focus. */
+/** Unread notifications (fired reminders): listed at start and on focus, then fed by the live stream. */
 export function Bell() {
   const [items, setItems] = useState<Notification[]>([]);
   const [open, setOpen] = useState(false);
+  const [live, setLive] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -21,10 +22,20 @@ export function Bell() {
 
   useEffect(() => {
     void load();
-    const timer = setInterval(() => void load(), POLL_MS);
+    const stop = new AbortController();
+    void follow<Notification>(
+      {
+        onMessage: (n) => setItems((all) => (all.some((x) => x.id === n.id) || n.read_at ? all : [n, ...all])),
+        onStatus: (connected) => {
+          setLive(connected);
+          if (connected) void load(); // what arrived while it was away
+        },
+      },
+      stop.signal,
+    );
     window.addEventListener("focus", load);
     return () => {
-      clearInterval(timer);
+      stop.abort();
       window.removeEventListener("focus", load);
     };
   }, [load]);
@@ -44,7 +55,7 @@ export function Bell() {
 
   return (
     <div className="bell">
-      <button type="button" aria-expanded={open} aria-controls="bell-panel" onClick={() => setOpen(!open)}>
+      <button type="button" aria-expanded={open} aria-controls="bell-panel" onClick={() => setOpen(!open)} title={live ? "Live" : "Reconnecting…"}>
         <svg aria-hidden="true" viewBox="0 0 24 24" className="icon">
           <path d="M12 2a6 6 0 0 0-6 6v4l-2 4h16l-2-4V8a6 6 0 0 0-6-6zm0 20a3 3 0 0 0 3-3H9a3 3 0 0 0 3 3z" />
         </svg>{" "}
