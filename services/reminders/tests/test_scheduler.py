@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -257,3 +258,30 @@ async def test_retention_purges_expired_keys_and_old_deleted_reminders_with_thei
     left = await rows_of(conn, "SELECT id FROM reminders WHERE user_id = $1", user)
     assert {r["id"] for r in left} == {recent, live}
     assert {n["reminder_id"] for n in await notifications_for(conn, [old, recent, live])} == {recent, live}
+
+
+async def test_a_pass_writes_its_notifications_to_the_outbox_in_events_of_1000(
+    conn: asyncpg.Connection, seed: Any
+) -> None:
+    """The live streams' feed: every recorded notification in exactly one event, ids only."""
+    await conn.execute("DELETE FROM outbox")
+    due = dt.datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
+    ids = await seed(conn, 2500, next_fire_at=due)
+    result = await fire_due(conn, batch_size=5000, coalesce=True, now=due)
+    assert result.fired == 2500
+    events = await rows_of(conn, "SELECT id, subject, payload FROM outbox ORDER BY id")
+    assert [e["subject"] for e in events] == ["reminders.notification.created"] * 3
+    payloads = [json.loads(e["payload"]) for e in events]
+    assert sorted(len(p["notifications"]) for p in payloads) == [500, 1000, 1000]
+    assert all(p["event_id"] == str(e["id"]) for p, e in zip(payloads, events, strict=True))
+    listed = [n for p in payloads for n in p["notifications"]]
+    stored = await rows_of(
+        conn, "SELECT id, user_id, reminder_id FROM notifications WHERE reminder_id = ANY($1)", ids
+    )
+    assert sorted((n["notification_id"], n["user_id"], n["reminder_id"]) for n in listed) == sorted(
+        (str(r["id"]), str(r["user_id"]), str(r["reminder_id"])) for r in stored
+    )
+    assert all(set(n) == {"notification_id", "user_id", "reminder_id", "occurrence_at"} for n in listed)
+    # Nothing fired, nothing written.
+    await fire_due(conn, batch_size=5000, coalesce=True, now=due)
+    assert len(await rows_of(conn, "SELECT 1 FROM outbox")) == 3

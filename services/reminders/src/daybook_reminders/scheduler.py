@@ -12,8 +12,8 @@ number may run at once. Each loop is one transaction on a plain asyncpg connecti
    claims ever overlapped);
 4. claim due snoozes the same way and, in one statement, delete them and record each one's new
    notification of its reminder (skipped when the reminder is in the trash);
-5. with every notification, a ``reminders.notification.created`` event goes into the outbox (the
-   API processes' relay publishes it; the live streams hear it);
+5. the new notifications go into the outbox as ``reminders.notification.created`` events, one per
+   ``EVENT_CHUNK`` of them (the API processes' relay publishes them; the live streams hear them);
 6. commit. A crash or ``SIGKILL`` before the commit rolls the whole batch back, so its reminders are
    still due and the next scheduler fires them: nothing is lost, nothing doubled.
 
@@ -35,6 +35,7 @@ import math
 import os
 import signal
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,10 @@ FOR UPDATE SKIP LOCKED
 """
 # One statement for the whole batch: advance every claimed reminder and record its notification
 # (title and message copied from the row as it is now). All parts see the same snapshot.
+#: Notifications per ``reminders.notification.created`` event: one event (one outbox row, one
+#: JetStream message) per this many, not one per notification; a burst of thousands is a few events
+#: (the relay publishes them one by one, each acknowledged) and each stays far below NATS's 1 MB.
+EVENT_CHUNK = 1000
 FIRE_BATCH = """
 WITH batch AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::bool[])
@@ -88,14 +93,16 @@ WITH batch AS (
     RETURNING id, user_id, reminder_id, occurrence_at
 ), events AS (
     INSERT INTO outbox (id, subject, payload)
-    SELECT e.event_id, $8, jsonb_build_object(
-        'event_id', e.event_id, 'notification_id', i.id, 'user_id', i.user_id,
-        'reminder_id', i.reminder_id, 'occurrence_at', i.occurrence_at)
-    FROM inserted AS i JOIN unnest($2::uuid[], $7::uuid[]) AS e(notification_id, event_id)
-        ON e.notification_id = i.id
+    SELECT ($7::uuid[])[c.chunk + 1], $8, jsonb_build_object(
+        'event_id', ($7::uuid[])[c.chunk + 1],
+        'notifications', jsonb_agg(jsonb_build_object(
+            'notification_id', c.id, 'user_id', c.user_id, 'reminder_id', c.reminder_id,
+            'occurrence_at', c.occurrence_at) ORDER BY c.id))
+    FROM (SELECT i.*, (row_number() OVER (ORDER BY i.id) - 1) / {EVENT_CHUNK} AS chunk FROM inserted AS i) AS c
+    GROUP BY c.chunk
 )
 SELECT count(*) FROM inserted
-"""
+""".replace("{EVENT_CHUNK}", str(EVENT_CHUNK))
 # Snoozed notifications due now: claimed like reminders (a snooze another scheduler holds is skipped).
 CLAIM_SNOOZES = """
 SELECT id FROM snoozes WHERE fire_at <= $1 ORDER BY fire_at LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -119,14 +126,16 @@ WITH batch AS (
     RETURNING id, user_id, reminder_id, occurrence_at
 ), events AS (
     INSERT INTO outbox (id, subject, payload)
-    SELECT e.event_id, $5, jsonb_build_object(
-        'event_id', e.event_id, 'notification_id', i.id, 'user_id', i.user_id,
-        'reminder_id', i.reminder_id, 'occurrence_at', i.occurrence_at)
-    FROM inserted AS i JOIN unnest($2::uuid[], $4::uuid[]) AS e(notification_id, event_id)
-        ON e.notification_id = i.id
+    SELECT ($4::uuid[])[c.chunk + 1], $5, jsonb_build_object(
+        'event_id', ($4::uuid[])[c.chunk + 1],
+        'notifications', jsonb_agg(jsonb_build_object(
+            'notification_id', c.id, 'user_id', c.user_id, 'reminder_id', c.reminder_id,
+            'occurrence_at', c.occurrence_at) ORDER BY c.id))
+    FROM (SELECT i.*, (row_number() OVER (ORDER BY i.id) - 1) / {EVENT_CHUNK} AS chunk FROM inserted AS i) AS c
+    GROUP BY c.chunk
 )
 SELECT count(*) FROM inserted
-"""
+""".replace("{EVENT_CHUNK}", str(EVENT_CHUNK))
 # Wakes the API processes' outbox relay at commit (it also polls).
 WAKE_RELAY = "SELECT pg_notify($1, '')"
 NEXT_DUE = """
@@ -157,6 +166,11 @@ class BatchResult:
     duration_ms: float
     snoozes_claimed: int = 0
     snoozes_fired: int = 0
+
+
+def event_ids_for(notifications: int) -> list[uuid.UUID]:
+    """One event id per ``EVENT_CHUNK`` notifications (UUIDv7: the relay publishes in id order)."""
+    return [uuid7() for _ in range(notifications // EVENT_CHUNK + 1)]
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -213,7 +227,7 @@ async def fire_due(
                 occurrences.append(firing.occurrence_at)
                 nexts.append(firing.next_fire_at)
                 actives.append(firing.next_fire_at is not None)
-            event_ids = [uuid7() for _ in rows]
+            event_ids = event_ids_for(len(rows))
             fired = await conn.fetchval(
                 FIRE_BATCH,
                 reminder_ids,
@@ -233,7 +247,7 @@ async def fire_due(
                 [row["id"] for row in snoozes],
                 [uuid7() for _ in snoozes],
                 now,
-                [uuid7() for _ in snoozes],
+                event_ids_for(len(snoozes)),
                 NOTIFICATION_CREATED,
             )
         if fired or snoozes_fired:

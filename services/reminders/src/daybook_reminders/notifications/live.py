@@ -2,8 +2,9 @@
 
 Every process subscribes to ``reminders.notification.created`` (core NATS,
 :class:`daybook_common.events.live.LiveSubscription`), whichever scheduler recorded the
-notification and whichever process's relay published it. An event of a user with no open
-stream here is dropped at once; the others are collected and read from the database in one query
+notifications and whichever process's relay published the event (one per up to 1,000
+notifications of a scheduler pass). A notification of a user with no open stream here is dropped
+at once; the others are collected and read from the database in one query
 (the event carries ids only: no title or message in NATS), then handed to each of the user's
 streams. A stream is a bounded queue: one whose client does not keep up is closed (the client
 reconnects with ``Last-Event-ID`` and is replayed from the database).
@@ -133,14 +134,18 @@ class LiveHub:
             listener.close()
 
     def on_event(self, payload: dict[str, Any]) -> None:
+        """``{event_id, notifications: [{notification_id, user_id, reminder_id, occurrence_at}]}``."""
         try:
-            user_id = uuid.UUID(str(payload["user_id"]))
-            notification_id = uuid.UUID(str(payload["notification_id"]))
-        except (KeyError, ValueError):
+            wanted = [
+                uuid.UUID(str(item["notification_id"]))
+                for item in payload["notifications"]
+                if uuid.UUID(str(item["user_id"])) in self.streams
+            ]
+        except (KeyError, TypeError, ValueError):
             logger.warning("malformed %s event", NOTIFICATION_CREATED)
             return
-        if user_id in self.streams:
-            self._pending.add(notification_id)
+        if wanted:
+            self._pending.update(wanted)
             self._wake.set()
 
     async def replay(self, user_id: uuid.UUID, last_id: uuid.UUID) -> list[dict[str, Any]]:
