@@ -160,3 +160,39 @@ def test_an_admin_delete_erases_the_account_as_its_owner_would(
             await conn.close()
 
     _eventually(lambda: asyncio.run(stored()) == 0)
+
+
+def test_admin_actions_are_in_the_audit_trail_and_outlive_the_erasure(
+    http: httpx.Client, admin: dict[str, str], stack_admin_dsn: str
+) -> None:
+    admin_id = http.get("/api/v1/users/me", headers=admin).json()["id"]
+    _, member, _ = _member(http)
+    target = http.get("/api/v1/users/me", headers=member).json()["id"]
+    assert http.post(f"/api/v1/admin/users/{target}/deactivate", headers=admin).status_code == 200
+    assert http.post(f"/api/v1/admin/users/{target}/activate", headers=admin).status_code == 200
+    assert http.delete(f"/api/v1/admin/users/{target}", headers=admin).status_code == 204
+
+    async def trail() -> list[tuple[str, str, list[str] | None, str | None]]:
+        conn = await asyncpg.connect(stack_admin_dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT table_name, op, changed, actor_id FROM users.audit_log WHERE user_id = $1 ORDER BY id",
+                uuid.UUID(target),
+            )
+            return [
+                (r["table_name"], r["op"], r["changed"], str(r["actor_id"]) if r["actor_id"] else None)
+                for r in rows
+            ]
+        finally:
+            await conn.close()
+
+    # The account row is hard-deleted once the erasure event is out (that delete's row and the
+    # owner's own rows go with the trail); the admin's changes stay, refresh-token revocations too.
+    _eventually(lambda: all(actor == admin_id for *_, actor in asyncio.run(trail())))
+    rows = asyncio.run(trail())
+    assert [(op, changed) for table, op, changed, _ in rows if table == "users"] == [
+        ("update", ["is_active"]),
+        ("update", ["is_active"]),
+        ("trash", ["is_active", "deleted_at"]),
+    ]
+    assert {(table, op) for table, op, _, _ in rows if table != "users"} == {("refresh_tokens", "update")}
