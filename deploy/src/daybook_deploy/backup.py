@@ -76,6 +76,7 @@ def _discard(directory: Path, specs: list[ServiceSpec]) -> None:
 class _Snapshot:
     id: str
     server_version: str
+    taken_at: datetime
     counts: dict[str, dict[str, int]]
     revisions: dict[str, str | None]
 
@@ -83,6 +84,7 @@ class _Snapshot:
 async def _open_snapshot(conn: asyncpg.Connection, schemas: list[str]) -> _Snapshot:
     snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
     version = await conn.fetchval("SHOW server_version")
+    taken_at = await conn.fetchval("SELECT statement_timestamp()")  # the snapshot's instant, near enough
     counts: dict[str, dict[str, int]] = {}
     revisions: dict[str, str | None] = {}
     for schema in schemas:
@@ -98,7 +100,7 @@ async def _open_snapshot(conn: asyncpg.Connection, schemas: list[str]) -> _Snaps
             if VERSION_TABLE in tables
             else None
         )
-    return _Snapshot(str(snapshot), str(version), counts, revisions)
+    return _Snapshot(str(snapshot), str(version), taken_at.astimezone(UTC), counts, revisions)
 
 
 def _qualified(schema: str, table: str) -> str:
@@ -158,7 +160,7 @@ async def _backup(
     finally:
         await conn.close()
     return Manifest(
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        created_at=snap.taken_at.isoformat(timespec="seconds"),
         server_version=snap.server_version,
         pg_dump_version=program_version("pg_dump"),
         database=config.database,
