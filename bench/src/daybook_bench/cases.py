@@ -26,6 +26,7 @@ import aiohttp
 import asyncpg
 
 from daybook_bench import cpu, data, procs
+from daybook_bench.audit import audit_row_cost
 from daybook_bench.results import TIMES, CaseResult, Row, Target
 from daybook_bench.stack import BenchStack
 from daybook_bench.wrk import Summary, WrkResult, run_wrk
@@ -416,6 +417,11 @@ async def case_write(ctx: Context, result: CaseResult) -> None:
     assert row.value is not None
     result.notes.append(
         "Rows ≥ 201s: the warm-up's rows count too, and requests in flight when wrk stops may commit."
+    )
+    result.rows += await audit_row_cost(ctx.stack.admin_dsn, ctx.rounds)
+    result.notes.append(
+        "Audit rows: 20,000-row statements on journal.tags in the database, the audit trigger enabled "
+        "and disabled in alternate rounds (daybook_bench.audit); the difference is its cost per changed row."
     )
 
 
