@@ -59,6 +59,10 @@ def test_replicas_get_their_ports_and_the_gateway_all_of_them(tmp_path: Path) ->
         gateway["GATEWAY_JOURNAL_URL"] == "http://127.0.0.1:8002,http://127.0.0.1:8012,http://127.0.0.1:8022"
     )
     assert gateway["GATEWAY_USERS_URL"] == "http://127.0.0.1:8001"
+    scaled_users = Stack(StackConfig(data_dir=tmp_path, scale={"users": 2})).child_env(BY_NAME["gateway"])
+    assert scaled_users["GATEWAY_JWKS_URL"] == (
+        "http://127.0.0.1:8001/api/v1/auth/jwks,http://127.0.0.1:8011/api/v1/auth/jwks"
+    )
     assert config.replica_urls("reminders") == ["http://127.0.0.1:8003"]
 
 

@@ -34,6 +34,7 @@ from daybook_deploy.config import StackConfig
 from daybook_deploy.services import (
     GATEWAY,
     HTTP_SERVICES,
+    JWKS_PATH,
     MIGRATING,
     SCHEMAS,
     SERVICES,
@@ -272,6 +273,8 @@ class Stack:
             env[f"{spec.prefix}_{upstream.upper()}_URL"] = ",".join(cfg.replica_urls(upstream))
         if spec.name == "gateway":
             env["GATEWAY_HOST"] = cfg.gateway_host
+            # The keys from any users replica (the gateway asks them in turn until one answers).
+            env["GATEWAY_JWKS_URL"] = ",".join(url + JWKS_PATH for url in cfg.replica_urls("users"))
             if self.web_dir is not None:
                 env["GATEWAY_WEB_DIR"] = str(self.web_dir)
         env.setdefault("PYTHONUNBUFFERED", "1")

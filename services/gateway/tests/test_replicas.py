@@ -150,3 +150,33 @@ async def test_ready_needs_one_ready_replica_and_lists_them(make_gateway: Any) -
         assert r.status_code == 503
         assert r.json()["not_ready"] == ["journal"]
         assert r.json()["upstreams"]["journal"]["replicas"] == ["not_ready", "not_ready"]
+
+
+async def test_signing_keys_come_from_any_users_replica(
+    make_gateway: Any, auth: dict[str, str], signer: Any
+) -> None:
+    """The first users replica is down: the keys come from the next one, tokens are verified."""
+    from aiohttp import web
+
+    async def jwks(request: web.Request) -> web.Response:
+        return web.json_response(signer.jwks)
+
+    app = web.Application()
+    app.router.add_get("/api/v1/auth/jwks", jwks)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    users = f"http://127.0.0.1:{free_port()},http://127.0.0.1:{port}"
+    assert Settings.from_env({"GATEWAY_USERS_URL": users}).jwks_urls == tuple(
+        f"{u}/api/v1/auth/jwks" for u in users.split(",")
+    )
+    try:
+        async with make_gateway(GATEWAY_JWKS_JSON="", GATEWAY_USERS_URL=users) as c:
+            async with asyncio.timeout(HANG_GUARD):
+                r = await c.get("/api/v1/tasks", headers=auth)
+            assert r.status_code == 200, r.text
+            assert (await c.get("/ready")).json()["signing_keys"] == "loaded"
+    finally:
+        await runner.cleanup()

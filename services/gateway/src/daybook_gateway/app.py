@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False, adm
     settings = settings or Settings.from_env()
     configure_logging("gateway", settings.log_level)
     upstreams = {name: Upstream(name, urls, settings) for name, urls in settings.upstream_urls.items()}
-    verifier = edge_verifier(settings.auth, settings.jwks_timeout)
+    verifier = edge_verifier(settings.auth, settings.jwks_timeout, settings.jwks_urls)
     aggregator = OpenAPIAggregator(upstreams, settings.openapi_ttl, timeout=max(settings.ready_timeout, 5.0))
 
     access_log = shared_access_log if settings.access_log else None

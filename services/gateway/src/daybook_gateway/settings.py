@@ -36,6 +36,9 @@ class Settings:
     stream_idle_timeout: float = 45.0
     stream_max_connections: int = 10_000
     keepalive_timeout: float = 15.0
+    #: Where the signing keys are fetched, in order until one answers (``GATEWAY_JWKS_URL``,
+    #: comma-separated; by default every users replica's).
+    jwks_urls: tuple[str, ...] = ()
     #: Seconds a replica that failed at the connection level is left out of the rotation.
     eject_seconds: float = 10.0
     max_body_bytes: int = 1_048_576
@@ -70,6 +73,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = Env(PREFIX, environ)
         users_urls = _urls(env, "USERS_URL", cls.users_urls)
+        # Every users replica publishes the keys: asked in turn until one answers.
+        jwks_urls = tuple(env.list("JWKS_URL")) or tuple(url + JWKS_PATH for url in users_urls)
         settings = cls(
             users_urls=users_urls,
             journal_urls=_urls(env, "JOURNAL_URL", cls.journal_urls),
@@ -77,7 +82,7 @@ class Settings:
             auth=AuthSettings(
                 issuer=env.str("JWT_ISSUER", DEFAULT_ISSUER),
                 audience=env.str("JWT_AUDIENCE", DEFAULT_AUDIENCE),
-                jwks_url=env.str("JWKS_URL", users_urls[0] + JWKS_PATH),
+                jwks_url=jwks_urls[0],
                 jwks_json=env.optional("JWKS_JSON"),
                 jwks_refresh_interval=env.float("JWKS_REFRESH_INTERVAL", 30.0),
             ),
@@ -91,6 +96,7 @@ class Settings:
             keepalive_timeout=_positive(env, "UPSTREAM_KEEPALIVE", cls.keepalive_timeout),
             stream_idle_timeout=_positive(env, "STREAM_IDLE_TIMEOUT", cls.stream_idle_timeout),
             stream_max_connections=int(_positive(env, "STREAM_MAX_CONNECTIONS", cls.stream_max_connections)),
+            jwks_urls=jwks_urls,
             eject_seconds=_positive(env, "UPSTREAM_EJECT_SECONDS", cls.eject_seconds),
             max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", cls.max_body_bytes)),
             rate_limits=_rate_limits(env),
