@@ -9,10 +9,12 @@ that stack instead.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -79,20 +81,25 @@ def stack_admin_dsn(gateway_url: str) -> str:
     return dsn
 
 
-@pytest.fixture(scope="session")
-def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    given = os.environ.get("GATEWAY_URL")
-    if given:
-        yield _wait_for_ready(given.rstrip("/"))
-        return
+@contextlib.contextmanager
+def started_stack(
+    request: pytest.FixtureRequest,
+    root: Path,
+    extra_env: dict[str, str] | None = None,
+    own_nats: bool = False,
+) -> Iterator[Stack]:
+    """The whole stack as ``daybook up`` starts it, on free ports, in a database of its own on the
+    test run's PostgreSQL and NATS; stopped and dropped on leaving. ``own_nats``: an embedded NATS
+    of its own instead (durable consumers are named per service, so two stacks on one NATS would
+    share each other's events)."""
     admin_url: str = request.getfixturevalue("pg_admin_url")
-    nats_url: str = request.getfixturevalue("nats_url")
-    root = tmp_path_factory.mktemp("stack")
+    nats_url: str | None = None if own_nats else request.getfixturevalue("nats_url")
     database = f"e2e_{uuid.uuid4().hex[:12]}"
     config = StackConfig(
         data_dir=root / "data",
         database_url=admin_url,
         nats_url=nats_url,
+        nats_port=free_port(),
         ports={spec.name: free_port() for spec in HTTP_SERVICES},
         database=database,
         # The test harness's role passwords: roles are cluster-wide, and the per-module
@@ -107,14 +114,13 @@ def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             "GATEWAY_RATE_LIMIT_REGISTER": "1000/60",
             "GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32",
             "REMINDERS_STREAM_HEARTBEAT_SECONDS": "1",
+            **(extra_env or {}),
         },
         # DAYBOOK_PGBOUNCER=1: every service through a PgBouncer in transaction mode (.ci/run does a pass).
         pgbouncer=bool(os.environ.get("DAYBOOK_PGBOUNCER")),
         pgbouncer_port=free_port(),
     )
     stack = Stack(config)
-    _STACK_METRICS.update(config.metrics_urls())
-    _STACK_ADMIN_DSN["dsn"] = harness.TestDatabase(admin_url=admin_url, name=database).admin_dsn()
     try:
         stack.start()
         stack.wait_ready()
@@ -122,10 +128,33 @@ def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         stack.stop()
         pytest.fail(f"the stack did not start: {exc}\n{_logs(root / 'logs')}", pytrace=False)
     try:
-        yield stack.gateway_url
+        yield stack
     finally:
         stack.stop()
         drop_test_database(TestDatabase(admin_url=admin_url, name=database))
+
+
+StartStack = Callable[..., contextlib.AbstractContextManager[Stack]]
+
+
+@pytest.fixture(scope="session")
+def start_stack(request: pytest.FixtureRequest) -> StartStack:
+    """:func:`started_stack` for a test module that needs a stack of its own (other settings)."""
+    return functools.partial(started_stack, request)
+
+
+@pytest.fixture(scope="session")
+def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("GATEWAY_URL")
+    if given:
+        yield _wait_for_ready(given.rstrip("/"))
+        return
+    with started_stack(request, tmp_path_factory.mktemp("stack")) as stack:
+        config = stack.config
+        _STACK_METRICS.update(config.metrics_urls())
+        admin_url: str = request.getfixturevalue("pg_admin_url")
+        _STACK_ADMIN_DSN["dsn"] = harness.TestDatabase(admin_url=admin_url, name=config.database).admin_dsn()
+        yield stack.gateway_url
 
 
 @pytest.fixture(scope="session")

@@ -156,14 +156,15 @@ async def _expect(session: aiohttp.ClientSession, method: str, url: str, status:
         return json.loads(body) if body else None
 
 
-async def warm_tokens(ctx: Context, connections: int = 32) -> None:
+async def warm_tokens(ctx: Context, connections: int = 32, gateway: str | None = None) -> None:
     """One request per token through the gateway, so the gateway's and the journal's verifiers have
     checked every token's ES256 signature once (they cache verified tokens until expiry, as they
-    would for a real user's many requests); timed rounds then measure the steady state."""
-    if ctx.tokens_warm or ctx.tokens_file is None:
+    would for a real user's many requests); timed rounds then measure the steady state.
+    ``gateway``: another gateway than the stack's (a case's own; warmed every time)."""
+    if (ctx.tokens_warm and gateway is None) or ctx.tokens_file is None:
         return
     tokens = ctx.tokens_file.read_text().split()
-    url = ctx.stack.gateway_url + ENTRIES_PATH + "?limit=1"
+    url = (gateway or ctx.stack.gateway_url) + ENTRIES_PATH + "?limit=1"
     queue: asyncio.Queue[str] = asyncio.Queue()
     for token in tokens:
         queue.put_nowait(token)
@@ -176,7 +177,8 @@ async def warm_tokens(ctx: Context, connections: int = 32) -> None:
                 await _expect(session, "GET", url, 200, headers={"Authorization": f"Bearer {token}"})
 
         await asyncio.gather(*(worker() for _ in range(connections)))
-    ctx.tokens_warm = True
+    if gateway is None:
+        ctx.tokens_warm = True
 
 
 def _ratios(a: list[WrkResult], b: list[WrkResult]) -> Summary:

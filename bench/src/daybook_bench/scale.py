@@ -33,6 +33,8 @@ def _serve(ctx: Context, name: str, env: dict[str, str], port: int, log: str) ->
     assert ctx.stack.stack is not None
     child_env = {**ctx.stack.stack.child_env(BY_NAME[name]), **env}
     child_env[f"{name.upper()}_PORT"] = str(port)
+    if name == "gateway":  # the stack's gateway holds the admin port; a case's own have none
+        child_env["GATEWAY_ADMIN_PORT"] = "0"
     cmd = [sys.executable, "-m", f"daybook_{name}.cli", "serve"]
     with procs.listening(cmd, port, ctx.workdir / log, env=child_env, timeout=90) as proc:
         yield procs.Served(f"http://127.0.0.1:{port}", proc.pid)

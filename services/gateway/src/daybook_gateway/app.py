@@ -21,6 +21,7 @@ from daybook_common.logs import access_log as shared_access_log
 from daybook_common.logs import configure_logging
 from daybook_common.metrics import MetricsListener
 from daybook_common.problems import PROBLEM_JSON, exception_handlers, problem_body
+from daybook_common.tracing import tracer_provider
 from daybook_gateway.auth import edge_verifier
 from daybook_gateway.docs import docs_handlers
 from daybook_gateway.export import Exporter
@@ -158,4 +159,10 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False, adm
         logging_config=None,
         debug=False,
     )
-    return Gateway(settings, own, verifier, upstreams, build_routes(upstreams), access_log, limiter, exporter)
+    gateway = Gateway(
+        settings, own, verifier, upstreams, build_routes(upstreams), access_log, limiter, exporter
+    )
+    provider = tracer_provider("gateway")
+    if provider is not None:
+        gateway.trace_with(provider)
+    return gateway

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import aiohttp
@@ -25,11 +25,15 @@ from daybook_common.logs import AccessLog, access_logger, request_id_var
 from daybook_common.metrics import RATE_LIMITED, UNMATCHED, UPSTREAM_ERRORS, UPSTREAM_LATENCY, HttpMetrics
 from daybook_common.observability import SERVER_HEADER, is_valid_request_id, new_request_id
 from daybook_common.problems import problem_body
+from daybook_common.tracing import UNTRACED_PATHS
 from daybook_gateway.cors import CorsPolicy
 from daybook_gateway.export import EXPORT_PATH, PARTS, RETRY_BUSY_SECONDS, Exporter, part_headers
 from daybook_gateway.limits import ClientAddress, RateLimiter, Verdict
 from daybook_gateway.routing import STREAM_PATHS, Replica, Route, Upstream
 from daybook_gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 logger = logging.getLogger("daybook.gateway")
 
@@ -199,9 +203,29 @@ class Gateway:
         self.access_log = access_log if access_logger.isEnabledFor(logging.INFO) else None
         self.metrics = HttpMetrics("gateway") if settings.metrics else None
         self._upstream_latency = {name: UPSTREAM_LATENCY.labels(name) for name in upstreams}
+        self._traced: Any = None
+
+    def trace_with(self, provider: TracerProvider) -> None:
+        """Tracing on (:mod:`daybook_common.tracing`): every request first passes OpenTelemetry's ASGI
+        middleware (a server span continuing the client's ``traceparent`` or starting a trace) and
+        every upstream request gets a client span whose ``traceparent`` replaces the client's."""
+        from opentelemetry.instrumentation.aiohttp_client import create_trace_config
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        self._traced = OpenTelemetryMiddleware(
+            self._serve, excluded_urls=",".join(UNTRACED_PATHS), tracer_provider=provider
+        )
+        for upstream in self.upstreams.values():
+            upstream.trace_configs = (create_trace_config(tracer_provider=provider),)
 
     # ------------------------------------------------------------------ entry point
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._traced is not None and scope["type"] == "http":
+            await self._traced(scope, receive, send)
+        else:
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.fallback(scope, receive, send)  # lifespan (and websockets, which Litestar refuses)
             return

@@ -61,6 +61,8 @@ class Upstream:
     settings: Settings
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
     stream_session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    #: Tracing on: OpenTelemetry's aiohttp trace config (a client span, ``traceparent`` passed on).
+    trace_configs: tuple[aiohttp.TraceConfig, ...] = field(default=(), repr=False)
     replicas: tuple[Replica, ...] = field(init=False)
     _turn: int = field(default=0, init=False, repr=False)
 
@@ -116,6 +118,7 @@ class Upstream:
                 auto_decompress=False,
                 skip_auto_headers=SKIP_AUTO_HEADERS,
                 raise_for_status=False,
+                trace_configs=list(self.trace_configs) or None,
             )
         return self.session
 
@@ -137,6 +140,7 @@ class Upstream:
                 auto_decompress=False,
                 skip_auto_headers=SKIP_AUTO_HEADERS,
                 raise_for_status=False,
+                trace_configs=list(self.trace_configs) or None,
             )
         return self.stream_session
 

@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import MetaData, Table
 
 from daybook_common.allow import AllowHeaderMiddleware
@@ -45,6 +46,7 @@ from daybook_common.query import QueryMiddleware
 from daybook_common.settings import Env
 from daybook_common.strict_body import StrictBodyRequest
 from daybook_common.strict_query import check_query_values
+from daybook_common.tracing import UNTRACED_PATHS, tracer_provider
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,10 @@ class ServiceApp:
             engine_key=db_config.engine_app_state_key,
             known=lambda revision: is_known_revision(location, revision),
         )
+        tracing = tracer_provider(s.name)
         events = EventRuntime(s, self.outbox, self.event_handlers, self.follow_deleted_users, verifier)
+        if events.consumer is not None:
+            events.consumer.tracer_provider = tracing
         dependencies = {"current_user": Provide(provide_current_user), **self.dependencies}
         engine = db_config.engine_instance
         sampler = PoolSampler(s.name, lambda: engine.sync_engine.pool if engine is not None else None)
@@ -126,7 +131,7 @@ class ServiceApp:
         metrics_startup = [sampler.start] if s.metrics else []
         app = Litestar(
             route_handlers=[*own_handlers, *self.route_handlers],
-            plugins=[SQLAlchemyPlugin(config=db_config)],
+            plugins=[SQLAlchemyPlugin(config=db_config), *_tracing_plugins(tracing)],
             dependencies=dependencies,
             exception_handlers=exception_handlers,
             state=State({VERIFIER_STATE_KEY: verifier, "settings": s, "events": events, **self.state}),
@@ -165,6 +170,16 @@ class MetricsController(PrometheusController):
     OpenAPI document (not part of the public contract)."""
 
     include_in_schema = False
+
+
+def _tracing_plugins(provider: TracerProvider | None) -> list[Any]:
+    """Litestar's OpenTelemetry plugin (a server span per request, continuing the caller's
+    ``traceparent``) when tracing is on (:mod:`daybook_common.tracing`)."""
+    if provider is None:
+        return []
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+
+    return [OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider, exclude=UNTRACED_PATHS))]
 
 
 async def _tune_heap() -> None:

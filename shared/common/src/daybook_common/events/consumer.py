@@ -26,6 +26,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
+from opentelemetry.sdk.trace import TracerProvider
 
 from daybook_common.db import plain_url
 from daybook_common.events import DEAD_LETTER_PREFIX, STREAM
@@ -38,6 +39,7 @@ from daybook_common.metrics import (
     CONSUMER_PENDING,
     CONSUMER_REDELIVERED,
 )
+from daybook_common.tracing import consumed
 
 logger = logging.getLogger("daybook.events.consumer")
 #: nats.py reconnects for ever (``max_reconnect_attempts=0``), by default every 2 s: a restarted
@@ -57,6 +59,8 @@ class EventConsumer:
     max_deliver: int = 5
     ack_wait: float = 60.0
     batch: int = 10
+    #: Tracing on: each handling is a span, child of the request that wrote the event.
+    tracer_provider: TracerProvider | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     handled: int = field(default=0, init=False)
@@ -139,7 +143,17 @@ class EventConsumer:
     async def handle(
         self, pool: asyncpg.Pool, js: JetStreamContext, msg: Msg, handler_key: str | None = None
     ) -> None:
-        """``handler_key``: the subscribed subject (it may be a wildcard such as ``journal.task.>``)."""
+        """``handler_key``: the subscribed subject (it may be a wildcard such as ``journal.task.>``).
+
+        Runs as a child span of the request that wrote the event, with its request id in the logs."""
+        with consumed(
+            self.tracer_provider, msg.subject, msg.headers, **{"messaging.consumer.group.name": self.service}
+        ):
+            await self._handle(pool, js, msg, handler_key)
+
+    async def _handle(
+        self, pool: asyncpg.Pool, js: JetStreamContext, msg: Msg, handler_key: str | None
+    ) -> None:
         consumer = self.durable_for(handler_key or self._handler_key(msg.subject))
         meta = _metadata(msg)
         if meta is not None:
@@ -167,6 +181,7 @@ class EventConsumer:
             await msg.ack()
             self.handled += 1
             CONSUMER_HANDLED.labels(self.service, consumer).inc()
+            logger.info("event handled", extra={"subject": msg.subject, "event_id": str(event_id)})
             if meta is not None:  # the ack subject's time is the message's time in the stream
                 lag = max(time.time() - meta.timestamp.timestamp(), 0.0)
                 CONSUMER_LAG.labels(self.service, consumer).observe(lag)

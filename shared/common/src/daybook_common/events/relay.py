@@ -128,7 +128,7 @@ class OutboxRelay:
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", self.lock_key):
                 return 0
             rows = await conn.fetch(
-                f'SELECT id, subject, payload FROM "{self.schema}".outbox '
+                f'SELECT id, subject, payload, headers FROM "{self.schema}".outbox '
                 "WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 self.batch_size,
             )
@@ -136,8 +136,10 @@ class OutboxRelay:
             for row in rows:
                 payload = row["payload"]
                 data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                headers = _headers(row["headers"])
+                headers["Nats-Msg-Id"] = str(row["id"])
                 try:
-                    await js.publish(row["subject"], data, headers={"Nats-Msg-Id": str(row["id"])})
+                    await js.publish(row["subject"], data, headers=headers)
                 except Exception as exc:  # NATS down: keep order, stop here, retry later
                     error = exc
                     await conn.execute(
@@ -173,3 +175,12 @@ class OutboxRelay:
             self.retention_hours,
         )
         return int(result.split()[-1])
+
+
+def _headers(stored: object) -> dict[str, str]:
+    """The row's carried headers (trace context, request id; see :mod:`daybook_common.tracing`)."""
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    if not isinstance(stored, dict):
+        return {}
+    return {str(k): str(v) for k, v in stored.items()}

@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from daybook_common.tracing import carried_headers
+
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
     """Events written in the producer's transaction, waiting for the relay."""
@@ -23,6 +25,8 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", DateTimeUTC(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+        #: NATS headers to publish with it: the writer's trace context and request id.
+        sa.Column("headers", JSONB, nullable=True),
         sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
         sa.Index(
             "ix_outbox_published_at", "published_at", postgresql_where=sa.text("published_at IS NOT NULL")
@@ -47,7 +51,11 @@ async def add_event(
     """Queue an event in the caller's transaction: it is published only if that transaction commits."""
     event_id: uuid.UUID = uuid7()
     payload = {**payload, "event_id": str(event_id)}
-    await session.execute(sa.insert(outbox).values(id=event_id, subject=subject, payload=payload))
+    await session.execute(
+        sa.insert(outbox).values(
+            id=event_id, subject=subject, payload=payload, headers=carried_headers() or None
+        )
+    )
     # Wakes the relay at commit (NOTIFY is transactional); the relay also polls.
     await session.execute(sa.select(sa.func.pg_notify(notify_channel(outbox.schema or "public"), "")))
     return event_id

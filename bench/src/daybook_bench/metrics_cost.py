@@ -1,0 +1,71 @@
+"""Case 12: what the Prometheus metrics cost the hot read (issue 20: at most 5 % fewer req/s).
+
+Two journal + gateway pairs started by the case with the stack's settings, the same in all but
+``JOURNAL_METRICS`` / ``GATEWAY_METRICS`` (on: request counts and latency histograms per route,
+pool sampling, upstream latency; off: none of it), each gateway in front of its own journal.
+``GET /api/v1/journal/entries?limit=20`` with rotating tokens through each gateway and direct to
+each journal, interleaved round by round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from daybook_bench.cases import ENTRIES_PATH, Context, Probe, _ratios, cpu_row, interleaved, warm_tokens
+from daybook_bench.results import TIMES, CaseResult, Row, Target
+from daybook_bench.scale import _serve
+from daybook_devtools.embedded import free_port
+
+#: The issue's budget: metrics may cost at most 5 % of the hot read's throughput.
+MAX_LOSS = 0.05
+
+
+async def case_metrics_cost(ctx: Context, result: CaseResult) -> None:
+    assert ctx.tokens_file is not None
+    env = {"DAYBOOK_TOKENS_FILE": str(ctx.tokens_file)}
+    query = f"{ENTRIES_PATH}?limit=20"
+    c = ctx.plan.connections
+    probes: dict[str, Probe] = {}
+    roots: dict[str, int] = {}
+    with contextlib.ExitStack() as running:
+        for state, flag in (("on", "true"), ("off", "false")):
+            journal = running.enter_context(
+                _serve(ctx, "journal", {"JOURNAL_METRICS": flag}, free_port(), f"journal-metrics-{state}.log")
+            )
+            gateway = running.enter_context(
+                _serve(
+                    ctx,
+                    "gateway",
+                    {"GATEWAY_METRICS": flag, "GATEWAY_JOURNAL_URL": journal.url},
+                    free_port(),
+                    f"gateway-metrics-{state}.log",
+                )
+            )
+            ctx.say(f"  metrics {state}: one request per token through its gateway…")
+            await warm_tokens(ctx, gateway=gateway.url)
+            probes[f"gateway-{state}"] = (gateway.url + query, c, env)
+            probes[f"direct-{state}"] = (journal.url + query, c, env)
+            roots[f"journal-{state}"] = journal.pid
+            roots[f"gateway-{state}"] = gateway.pid
+        runs, usage = await interleaved(ctx, probes, extra_roots=roots)
+    through = _ratios(runs["gateway-on"], runs["gateway-off"])
+    direct = _ratios(runs["direct-on"], runs["direct-off"])
+    result.rows += [
+        Row.of_wrk(f"GET {query} through the gateway, metrics on (c={c})", runs["gateway-on"]),
+        Row.of_wrk(f"… metrics off (c={c})", runs["gateway-off"]),
+        Row.of_wrk(f"GET {query} direct to journal, metrics on (c={c})", runs["direct-on"]),
+        Row.of_wrk(f"… metrics off (c={c})", runs["direct-off"]),
+        Row("ratio on / off through the gateway (req/s)", through, TIMES),
+        Row("ratio on / off direct (req/s)", direct, TIMES),
+        cpu_row("through the gateway, metrics on", usage["gateway-on"]),
+        cpu_row("through the gateway, metrics off", usage["gateway-off"]),
+    ]
+    assert through.median is not None and direct.median is not None
+    result.targets += [
+        Target("metrics on ≥ 0.95x off, through the gateway", through.median, ">=", 1 - MAX_LOSS, TIMES),
+        Target("metrics on ≥ 0.95x off, direct", direct.median, ">=", 1 - MAX_LOSS, TIMES),
+    ]
+    result.notes.append(
+        "Both pairs are started by the case (same settings, same age), each gateway in front of its own "
+        "journal; only <P>_METRICS differs. Rounds alternate on, off, on, … so drift hits both alike."
+    )
