@@ -111,13 +111,13 @@ async function journey(page) {
   await page.getByRole("button", { name: "Add tag" }).click();
   await page.getByRole("checkbox", { name: "travel" }).waitFor();
   assert.equal(await page.getByRole("checkbox", { name: "travel" }).isChecked(), true);
-  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.getByRole("heading", { name: "Croissants in Paris" }).waitFor();
 
   // Edit it (PATCH with If-Match).
   await page.getByRole("button", { name: "Edit Croissants in Paris" }).click();
   await page.getByLabel("Title", { exact: true }).fill("Croissants in Paris, again");
-  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();
 
   // An encrypted entry: sealed in the browser, read back after a reload with the passphrase.
@@ -128,7 +128,7 @@ async function journey(page) {
   await page.getByLabel("Encryption passphrase").fill("a long passphrase");
   await page.getByRole("button", { name: "Unlock encrypted entries" }).click();
   await page.getByText("Encrypted entries are unlocked in this tab.").waitFor();
-  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.getByRole("heading", { name: /Secret plans/ }).waitFor();
   await page.reload();
   await page.getByRole("heading", { name: "Encrypted entry" }).waitFor();
@@ -158,11 +158,16 @@ async function journey(page) {
   await page.getByLabel("Title", { exact: true }).waitFor();
   await other("PATCH", `/api/v1/journal/entries/${mine.id}`, { content: "Changed on my phone." });
   await page.getByLabel("Title", { exact: true }).fill("Croissants, my version");
-  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.getByText(/Someone changed this in the meantime/).waitFor();
   await page.getByRole("button", { name: "Reload the latest version" }).click();
   await page.waitForFunction(() => document.querySelector(".editor textarea")?.value === "Changed on my phone.");
   assert.equal(await page.getByText(/Someone changed this in the meantime/).count(), 0);
+  // Its earlier versions: bring back the text from before the phone's change.
+  const earlier = page.locator("li", { hasText: "Croissants in Paris, again — The bakery on the corner opens at seven." });
+  await earlier.getByRole("button", { name: /^Restore the version saved / }).click();
+  await page.waitForFunction(() => document.querySelector(".editor textarea")?.value === "The bakery on the corner opens at seven.");
+  await page.locator("li", { hasText: "Changed on my phone." }).waitFor();
   await page.getByRole("button", { name: "Cancel" }).click();
 
   // Infinite scroll: 25 more entries (made over the API) arrive page by page as the list is scrolled.
@@ -180,12 +185,15 @@ async function journey(page) {
   await page.getByRole("heading", { name: "Day 1", exact: true }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Load more" }).count(), 0);
 
-  // Trash and restore.
+  // Trash: restore one entry, delete another for good.
+  await page.getByRole("button", { name: "Delete Day 2", exact: true }).click();
+  await page.getByRole("heading", { name: "Day 2", exact: true }).waitFor({ state: "detached" });
   await page.getByRole("button", { name: "Delete Croissants in Paris, again" }).click();
   await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor({ state: "detached" });
   await page.getByRole("button", { name: "Trash" }).click();
-  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();
-  await page.getByRole("button", { name: "Restore" }).click();
+  await page.getByRole("button", { name: "Restore Croissants in Paris, again" }).click();
+  await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Delete for good Day 2" }).click();
   await page.getByText("The trash is empty.").waitFor();
   await page.getByRole("button", { name: "Back to the journal" }).click();
   await page.getByRole("heading", { name: "Croissants in Paris, again" }).waitFor();

@@ -7,6 +7,7 @@ import { ProblemBanner } from "../components/ProblemBanner";
 import { open, seal } from "../lib/crypto";
 import { localToRfc3339, rfc3339ToLocal } from "../lib/dates";
 import { useAction } from "../lib/useAsync";
+import { Revisions } from "./Revisions";
 import { Unlock } from "./Unlock";
 
 type Entry = components["schemas"]["journal_Entry"];
@@ -162,6 +163,7 @@ export function EntryEditor({ entry, tags, userId, entryKey, onUnlock, onTagsCha
         </div>
       </form>
       )}
+      {entry && loaded && <Revisions entryId={entry.id} etag={etag} entryKey={entryKey} onRestored={() => void run(load)} />}
     </section>
   );
 }

@@ -61,6 +61,7 @@ export function Journal({ userId, entryKey, onUnlock }: Props) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [editing, setEditing] = useState<Entry | "new" | null>(null);
+  const [confirmEmpty, setConfirmEmpty] = useState(false);
   const { problem, run } = useAction();
   const sentinel = useRef<HTMLDivElement>(null);
   const loading = useRef(false);
@@ -136,6 +137,22 @@ export function Journal({ userId, entryKey, onUnlock }: Props) {
     });
   }
 
+  async function purge(entry: Entry) {
+    await run(async () => {
+      await must(api.DELETE("/api/v1/journal/trash/{entry_id}", { params: { path: { entry_id: entry.id } } }));
+      setEntries((list) => list.filter((e) => e.id !== entry.id));
+    });
+  }
+
+  async function emptyTrash() {
+    await run(async () => {
+      await must(api.DELETE("/api/v1/journal/trash"));
+      setEntries([]);
+      setCursor(null);
+      setConfirmEmpty(false);
+    });
+  }
+
   if (editing) {
     return (
       <EntryEditor
@@ -167,9 +184,21 @@ export function Journal({ userId, entryKey, onUnlock }: Props) {
             </button>
           </>
         ) : (
-          <button type="button" onClick={() => setView("entries")}>
-            Back to the journal
-          </button>
+          <>
+            {entries.length > 0 &&
+              (confirmEmpty ? (
+                <button type="button" className="danger" onClick={() => void emptyTrash()}>
+                  Yes, delete all for good
+                </button>
+              ) : (
+                <button type="button" onClick={() => setConfirmEmpty(true)}>
+                  Empty the trash
+                </button>
+              ))}
+            <button type="button" onClick={() => setView("entries")}>
+              Back to the journal
+            </button>
+          </>
         )}
       </div>
       {view === "entries" && (
@@ -217,9 +246,14 @@ export function Journal({ userId, entryKey, onUnlock }: Props) {
             )}
             <div className="actions">
               {view === "trash" ? (
-                <button type="button" onClick={() => void restore(entry)}>
-                  Restore
-                </button>
+                <>
+                  <button type="button" onClick={() => void restore(entry)}>
+                    Restore<span className="visually-hidden"> {entry.encrypted ? "encrypted entry" : entry.title}</span>
+                  </button>
+                  <button type="button" onClick={() => void purge(entry)}>
+                    Delete for good<span className="visually-hidden"> {entry.encrypted ? "encrypted entry" : entry.title}</span>
+                  </button>
+                </>
               ) : (
                 <>
                   <button type="button" onClick={() => setEditing(entry)} disabled={Boolean(entry.encrypted) && !entryKey}>
