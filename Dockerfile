@@ -64,7 +64,7 @@ ARG SERVICE
 ARG PORT
 RUN groupadd --system --gid 10001 daybook \
     && useradd --system --uid 10001 --gid daybook --home-dir /app --no-create-home --shell /usr/sbin/nologin daybook \
-    && install -d -o daybook -g daybook -m 0700 /var/lib/daybook /var/lib/daybook/keys
+    && install -d -o daybook -g daybook -m 0700 /var/lib/daybook /var/lib/daybook/keys /var/lib/daybook/mail
 COPY --from=build /app/.venv /app/.venv
 # USERS_SIGNING_KEY_FILE is read by the users service only: its signing key lives on a volume there.
 ENV PATH="/app/.venv/bin:$PATH" \

@@ -69,6 +69,22 @@ def stack_metrics_urls(gateway_url: str) -> dict[str, str]:
     return dict(_STACK_METRICS)
 
 
+_STACK_MAIL_DIR: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def stack_mail_dir(gateway_url: str) -> Path:
+    """Where the stack's users service writes each email as an ``.eml`` file.
+
+    Against a given ``GATEWAY_URL`` it comes from ``DAYBOOK_TEST_MAIL_DIR`` (compose mounts the
+    users-mail volume there).
+    """
+    where = os.environ.get("DAYBOOK_TEST_MAIL_DIR") or _STACK_MAIL_DIR.get("dir")
+    if not where:
+        pytest.fail("set DAYBOOK_TEST_MAIL_DIR to the users service's mail directory", pytrace=False)
+    return Path(where)
+
+
 @pytest.fixture(scope="session")
 def stack_admin_dsn(gateway_url: str) -> str:
     """Superuser DSN of the stack's database, for tests that check what is stored (erasure).
@@ -154,6 +170,7 @@ def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         _STACK_METRICS.update(config.metrics_urls())
         admin_url: str = request.getfixturevalue("pg_admin_url")
         _STACK_ADMIN_DSN["dsn"] = harness.TestDatabase(admin_url=admin_url, name=config.database).admin_dsn()
+        _STACK_MAIL_DIR["dir"] = str(config.mail_dir)
         yield stack.gateway_url
 
 

@@ -112,7 +112,10 @@ def test_service_env_values() -> None:
         "GATEWAY_ADMIN_HOST": "127.0.0.1",
         "GATEWAY_ADMIN_PORT": "5",
     }
-    assert service_env(BY_NAME["users"], at)["USERS_SIGNING_KEY_FILE"] == "/k.pem"
+    users = service_env(BY_NAME["users"], at)
+    assert users["USERS_SIGNING_KEY_FILE"] == "/k.pem"
+    assert users["USERS_MAIL_DIR"] == "/var/lib/daybook/mail"  # Endpoints' default: compose's volume
+    assert users["USERS_PUBLIC_URL"] == "http://127.0.0.1:4"  # the links lead to the gateway
     assert service_env(BY_NAME["reminders-scheduler"], at) == {
         "REMINDERS_DATABASE_URL": "pg-r",
         "REMINDERS_SCHEDULER_HOST": "127.0.0.1",

@@ -70,6 +70,8 @@ def cmd_up(config: StackConfig) -> int:
         for label, url in describe_urls(stack):
             print(f"  {label:<{width}}  {url}", flush=True)
         print(f"  {'data':<{width}}  {config.data_dir}", flush=True)
+        if not os.environ.get("USERS_SMTP_URL"):
+            print(f"  {'mail':<{width}}  {config.mail_dir} (each email as an .eml file)", flush=True)
         if stack.skipped:
             print(f"  {'skipped':<{width}}  {', '.join(stack.skipped)}", flush=True)
         print("Press Ctrl-C to stop.\n", flush=True)

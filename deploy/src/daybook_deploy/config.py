@@ -145,6 +145,11 @@ class StackConfig:
 
     # --- places in the data dir -------------------------------------------------------------
     @property
+    def mail_dir(self) -> Path:
+        """Where the users service writes each email as an ``.eml`` file (no SMTP configured)."""
+        return self.data_dir / "mail"
+
+    @property
     def pg_data_dir(self) -> Path:
         return self.data_dir / "postgres"
 

@@ -254,6 +254,7 @@ class Stack:
             pooled_database_urls=pooled,
             nats_url=self.planned_nats_url,
             signing_key_file=str(self.config.signing_key_file),
+            mail_dir=str(self.config.mail_dir),
         )
 
     def child_url(self, child: Child) -> str:

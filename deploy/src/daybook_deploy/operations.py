@@ -249,5 +249,6 @@ def forwarded_env(config: StackConfig, spec: ServiceSpec) -> dict[str, str]:
         database_urls=database_urls,
         nats_url=config.nats_url or f"nats://127.0.0.1:{config.nats_port}",
         signing_key_file=str(config.signing_key_file),
+        mail_dir=str(config.mail_dir),
     )
     return {k: v for k, v in service_env(spec, at).items() if v}

@@ -95,6 +95,7 @@ class Endpoints:
     pooled_database_urls: Mapping[str, str] | None = None
     """Each role's URL through PgBouncer (``daybook up --pgbouncer``); the direct ones stay for
     what needs a session (``<P>_DIRECT_DATABASE_URL``)."""
+    mail_dir: str = "/var/lib/daybook/mail"
 
 
 def service_env(spec: ServiceSpec, at: Endpoints) -> dict[str, str]:
@@ -120,6 +121,10 @@ def service_env(spec: ServiceSpec, at: Endpoints) -> dict[str, str]:
         env[spec.metrics_port_variable] = str(at.ports[spec.metrics_key])
     if "USERS_SIGNING_KEY_FILE" in spec.extra_env:
         env["USERS_SIGNING_KEY_FILE"] = at.signing_key_file
+    if "USERS_MAIL_DIR" in spec.extra_env:
+        env["USERS_MAIL_DIR"] = at.mail_dir
+    if "USERS_PUBLIC_URL" in spec.extra_env:  # the links in emails lead to the gateway's web app
+        env["USERS_PUBLIC_URL"] = at.service_urls.get("gateway") or f"http://127.0.0.1:{at.ports['gateway']}"
     return env
 
 
@@ -137,7 +142,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         migrates=True,
         nats=True,
         jwks=True,
-        extra_env=("USERS_SIGNING_KEY_FILE",),
+        extra_env=("USERS_SIGNING_KEY_FILE", "USERS_MAIL_DIR", "USERS_PUBLIC_URL"),
     ),
     ServiceSpec(
         name="journal",

@@ -32,6 +32,8 @@ def users_env(db: TestDatabase, key_dir: Path, **extra: str) -> dict[str, str]:
         "USERS_ACCESS_LOG": "false",
         "USERS_DB_POOL_SIZE": "5",
         "USERS_EVENTS_ENABLED": "false",  # no NATS here: the outbox rows are checked in the database
+        "USERS_MAIL_DIR": str(key_dir / "mail"),  # the .eml files the mail worker writes
+        "USERS_MAIL_POLL_SECONDS": "0.2",
     }
     env.update(extra)
     return env

@@ -15,6 +15,7 @@ USER_FIELDS = {
     "id",
     "email",
     "full_name",
+    "email_verified_at",
     "avatar_url",
     "is_active",
     "is_superuser",

@@ -73,7 +73,7 @@ RULES: tuple[Rule, ...] = (
     # Wrong credentials (401), and going on against an account the users service has locked (429).
     Rule("login", "POST", "/api/v1/auth/login", "failures", RateLimit(20, 300), failures(401, 429)),
     Rule("register", "POST", "/api/v1/auth/register", "attempts", RateLimit(30, 3600)),
-    # The endpoint is not served yet; its limit is in place for when it is.
+    # Each request may send an email; the users service also limits mails per account.
     Rule("password-reset", "POST", "/api/v1/auth/password-reset", "attempts", RateLimit(5, 3600)),
     # A wrong current password (422) or the users service's own lock-out (429).
     Rule(

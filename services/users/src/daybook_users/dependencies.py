@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daybook_common.auth import AccessClaims, token_refused
 from daybook_common.clients import client_address
 from daybook_common.db import set_rls_user
+from daybook_users.account.services import AccountService
 from daybook_users.activity.services import ActivityService
 from daybook_users.auth.clients import ClientInfo, user_agent
 from daybook_users.auth.services import AuthService
@@ -38,6 +39,10 @@ def provide_user_service(db_session: AsyncSession) -> UserService:
 
 def provide_session_service(db_session: AsyncSession, runtime: UsersRuntime) -> SessionService:
     return SessionService(db_session, runtime.settings.tokens.access_ttl_seconds)
+
+
+def provide_account_service(db_session: AsyncSession, runtime: UsersRuntime) -> AccountService:
+    return AccountService(db_session, runtime)
 
 
 def provide_activity_service(db_session: AsyncSession) -> ActivityService:
@@ -81,6 +86,7 @@ dependencies: dict[str, Provide] = {
     "auth_service": Provide(provide_auth_service, sync_to_thread=False),
     "user_service": Provide(provide_user_service, sync_to_thread=False),
     "session_service": Provide(provide_session_service, sync_to_thread=False),
+    "account_service": Provide(provide_account_service, sync_to_thread=False),
     "activity_service": Provide(provide_activity_service, sync_to_thread=False),
     "client": Provide(provide_client, sync_to_thread=False),
     "account": Provide(provide_account),

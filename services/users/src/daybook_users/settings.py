@@ -19,6 +19,7 @@ from daybook_users import SCHEMA
 PREFIX = "USERS_"
 DEFAULT_DATABASE_URL = "postgresql://users:users@127.0.0.1:15432/daybook"
 DEFAULT_SIGNING_KEY_FILE = ".daybook/keys/users-signing-key.pem"
+DEFAULT_MAIL_DIR = ".daybook/mail"
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -61,12 +62,35 @@ class ThrottleSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """Where mail goes (SMTP, or ``.eml`` files), who it is from, and how the worker retries."""
+
+    #: Base of the links in emails (the web app behind the gateway).
+    public_url: str = "http://127.0.0.1:8000"
+    from_address: str = "Daybook <no-reply@daybook.localhost>"
+    #: ``smtp://`` (STARTTLS when offered), ``smtp+starttls://`` (required), ``smtps://`` (TLS);
+    #: unset: write ``.eml`` files into ``directory``.
+    smtp_url: str | None = field(default=None, repr=False)
+    smtp_timeout_seconds: float = 10.0
+    directory: Path = Path(DEFAULT_MAIL_DIR)
+    worker: bool = True
+    poll_seconds: float = 1.0
+    max_attempts: int = 10
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 1800.0
+    #: Reset or verification emails per account and hour; more are silently not sent.
+    max_per_hour: int = 5
+    verification_ttl_hours: int = 72
+
+
+@dataclass(frozen=True)
 class Settings:
     common: CommonSettings
     keys: KeySettings = field(default_factory=KeySettings)
     tokens: TokenSettings = field(default_factory=TokenSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     maintenance_interval_seconds: int = 3600
     #: How long a register's ``Idempotency-Key`` is remembered.
     idempotency_ttl_hours: int = 24
@@ -100,6 +124,20 @@ class Settings:
                 max_failures_per_ip=_positive(env, "LOGIN_MAX_FAILURES_PER_IP", 50),
                 window_seconds=_positive(env, "LOGIN_FAILURE_WINDOW_SECONDS", 900),
                 trusted_proxies=_networks(env, "TRUSTED_PROXIES", ["127.0.0.1", "::1"]),
+            ),
+            mail=MailSettings(
+                public_url=env.str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+                from_address=env.str("MAIL_FROM", "Daybook <no-reply@daybook.localhost>"),
+                smtp_url=env.optional("SMTP_URL"),
+                smtp_timeout_seconds=env.float("SMTP_TIMEOUT_SECONDS", 10.0),
+                directory=Path(env.str("MAIL_DIR", DEFAULT_MAIL_DIR)),
+                worker=env.bool("MAIL_WORKER", True),
+                poll_seconds=env.float("MAIL_POLL_SECONDS", 1.0),
+                max_attempts=_positive(env, "MAIL_MAX_ATTEMPTS", 10),
+                retry_base_seconds=env.float("MAIL_RETRY_BASE_SECONDS", 5.0),
+                retry_max_seconds=env.float("MAIL_RETRY_MAX_SECONDS", 1800.0),
+                max_per_hour=_positive(env, "MAIL_MAX_PER_HOUR", 5),
+                verification_ttl_hours=_positive(env, "EMAIL_VERIFICATION_TTL_HOURS", 72),
             ),
             maintenance_interval_seconds=env.int("MAINTENANCE_INTERVAL_SECONDS", 3600),
             idempotency_ttl_hours=_positive(env, "IDEMPOTENCY_TTL_HOURS", 24),

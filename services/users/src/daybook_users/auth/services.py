@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daybook_common.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
 from daybook_common.idempotency import StoredResponse, fingerprint, forget_user, key_reused
 from daybook_common.metrics import RATE_LIMITED
+from daybook_users.account.services import AccountService
+from daybook_users.account.tokens import AccountTokens
 from daybook_users.activity.services import forget_activity, record_activity
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.throttle import LoginThrottle
@@ -71,6 +73,7 @@ class AuthService:
             user = await self.users.create_account(normalized, hashed, clean_full_name(full_name))
         except EmailTaken:
             raise self._email_taken() from None
+        await AccountService(self.session, self.runtime).send_verification(user)
         logger.info("account registered", extra={"user_id": str(user.id)})
         return user
 
@@ -166,6 +169,7 @@ class AuthService:
         await self.tokens.revoke_all(locked.id)
         await forget_user(self.session, m.idempotency_keys, locked.id)
         await forget_activity(self.session, locked.id)
+        await AccountTokens(self.session).forget(locked.id)
         await forget_account_mail(self.session, locked.id)
         logger.info("account deleted", extra={"user_id": str(locked.id)})
 

@@ -19,6 +19,8 @@ class User(msgspec.Struct, forbid_unknown_fields=True):
     avatar_url: str | None
     is_active: bool
     is_superuser: bool
+    #: When the owner confirmed the address (``null``: not yet; the account works either way).
+    email_verified_at: datetime.datetime | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
 

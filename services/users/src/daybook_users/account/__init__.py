@@ -1,0 +1,1 @@
+"""Account recovery and verification: password reset and email verification by mailed tokens."""
