@@ -142,5 +142,7 @@ def mail_worker_hooks(settings: Settings) -> list[Callable[[object], Awaitable[N
     if not settings.mail.worker:
         return []
     # LISTEN and a transaction held across the send: the direct URL when a pooler is in front.
-    worker = MailWorker(plain_url(settings.common.database.session_url), build_sender(settings.mail), settings.mail)
+    worker = MailWorker(
+        plain_url(settings.common.database.session_url), build_sender(settings.mail), settings.mail
+    )
     return [worker.start, worker.stop]
