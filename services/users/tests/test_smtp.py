@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime
+import ipaddress
+import ssl
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from litestar.testing import AsyncTestClient
 
 from daybook_common.settings import SettingsError
@@ -130,6 +138,70 @@ async def test_a_message_that_keeps_failing_goes_dead_and_is_kept(
             await conn.close()
     assert row is not None and row["status"] == "dead", row
     assert row["attempts"] == 2 and row["body_text"] and row["last_error"]
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, the certificate being its own CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "daybook test smtp")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "smtp.crt", directory / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("mode", ["smtp+starttls", "smtps"])
+async def test_starttls_and_tls_with_a_private_ca(
+    make_harness: Callable[..., Any], migrated: Any, tmp_path: Path, mode: str
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    port = free_port()
+    inbox = Inbox()
+    if mode == "smtps":
+        server = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
+    else:
+        server = Controller(
+            inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+        )
+    server.start()
+    try:
+        app, _, _ = make_harness(
+            USERS_SMTP_URL=f"{mode}://127.0.0.1:{port}",
+            USERS_SMTP_CA_FILE=str(cert),
+            USERS_MAIL_POLL_SECONDS="0.2",
+        )
+        email = f"tls-{uuid.uuid4().hex[:8]}@example.com"
+        async with AsyncTestClient(app) as client:
+            r = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+            assert r.status_code == 201
+            for _ in range(150):
+                if inbox.messages:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        server.stop()
+    assert [parse(data)["To"] for data in inbox.messages] == [email]
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,8 @@ class MailSettings:
     #: unset: write ``.eml`` files into ``directory``.
     smtp_url: str | None = field(default=None, repr=False)
     smtp_timeout_seconds: float = 10.0
+    #: CA bundle (PEM) that signs the SMTP server's certificate, when not a public CA's.
+    smtp_ca_file: Path | None = None
     directory: Path = Path(DEFAULT_MAIL_DIR)
     worker: bool = True
     poll_seconds: float = 1.0
@@ -130,6 +132,7 @@ class Settings:
                 from_address=env.str("MAIL_FROM", "Daybook <no-reply@daybook.localhost>"),
                 smtp_url=env.optional("SMTP_URL"),
                 smtp_timeout_seconds=env.float("SMTP_TIMEOUT_SECONDS", 10.0),
+                smtp_ca_file=Path(ca_file) if (ca_file := env.optional("SMTP_CA_FILE")) else None,
                 directory=Path(env.str("MAIL_DIR", DEFAULT_MAIL_DIR)),
                 worker=env.bool("MAIL_WORKER", True),
                 poll_seconds=env.float("MAIL_POLL_SECONDS", 1.0),

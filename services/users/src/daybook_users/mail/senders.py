@@ -58,9 +58,11 @@ class SmtpSender:
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
     timeout: float = 10.0
+    #: A CA bundle to verify the server's certificate with (else the system's CAs).
+    ca_file: str | None = None
 
     @classmethod
-    def from_url(cls, url: str, timeout: float) -> SmtpSender:
+    def from_url(cls, url: str, timeout: float, ca_file: str | None = None) -> SmtpSender:
         parts = urllib.parse.urlsplit(url)
         modes = {"smtp": (False, None, 25), "smtp+starttls": (False, True, 587), "smtps": (True, False, 465)}
         if parts.scheme not in modes or not parts.hostname:
@@ -74,6 +76,7 @@ class SmtpSender:
             username=urllib.parse.unquote(parts.username) if parts.username else None,
             password=urllib.parse.unquote(parts.password) if parts.password else None,
             timeout=timeout,
+            ca_file=ca_file,
         )
 
     async def send(self, message_id: str, message: EmailMessage) -> None:
@@ -86,13 +89,15 @@ class SmtpSender:
             username=self.username,
             password=self.password,
             timeout=self.timeout,
+            cert_bundle=self.ca_file,
         )
         logger.info("email sent", extra={"mail_id": message_id, "smtp_host": self.hostname})
 
 
 def build_sender(settings: MailSettings) -> Sender:
     if settings.smtp_url:
-        return SmtpSender.from_url(settings.smtp_url, settings.smtp_timeout_seconds)
+        ca_file = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+        return SmtpSender.from_url(settings.smtp_url, settings.smtp_timeout_seconds, ca_file)
     return FileSender(settings.directory)
 
 
