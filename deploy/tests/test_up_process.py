@@ -111,7 +111,9 @@ def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
     env.update({name: str(free_port()) for name in PORT_VARIABLES})
     data = tmp_path / "data"
     env["DAYBOOK_DATA_DIR"] = str(data)
-    env["DAYBOOK_WEB"] = "off"  # no npm build in the repository's web/ here: test_webapp.py and web/e2e cover it
+    env["DAYBOOK_WEB"] = (
+        "off"  # no npm build in the repository's web/ here: test_webapp.py and web/e2e cover it
+    )
     gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
 
     first = Up(env)
