@@ -86,6 +86,8 @@ def test_request_rules_are_in_the_document(document: dict[str, Any]) -> None:
     assert reminder["oneOf"][0]["required"] == ["rrule"]
     entry = schemas["journal_EntryCreate"]
     assert [branch["required"] for branch in entry["oneOf"]] == [["content"], ["encrypted"]]
+    # The encrypted branch names the component (a bare object types as an empty record in clients).
+    assert entry["oneOf"][1]["properties"]["encrypted"] == {"$ref": "#/components/schemas/journal_Encrypted"}
     assert entry["additionalProperties"] is False
     assert schemas["journal_Encrypted"]["properties"]["iv"]["contentEncoding"] == "base64"
     cursor = next(p for p in document["paths"]["/api/v1/tasks"]["get"]["parameters"] if p["name"] == "cursor")

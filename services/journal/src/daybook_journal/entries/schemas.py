@@ -54,7 +54,12 @@ class EntryCreate(msgspec.Struct, forbid_unknown_fields=True):
             {
                 "title": "EncryptedEntry",
                 "required": ["encrypted"],
-                "properties": {"content": {"type": "null"}, "encrypted": {"type": "object"}},
+                # The component itself, so generated clients type the branch (a bare object became
+                # TypeScript's Record<string, never>, which no encrypted body can satisfy).
+                "properties": {
+                    "content": {"type": "null"},
+                    "encrypted": {"$ref": "#/components/schemas/Encrypted"},
+                },
             },
         ]
     }
