@@ -190,18 +190,27 @@ async def test_starttls_and_tls_with_a_private_ca(
             USERS_SMTP_URL=f"{mode}://127.0.0.1:{port}",
             USERS_SMTP_CA_FILE=str(cert),
             USERS_MAIL_POLL_SECONDS="0.2",
+            USERS_MAIL_RETRY_BASE_SECONDS="1",
+            USERS_MAIL_RETRY_MAX_SECONDS="2",
         )
         email = f"tls-{uuid.uuid4().hex[:8]}@example.com"
         async with AsyncTestClient(app) as client:
             r = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
             assert r.status_code == 201
-            for _ in range(150):
+            for _ in range(300):
                 if inbox.messages:
                     break
                 await asyncio.sleep(0.1)
     finally:
         server.stop()
-    assert [parse(data)["To"] for data in inbox.messages] == [email]
+    conn = await migrated.admin_connect()
+    try:
+        row = await conn.fetchrow(
+            "SELECT status, attempts, last_error FROM users.mail_outbox WHERE recipient = $1", email
+        )
+    finally:
+        await conn.close()
+    assert [parse(data)["To"] for data in inbox.messages] == [email], dict(row or {})
 
 
 @pytest.mark.parametrize(
