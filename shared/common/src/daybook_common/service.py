@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
@@ -18,7 +18,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
-from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import MetaData, Table
 
 from daybook_common.allow import AllowHeaderMiddleware
@@ -47,6 +46,9 @@ from daybook_common.settings import Env
 from daybook_common.strict_body import StrictBodyRequest
 from daybook_common.strict_query import check_query_values
 from daybook_common.tracing import UNTRACED_PATHS, tracer_provider
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 @dataclass(frozen=True)

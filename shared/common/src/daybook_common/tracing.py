@@ -16,15 +16,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-from opentelemetry import propagate
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.trace import SpanKind
+from typing import TYPE_CHECKING, Any
 
 from daybook_common.logs import request_id_var
+
+if TYPE_CHECKING:  # the SDK is imported only when tracing is on: nothing to load otherwise
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -60,6 +58,10 @@ def tracer_provider(service: str) -> TracerProvider | None:
     provider = _providers.get(service)
     if provider is not None:
         return provider
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
     name = os.environ.get("OTEL_SERVICE_NAME") or f"daybook-{service}"
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
     if _test_exporter is not None:
@@ -88,7 +90,10 @@ def carried_headers() -> dict[str, str]:
     """What an event carries from the request that wrote it: ``traceparent``/``tracestate`` of the
     current span (none with tracing off) and the request id (none outside a request)."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    if _providers:
+        from opentelemetry import propagate
+
+        propagate.inject(carrier)
     request_id = request_id_var.get()
     if request_id:
         carrier[REQUEST_ID_HEADER] = request_id
@@ -106,6 +111,9 @@ def consumed(
         if provider is None:
             yield
             return
+        from opentelemetry import propagate
+        from opentelemetry.trace import SpanKind
+
         tracer = provider.get_tracer("daybook.events")
         parent = propagate.extract(carried)
         with tracer.start_as_current_span(

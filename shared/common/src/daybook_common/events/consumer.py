@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import nats
@@ -26,7 +26,6 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import FetchTimeoutError
-from opentelemetry.sdk.trace import TracerProvider
 
 from daybook_common.db import plain_url
 from daybook_common.events import DEAD_LETTER_PREFIX, STREAM
@@ -40,6 +39,9 @@ from daybook_common.metrics import (
     CONSUMER_REDELIVERED,
 )
 from daybook_common.tracing import consumed
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 logger = logging.getLogger("daybook.events.consumer")
 #: nats.py reconnects for ever (``max_reconnect_attempts=0``), by default every 2 s: a restarted
