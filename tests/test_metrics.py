@@ -157,3 +157,19 @@ def test_the_scheduler_reports_its_passes_and_is_healthy(stack_metrics_urls: dic
     assert "daybook_scheduler_fired_total" in names(samples)
     health = httpx.get(url.removesuffix("/metrics") + "/health", timeout=5)
     assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+def test_users_count_the_emails_it_sends(http: httpx.Client, stack_metrics_urls: dict[str, str]) -> None:
+    email = f"mailed-{uuid.uuid4().hex[:10]}@example.com"
+    assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+    before = value(scrape(stack_metrics_urls["users"]), "daybook_emails_sent_total", service="users")
+    assert http.post("/api/v1/auth/password-reset", json={"email": email}).status_code == 202
+    samples = wait_for(
+        stack_metrics_urls["users"], lambda s: value(s, "daybook_emails_sent_total", service="users") > before
+    )
+    assert value(samples, "daybook_emails_sent_total", service="users") >= before + 1
+    assert value(samples, "daybook_emails_dead_total", service="users") == 0
+    samples = wait_for(
+        stack_metrics_urls["users"], lambda s: value(s, "daybook_emails_queued", service="users") == 0
+    )
+    assert value(samples, "daybook_emails_queued", service="users") == 0

@@ -147,6 +147,24 @@ CONSUMER_PENDING = Gauge(
     ["service", "consumer"],
     multiprocess_mode="livemostrecent",
 )
+# --- email (users' mail worker) -----------------------------------------------------------------
+EMAILS_QUEUED = Gauge(
+    "daybook_emails_queued",
+    "Emails waiting in mail_outbox to be sent (as of the mail worker's last pass)",
+    ["service"],
+    multiprocess_mode="livemostrecent",
+)
+EMAILS_SENT = Counter(
+    "daybook_emails_sent_total", "Emails the SMTP server (or the file sender) accepted", ["service"]
+)
+EMAILS_FAILED = Counter(
+    "daybook_emails_failed_total", "Send attempts that failed (retried later)", ["service"]
+)
+EMAILS_DEAD = Counter(
+    "daybook_emails_dead_total",
+    "Emails given up on after the last attempt (kept for an operator)",
+    ["service"],
+)
 # --- scheduler --------------------------------------------------------------------------------
 SCHEDULER_FIRED = Counter(
     "daybook_scheduler_fired_total", "Notifications recorded by the scheduler (reminders and snoozes)", []

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from daybook_common.db import plain_url
+from daybook_common.metrics import EMAILS_DEAD, EMAILS_FAILED, EMAILS_QUEUED, EMAILS_SENT
 from daybook_users import SCHEMA
 from daybook_users.mail.outbox import NOTIFY_CHANNEL
 from daybook_users.mail.senders import Sender, build_sender, compose
@@ -47,6 +48,7 @@ UPDATE {SCHEMA}.mail_outbox SET attempts = attempts + 1, updated_at = now(), las
 WHERE id = $1
 RETURNING status
 """
+QUEUED = f"SELECT count(*) FROM {SCHEMA}.mail_outbox WHERE status = 'pending'"
 
 
 def backoff(settings: MailSettings, attempts: int) -> float:
@@ -103,6 +105,7 @@ class MailWorker:
                 status = await conn.fetchval(
                     FAILED, row["id"], error, self.settings.max_attempts, backoff(self.settings, attempts)
                 )
+                (EMAILS_DEAD if status == "dead" else EMAILS_FAILED).labels("users").inc()
                 log = logger.error if status == "dead" else logger.warning
                 log(
                     "email dead: kept for an operator" if status == "dead" else "email not sent; will retry",
@@ -110,6 +113,7 @@ class MailWorker:
                 )
                 return True
             await conn.execute(SENT, row["id"])
+            EMAILS_SENT.labels("users").inc()
             return True
 
     async def _run(self) -> None:
@@ -123,6 +127,7 @@ class MailWorker:
                 while True:
                     self._wake.clear()
                     await self.send_due(conn)
+                    EMAILS_QUEUED.labels("users").set(await conn.fetchval(QUEUED))
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
             except asyncio.CancelledError:
