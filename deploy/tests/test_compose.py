@@ -18,9 +18,11 @@ INFRASTRUCTURE = {"postgres", "nats", "nats-init", "tests", *OBSERVABILITY}
 
 
 def _env(name: str) -> dict[str, str]:
+    """What compose sets: a pass-through (``NAME: ${NAME:-}``, empty = the service's default unless
+    whoever runs compose sets it, as ``daybook images test`` does) is not a setting of compose's."""
     environment = COMPOSE_SERVICES[name].get("environment", {})
     assert isinstance(environment, dict), f"{name}: write environment as a mapping"
-    return {str(k): str(v) for k, v in environment.items()}
+    return {str(k): str(v) for k, v in environment.items() if str(v) != f"${{{k}:-}}"}
 
 
 def test_same_processes() -> None:

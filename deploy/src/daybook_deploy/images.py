@@ -371,6 +371,11 @@ def cmd_test() -> int:
         env[key] = value
     # The gateway's published port: a free one, so a local `daybook up` on 8000 is no obstacle.
     env.setdefault("GATEWAY_PUBLISH", f"127.0.0.1:{free_port()}")
+    # As tests/conftest.py's stack: the tests container is every test's client (one address), so
+    # registrations get a test-sized budget, and it may speak for other clients (X-Forwarded-For)
+    # the way the rate-limit tests do. Only this test run's gateway is configured so.
+    env.setdefault("GATEWAY_RATE_LIMIT_REGISTER", "1000/60")
+    env.setdefault("GATEWAY_TRUSTED_PROXIES", "0.0.0.0/0")
     stack = Stack(engine, env, "daybook-images-test")
     began = time.monotonic()
     status = 1
