@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Annotated, Literal
 
 import msgspec
 
-#: An RFC 3339 timestamp with an offset (naive timestamps are rejected).
-AwareDatetime = Annotated[datetime.datetime, msgspec.Meta(tz=True, description="RFC 3339 with an offset")]
+from daybook_common import instants
+
+#: An RFC 3339 timestamp with an offset, within the instants Python can represent in UTC.
+AwareDatetime = instants.AwareDatetime
 
 EntryTitle = Annotated[str, msgspec.Meta(max_length=200)]
 EntryContent = Annotated[str, msgspec.Meta(max_length=100_000)]

@@ -9,6 +9,7 @@ from typing import Any
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 
 from daybook_common.errors import Invalid
+from daybook_common.instants import check_instant
 
 #: ``schema_extra`` of a query parameter read by :func:`parse_instant`: what it accepts, documented.
 DAY_OR_INSTANT: dict[str, Any] = {
@@ -41,4 +42,4 @@ def parse_instant(value: str | None, field: str, end_of_day: bool = False) -> da
         raise Invalid(field, "expected YYYY-MM-DD or an RFC 3339 timestamp") from None
     if instant.tzinfo is None:
         raise Invalid(field, "a timestamp needs an offset, e.g. Z or +02:00")
-    return instant
+    return check_instant(instant, field)

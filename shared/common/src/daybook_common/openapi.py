@@ -38,6 +38,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
+from daybook_common.instants import RANGE
 from daybook_common.problems import PROBLEM_JSON
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -285,6 +286,37 @@ def _allow_empty(parameter: dict[str, Any]) -> None:
         parameter["schema"] = {"anyOf": [schema, copy.deepcopy(EMPTY_QUERY_VALUE)]}
 
 
+def _has_date_time(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("format") == "date-time":
+        return True
+    return any(_has_date_time(branch) for key in ("oneOf", "anyOf") for branch in schema.get(key, []))
+
+
+def _state_instant_range(parameter: dict[str, Any]) -> None:
+    """A date-time query parameter says which instants it takes (:mod:`daybook_common.instants`)."""
+    if _has_date_time(parameter.get("schema")):
+        said = str(parameter.get("description") or "").rstrip(". ")
+        parameter["description"] = f"{said}; instants {RANGE}" if said else f"An instant {RANGE}"
+
+
+def _state_instant_ranges(node: Any) -> None:
+    """Every date-time schema under ``node`` says which instants it holds (also in ``oneOf`` branches)."""
+    if isinstance(node, list):
+        for item in node:
+            _state_instant_ranges(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("format") == "date-time" and RANGE not in str(node.get("description") or ""):
+        said = str(node.get("description") or "").rstrip(". ")
+        node["description"] = f"{said}; an instant {RANGE}" if said else f"An instant {RANGE}"
+    for key, value in node.items():
+        if key not in _DATA_KEYS:
+            _state_instant_ranges(value)
+
+
 def _merge_body_rules(
     operation: Mapping[str, Any], handler: HTTPRouteHandler, schemas: dict[str, Any]
 ) -> None:
@@ -338,6 +370,8 @@ def make_precise(
             responses.pop("400", None)  # Litestar's default {status_code, detail, extra}: never sent
             parameters = operation.get("parameters") or []
             for parameter in parameters:
+                if parameter.get("in") == "query":
+                    _state_instant_range(parameter)
                 if parameter.get("in") == "query" and not parameter.get("required"):
                     _allow_empty(parameter)
             has_body = "requestBody" in operation
@@ -365,6 +399,7 @@ def make_precise(
                 add_problem(operation, 422)
     _ecma_patterns(schemas)
     forbid_nul(schemas)
+    _state_instant_ranges(schemas)
     for item in (doc.get("paths") or {}).values():
         for operation in item.values():
             if isinstance(operation, dict):

@@ -3,7 +3,8 @@
 Litestar converts a JSON body to the handler's ``data`` type with msgspec's lax rules, so
 ``{"entry_date": 0}`` became a date and ``{"is_active": 0}`` a boolean although the document
 says ``string`` and ``boolean``.  :class:`StrictBodyRequest` first checks the decoded body
-against that type with ``strict=True`` and answers 422 for what the document rejects.
+against that type with ``strict=True`` and answers 422 for what the document rejects, and
+for an instant outside the range of :mod:`daybook_common.instants` (naming its field).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
+
+from daybook_common.errors import Invalid
+from daybook_common.instants import OUT_OF_RANGE, out_of_range
 
 
 def _integral_floats_as_ints(value: Any) -> Any:
@@ -33,9 +37,11 @@ class StrictBodyRequest(Request[Any, Any, Any]):
         if field is None or value is None:
             return value
         try:
-            msgspec.convert(_integral_floats_as_ints(value), type=field.annotation, strict=True)
+            decoded = msgspec.convert(_integral_floats_as_ints(value), type=field.annotation, strict=True)
         except msgspec.ValidationError as exc:
             raise ValidationException(detail="Validation failed", extra=[{"message": str(exc)}]) from None
         except (TypeError, ValueError):
             return value  # a type msgspec cannot check on its own: Litestar's conversion decides
+        for path in out_of_range(decoded):
+            raise Invalid(path, OUT_OF_RANGE)
         return value

@@ -3,7 +3,8 @@
 Litestar converts query strings with msgspec's lax rules: ``?due_before=0.5`` became a Unix
 timestamp and ``?is_active=1`` a boolean, although the document says ``date-time`` and
 ``boolean``.  :func:`check_query_values` (a ``before_request`` hook) answers 422 for a
-date-time parameter that is not RFC 3339 and a boolean one that is not ``true``/``false``.
+date-time parameter that is not RFC 3339 or outside the range of :mod:`daybook_common.instants`,
+and a boolean one that is not ``true``/``false``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import types
 import typing
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import ParameterKwarg
 
+from daybook_common.instants import check_instant
 from daybook_common.problems import validation_error
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -64,7 +67,17 @@ def check_query_values(request: Request[Any, Any, Any]) -> None:
     params = request.query_params
     for query, kind in checks:
         for value in params.getall(query, []):
-            if kind == "date-time" and not RFC3339.match(value):
-                raise validation_error(query, "expected an RFC 3339 date-time, e.g. 2026-01-22T10:00:00Z")
+            if kind == "date-time":
+                if not RFC3339.match(value):
+                    raise validation_error(query, "expected an RFC 3339 date-time, e.g. 2026-01-22T10:00:00Z")
+                _check_range(value, query)
             if kind == "boolean" and value not in BOOLEANS:
                 raise validation_error(query, "expected true or false")
+
+
+def _check_range(value: str, query: str) -> None:
+    try:
+        instant = msgspec.convert(value, datetime.datetime)
+    except msgspec.ValidationError:
+        return  # not a date-time msgspec reads (e.g. hour 24): Litestar's conversion answers 422
+    check_instant(instant, query)

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from daybook_common.db import DatabaseSettings, plain_url
+from daybook_common.instants import MAX_INSTANT, MIN_INSTANT
 from daybook_journal.db.rows import AnySelect
 
 _DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")
@@ -91,7 +92,7 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
 
 
 _UTC = datetime.UTC
-#: asyncpg's stand-ins for ``±infinity`` (naive, as its codec returns and recognises them).
+#: asyncpg's stand-ins for ``±infinity`` (naive, as its codec returns and recognises them in parameters).
 _INFINITY = datetime.datetime.max
 _NEGATIVE_INFINITY = datetime.datetime.min
 _from_iso = datetime.datetime.fromisoformat
@@ -100,18 +101,21 @@ _from_iso = datetime.datetime.fromisoformat
 def _decode_timestamptz(text: str) -> datetime.datetime:
     """PostgreSQL's text form of a ``timestamptz`` (``DateStyle=ISO``, ``TimeZone=UTC``) → an aware datetime.
 
-    Gives what asyncpg's own (binary) codec gives — the instant, ``tzinfo=datetime.UTC``,
-    ``±infinity`` as ``datetime.max``/``datetime.min`` — at a third of its cost: asyncpg
-    builds each one from a ``timedelta`` (~1.6 µs); ``fromisoformat`` is C (~0.3 µs), and a
-    page holds three per entry.  (``tests/test_read_pool.py`` compares the two codecs.)
+    Gives what the ORM's ``DateTimeUTC`` columns give from asyncpg's own (binary) codec — the
+    instant, ``tzinfo=datetime.UTC`` — at a third of its cost: asyncpg builds each one from a
+    ``timedelta`` (~1.6 µs); ``fromisoformat`` is C (~0.3 µs), and a page holds three per
+    entry.  ``±infinity`` is the last/first instant, aware: asyncpg writes those two instants
+    (the ends of :mod:`daybook_common.instants`' range, which clients may send) as
+    ``±infinity`` and reads them back as naive ``datetime.max``/``datetime.min``, which a
+    response would show without an offset.  (``tests/test_read_pool.py`` compares the codecs.)
     """
     try:
         return _from_iso(text)
     except ValueError:  # only the infinities fail: PostgreSQL's range is within Python's
         if text == "infinity":
-            return _INFINITY
+            return MAX_INSTANT
         if text == "-infinity":
-            return _NEGATIVE_INFINITY
+            return MIN_INSTANT
         raise
 
 
