@@ -137,6 +137,10 @@ def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
     )
     assert status.returncode == 0, status.stdout + status.stderr
     assert "users migrations" in status.stdout and "(head)" in status.stdout
+    # Every process's /metrics is listed and answers (the gateway's on its admin port).
+    for name in ("users", "journal", "reminders", "reminders-scheduler", "gateway"):
+        assert f"{name} metrics" in status.stdout, status.stdout
+    assert status.stdout.count("/metrics") == 5
     migrate = subprocess.run(
         [sys.executable, "-m", "daybook_deploy.cli", "migrate", "journal"],
         env=env,
