@@ -154,3 +154,45 @@ def test_a_reminder_at_the_ends_of_the_calendar_is_refused(
     _field_error(
         http.post("/api/v1/reminders", json={**body, "start_date": start_date}, headers=auth), "start_date"
     )
+
+
+def test_sessions_tasks_and_goals_at_the_ends_read_back_with_an_offset(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    first, last = EDGES[0], EDGES[2]
+    goal = http.post("/api/v1/goals", json={"title": "ends", "deadline": last}, headers=auth)
+    assert goal.status_code == 201, goal.text
+    root = goal.json()["id"]
+    task = http.post("/api/v1/tasks", json={"title": "ends", "due_at": first}, headers=auth)
+    assert task.status_code == 201, task.text
+    session = http.post(
+        f"/api/v1/goals/{root}/sessions", json={"started_at": first, "ended_at": last}, headers=auth
+    )
+    assert session.status_code == 201, session.text
+    activity = http.post(f"/api/v1/goals/{root}/activities", json={"name": "run"}, headers=auth)
+    assert activity.status_code == 201, activity.text
+    instance = http.post(
+        f"/api/v1/sessions/{session.json()['id']}/activities",
+        json={"activity_id": activity.json()["id"], "time_start": first, "time_stop": last},
+        headers=auth,
+    )
+    assert instance.status_code == 201, instance.text
+    reads = [
+        http.get(f"/api/v1/goals/{root}", headers=auth),
+        http.get("/api/v1/goals", headers=auth),
+        http.get("/api/v1/tasks", headers=auth),
+        http.get("/api/v1/tasks", params={"sort": "due_at"}, headers=auth),
+        http.get(f"/api/v1/tasks/{task.json()['id']}", headers=auth),
+        http.get(f"/api/v1/goals/{root}/sessions", headers=auth),
+        http.get(f"/api/v1/sessions/{session.json()['id']}", headers=auth),
+        http.get(
+            f"/api/v1/goals/{root}/stats",
+            params={"from": first, "to": "0001-02-01T00:00:00Z", "bucket": "week"},
+            headers=auth,
+        ),
+    ]
+    assert reads[-1].json()["items"], reads[-1].text  # the session is in the first week's bucket
+    for read in reads:
+        assert read.status_code == 200, (read.request.url, read.text)
+        text = read.text
+        assert '0001-01-01T00:00:00"' not in text and '9999-12-31T23:59:59.999999"' not in text, text

@@ -13,6 +13,7 @@ import uuid
 
 import msgspec
 import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
 
 from daybook_common.errors import Invalid
 from daybook_common.rls import UserDb
@@ -22,10 +23,12 @@ from daybook_journal.stats import schemas as s
 #: The widest range one request may aggregate.
 MAX_RANGE = datetime.timedelta(days=3 * 366)
 
+#: ``bucket_start`` read as the ORM reads instants: ``-infinity`` (a session at the first instant,
+#: as asyncpg stores it) is that instant with ``Z``, not a naive ``datetime.min``.
 _STATS = sa.text(
     "SELECT activity_id, bucket_start, sessions, instances, total_seconds, metrics"
     " FROM journal.goal_stats(:root_id, :start, :end, :bucket)"
-)
+).columns(bucket_start=DateTimeUTC(timezone=True))
 
 
 class StatsService:
