@@ -1,14 +1,17 @@
 -- Prints one machine-readable line with wrk's totals and latency percentiles.
 -- Optional env: DAYBOOK_TOKENS_FILE (one bearer token per line, rotated across requests; a line
--- "token<TAB>path" also sets that request's path, for per-user URLs),
--- DAYBOOK_METHOD / DAYBOOK_BODY (for writes), DAYBOOK_CONTENT_TYPE.
+-- "token<TAB>path" also sets that request's path, for per-user URLs, and "token<TAB>path<TAB>body"
+-- that request's body too, path empty for the URL's own), DAYBOOK_METHOD / DAYBOOK_BODY (for
+-- writes), DAYBOOK_CONTENT_TYPE, DAYBOOK_IDEMPOTENCY_PREFIX (each request gets its own
+-- "Idempotency-Key: <prefix>-<run>-<n>").
 -- Without a tokens file the request is static (formatted once), so wrk spends no Lua per request.
 local method = os.getenv("DAYBOOK_METHOD") or "GET"
 local body = os.getenv("DAYBOOK_BODY")
 local file = os.getenv("DAYBOOK_TOKENS_FILE")
+local key_prefix = os.getenv("DAYBOOK_IDEMPOTENCY_PREFIX")
 
 wrk.method = method
-if body then
+if body or key_prefix then
   wrk.body = body
   wrk.headers["Content-Type"] = os.getenv("DAYBOOK_CONTENT_TYPE") or "application/json"
 end
@@ -16,26 +19,38 @@ end
 if file then
   local tokens = {}
   local paths = {}
+  local bodies = {}
   local counter = 0
+  local run = ""
 
   init = function(args)
     for line in io.lines(file) do
       if #line > 0 then
-        local token, path = line:match("^([^\t]+)\t(.+)$")
+        local token, path, line_body = line:match("^([^\t]+)\t([^\t]*)\t(.+)$")
+        if not token then
+          token, path = line:match("^([^\t]+)\t(.+)$")
+        end
         tokens[#tokens + 1] = token or line
-        paths[#tokens] = path
+        if path and #path > 0 then
+          paths[#tokens] = path
+        end
+        bodies[#tokens] = line_body
       end
     end
     -- each run starts at its own place in the list
     math.randomseed(os.time())
     counter = math.random(0, #tokens - 1)
+    run = tostring(os.time()) .. "-" .. tostring(math.random(0, 1000000000))
   end
 
   request = function()
     counter = counter + 1
     local i = (counter % #tokens) + 1
     wrk.headers["Authorization"] = "Bearer " .. tokens[i]
-    return wrk.format(nil, paths[i])
+    if key_prefix then
+      wrk.headers["Idempotency-Key"] = key_prefix .. "-" .. run .. "-" .. counter
+    end
+    return wrk.format(nil, paths[i], nil, bodies[i])
   end
 end
 

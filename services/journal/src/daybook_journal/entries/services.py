@@ -41,7 +41,7 @@ from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.db.rows import AnySelect, Record, Row, SaRow
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.revisions import Revisions, as_update, save_revision
-from daybook_journal.entries.tag_lists import decode_tag_list, tag_list_of, write_new_entry_tags
+from daybook_journal.entries.tag_lists import decode_tag_list, insert_tagged_entry, tag_list_of
 from daybook_journal.lifecycle import Lifecycle
 from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
 
@@ -280,13 +280,11 @@ class EntryService:
             "created_at": now,
             "updated_at": now,
         }
-        await self.db.session.execute(sa.insert(entries).values(**values))
         tag_list: list[s.EntryTag] = []
         if tag_rows:
-            await replace_links(
-                self.db, entry_tags, "entry_id", entry_id, [r.id for r in tag_rows], new_owner=True
-            )
-            tag_list = await write_new_entry_tags(self.db, entry_id, now)
+            tag_list = await insert_tagged_entry(self.db, values, [r.id for r in tag_rows])
+        else:
+            await self.db.session.execute(sa.insert(entries).values(**values))
         entry = s.Entry(
             id=entry_id,
             user_id=self.db.user_id,

@@ -3,14 +3,14 @@
 
 The hot list read takes every entry's tags from its own ``tags`` column (a jsonb array of
 ``{id, name, color}`` by ``lower(name), id``) instead of joining the links. Every write that
-changes an entry's links (entry create/update) or a linked tag (rename, recolour, delete) sets
+changes an entry's links (entry update) or a linked tag (rename, recolour, delete) sets
 the column from the links here, in a statement that runs after its own changes (a fresh snapshot
-under READ COMMITTED) and after the rows it rewrites are locked.
+under READ COMMITTED) and after the rows it rewrites are locked; a new entry gets it from its
+locked tags in the statement that inserts it and its links (:func:`insert_tagged_entry`).
 """
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Any
 
@@ -50,19 +50,40 @@ def tag_list_of(entry_id: Any) -> Any:
     )
 
 
-async def write_new_entry_tags(db: UserDb, entry_id: uuid.UUID, now: datetime.datetime) -> list[s.EntryTag]:
-    """Set a new entry's list from the links just inserted; the list, as every GET will show it.
+#: A new entry, its tag list and its links in one statement (one round trip instead of three).
+#: The list is built from the tags the create has already locked ``FOR KEY SHARE`` (a rename
+#: waits for this transaction), read in this statement's snapshot, taken after that lock: the
+#: names and colours are the committed ones and stay so until the entry commits. The links'
+#: foreign keys are checked at the end of the statement, when the entry row exists.
+_INSERT_TAGGED = sa.text(
+    f"""
+WITH new_entry AS (
+    INSERT INTO {entries.fullname}
+        (id, user_id, title, content, entry_date, ciphertext, wrapped_key, iv, wrap_iv,
+         secret_tag_id, version, created_at, updated_at, tags)
+    VALUES (:id, :user_id, :title, :content, :entry_date, :ciphertext, :wrapped_key, :iv, :wrap_iv,
+            :secret_tag_id, :version, :created_at, :updated_at,
+            (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'color', t.color)
+                                       ORDER BY lower(t.name), t.id), '[]'::jsonb)
+             FROM {tags.fullname} AS t
+             WHERE t.user_id = :user_id AND t.id = ANY (CAST(:tag_ids AS uuid[]))))
+    RETURNING id, tags
+), links AS (
+    INSERT INTO {entry_tags.fullname} (entry_id, tag_id, user_id)
+    SELECT new_entry.id, tag_id, :user_id FROM new_entry, unnest(CAST(:tag_ids AS uuid[])) AS tag_id
+)
+SELECT CAST(tags AS text) FROM new_entry
+"""
+)
 
-    A statement after the links (their inserts wait out a concurrent rename of these tags), so it
-    reads the tags as committed.
-    """
-    stmt = (
-        sa.update(entries)
-        .where(entries.c.id == entry_id, entries.c.user_id == db.user_id)
-        .values(tags=tag_list_of(entries.c.id), updated_at=now)  # (else onupdate sets it)
-        .returning(sa.cast(entries.c.tags, sa.Text))
-    )
-    return decode_tag_list((await db.session.execute(stmt)).scalar_one())
+
+async def insert_tagged_entry(
+    db: UserDb, values: dict[str, Any], tag_ids: list[uuid.UUID]
+) -> list[s.EntryTag]:
+    """Insert a new entry (``values``: every column but ``tags``) linked to ``tag_ids`` (the
+    caller's, locked, no duplicates); its tag list, as every GET will show it."""
+    row = await db.session.execute(_INSERT_TAGGED, {**values, "tag_ids": tag_ids})
+    return decode_tag_list(row.scalar_one())
 
 
 async def lock_entries_carrying(db: UserDb, tag_id: uuid.UUID) -> list[uuid.UUID]:

@@ -66,7 +66,9 @@ async def owned_tags(
         tags.c.user_id == db.user_id, any_of(tags.c.id, ids)
     )
     if lock:
-        stmt = stmt.order_by(tags.c.id).with_for_update(key_share=True)
+        # read=True: SQLAlchemy renders key_share alone as FOR NO KEY UPDATE, which would make
+        # every tagged create of a user wait for the previous one to commit.
+        stmt = stmt.order_by(tags.c.id).with_for_update(read=True, key_share=True)
     rows = list((await db.session.execute(stmt)).all())
     found = {row.id for row in rows}
     for tag_id in ids:
