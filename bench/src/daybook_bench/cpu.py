@@ -101,3 +101,21 @@ def per_request_us(before: dict[str, int], after: dict[str, int], requests: int)
     if requests <= 0:
         return {}
     return {name: (after[name] - before.get(name, 0)) * 1e6 / hz / requests for name in after}
+
+
+def trees(roots: dict[str, int]) -> dict[str, list[str]]:
+    """The living pids of each named process's tree (the root and all its descendants)."""
+    parents, _ = _table()
+    children: dict[str, list[str]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    out: dict[str, list[str]] = {}
+    for name, root in roots.items():
+        pids, stack = [], [str(root)]
+        while stack:
+            pid = stack.pop()
+            if pid in parents:
+                pids.append(pid)
+            stack.extend(children.get(pid, ()))
+        out[name] = pids
+    return out
