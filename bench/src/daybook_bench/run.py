@@ -29,7 +29,19 @@ from typing import Any
 from rich.console import Console
 
 from daybook_bench import cases as c
-from daybook_bench import cpu, data, export, goals, memory, metrics_cost, procs, scale, streams, writes
+from daybook_bench import (
+    cpu,
+    data,
+    export,
+    goals,
+    memory,
+    metrics_cost,
+    procs,
+    scale,
+    startup,
+    streams,
+    writes,
+)
 from daybook_bench.results import CaseResult, markdown, table
 from daybook_bench.stack import BenchStack, remove_tree
 from daybook_bench.wrk import WrkMissingError, ensure_wrk
@@ -49,9 +61,10 @@ CASES: dict[int, tuple[str, Callable[[c.Context, CaseResult], Awaitable[None]]]]
     12: ("Metrics cost: hot read with metrics on vs off", metrics_cost.case_metrics_cost),
     13: ("Writes: POST entries, 2 tags, Idempotency-Key", writes.case_writes),
     14: ("Memory: PSS idle and after the hot read", memory.case_memory),
+    15: ("Start-up: daybook up to ready", startup.case_startup),
 }
 # Case 7 (the database floor) runs right after seeding so case 2 can show its ratio.
-RUN_ORDER = (14, 1, 7, 2, 3, 13, 4, 5, 6, 8, 9, 10, 11, 12)
+RUN_ORDER = (14, 1, 7, 2, 3, 13, 4, 5, 6, 8, 9, 10, 11, 12, 15)
 NEEDS_JOURNAL_DATA = {2, 7, 10, 12, 14}
 DEFAULT_JSON = Path("bench/results/latest.json")
 STACK_ENV = {
