@@ -75,6 +75,26 @@ FOR UPDATE SKIP LOCKED
 #: JetStream message) per this many, not one per notification; a burst of thousands is a few events
 #: (the relay publishes them one by one, each acknowledged) and each stays far below NATS's 1 MB.
 EVENT_CHUNK = 1000
+
+
+def _notification_events(*, ids: str, subject: str) -> str:
+    """The closing CTE of a firing statement: one outbox event per ``EVENT_CHUNK`` notifications
+    ``inserted`` (event ids from the array parameter ``ids``), then the count of notifications."""
+    return f"""
+, events AS (
+    INSERT INTO outbox (id, subject, payload)
+    SELECT ({ids}::uuid[])[c.chunk + 1], {subject}, jsonb_build_object(
+        'event_id', ({ids}::uuid[])[c.chunk + 1],
+        'notifications', jsonb_agg(jsonb_build_object(
+            'notification_id', c.id, 'user_id', c.user_id, 'reminder_id', c.reminder_id,
+            'occurrence_at', c.occurrence_at) ORDER BY c.id))
+    FROM (SELECT i.*, (row_number() OVER (ORDER BY i.id) - 1) / {EVENT_CHUNK} AS chunk FROM inserted AS i) AS c
+    GROUP BY c.chunk
+)
+SELECT count(*) FROM inserted
+"""
+
+
 FIRE_BATCH = """
 WITH batch AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::bool[])
@@ -91,18 +111,8 @@ WITH batch AS (
     FROM batch AS b JOIN reminders AS r ON r.id = b.reminder_id
     ON CONFLICT (reminder_id, occurrence_at) DO NOTHING
     RETURNING id, user_id, reminder_id, occurrence_at
-), events AS (
-    INSERT INTO outbox (id, subject, payload)
-    SELECT ($7::uuid[])[c.chunk + 1], $8, jsonb_build_object(
-        'event_id', ($7::uuid[])[c.chunk + 1],
-        'notifications', jsonb_agg(jsonb_build_object(
-            'notification_id', c.id, 'user_id', c.user_id, 'reminder_id', c.reminder_id,
-            'occurrence_at', c.occurrence_at) ORDER BY c.id))
-    FROM (SELECT i.*, (row_number() OVER (ORDER BY i.id) - 1) / {EVENT_CHUNK} AS chunk FROM inserted AS i) AS c
-    GROUP BY c.chunk
 )
-SELECT count(*) FROM inserted
-""".replace("{EVENT_CHUNK}", str(EVENT_CHUNK))
+""" + _notification_events(ids="$7", subject="$8")
 # Snoozed notifications due now: claimed like reminders (a snooze another scheduler holds is skipped).
 CLAIM_SNOOZES = """
 SELECT id FROM snoozes WHERE fire_at <= $1 ORDER BY fire_at LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -124,18 +134,8 @@ WITH batch AS (
     WHERE r.deleted_at IS NULL
     ON CONFLICT (reminder_id, occurrence_at) DO NOTHING
     RETURNING id, user_id, reminder_id, occurrence_at
-), events AS (
-    INSERT INTO outbox (id, subject, payload)
-    SELECT ($4::uuid[])[c.chunk + 1], $5, jsonb_build_object(
-        'event_id', ($4::uuid[])[c.chunk + 1],
-        'notifications', jsonb_agg(jsonb_build_object(
-            'notification_id', c.id, 'user_id', c.user_id, 'reminder_id', c.reminder_id,
-            'occurrence_at', c.occurrence_at) ORDER BY c.id))
-    FROM (SELECT i.*, (row_number() OVER (ORDER BY i.id) - 1) / {EVENT_CHUNK} AS chunk FROM inserted AS i) AS c
-    GROUP BY c.chunk
 )
-SELECT count(*) FROM inserted
-""".replace("{EVENT_CHUNK}", str(EVENT_CHUNK))
+""" + _notification_events(ids="$4", subject="$5")
 # Wakes the API processes' outbox relay at commit (it also polls).
 WAKE_RELAY = "SELECT pg_notify($1, '')"
 NEXT_DUE = """
