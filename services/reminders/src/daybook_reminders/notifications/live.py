@@ -88,9 +88,11 @@ class LiveHub:
     subscription: LiveSubscription | None = field(default=None, init=False)
 
     async def start(self) -> None:
+        # min_size=0: no connection at startup, so the process starts (and answers 503) while the
+        # database is down, as every other pool of the services does.
         self._pool = await asyncpg.create_pool(
             plain_url(self.database_url),
-            min_size=1,
+            min_size=0,
             max_size=4,
             server_settings={"search_path": SCHEMA, "application_name": "daybook-reminders-live"},
         )
