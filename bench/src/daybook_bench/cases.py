@@ -57,6 +57,8 @@ class Plan:
     floor_queries: int = 5_000
     logins: int = 50
     login_connections: int = 8
+    startup_rounds: int | None = None
+    """Warm starts of case 15 (None: ``--rounds``); each is a whole ``daybook up`` and stop."""
 
 
 FULL = Plan(users=10_000, entries_per_user=100, tags_per_user=5, warmup_s=3, round_s=5)
@@ -75,6 +77,7 @@ QUICK = Plan(
     erase_reminders=20,
     floor_queries=1_000,
     logins=10,
+    startup_rounds=1,
 )
 
 

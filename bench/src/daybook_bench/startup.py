@@ -2,8 +2,9 @@
 
 A stack of its own (its own data dir in the bench's work dir, every port free-chosen, the web app
 off so no Node build runs beside it): one cold start (``initdb``, first migrations) and stop, then
-``--rounds`` warm starts, each timed from spawning ``daybook up`` until the gateway's ``/ready``
-answers 200, then stopped (SIGTERM, as Ctrl-C) before the next.
+``--rounds`` warm starts (one in ``--quick``, to stay within CI's 2 minutes), each timed from
+spawning ``daybook up`` until the gateway's ``/ready`` answers 200, then stopped (SIGTERM, as
+Ctrl-C) before the next.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ async def case_startup(ctx: Context, result: CaseResult) -> None:
     data_dir = ctx.workdir / "startup-data"
     log = ctx.workdir / "startup.log"
     cold = await asyncio.to_thread(_start_once, data_dir, log)
-    warm = [await asyncio.to_thread(_start_once, data_dir, log) for _ in range(ctx.rounds)]
+    rounds = ctx.plan.startup_rounds or ctx.rounds
+    warm = [await asyncio.to_thread(_start_once, data_dir, log) for _ in range(rounds)]
     summary = Summary.of(warm)
     result.rows += [
         Row("daybook up → /ready 200, new data dir (initdb, first migrations)", Summary.of([cold]), "s"),
