@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { launch, watchErrors } from "./browser.mjs";
+import { waitForLink } from "./mail.mjs";
 import { startStack } from "./stack.mjs";
 
 const WEB = resolve(import.meta.dirname, "..");
@@ -318,6 +319,87 @@ async function journey(page) {
   assert.deepEqual(errors, [], "no console errors");
   assert.deepEqual(failed, ["POST /api/v1/auth/register 422", "PATCH /api/v1/journal/entries/{id} 412", "POST /api/v1/reminders 422"], "only the refusals provoked on purpose");
 }
+
+/** An emailed link opened on this stack's gateway (the link's own origin is USERS_PUBLIC_URL). */
+function onStack(link) {
+  const url = new URL(link);
+  return stack.url + url.pathname + url.search;
+}
+
+test("verify the email and reset the password from the emailed links", { timeout: 180_000 }, async () => {
+  assert.ok(stack.mailDir, "set DAYBOOK_TEST_MAIL_DIR to the users service's mail directory");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC", locale: "en-GB" });
+  const page = await context.newPage();
+  const { errors, failed } = watchErrors(page);
+  const email = `web-links-${Date.now()}@example.com`;
+  const password = "correct horse battery";
+  const newPassword = "a brand new staple";
+  try {
+    await page.goto(stack.url + "/");
+    await page.getByRole("button", { name: "No account yet? Sign up" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign up" }).click();
+    await page.getByRole("heading", { name: "Journal" }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "Admin" }).count(), 0, "the admin screen is for superusers only");
+
+    // Not verified yet: the account screen says so and sends the link again.
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByText("Not yet: open the link in the email we sent.").waitFor();
+    await waitForLink(stack.mailDir, email, "verify-email", 1);
+    await page.getByRole("button", { name: "Send the link again" }).click();
+    await page.getByText("Sent: check your inbox.").waitFor();
+    const verifyLink = await waitForLink(stack.mailDir, email, "verify-email", 2);
+
+    // The emailed link opens the app's page, which verifies at once and drops the token from the address.
+    await page.goto(onStack(verifyLink));
+    await page.getByText("Your email address is verified.").waitFor();
+    assert.ok(!page.url().includes("token="), page.url());
+    await assertAccessible(page, "verify email");
+    await page.getByRole("link", { name: "Continue to Daybook" }).click();
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByRole("heading", { name: "Account", exact: true }).waitFor();
+    assert.equal(await page.getByText("Not yet: open the link in the email we sent.").count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Send the link again" }).count(), 0);
+
+    // Forgot password, signed out: the reset link sets a new one.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Forgot your password?" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Send the reset link" }).click();
+    await page.getByText(/an email with a link to choose a new password is on its way/).waitFor();
+    await assertAccessible(page, "forgot password");
+    const resetLink = await waitForLink(stack.mailDir, email, "reset-password", 1);
+    await page.goto(onStack(resetLink));
+    await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+    assert.ok(!page.url().includes("token="), page.url());
+    await assertAccessible(page, "reset password");
+    await page.getByLabel("New password", { exact: true }).fill(newPassword);
+    await page.getByRole("button", { name: "Set new password" }).click();
+    await page.getByText("Every session was signed out. Sign in with your new password.").waitFor();
+    await page.getByRole("link", { name: "Go to sign in" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(newPassword);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.getByRole("heading", { name: "Journal" }).waitFor();
+
+    const old = await fetch(stack.url + "/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password }) });
+    assert.equal(old.status, 401, "the old password no longer works");
+    // The spent link is refused on the page (400), with a way to ask for a new one.
+    await page.goto(onStack(resetLink));
+    await page.getByLabel("New password", { exact: true }).fill("yet another password");
+    await page.getByRole("button", { name: "Set new password" }).click();
+    await page.getByRole("link", { name: "Ask for a new one" }).waitFor();
+
+    assert.deepEqual(errors, [], "no console errors");
+    assert.deepEqual(failed, ["POST /api/v1/auth/password-reset/confirm 400"], "only the spent link is refused");
+  } catch (error) {
+    await page.screenshot({ path: join(RESULTS, "failure-links.png"), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
 
 test("the page is served with its security headers and long-cached hashed assets", async () => {
   const page = await fetch(stack.url + "/");

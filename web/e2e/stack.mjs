@@ -37,7 +37,8 @@ async function waitFor(url, isReady, seconds, child) {
 }
 
 export async function startStack() {
-  if (process.env.GATEWAY_URL) return { url: process.env.GATEWAY_URL.replace(/\/$/, ""), stop: async () => {} };
+  // Against a given stack, DAYBOOK_TEST_MAIL_DIR names its users service's mail directory (as for tests/).
+  if (process.env.GATEWAY_URL) return { url: process.env.GATEWAY_URL.replace(/\/$/, ""), mailDir: process.env.DAYBOOK_TEST_MAIL_DIR, stop: async () => {} };
   const dataDir = mkdtempSync(join(tmpdir(), "daybook-web-e2e-"));
   const ports = {};
   for (const name of ["GATEWAY_PORT", "USERS_PORT", "JOURNAL_PORT", "REMINDERS_PORT", "GATEWAY_ADMIN_PORT", "REMINDERS_SCHEDULER_PORT", "DAYBOOK_PG_PORT", "DAYBOOK_NATS_PORT"]) ports[name] = String(await freePort());
@@ -83,5 +84,5 @@ export async function startStack() {
     await stop();
     throw new Error(`${error.message}\n--- daybook up output:\n${output}`);
   }
-  return { url, stop, output: () => output };
+  return { url, mailDir: join(dataDir, "data", "mail"), stop, output: () => output }; // the launcher writes each email there
 }

@@ -3,8 +3,10 @@ import { api, must } from "./api/client";
 import type { components } from "./api/schema";
 import { onSessionChange, refresh, refreshToken } from "./api/session";
 import { Bell } from "./components/Bell";
-import { SCREENS, useRoute, type Screen } from "./lib/route";
+import { parseEmailLink, screensFor, useRoute, type Screen } from "./lib/route";
+import { Admin } from "./screens/Admin";
 import { Account } from "./screens/Account";
+import { EmailLinkPage } from "./screens/EmailLinks";
 import { Goals } from "./screens/Goals";
 import { Journal } from "./screens/Journal";
 import { Reminders } from "./screens/Reminders";
@@ -12,7 +14,7 @@ import { SignIn } from "./screens/SignIn";
 import { Tasks } from "./screens/Tasks";
 
 type User = components["schemas"]["users_User"];
-const LABELS: Record<Screen, string> = { journal: "Journal", tasks: "Tasks", goals: "Goals", reminders: "Reminders", account: "Account" };
+const LABELS: Record<Screen, string> = { journal: "Journal", tasks: "Tasks", goals: "Goals", reminders: "Reminders", account: "Account", admin: "Admin" };
 
 export function App() {
   const [user, setUser] = useState<User | null>(null);
@@ -20,6 +22,12 @@ export function App() {
   const [notice, setNotice] = useState<string | null>(null);
   const [entryKey, setEntryKey] = useState<CryptoKey | null>(null);
   const screen = useRoute();
+  const [emailLink] = useState(() => parseEmailLink(location.pathname, location.search));
+
+  useEffect(() => {
+    // The token is read once; keep it out of the address bar and the history.
+    if (emailLink) history.replaceState(null, "", location.pathname);
+  }, [emailLink]);
 
   useEffect(() => {
     const loadMe = async () => setUser(await must(api.GET("/api/v1/users/me")));
@@ -37,8 +45,11 @@ export function App() {
     return off;
   }, []);
 
+  if (emailLink) return <EmailLinkPage link={emailLink} />;
   if (starting) return <p className="loading">Loading…</p>;
   if (!user) return <SignIn notice={notice} />;
+  const screens = screensFor(user.is_superuser);
+  const shown: Screen = screens.includes(screen) ? screen : "journal";
 
   return (
     <>
@@ -49,9 +60,9 @@ export function App() {
         <span className="brand">Daybook</span>
         <nav aria-label="Main">
           <ul>
-            {SCREENS.map((name) => (
+            {screens.map((name) => (
               <li key={name}>
-                <a href={`#/${name}`} aria-current={screen === name ? "page" : undefined}>
+                <a href={`#/${name}`} aria-current={shown === name ? "page" : undefined}>
                   {LABELS[name]}
                 </a>
               </li>
@@ -61,11 +72,12 @@ export function App() {
         <Bell />
       </header>
       <main id="main" tabIndex={-1}>
-        {screen === "journal" && <Journal userId={user.id} entryKey={entryKey} onUnlock={setEntryKey} />}
-        {screen === "tasks" && <Tasks />}
-        {screen === "goals" && <Goals />}
-        {screen === "reminders" && <Reminders />}
-        {screen === "account" && <Account user={user} />}
+        {shown === "journal" && <Journal userId={user.id} entryKey={entryKey} onUnlock={setEntryKey} />}
+        {shown === "tasks" && <Tasks />}
+        {shown === "goals" && <Goals />}
+        {shown === "reminders" && <Reminders />}
+        {shown === "account" && <Account user={user} />}
+        {shown === "admin" && <Admin me={user} />}
       </main>
     </>
   );

@@ -91,3 +91,16 @@ async def test_only_asset_files_are_served(make_gateway: Callable[..., Any], tmp
             assert str(tmp_path) not in response.text
         # The API is unchanged beside the app.
         assert (await client.get("/health")).json() == {"status": "ok"}
+
+
+async def test_emailed_link_paths_open_the_app(make_gateway: Callable[..., Any], tmp_path: Path) -> None:
+    """The users service mails ``<public url>/reset-password?token=…`` and ``/verify-email?token=…``."""
+    (tmp_path / "index.html").write_text(INDEX)
+    async with make_gateway(GATEWAY_WEB_DIR=str(tmp_path)) as client:
+        for path in ("/reset-password?token=abc", "/verify-email?token=abc"):
+            page = await client.get(path)
+            assert page.status_code == 200, path
+            assert page.text == INDEX
+            assert page.headers["cache-control"] == "no-cache"
+            assert_secure(page)
+        assert (await client.get("/reset-password/extra")).status_code == 404

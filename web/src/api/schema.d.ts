@@ -177,6 +177,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with a reset token; every refresh token is revoked */
+        post: operations["ConfirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a password-reset link (the same answer whether or not the address has an account) */
+        post: operations["RequestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm the account's email address with the mailed token */
+        post: operations["VerifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me/password": {
         parameters: {
             query?: never;
@@ -211,6 +262,23 @@ export interface paths {
         head?: never;
         /** Change the caller's profile */
         patch: operations["UpdateMe"];
+        trace?: never;
+    };
+    "/api/v1/users/me/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail the verification link again (nothing is sent for a verified address) */
+        post: operations["ResendVerificationEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/users/me/sessions": {
@@ -1266,6 +1334,15 @@ export interface components {
                 message: string;
             }[];
         };
+        /** Accepted */
+        users_Accepted: {
+            detail: string;
+        };
+        /** EmailVerification */
+        users_EmailVerification: {
+            /** @description The token from the email's link */
+            token: string;
+        };
         /** Jwk */
         users_Jwk: {
             kty: string;
@@ -1317,6 +1394,22 @@ export interface components {
             /** @description 8..128 characters */
             new_password: string;
         };
+        /** PasswordResetConfirm */
+        users_PasswordResetConfirm: {
+            /** @description The token from the email's link */
+            token: string;
+            /** @description 8..128 characters */
+            new_password: string;
+        };
+        /** PasswordResetRequest */
+        users_PasswordResetRequest: {
+            /**
+             * Format: email
+             * @description Email address; trimmed and compared case-insensitively
+             * @example ada@example.com
+             */
+            email: string;
+        };
         /** RefreshRequest */
         users_RefreshRequest: {
             refresh_token: string;
@@ -1327,7 +1420,10 @@ export interface components {
             id: string;
             /** @enum {string} */
             kind: "login" | "login_failed" | "password_changed" | "password_reset" | "session_revoked" | "email_verified" | "export";
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             at: string;
             ip: string | null;
             user_agent: string | null;
@@ -1336,9 +1432,15 @@ export interface components {
         users_Session: {
             /** Format: uuid */
             id: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             last_used_at: string;
             user_agent: string | null;
             current: boolean;
@@ -1363,9 +1465,16 @@ export interface components {
             avatar_url: string | null;
             is_active: boolean;
             is_superuser: boolean;
-            /** Format: date-time */
+            email_verified_at: string | null;
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
         };
         /** UserCreate */
@@ -1401,9 +1510,15 @@ export interface components {
             description: string | null;
             metrics: components["schemas"]["journal_Metric"][];
             splits: components["schemas"]["journal_Split"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
             deleted_at?: string | null;
         };
@@ -1411,7 +1526,10 @@ export interface components {
         journal_ActivityBucket: {
             /** Format: uuid */
             activity_id: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             bucket_start: string;
             sessions: number;
             instances: number;
@@ -1436,9 +1554,15 @@ export interface components {
             root_id: string;
             name: string;
             sort_order: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
         };
         /** ActivityGroupCreate */
@@ -1474,13 +1598,22 @@ export interface components {
             user_id: string;
             title: string | null;
             content: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             entry_date: string;
             tags: components["schemas"]["journal_EntryTag"][];
             encrypted: components["schemas"]["journal_Encrypted"] | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
             deleted_at?: string | null;
         };
@@ -1488,7 +1621,7 @@ export interface components {
         journal_EntryCreate: {
             /**
              * Format: date-time
-             * @description RFC 3339 with an offset
+             * @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
              */
             entry_date: string;
             title?: string | null;
@@ -1500,7 +1633,7 @@ export interface components {
             encrypted?: null;
         } | {
             content?: null;
-            encrypted: Record<string, never>;
+            encrypted: components["schemas"]["journal_Encrypted"];
         });
         /** EntryTag */
         journal_EntryTag: {
@@ -1511,7 +1644,7 @@ export interface components {
         };
         /** EntryUpdate */
         journal_EntryUpdate: {
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             entry_date?: string;
             title?: string | null;
             content?: string | null;
@@ -1535,9 +1668,15 @@ export interface components {
             status: "active" | "done" | "archived";
             completed_at: string | null;
             sort_order: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
             deleted_at?: string | null;
         };
@@ -1546,7 +1685,7 @@ export interface components {
             title: string;
             description?: string | null;
             parent_id?: string | null;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             deadline?: string | null;
             /** @default 0 */
             sort_order: number;
@@ -1568,9 +1707,15 @@ export interface components {
             status: "active" | "done" | "archived";
             completed_at: string | null;
             sort_order: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
             children: components["schemas"]["journal_GoalTree"][];
         };
@@ -1578,7 +1723,7 @@ export interface components {
         journal_GoalUpdate: {
             title?: string;
             description?: string | null;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             deadline?: string | null;
             sort_order?: number;
             status?: "active" | "done" | "archived";
@@ -1599,18 +1744,24 @@ export interface components {
             duration_seconds: number | null;
             sort_order: number;
             metrics: components["schemas"]["journal_MetricValue"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
         };
         /** InstanceCreate */
         journal_InstanceCreate: {
             /** Format: uuid */
             activity_id: string;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             time_start?: string | null;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             time_stop?: string | null;
             duration_seconds?: number | null;
             /** @default 0 */
@@ -1619,9 +1770,9 @@ export interface components {
         };
         /** InstanceUpdate */
         journal_InstanceUpdate: {
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             time_start?: string | null;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             time_stop?: string | null;
             duration_seconds?: number | null;
             sort_order?: number;
@@ -1633,9 +1784,15 @@ export interface components {
             name: string;
             unit: string;
             sort_order: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
         };
         /** MetricCreate */
@@ -1729,9 +1886,15 @@ export interface components {
             content: string | null;
             encrypted: components["schemas"]["journal_Encrypted"] | null;
             tags: components["schemas"]["journal_EntryTag"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             entry_date: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             saved_at: string;
         };
         /** Session */
@@ -1745,23 +1908,32 @@ export interface components {
             template_id: string | null;
             title: string | null;
             notes: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             started_at: string;
             ended_at: string | null;
             goal_ids: string[];
             activities: components["schemas"]["journal_Instance"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
             deleted_at?: string | null;
         };
         /** SessionCreate */
         journal_SessionCreate: {
             title?: string | null;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             started_at?: string | null;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             ended_at?: string | null;
             notes?: string | null;
             template_id?: string | null;
@@ -1770,9 +1942,9 @@ export interface components {
         /** SessionUpdate */
         journal_SessionUpdate: {
             title?: string | null;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             started_at?: string;
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             ended_at?: string | null;
             notes?: string | null;
             goal_ids?: string[];
@@ -1783,9 +1955,15 @@ export interface components {
             id: string;
             name: string;
             sort_order: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
         };
         /** SplitCreate */
@@ -1811,9 +1989,15 @@ export interface components {
             user_id: string;
             name: string;
             color: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
         };
         /** TagCreate */
@@ -1846,9 +2030,15 @@ export interface components {
             due_at: string | null;
             completed_at: string | null;
             tag_ids: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
             goal_id?: string | null;
             deleted_at?: string | null;
@@ -1867,7 +2057,7 @@ export interface components {
              * @enum {string}
              */
             priority: "low" | "medium" | "high";
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             due_at?: string | null;
             tag_ids?: string[];
             goal_id?: string | null;
@@ -1878,7 +2068,7 @@ export interface components {
             description?: string | null;
             status?: "todo" | "in_progress" | "done";
             priority?: "low" | "medium" | "high";
-            /** @description RFC 3339 with an offset */
+            /** @description RFC 3339 with an offset, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
             due_at?: string | null;
             tag_ids?: string[];
             goal_id?: string | null;
@@ -1893,9 +2083,15 @@ export interface components {
             root_id: string;
             name: string;
             activity_ids: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
         };
         /** TemplateCreate */
@@ -1918,12 +2114,21 @@ export interface components {
             reminder_id: string;
             title: string;
             message: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             occurrence_at: string;
             read_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
         };
         /** Occurrences */
@@ -1960,9 +2165,15 @@ export interface components {
             task_id: string | null;
             next_fire_at: string | null;
             last_fired_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             updated_at: string;
             deleted_at: string | null;
         };
@@ -2045,7 +2256,10 @@ export interface components {
         reminders_Snooze: {
             /** Format: uuid */
             notification_id: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description An instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC
+             */
             fire_at: string;
         };
         /** SnoozeRequest */
@@ -2836,6 +3050,356 @@ export interface operations {
             };
         };
     };
+    ConfirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["users_PasswordResetConfirm"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token is spent, expired, unknown or malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    RequestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["users_PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["users_Accepted"];
+                };
+            };
+            /** @description The body is not well-formed (e.g. not UTF-8, not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Too many reset requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    VerifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["users_EmailVerification"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token is spent, expired, unknown or malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     ChangePassword: {
         parameters: {
             query?: never;
@@ -3254,6 +3818,113 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ResendVerificationEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["users_Accepted"];
+                };
+            };
+            /** @description Malformed request (dot segments in the path, invalid Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Rate limited (see Retry-After) */
@@ -4127,9 +4798,9 @@ export interface operations {
                 limit?: number | string;
                 /** @description Opaque cursor from the previous page's next_cursor */
                 cursor?: (string | null) | string;
-                /** @description entry_date >= this (RFC 3339, or YYYY-MM-DD: from that day) */
+                /** @description entry_date >= this (RFC 3339, or YYYY-MM-DD: from that day); instants from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
                 from?: (string) | string;
-                /** @description entry_date <= this (RFC 3339, or YYYY-MM-DD: through that day) */
+                /** @description entry_date <= this (RFC 3339, or YYYY-MM-DD: through that day); instants from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
                 to?: (string) | string;
                 /** @description tag id; repeat it: all must match */
                 tag?: (string[] | null) | string;
@@ -6157,9 +6828,9 @@ export interface operations {
                 status?: (("todo" | "in_progress" | "done")[] | null) | string;
                 /** @description repeatable: any of */
                 priority?: (("low" | "medium" | "high")[] | null) | string;
-                /** @description due_at < this */
+                /** @description due_at < this; instants from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
                 due_before?: (string | null) | string;
-                /** @description due_at > this */
+                /** @description due_at > this; instants from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
                 due_after?: (string | null) | string;
                 /** @description full-text search */
                 q?: (string | null) | string;
@@ -11171,9 +11842,9 @@ export interface operations {
                 limit?: number | string;
                 /** @description Opaque cursor from the previous page's next_cursor */
                 cursor?: (string | null) | string;
-                /** @description started_at >= this (RFC 3339) */
+                /** @description started_at >= this (RFC 3339); instants from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
                 from?: (string | null) | string;
-                /** @description started_at <= this (RFC 3339) */
+                /** @description started_at <= this (RFC 3339); instants from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
                 to?: (string | null) | string;
             };
             header?: never;
@@ -12890,9 +13561,9 @@ export interface operations {
     GetGoalStats: {
         parameters: {
             query: {
-                /** @description RFC 3339, inclusive */
+                /** @description RFC 3339, inclusive; instants from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
                 from: string;
-                /** @description RFC 3339, exclusive */
+                /** @description RFC 3339, exclusive; instants from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z once converted to UTC */
                 to: string;
                 bucket?: ("day" | "week" | "month") | string;
             };

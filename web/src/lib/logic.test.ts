@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { dailyTotals } from "../components/StatsChart";
 import { reorder } from "../screens/Goals";
 import { elapsedSeconds } from "../screens/Practice";
-import { parseRoute } from "./route";
+import { parseEmailLink, parseRoute, screensFor } from "./route";
 import { reminderBody, type ReminderForm } from "./reminders";
 
 const form: ReminderForm = {
@@ -67,5 +67,22 @@ describe("routes", () => {
     expect(parseRoute("#/goals")).toBe("goals");
     expect(parseRoute("#/nope")).toBe("journal");
     expect(parseRoute("")).toBe("journal");
+  });
+});
+
+describe("emailed links and the admin screen", () => {
+  it("read the users service's link paths and their token", () => {
+    expect(parseEmailLink("/reset-password", "?token=abc-_1")).toEqual({ kind: "reset-password", token: "abc-_1" });
+    expect(parseEmailLink("/verify-email/", "?token=x%2By")).toEqual({ kind: "verify-email", token: "x+y" });
+    expect(parseEmailLink("/verify-email", "")).toEqual({ kind: "verify-email", token: "" });
+    expect(parseEmailLink("/", "?token=abc")).toBeNull();
+    expect(parseEmailLink("/reset-password/more", "?token=abc")).toBeNull();
+  });
+
+  it("show the admin screen to superusers only", () => {
+    expect(parseRoute("#/admin")).toBe("admin");
+    expect(screensFor(true)).toContain("admin");
+    expect(screensFor(false)).not.toContain("admin");
+    expect(screensFor(false)).toEqual(["journal", "tasks", "goals", "reminders", "account"]);
   });
 });

@@ -18,6 +18,15 @@ export async function signOut(): Promise<void> {
 export function Account({ user }: { user: User }) {
   const [confirm, setConfirm] = useState("");
   const { problem, busy, run } = useAction();
+  const verification = useAction();
+  const [verificationSent, setVerificationSent] = useState(false);
+
+  async function sendVerification() {
+    await verification.run(async () => {
+      await must(api.POST("/api/v1/users/me/verify-email"));
+      setVerificationSent(true);
+    });
+  }
 
   async function deleteAccount(event: FormEvent) {
     event.preventDefault();
@@ -33,6 +42,21 @@ export function Account({ user }: { user: User }) {
       <dl className="card">
         <dt>Email</dt>
         <dd>{user.email}</dd>
+        <dt>Email verified</dt>
+        <dd>
+          {user.email_verified_at ? (
+            new Date(user.email_verified_at).toLocaleString()
+          ) : (
+            <>
+              Not yet: open the link in the email we sent.{" "}
+              <button type="button" onClick={() => void sendVerification()} disabled={verification.busy}>
+                Send the link again
+              </button>
+              {verificationSent && <span role="status"> Sent: check your inbox.</span>}
+              <ProblemBanner problem={verification.problem} />
+            </>
+          )}
+        </dd>
         <dt>Name</dt>
         <dd>{user.full_name ?? "—"}</dd>
         <dt>Member since</dt>

@@ -5,6 +5,10 @@ gateway's usual 404 and the gateway serves the API only. The page is read on eac
 build that finishes while the gateway runs is served at once; until ``index.html`` exists, ``/``
 answers a short "building" page (``503`` with ``Retry-After``) that reloads itself.
 
+The emailed links of the users service (``USERS_PUBLIC_URL/reset-password?token=…`` and
+``/verify-email?token=…``) are paths, not the app's hash routes, so those two paths answer the same
+page; the app reads the path and the token from the address (:data:`LINK_PATHS`).
+
 Assets have content hashes in their names (Vite), so they are cached for a year as immutable;
 ``index.html`` is revalidated every time. Text files are gzipped once per file version when the
 client accepts it. Every answer carries the security headers: a Content-Security-Policy that allows
@@ -32,6 +36,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+#: The paths of the emailed links (services/users ``mail/messages.py``): the app's page as at ``/``.
+LINK_PATHS = ("/reset-password", "/verify-email")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 MEDIA_TYPES = {
@@ -93,12 +99,12 @@ def _file_response(
 
 
 def web_handlers(web_dir: Path | None) -> list[Any]:
-    """``GET /`` and ``GET /assets/{name}``; none when the gateway serves the API only."""
+    """``GET /`` (and the emailed links' paths) and ``GET /assets/{name}``; none when the gateway serves the API only."""
     if web_dir is None:
         return []
     root = web_dir
 
-    @get("/", include_in_schema=False, sync_to_thread=False)
+    @get(["/", *LINK_PATHS], include_in_schema=False, sync_to_thread=False)
     def index(request: Request[Any, Any, Any]) -> Response[bytes] | Response[str]:
         page = root / "index.html"
         if not page.is_file():
