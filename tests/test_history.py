@@ -187,7 +187,8 @@ def test_admin_actions_are_in_the_audit_trail_and_outlive_the_erasure(
             await conn.close()
 
     # The account row is hard-deleted once the erasure event is out (that delete's row and the
-    # owner's own rows go with the trail); the admin's changes stay, refresh-token revocations too.
+    # owner's own rows go with the trail); the admin's changes stay, refresh-token revocations and
+    # the deletion of the account's verification token (registration mailed one) too.
     _eventually(lambda: all(actor == admin_id for *_, actor in asyncio.run(trail())))
     rows = asyncio.run(trail())
     assert [(op, changed) for table, op, changed, _ in rows if table == "users"] == [
@@ -195,4 +196,7 @@ def test_admin_actions_are_in_the_audit_trail_and_outlive_the_erasure(
         ("update", ["is_active"]),
         ("trash", ["is_active", "deleted_at"]),
     ]
-    assert {(table, op) for table, op, _, _ in rows if table != "users"} == {("refresh_tokens", "update")}
+    assert {(table, op) for table, op, _, _ in rows if table != "users"} == {
+        ("refresh_tokens", "update"),
+        ("account_tokens", "delete"),
+    }
