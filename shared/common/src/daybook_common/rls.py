@@ -4,17 +4,26 @@ Every user-owned table has a policy comparing ``user_id`` with ``app.user_id``; 
 session sets that (``SET LOCAL``, so it ends with the transaction) before any query, through
 the ``user_db`` dependency. Queries still filter on ``user_id`` themselves so indexes are
 used; the policy is the second wall.
+
+Work that cannot know the user first (a login by email, a token spent by its hash, a worker
+across users) uses the one bypass the policies honour, ``app.rls_bypass``, through
+:func:`trusted_lookup` (ORM sessions) or ``daybook_common.retention.BYPASS`` (asyncpg): set
+LOCAL, so it ends with the transaction, and each call names its reason in the log.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.auth import AccessClaims
 from daybook_common.db import set_rls_user
+
+logger = logging.getLogger("daybook.rls")
 
 
 @dataclass(slots=True)
@@ -31,4 +40,18 @@ async def provide_user_db(db_session: AsyncSession, current_user: AccessClaims) 
     return UserDb(session=db_session, user_id=current_user.user_id)
 
 
-__all__ = ["UserDb", "provide_user_db"]
+async def trusted_lookup(session: AsyncSession, reason: str) -> None:
+    """Let this transaction see every user's rows (``SET LOCAL app.rls_bypass = on``).
+
+    Only for a lookup made before the user is known, or an operator's action on another
+    account; ``reason`` names the call site in the ``daybook.rls`` log (DEBUG) and in
+    ``app.rls_reason`` for the rest of the transaction.
+    """
+    logger.debug("row-level security bypassed", extra={"reason": reason})
+    await session.execute(
+        text("SELECT set_config('app.rls_bypass', 'on', true), set_config('app.rls_reason', :reason, true)"),
+        {"reason": reason},
+    )
+
+
+__all__ = ["UserDb", "provide_user_db", "trusted_lookup"]

@@ -24,6 +24,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daybook_common.models import utcnow
+from daybook_common.rls import trusted_lookup
 from daybook_users.account.tokens import AccountTokens, InvalidAccountToken, Purpose
 from daybook_users.activity.services import record_activity
 from daybook_users.auth.clients import ClientInfo
@@ -65,6 +66,7 @@ class AccountService:
             await asyncio.sleep(max(0.0, RESET_ANSWER_FLOOR_SECONDS - (time.monotonic() - started)))
 
     async def _request_password_reset(self, email: str) -> None:
+        await trusted_lookup(self.session, "password reset request")
         user = await self.users.get_live_by_email(login_email(email))
         if user is None or not user.is_active:
             return
@@ -76,6 +78,7 @@ class AccountService:
         )
 
     async def confirm_password_reset(self, token: str, new_password: str, client: ClientInfo) -> None:
+        await trusted_lookup(self.session, "password reset")
         user_id = await self.tokens.spend(token, "password_reset")
         user = await self.users.get_live(user_id, for_update=True)
         if user is None or not user.is_active:
@@ -100,6 +103,7 @@ class AccountService:
         await queue_mail(self.session, user.id, mail)
 
     async def verify_email(self, token: str, client: ClientInfo) -> None:
+        await trusted_lookup(self.session, "email verification")
 
         user_id = await self.tokens.spend(token, "email_verification")
         user = await self.users.get_live(user_id, for_update=True)

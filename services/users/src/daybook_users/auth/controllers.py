@@ -10,6 +10,7 @@ from litestar import Controller, Response, get, post
 from daybook_common.http import IdempotencyKey, etag, stored_response
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.openapi import problems
+from daybook_common.rls import trusted_lookup
 from daybook_users.auth import schemas as s
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.services import AuthService, clean_full_name, register_fingerprint
@@ -51,6 +52,8 @@ class AuthController(Controller):
         client: ClientInfo,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[us.User]:
+        # The key is claimed and the account looked up by email before anyone is signed in.
+        await trusted_lookup(auth_service.session, "register")
         ttl = auth_service.runtime.settings.idempotency_ttl
         keys = IdempotencyKeys(auth_service.session, m.idempotency_keys, ttl=ttl)
         if idempotency_key is not None:

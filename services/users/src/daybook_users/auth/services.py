@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daybook_common.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
 from daybook_common.idempotency import StoredResponse, fingerprint, forget_user, key_reused
 from daybook_common.metrics import RATE_LIMITED
+from daybook_common.rls import trusted_lookup
 from daybook_users.account.services import AccountService
 from daybook_users.account.tokens import AccountTokens
 from daybook_users.activity.services import forget_activity, record_activity
@@ -103,6 +104,7 @@ class AuthService:
         return Conflict("An account with this email already exists")
 
     async def login(self, email: str, password: str, client: ClientInfo) -> IssuedTokens:
+        await trusted_lookup(self.session, "login")
         normalized = login_email(email)
         keys = self.throttle.keys(normalized, client.ip)
         retry_after = await self.throttle.retry_after(keys)
@@ -126,6 +128,7 @@ class AuthService:
         return await self.tokens.issue(user.id, client)
 
     async def refresh(self, refresh_token: str, client: ClientInfo) -> IssuedTokens:
+        await trusted_lookup(self.session, "refresh")
         try:
             spent = await self.tokens.spend(refresh_token)
         except RefreshTokenInvalid:
@@ -140,6 +143,7 @@ class AuthService:
 
     async def logout(self, refresh_token: str) -> None:
         """End the session the token belongs to (its whole family); unknown tokens are ignored."""
+        await trusted_lookup(self.session, "logout")
         family_id = await self.tokens.family_of(refresh_token)
         if family_id is not None:
             await self.tokens.revoke_family(family_id)
@@ -174,6 +178,7 @@ class AuthService:
         logger.info("account deleted", extra={"user_id": str(locked.id)})
 
     async def _locked(self, user_id: uuid.UUID) -> m.User:
+        await trusted_lookup(self.session, "admin")
         target = await self.users.get_live(user_id, for_update=True)
         if target is None:
             raise NotFound("User not found")

@@ -21,6 +21,7 @@ import asyncpg
 
 from daybook_common.db import plain_url
 from daybook_common.metrics import EMAILS_DEAD, EMAILS_FAILED, EMAILS_QUEUED, EMAILS_SENT
+from daybook_common.retention import BYPASS
 from daybook_users import SCHEMA
 from daybook_users.mail.outbox import NOTIFY_CHANNEL
 from daybook_users.mail.senders import Sender, build_sender, compose
@@ -82,6 +83,9 @@ class MailWorker:
 
     async def _send_one(self, conn: asyncpg.Connection) -> bool:
         async with conn.transaction():
+            # The queue holds every account's mail: the worker reads it under the retention bypass.
+            for name, value in BYPASS:
+                await conn.execute("SELECT set_config($1, $2, true)", name, value)
             row = await conn.fetchrow(CLAIM)
             if row is None:
                 return False
