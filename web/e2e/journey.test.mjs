@@ -401,6 +401,51 @@ test("verify the email and reset the password from the emailed links", { timeout
   }
 });
 
+test("a superuser deactivates, activates and deletes an account on the admin screen", { timeout: 120_000 }, async () => {
+  const stamp = Date.now();
+  const admin = { email: `web-admin-${stamp}@example.com`, password: "admin password here" };
+  const someone = { email: `web-someone-${stamp}@example.com`, password: "someone's password" };
+  stack.createSuperuser(admin.email, admin.password);
+  const post = (path, body) => fetch(stack.url + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  assert.equal((await post("/api/v1/auth/register", someone)).status, 201);
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC", locale: "en-GB" });
+  const page = await context.newPage();
+  const { errors, failed } = watchErrors(page);
+  try {
+    await page.goto(stack.url + "/");
+    await page.getByLabel("Email").fill(admin.email);
+    await page.getByLabel("Password").fill(admin.password);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.getByRole("heading", { name: "Accounts" }).waitFor();
+    const row = page.getByRole("row").filter({ hasText: someone.email });
+    await row.waitFor();
+    assert.equal(await page.getByRole("row").filter({ hasText: admin.email }).getByRole("button").count(), 0, "no actions on one's own account");
+    await assertAccessible(page, "admin");
+
+    await page.getByRole("button", { name: `Deactivate ${someone.email}` }).click();
+    await row.getByText(/^deactivated/).waitFor();
+    assert.notEqual((await post("/api/v1/auth/login", someone)).status, 200, "a deactivated account cannot sign in");
+    await page.getByRole("button", { name: `Activate ${someone.email}` }).click();
+    await row.getByText(/^active/).waitFor();
+    assert.equal((await post("/api/v1/auth/login", someone)).status, 200);
+
+    await page.getByRole("button", { name: `Delete ${someone.email}` }).click();
+    await page.getByRole("button", { name: `Really delete ${someone.email}` }).click();
+    await row.waitFor({ state: "detached" });
+    assert.equal((await post("/api/v1/auth/login", someone)).status, 401, "the deleted account cannot sign in");
+
+    assert.deepEqual(errors, [], "no console errors");
+    assert.deepEqual(failed, [], "no refused request");
+  } catch (error) {
+    await page.screenshot({ path: join(RESULTS, "failure-admin.png"), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
+
 test("the page is served with its security headers and long-cached hashed assets", async () => {
   const page = await fetch(stack.url + "/");
   assert.equal(page.status, 200);

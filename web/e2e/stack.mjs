@@ -1,6 +1,6 @@
 // Starts a real Daybook stack for the browser tests (`daybook up` with free ports and a temporary
 // data dir), or uses the running one at GATEWAY_URL. The web app must be built (npm run build).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -38,18 +38,30 @@ async function waitFor(url, isReady, seconds, child) {
 
 export async function startStack() {
   // Against a given stack, DAYBOOK_TEST_MAIL_DIR names its users service's mail directory (as for tests/).
-  if (process.env.GATEWAY_URL) return { url: process.env.GATEWAY_URL.replace(/\/$/, ""), mailDir: process.env.DAYBOOK_TEST_MAIL_DIR, stop: async () => {} };
+  if (process.env.GATEWAY_URL) {
+    const createSuperuser = () => {
+      throw new Error("against GATEWAY_URL the admin test needs a stack started by the test run (it makes a superuser with `daybook users create-superuser`)");
+    };
+    return { url: process.env.GATEWAY_URL.replace(/\/$/, ""), mailDir: process.env.DAYBOOK_TEST_MAIL_DIR, createSuperuser, stop: async () => {} };
+  }
   const dataDir = mkdtempSync(join(tmpdir(), "daybook-web-e2e-"));
   const ports = {};
   for (const name of ["GATEWAY_PORT", "USERS_PORT", "JOURNAL_PORT", "REMINDERS_PORT", "GATEWAY_ADMIN_PORT", "REMINDERS_SCHEDULER_PORT", "DAYBOOK_PG_PORT", "DAYBOOK_NATS_PORT"]) ports[name] = String(await freePort());
   const daybook = join(ROOT, ".venv/bin/daybook");
   const [command, args] = existsSync(daybook) ? [daybook, ["up"]] : ["uv", ["run", "daybook", "up"]];
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...ports, DAYBOOK_DATA_DIR: join(dataDir, "data"), DAYBOOK_PG_FSYNC_OFF: "1", DAYBOOK_READY_TIMEOUT: "120", NO_COLOR: "1" },
-  });
+  const env = { ...process.env, ...ports, DAYBOOK_DATA_DIR: join(dataDir, "data"), DAYBOOK_PG_FSYNC_OFF: "1", DAYBOOK_READY_TIMEOUT: "120", NO_COLOR: "1" };
+  const child = spawn(command, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env });
+  /** `daybook users create-superuser` on this stack (the password through the environment, as the README says). */
+  const createSuperuser = (email, password) => {
+    const cli = command === daybook ? [daybook, []] : ["uv", ["run", "daybook"]];
+    const run = spawnSync(cli[0], [...cli[1], "users", "create-superuser", "--email", email, "--password-env", "E2E_ADMIN_PASSWORD"], {
+      cwd: ROOT,
+      env: { ...env, E2E_ADMIN_PASSWORD: password },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    if (run.status !== 0) throw new Error(`create-superuser failed (${run.status}): ${run.stdout}${run.stderr}`);
+  };
   let output = "";
   const keep = (chunk) => {
     output = (output + chunk.toString()).slice(-20000);
@@ -84,5 +96,5 @@ export async function startStack() {
     await stop();
     throw new Error(`${error.message}\n--- daybook up output:\n${output}`);
   }
-  return { url, mailDir: join(dataDir, "data", "mail"), stop, output: () => output }; // the launcher writes each email there
+  return { url, mailDir: join(dataDir, "data", "mail"), createSuperuser, stop, output: () => output }; // the launcher writes each email there
 }

@@ -47,7 +47,7 @@ export function Admin({ me }: { me: User }) {
       <h1 id="admin-title">Accounts</h1>
       <ProblemBanner problem={problem} />
       <table className="card">
-        <caption>Live accounts, newest first</caption>
+        <caption>Live accounts, oldest first</caption>
         <thead>
           <tr>
             <th scope="col">Email</th>
