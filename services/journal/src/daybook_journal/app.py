@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Litestar
 
 from daybook_common.db import plain_url
-from daybook_common.denylist import session_revoked_handler
+from daybook_common.denylist import session_revoked_handler, user_access_handler
 from daybook_common.events import SESSION_REVOKED, USER_ACCESS, USER_DELETED
 from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
@@ -17,7 +17,7 @@ from daybook_journal.db.models import Base, outbox
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
 from daybook_journal.dependencies import SETTINGS_STATE_KEY, dependencies
 from daybook_journal.entries.controllers import EntryController
-from daybook_journal.events import on_user_access, on_user_deleted
+from daybook_journal.events import on_user_deleted
 from daybook_journal.export import KINDS as EXPORT_KINDS
 from daybook_journal.goals.controllers import GoalController
 from daybook_journal.retention import retention_runner
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         outbox=outbox,
         event_handlers={
             USER_DELETED: on_user_deleted,
-            USER_ACCESS: on_user_access,
+            USER_ACCESS: user_access_handler(SCHEMA),
             SESSION_REVOKED: session_revoked_handler(SCHEMA),
         },
         tune_heap=tune_heap,

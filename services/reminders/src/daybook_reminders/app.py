@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from daybook_common.denylist import session_revoked_handler
+from daybook_common.denylist import session_revoked_handler, user_access_handler
 from daybook_common.events import SESSION_REVOKED, TASK_EVENTS, USER_ACCESS, USER_DELETED
 from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
@@ -12,7 +12,7 @@ from daybook_reminders import SCHEMA, SCRIPT_LOCATION
 from daybook_reminders.db import models as m
 from daybook_reminders.db.models import Base
 from daybook_reminders.dependencies import dependencies
-from daybook_reminders.events import on_user_access, on_user_deleted
+from daybook_reminders.events import on_user_deleted
 from daybook_reminders.export import KINDS as EXPORT_KINDS
 from daybook_reminders.notifications.controllers import NotificationController
 from daybook_reminders.notifications.live import LiveHub
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
         dependencies=dependencies,
         event_handlers={
             USER_DELETED: on_user_deleted,
-            USER_ACCESS: on_user_access,
+            USER_ACCESS: user_access_handler(SCHEMA),
             TASK_EVENTS: on_task_event,
             SESSION_REVOKED: session_revoked_handler(SCHEMA),
         },

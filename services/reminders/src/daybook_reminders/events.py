@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from daybook_common.denylist import allow_user, deny_user
+from daybook_common.denylist import deny_user
 from daybook_reminders import SCHEMA
 from daybook_reminders.erasure import erase_user
 
@@ -29,13 +29,3 @@ async def on_user_deleted(pool: asyncpg.Pool, payload: dict[str, Any]) -> None:
             "idempotency_keys": erased.idempotency_keys,
         },
     )
-
-
-async def on_user_access(pool: asyncpg.Pool, payload: dict[str, Any]) -> None:
-    """``users.user.access``: a deactivated account's tokens and writes are refused here until it
-    is activated again (an erased account stays refused)."""
-    user_id = uuid.UUID(str(payload["user_id"]))
-    if payload.get("active") is True:
-        await allow_user(pool, SCHEMA, user_id)
-    else:
-        await deny_user(pool, SCHEMA, user_id, "deactivated")

@@ -193,6 +193,22 @@ def session_revoked_handler(
     return on_session_revoked
 
 
+def user_access_handler(
+    schema: str,
+) -> Callable[[asyncpg.Pool, dict[str, Any]], Awaitable[None]]:
+    """The ``users.user.access`` consumer of a token-verifying service: a deactivated account's
+    tokens and writes are refused here until it is activated again (an erased one stays refused)."""
+
+    async def on_user_access(pool: asyncpg.Pool, payload: dict[str, Any]) -> None:
+        user_id = uuid.UUID(str(payload["user_id"]))
+        if payload.get("active") is True:
+            await allow_user(pool, schema, user_id)
+        else:
+            await deny_user(pool, schema, user_id, "deactivated")
+
+    return on_user_access
+
+
 async def lock_for_write(conn: asyncpg.Connection | PoolConnectionProxy, schema: str) -> None:
     """In the caller's transaction: the guard's shared lock, for writers the trigger does not cover."""
     await conn.execute(f"SELECT pg_advisory_xact_lock_shared({ADVISORY_LOCK_CLASS}, {lock_key(schema)})")
