@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import get_args
 
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
@@ -33,6 +34,7 @@ from daybook_common.events import inbox_table, outbox_table
 from daybook_common.idempotency import idempotency_table
 from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registry
 from daybook_users import SCHEMA
+from daybook_users.activity.schemas import ActivityKind
 
 _registry = service_registry(SCHEMA)
 
@@ -212,15 +214,8 @@ class MailMessage(Base):
     sent_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
 
-SECURITY_EVENT_KINDS = (
-    "login",
-    "login_failed",
-    "password_changed",
-    "password_reset",
-    "session_revoked",
-    "email_verified",
-    "export",
-)
+#: The kinds the API names (one list: the CHECK below is built from the schema's Literal).
+SECURITY_EVENT_KINDS: tuple[str, ...] = get_args(ActivityKind)
 
 
 class SecurityEvent(Base):
