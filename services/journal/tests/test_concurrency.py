@@ -10,13 +10,15 @@ import httpx
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from daybook_common.db import async_url, set_rls_user
+from daybook_common.db import DatabaseSettings, async_url, set_rls_user
 from daybook_common.errors import PreconditionFailed
 from daybook_common.rls import UserDb
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
+from daybook_journal.db.reads import ReadPool
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.services import EntryService
+from daybook_journal.entries.writes import Keyed, create_entry
 from daybook_journal.testing import ENTRIES, TAGS, TASKS, User, collect, make_entry, make_tag
 
 
@@ -76,20 +78,23 @@ async def test_creates_with_the_same_tags_do_not_wait_for_each_other(
     the same tags goes ahead while the first is still open (they serialised every tagged write
     of a user: 28 writes/s at c=32 in bench case 13); a rename still waits for both."""
     tag = await make_tag(api, alice, f"shared {uuid.uuid4().hex[:6]}")
-    engine = create_async_engine(async_url(migrated.url(SCHEMA)))
+    pool = ReadPool(
+        DatabaseSettings(url=migrated.url(SCHEMA), schema=SCHEMA, pool_size=1), "test-open-create"
+    )
+    await pool.start()
     try:
-        async with engine.connect() as conn:
-            from sqlalchemy.ext.asyncio import AsyncSession
-
-            session = AsyncSession(conn)
-            await set_rls_user(session, alice.id)
-            open_create = EntryService(UserDb(session, alice.id))
-            await open_create.create(
+        async with pool.transaction(alice.id) as connection:
+            await create_entry(
+                connection,
+                alice.id,
                 s.EntryCreate(
                     entry_date=datetime.datetime(2026, 1, 22, tzinfo=datetime.UTC),
                     content="open",
                     tag_ids=[uuid.UUID(tag["id"])],
-                )
+                ),
+                Keyed(f"open-{uuid.uuid4()}", b"\x00" * 32),
+                datetime.timedelta(hours=1),
+                ENTRIES,
             )
             other = await asyncio.wait_for(
                 concurrent_api.post(
@@ -105,10 +110,9 @@ async def test_creates_with_the_same_tags_do_not_wait_for_each_other(
             )
             await asyncio.sleep(0.3)
             assert not rename.done()  # the open create's tag lock holds the rename
-            await session.commit()
-            assert (await rename).status_code == 200
+        assert (await rename).status_code == 200
     finally:
-        await engine.dispose()
+        await pool.stop()
 
 
 async def test_idempotent_create_replays_the_first_response(api: AsyncTestClient, alice: User) -> None:
@@ -157,6 +161,30 @@ async def test_concurrent_retries_with_one_key_create_once(
         TASKS, params={"q": body["title"].split()[1], "limit": 100}, headers=alice.headers
     )
     assert len(r.json()["items"]) == 1
+
+
+async def test_concurrent_entry_creates_with_one_key_create_once(
+    concurrent_api: httpx.AsyncClient, api: AsyncTestClient, alice: User
+) -> None:
+    """The entry create path claims the key and locks the tags in one statement: the retries wait
+    on the key, then replay the first response byte for byte (tag list included)."""
+    tag = await make_tag(api, alice, f"retry {uuid.uuid4().hex[:6]}")
+    key = {"Idempotency-Key": f"race-{uuid.uuid4()}"}
+    body = {"entry_date": "2026-02-01T10:00:00Z", "title": f"race {uuid.uuid4()}", "content": "x"}
+    responses = await asyncio.gather(
+        *(
+            concurrent_api.post(
+                ENTRIES, json={**body, "tag_ids": [tag["id"]]}, headers={**alice.headers, **key}
+            )
+            for _ in range(4)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 4, [r.text for r in responses]
+    assert len({r.content for r in responses}) == 1
+    assert sorted(r.headers.get("idempotent-replayed", "") for r in responses) == ["", "true", "true", "true"]
+    assert responses[0].json()["tags"] == [{"id": tag["id"], "name": tag["name"], "color": tag["color"]}]
+    mine = [e for e in await collect(api, alice, ENTRIES) if e["title"] == body["title"]]
+    assert len(mine) == 1 and mine[0]["tags"] == responses[0].json()["tags"]
 
 
 async def test_pagination_is_complete_while_rows_are_inserted(

@@ -1,6 +1,6 @@
 """Where the journal service wires its request-scoped dependencies: the app registers
-:data:`dependencies` (the caller's session, settings, idempotency keys, and the entries, tags
-and tasks services and list queries).
+:data:`dependencies` (the caller's session, settings, idempotency keys, the entries, tags
+and tasks services and list queries, and the entry create path).
 
 ``user_db`` is the caller's session bound for row-level security (:mod:`daybook_common.rls`);
 the list endpoints read through :func:`user_reads` instead (no session, no transaction)."""
@@ -21,6 +21,7 @@ from daybook_journal.db.models import idempotency_keys
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool, UserReads
 from daybook_journal.entries.revisions import Revisions
 from daybook_journal.entries.services import EntryQueries, EntryService
+from daybook_journal.entries.writes import EntryWrites
 from daybook_journal.settings import JournalSettings
 from daybook_journal.tags.services import TagQueries, TagService
 from daybook_journal.tasks.services import TaskQueries, TaskService
@@ -47,6 +48,13 @@ def user_reads(state: State, current_user: AccessClaims) -> UserReads:
 def provide_idempotency(user_db: UserDb, journal_settings: JournalSettings) -> IdempotencyKeys:
     ttl = datetime.timedelta(hours=journal_settings.idempotency_ttl_hours)
     return IdempotencyKeys(user_db.session, idempotency_keys, user_db.user_id, ttl)
+
+
+def provide_entry_writes(state: State, current_user: AccessClaims) -> EntryWrites:
+    """The entry create path: no session, a short transaction on the read pool (see its module)."""
+    settings: JournalSettings = state[SETTINGS_STATE_KEY]
+    ttl = datetime.timedelta(hours=settings.idempotency_ttl_hours)
+    return EntryWrites(state[READ_POOL_STATE_KEY], current_user.user_id, ttl)
 
 
 def provide_entries(user_db: UserDb) -> EntryService:
@@ -85,6 +93,7 @@ dependencies: dict[str, Provide] = {
     "journal_settings": Provide(provide_journal_settings, sync_to_thread=False),
     "idempotency": Provide(provide_idempotency, sync_to_thread=False),
     "entries": Provide(provide_entries, sync_to_thread=False),
+    "entry_writes": Provide(provide_entry_writes, sync_to_thread=False),
     "entry_queries": Provide(provide_entry_queries),
     "revisions": Provide(provide_revisions, sync_to_thread=False),
     "tag_service": Provide(provide_tags, sync_to_thread=False),

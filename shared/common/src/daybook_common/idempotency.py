@@ -87,6 +87,26 @@ class StoredResponse:
     headers: dict[str, str]
 
 
+def replay(
+    request_hash: bytes,
+    stored_hash: bytes,
+    user_id: uuid.UUID | None,
+    status_code: int | None,
+    body: bytes | None,
+    headers: dict[str, str] | None,
+) -> StoredResponse:
+    """The stored row of a claimed key (its columns) as the response a retry gets back."""
+    if status_code is None or body is None:  # pragma: no cover - committed together
+        raise Invalid(HEADER, "the first request with this key has not finished")
+    return StoredResponse(
+        same_request=bytes(stored_hash) == request_hash,
+        user_id=user_id,
+        status_code=int(status_code),
+        body=bytes(body),
+        headers={**(headers or {}), REPLAY_HEADER: "true"},
+    )
+
+
 #: A create: returns the status, the body (encoded by msgspec) and the headers of its response.
 Create = Callable[[], Awaitable[tuple[int, Any, dict[str, str]]]]
 
@@ -143,14 +163,13 @@ class IdempotencyKeys:
                 ).where(self._this_key(key))
             )
         ).one()
-        if row.status_code is None or row.response_body is None:  # pragma: no cover - committed together
-            raise Invalid(HEADER, "the first request with this key has not finished")
-        return StoredResponse(
-            same_request=bytes(row.request_hash) == request_hash,
-            user_id=row.user_id,
-            status_code=int(row.status_code),
-            body=bytes(row.response_body),
-            headers={**(row.response_headers or {}), REPLAY_HEADER: "true"},
+        return replay(
+            request_hash,
+            row.request_hash,
+            row.user_id,
+            row.status_code,
+            row.response_body,
+            row.response_headers,
         )
 
     async def record(
@@ -215,4 +234,5 @@ __all__ = [
     "idempotency_table",
     "key_reused",
     "purge_expired",
+    "replay",
 ]

@@ -1,4 +1,5 @@
-"""The read path of the list endpoints: one statement, one round trip, no ORM.
+"""The read path of the list endpoints: one statement, one round trip, no ORM (and the pool
+the entry create path shares, see :meth:`ReadPool.transaction`).
 
 ``GET`` lists are the hot path, so they skip the per-request SQLAlchemy session (and
 its BEGIN / set_config / COMMIT round trips) and run one statement on a plain asyncpg
@@ -23,7 +24,7 @@ import contextlib
 import datetime
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -34,6 +35,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from daybook_common.db import DatabaseSettings, plain_url
 from daybook_common.instants import MAX_INSTANT, MIN_INSTANT
+from daybook_common.logs import request_id_var
+from daybook_common.observability import is_valid_request_id
 from daybook_journal.db.rows import AnySelect
 
 _DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")
@@ -136,6 +139,16 @@ def _encode_timestamptz(value: datetime.date) -> str:
     return instant.isoformat()
 
 
+def _begin_bound_to(user_id: uuid.UUID, request_id: str) -> str:
+    """``BEGIN`` and the transaction's ``app.user_id``/``app.request_id`` as one script of literals."""
+    if request_id and not is_valid_request_id(request_id.encode()):
+        raise ValueError(f"not a request id: {request_id!r}")
+    return (
+        f"BEGIN; SELECT set_config('app.user_id', '{uuid.UUID(str(user_id))}', true), "
+        f"set_config('app.request_id', '{request_id}', true)"
+    )
+
+
 class ReadPool:
     """The connections behind the one-statement list reads (separate from the ORM's pool).
 
@@ -147,6 +160,8 @@ class ReadPool:
     that wait in order.  A connection that fails other than with a PostgreSQL error
     (closed, cancelled mid-statement, protocol trouble) is closed, not reused; its place
     is free at once.
+
+    The entry create path borrows them too, for one short transaction (:meth:`transaction`).
 
     :attr:`pool` is an ordinary asyncpg pool (opened lazily, same settings) for the
     occasional other user: the in-app retention job, benchmarks.
@@ -222,6 +237,47 @@ class ReadPool:
             raise
         self._checkin(connection)
         return rows
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, user_id: uuid.UUID) -> AsyncIterator[asyncpg.Connection]:
+        """A connection in a transaction bound to ``user_id`` for row-level security and named for
+        the audit trail (``app.user_id`` and ``app.request_id`` set LOCAL, as the ORM's ``user_db``
+        does), committed when the block ends and rolled back if it raises.
+
+        ``BEGIN`` and the binding go in one simple-protocol message (one round trip), so the
+        values are literals: a UUID, and the request id the middleware admitted (checked again
+        here).  The connection goes back to the pool once the transaction is over; one whose
+        state is unknown (cancelled, cut off, a failed ``BEGIN``/``ROLLBACK``) is not reused.
+        """
+        begin = _begin_bound_to(user_id, request_id_var.get() or "")
+        connection = self._idle.pop() if self._idle else await self._checkout()
+        ended = False  # the transaction is over: the connection may be reused
+        try:
+            await connection.execute(begin)
+            try:
+                yield connection
+            except asyncio.CancelledError:
+                raise
+            except BaseException:
+                await connection.execute("ROLLBACK")
+                ended = True
+                raise
+            try:
+                await connection.execute("COMMIT")
+            except asyncpg.PostgresError:  # the server ended the transaction (rolled back)
+                ended = True
+                raise
+            ended = True
+        except asyncio.CancelledError:
+            self._retire(connection)
+            raise
+        except BaseException:
+            if ended:
+                self._checkin(connection)
+            else:
+                self._drop(connection)
+            raise
+        self._checkin(connection)
 
     async def _checkout(self) -> asyncpg.Connection:
         while True:

@@ -13,20 +13,20 @@ from daybook_common.http import (
     IdempotencyKey,
     IfMatchHeader,
     IfNoneMatchHeader,
-    etag,
     expected_version,
-    idempotent_create,
     json_response,
     page_response,
     read_response,
+    stored_response,
 )
-from daybook_common.idempotency import IdempotencyKeys
+from daybook_common.idempotency import fingerprint
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.constraints import MAX_TAG_FILTER
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.fast_path import list_entries_fast_path
 from daybook_journal.entries.revisions import Revisions
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
+from daybook_journal.entries.writes import EntryWrites, Keyed
 from daybook_journal.http import DAY_OR_INSTANT, parse_instant
 
 
@@ -85,18 +85,14 @@ class EntryController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: s.EntryCreate,
-        entries: EntryService,
-        idempotency: IdempotencyKeys,
+        entry_writes: EntryWrites,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[s.Entry]:
-        async def create() -> tuple[int, s.Entry, dict[str, str]]:
-            entry, version = await entries.create(data)
-            return 201, entry, {"Location": f"{self.path}/entries/{entry.id}", "ETag": etag(version)}
-
-        response = await idempotent_create(
-            idempotency, idempotency_key, "POST", request.url.path, data, create
-        )
-        return cast(Response[s.Entry], response)
+        keyed = None
+        if idempotency_key is not None:
+            keyed = Keyed(idempotency_key, fingerprint("POST", request.url.path, data))
+        stored = await entry_writes.create(data, keyed, f"{self.path}/entries")
+        return cast(Response[s.Entry], stored_response(stored.status_code, stored.body, stored.headers))
 
     @get("/entries/{entry_id:uuid}", operation_id="GetEntry")
     async def get_entry(

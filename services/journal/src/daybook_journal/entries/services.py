@@ -4,8 +4,9 @@ The list is the hot path: one statement on the read pool (see
 :mod:`daybook_journal.db.reads`), keyset-paginated on ``(entry_date, id)`` (newest
 first) over the partial index ``(user_id, entry_date DESC, id DESC) WHERE deleted_at
 IS NULL``, each entry's tags read from its own ``tags`` column (a jsonb copy of its
-links, kept by the writes: no join, no N+1, no second round trip).  Writes and single
-reads go through the request's session/transaction.
+links, kept by the writes: no join, no N+1, no second round trip).  Creates run on that pool
+too (:mod:`daybook_journal.entries.writes`); other writes and single reads go through the
+request's session/transaction.
 """
 
 from __future__ import annotations
@@ -32,18 +33,16 @@ from daybook_journal.db.queries import (
     entries,
     entry_tags,
     matches_words,
-    new_id,
     param,
     tags,
-    utcnow,
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, caller, scoped
 from daybook_journal.db.rows import AnySelect, Record, Row, SaRow
 from daybook_journal.entries import schemas as s
 from daybook_journal.entries.revisions import Revisions, as_update, save_revision
-from daybook_journal.entries.tag_lists import decode_tag_list, insert_tagged_entry, tag_list_of
+from daybook_journal.entries.tag_lists import decode_tag_list, tag_list_of
 from daybook_journal.lifecycle import Lifecycle
-from daybook_journal.tags.services import lock_new_tags, owned_tags, replace_links
+from daybook_journal.tags.services import lock_new_tags, replace_links
 
 _COLUMNS = (
     entries.c.id,
@@ -77,7 +76,7 @@ def _encrypted_values(encrypted: s.Encrypted | None) -> dict[str, bytes | None]:
     }
 
 
-def _exactly_one() -> Invalid:
+def exactly_one() -> Invalid:
     return Invalid("content", "give exactly one of content (plain) or encrypted")
 
 
@@ -261,43 +260,6 @@ class EntryService:
 
     # -- changes --------------------------------------------------------------------------
 
-    async def create(self, data: s.EntryCreate) -> tuple[s.Entry, int]:
-        if (data.content is None) == (data.encrypted is None):
-            raise _exactly_one()
-        # Locked now, as their links would lock them: a tag delete in flight is waited out (its
-        # tag is then unknown, a 422) instead of failing the link insert with a 500.
-        tag_rows = await owned_tags(self.db, data.tag_ids, lock=True)
-        now = utcnow()
-        entry_id = new_id()
-        values: dict[str, Any] = {
-            "id": entry_id,
-            "user_id": self.db.user_id,
-            "title": data.title,
-            "content": data.content,
-            "entry_date": data.entry_date,
-            **_encrypted_values(data.encrypted),
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        tag_list: list[s.EntryTag] = []
-        if tag_rows:
-            tag_list = await insert_tagged_entry(self.db, values, [r.id for r in tag_rows])
-        else:
-            await self.db.session.execute(sa.insert(entries).values(**values))
-        entry = s.Entry(
-            id=entry_id,
-            user_id=self.db.user_id,
-            title=data.title,
-            content=data.content,
-            entry_date=data.entry_date.astimezone(datetime.UTC),
-            tags=tag_list,
-            encrypted=data.encrypted,
-            created_at=now,
-            updated_at=now,
-        )
-        return entry, 1
-
     async def update(
         self, entry_id: uuid.UUID, data: s.EntryUpdate, expected_version: ExpectedVersion = None
     ) -> tuple[s.Entry, int]:
@@ -326,7 +288,7 @@ class EntryService:
         plain = values["content"] is not None if "content" in values else current.plain
         sealed = values["ciphertext"] is not None if "ciphertext" in values else current.sealed
         if plain == sealed:
-            raise _exactly_one()
+            raise exactly_one()
         if unknown_tag is not None:
             raise unknown_tag
         if tags_changed:

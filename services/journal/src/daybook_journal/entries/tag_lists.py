@@ -5,8 +5,9 @@ The hot list read takes every entry's tags from its own ``tags`` column (a jsonb
 ``{id, name, color}`` by ``lower(name), id``) instead of joining the links. Every write that
 changes an entry's links (entry update) or a linked tag (rename, recolour, delete) sets
 the column from the links here, in a statement that runs after its own changes (a fresh snapshot
-under READ COMMITTED) and after the rows it rewrites are locked; a new entry gets it from its
-locked tags in the statement that inserts it and its links (:func:`insert_tagged_entry`).
+under READ COMMITTED) and after the rows it rewrites are locked; a new entry gets the list of its
+locked tags (:func:`locked_tags`, :data:`LOCKED_TAG_LIST`), which :mod:`daybook_journal.entries.writes`
+inserts with it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 
+from daybook_common.errors import Invalid
 from daybook_common.rls import UserDb
 from daybook_journal.db.queries import any_of, entries, entry_tags, tags, utcnow
 from daybook_journal.entries import schemas as s
@@ -50,40 +52,33 @@ def tag_list_of(entry_id: Any) -> Any:
     )
 
 
-#: A new entry, its tag list and its links in one statement (one round trip instead of three).
-#: The list is built from the tags the create has already locked ``FOR KEY SHARE`` (a rename
-#: waits for this transaction), read in this statement's snapshot, taken after that lock: the
-#: names and colours are the committed ones and stay so until the entry commits. The links'
-#: foreign keys are checked at the end of the statement, when the entry row exists.
-_INSERT_TAGGED = sa.text(
-    f"""
-WITH new_entry AS (
-    INSERT INTO {entries.fullname}
-        (id, user_id, title, content, entry_date, ciphertext, wrapped_key, iv, wrap_iv,
-         secret_tag_id, version, created_at, updated_at, tags)
-    VALUES (:id, :user_id, :title, :content, :entry_date, :ciphertext, :wrapped_key, :iv, :wrap_iv,
-            :secret_tag_id, :version, :created_at, :updated_at,
-            (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'color', t.color)
-                                       ORDER BY lower(t.name), t.id), '[]'::jsonb)
-             FROM {tags.fullname} AS t
-             WHERE t.user_id = :user_id AND t.id = ANY (CAST(:tag_ids AS uuid[]))))
-    RETURNING id, tags
-), links AS (
-    INSERT INTO {entry_tags.fullname} (entry_id, tag_id, user_id)
-    SELECT new_entry.id, tag_id, :user_id FROM new_entry, unnest(CAST(:tag_ids AS uuid[])) AS tag_id
-)
-SELECT CAST(tags AS text) FROM new_entry
-"""
+def locked_tags(user: str, ids: str) -> str:
+    """A CTE ``locked``: the caller's tags among ``ids`` (SQL for a ``uuid[]``), held ``FOR KEY SHARE``
+    — what linking them takes anyway — in id order.
+
+    Taken before the new entry's links, so a tag delete in flight is waited out (the tag is
+    then unknown, a 422) instead of failing the link insert with a 500, and a rename (``FOR
+    UPDATE``) waits for the create.  Another create with the same tags does not wait.
+    """
+    return (
+        f"locked AS (SELECT id, name, color FROM {tags.fullname} "
+        f"WHERE user_id = {user} AND id = ANY (CAST({ids} AS uuid[])) ORDER BY id FOR KEY SHARE)"
+    )
+
+
+#: The tag list of the ``locked`` tags (as text), as a new entry's ``tags`` column holds it. Built
+#: from the rows as locked: a rename that committed while we waited is the version returned.
+LOCKED_TAG_LIST = (
+    "(SELECT CAST(coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color)"
+    " ORDER BY lower(name), id), '[]'::jsonb) AS text) FROM locked)"
 )
 
 
-async def insert_tagged_entry(
-    db: UserDb, values: dict[str, Any], tag_ids: list[uuid.UUID]
-) -> list[s.EntryTag]:
-    """Insert a new entry (``values``: every column but ``tags``) linked to ``tag_ids`` (the
-    caller's, locked, no duplicates); its tag list, as every GET will show it."""
-    row = await db.session.execute(_INSERT_TAGGED, {**values, "tag_ids": tag_ids})
-    return decode_tag_list(row.scalar_one())
+def check_all_found(ids: list[uuid.UUID], found: set[uuid.UUID], field: str) -> None:
+    """A 422 naming ``field`` for the first of ``ids`` not found (another user's tag is just unknown)."""
+    for tag_id in ids:
+        if tag_id not in found:
+            raise Invalid(field, f"unknown tag id {tag_id}")
 
 
 async def lock_entries_carrying(db: UserDb, tag_id: uuid.UUID) -> list[uuid.UUID]:

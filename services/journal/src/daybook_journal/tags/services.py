@@ -29,7 +29,7 @@ from daybook_journal.db.queries import (
 )
 from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
 from daybook_journal.db.rows import AnySelect, Record, SaRow
-from daybook_journal.entries.tag_lists import lock_entries_carrying, refresh_tag_lists
+from daybook_journal.entries.tag_lists import check_all_found, lock_entries_carrying, refresh_tag_lists
 from daybook_journal.tags import schemas as s
 
 _COLUMNS = (tags.c.id, tags.c.user_id, tags.c.name, tags.c.color, tags.c.created_at, tags.c.updated_at)
@@ -70,10 +70,7 @@ async def owned_tags(
         # every tagged create of a user wait for the previous one to commit.
         stmt = stmt.order_by(tags.c.id).with_for_update(read=True, key_share=True)
     rows = list((await db.session.execute(stmt)).all())
-    found = {row.id for row in rows}
-    for tag_id in ids:
-        if tag_id not in found:
-            raise Invalid(field, f"unknown tag id {tag_id}")
+    check_all_found(ids, {row.id for row in rows}, field)
     rows.sort(key=lambda row: (row.name.lower(), row.id))
     return rows
 
