@@ -60,7 +60,9 @@ def _checks(handler: HTTPRouteHandler) -> list[tuple[str, str]]:
     return _CHECKS[key]
 
 
-def check_query_values(request: Request[Any, Any, Any]) -> None:
+async def check_query_values(request: Request[Any, Any, Any]) -> None:
+    """The hook (async though it awaits nothing: Litestar runs a sync ``before_request`` hook in a
+    worker thread, a thread hop on every request of every handler)."""
     checks = _checks(request.route_handler)
     if not checks:
         return
