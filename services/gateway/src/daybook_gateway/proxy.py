@@ -2,8 +2,9 @@
 
 Litestar serves only the gateway's own routes (``/health``, ``/ready``, OpenAPI, ``/docs``) and the
 404 for unknown paths; every routed request is handled here without a framework layer: one pass
-over the headers, the token check, the limits (:mod:`daybook_gateway.limits`), then a pooled aiohttp request whose body and
-response are streamed.  Requests that never reach a service (401, 413, 429, preflights) are
+over the headers, the token check, the limits (:mod:`daybook_gateway.limits`), then a request on a
+pooled keep-alive connection (:mod:`daybook_gateway.upstream_http`) whose body and response are
+streamed.  Requests that never reach a service (401, 413, 429, preflights) are
 answered here too, as problem+json.
 """
 
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import aiohttp
-from yarl import URL
 
 from daybook_common.auth import ACCESS_TOKEN_REFUSED, TokenError, TokenVerifier, bearer_token
 from daybook_common.logs import AccessLog, access_logger, request_id_var
@@ -31,9 +31,17 @@ from daybook_gateway.export import EXPORT_PATH, PARTS, RETRY_BUSY_SECONDS, Expor
 from daybook_gateway.limits import ClientAddress, RateLimiter, Verdict
 from daybook_gateway.routing import STREAM_PATHS, Replica, Route, Upstream
 from daybook_gateway.settings import Settings
+from daybook_gateway.upstream_http import (
+    ConnectError,
+    ConnectionPool,
+    InvalidResponse,
+    UpstreamDisconnected,
+    UpstreamResponse,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Tracer
 
 logger = logging.getLogger("daybook.gateway")
 
@@ -58,7 +66,7 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# Request headers the gateway sets itself (or lets aiohttp compute) instead of copying.
+# Request headers the gateway sets itself (or lets its client compute) instead of copying.
 _REQUEST_REPLACED = frozenset(
     {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded", b"x-request-id"}
     | {b"content-length", b"expect"}
@@ -102,7 +110,7 @@ def _request_id(raw: bytes | None) -> bytes:
     return new_request_id().encode("ascii")
 
 
-def _response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
+def _response_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
     headers: Headers = []
     connection: bytes | None = None
     for name, value in raw:
@@ -120,9 +128,7 @@ def _response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
 
 def _replica_down(exc: BaseException) -> bool:
     """A failure of the replica's connection (not of one slow request): eject it for a while."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return True
-    return isinstance(exc, aiohttp.ClientConnectionError) and not isinstance(exc, TimeoutError)
+    return isinstance(exc, ConnectError | UpstreamDisconnected)
 
 
 def _retryable(exc: BaseException, method: str, forward: list[tuple[str, str]]) -> bool:
@@ -134,23 +140,21 @@ def _retryable(exc: BaseException, method: str, forward: list[tuple[str, str]]) 
     ``Idempotency-Key``, which the service answers at most once. Never after a read timeout: the
     replica may still be working on it, and the client's time is spent.
     """
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+    if isinstance(exc, ConnectError):
         return True
-    if isinstance(exc, TimeoutError) or not isinstance(
-        exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError
-    ):
+    if isinstance(exc, TimeoutError) or not isinstance(exc, UpstreamDisconnected | InvalidResponse):
         return False
     if method in _IDEMPOTENT:
         return True
     return method in {"POST", "PATCH"} and any(name.lower() == "idempotency-key" for name, _ in forward)
 
 
-async def _relay_until_disconnect(response: aiohttp.ClientResponse, send: Send, receive: Receive) -> None:
+async def _relay_until_disconnect(response: UpstreamResponse, send: Send, receive: Receive) -> None:
     """Relay a long-lived response chunk by chunk as it arrives, until it ends or the client
     leaves (then the upstream connection is closed, which ends the stream there too)."""
 
     async def relay() -> None:
-        async for chunk in response.content.iter_any():
+        async for chunk in response.iter_chunks():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
@@ -204,6 +208,7 @@ class Gateway:
         self.metrics = HttpMetrics("gateway") if settings.metrics else None
         self._upstream_latency = {name: UPSTREAM_LATENCY.labels(name) for name in upstreams}
         self._traced: Any = None
+        self._tracer: Tracer | None = None
 
     def trace_with(self, provider: TracerProvider) -> None:
         """Tracing on (:mod:`daybook_common.tracing`): every request first passes OpenTelemetry's ASGI
@@ -215,7 +220,8 @@ class Gateway:
         self._traced = OpenTelemetryMiddleware(
             self._serve, excluded_urls=",".join(UNTRACED_PATHS), tracer_provider=provider
         )
-        for upstream in self.upstreams.values():
+        self._tracer = provider.get_tracer("daybook.gateway")
+        for upstream in self.upstreams.values():  # the side requests (export parts) through aiohttp
             upstream.trace_configs = (create_trace_config(tracer_provider=provider),)
 
     # ------------------------------------------------------------------ entry point
@@ -479,7 +485,8 @@ class Gateway:
 
         # Request body: none without Content-Length/Transfer-Encoding (RFC 9112 §6.3); a body that
         # arrived in one message is forwarded as bytes; a longer one is streamed and counted.
-        data: Any = None
+        data: bytes | AsyncIterator[bytes] | None = None
+        streamed_length: int | None = None
         if declared is not None or chunked:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -492,14 +499,14 @@ class Gateway:
                     return await self._too_large(send, rid, cors)
                 data = first
             else:
-                if declared is not None and not chunked:  # a chunked body's length is only what arrives
-                    forward.append(("Content-Length", str(declared)))
-                data = self._stream_body(first, receive, state)
+                if not chunked:  # a chunked body's length is only what arrives
+                    streamed_length = declared
+                stream = data = self._stream_body(first, receive, state)
                 if route.upstream.attempts > 1:
                     # Several replicas: keep the body (at most max_body bytes) so that another
                     # replica can be sent it too if the first one fails.
                     try:
-                        data = b"".join([chunk async for chunk in data])
+                        data = b"".join([chunk async for chunk in stream])
                     except BodyTooLarge:
                         return await self._too_large(send, rid, cors)
                     except ClientGone:
@@ -516,20 +523,16 @@ class Gateway:
         attempts = upstream.attempts if data is None or isinstance(data, bytes) else 1
         tried: tuple[Replica, ...] = ()
         streaming = method == "GET" and path in STREAM_PATHS
-        client = upstream.stream_client() if streaming else upstream.client()
         while True:
             replica = upstream.pick(tried)
             tried = (*tried, replica)
             response_started = False
             asked = time.perf_counter()
             try:
-                async with client.request(
-                    method,
-                    URL(replica.url + target, encoded=True),
-                    headers=forward,
-                    data=data,
-                    allow_redirects=False,
-                ) as response:
+                response = await self._send_upstream(
+                    upstream.connections(replica, streaming), method, target, forward, data, streamed_length
+                )
+                try:
                     if self.metrics is not None:
                         self._upstream_latency[upstream.name].observe(time.perf_counter() - asked)
                     status = response.status
@@ -556,10 +559,12 @@ class Gateway:
                     if streaming:
                         await _relay_until_disconnect(response, send, receive)
                         return status
-                    async for chunk in response.content.iter_any():
+                    async for chunk in response.iter_chunks():
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     await send({"type": "http.response.body", "body": b""})
                     return status
+                finally:
+                    response.close()
             except Exception as exc:
                 if state.too_large:
                     if response_started:
@@ -585,6 +590,36 @@ class Gateway:
                     )
                     continue
                 return await self._upstream_failure(send, exc, upstream, rid, cors)
+
+    async def _send_upstream(
+        self,
+        pool: ConnectionPool,
+        method: str,
+        target: str,
+        forward: list[tuple[str, str]],
+        data: bytes | AsyncIterator[bytes] | None,
+        length: int | None,
+    ) -> UpstreamResponse:
+        """One upstream request; tracing on, inside a client span whose ``traceparent`` replaces
+        the client's (the span ends when the response head is in)."""
+        if self._tracer is None:
+            return await pool.request(method, target, forward, data, content_length=length)
+        from opentelemetry import propagate
+        from opentelemetry.trace import SpanKind
+
+        attributes: dict[str, str | int] = {
+            "http.request.method": method,
+            "server.address": pool.host,
+            "server.port": pool.port,
+        }
+        with self._tracer.start_as_current_span(method, kind=SpanKind.CLIENT, attributes=attributes) as span:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            sent = [(name, value) for name, value in forward if name.lower() not in carrier]
+            sent.extend(carrier.items())
+            response = await pool.request(method, target, sent, data, content_length=length)
+            span.set_attribute("http.response.status_code", response.status)
+            return response
 
     async def _export(
         self,
@@ -683,7 +718,7 @@ class Gateway:
         name = upstream.name
         if isinstance(exc, TimeoutError):  # connect, read and total timeouts all land here
             status, detail, kind = 504, f"The {name} service did not answer in time", "timeout"
-        elif isinstance(exc, aiohttp.ClientConnectorError):
+        elif isinstance(exc, ConnectError | aiohttp.ClientConnectorError):  # aiohttp: export parts
             status, detail, kind = 503, f"The {name} service is unavailable", "unavailable"
         else:
             status, detail, kind = 502, f"The {name} service sent an invalid response", "invalid"

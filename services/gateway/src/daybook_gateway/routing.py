@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from daybook_gateway.settings import Settings
+from daybook_gateway.upstream_http import ConnectionPool
 
 # Paths are forwarded unchanged; each service serves its public paths itself.
 PREFIXES: tuple[tuple[str, str], ...] = (
@@ -30,8 +31,8 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/reminders", "reminders"),
     ("/api/v1/notifications", "reminders"),
 )
-# Long-lived responses (Server-Sent Events): forwarded through each upstream's stream client,
-# without the total timeout and outside the pool of ordinary requests (see Upstream.stream_client).
+# Long-lived responses (Server-Sent Events): forwarded through each replica's stream pool,
+# without the total timeout and outside the pool of ordinary requests (see Upstream.connections).
 STREAM_PATHS = frozenset({"/api/v1/notifications/stream"})
 # Reachable without an access token (register, login, refresh, logout, jwks); rate limits: rules.py.
 PUBLIC_PREFIXES = frozenset({"/api/v1/auth"})
@@ -47,6 +48,9 @@ class Replica:
 
     url: str
     ejected_until: float = 0.0
+    #: The proxy's keep-alive connections to this replica (ordinary requests, live streams).
+    pool: ConnectionPool | None = field(default=None, repr=False)
+    stream_pool: ConnectionPool | None = field(default=None, repr=False)
 
     def available(self, now: float) -> bool:
         return self.ejected_until <= now
@@ -54,13 +58,14 @@ class Replica:
 
 @dataclass
 class Upstream:
-    """One service behind the gateway (one or more replicas), with its own pooled keep-alive HTTP client."""
+    """One service behind the gateway (one or more replicas): each replica has its own pools of
+    keep-alive connections for proxied requests (:mod:`daybook_gateway.upstream_http`); an aiohttp
+    session serves the gateway's side requests."""
 
     name: str
     base_urls: tuple[str, ...]
     settings: Settings
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
-    stream_session: aiohttp.ClientSession | None = field(default=None, repr=False)
     #: Tracing on: OpenTelemetry's aiohttp trace config (a client span, ``traceparent`` passed on).
     trace_configs: tuple[aiohttp.TraceConfig, ...] = field(default=(), repr=False)
     replicas: tuple[Replica, ...] = field(init=False)
@@ -100,7 +105,37 @@ class Upstream:
         """How many replicas one retryable request may try: each at most once, three at most."""
         return min(len(self.replicas), 3)
 
+    def connections(self, replica: Replica, streaming: bool) -> ConnectionPool:
+        """The proxy's pool for ``replica``: for ordinary requests the total and read timeouts and
+        ``max_connections``; for ``STREAM_PATHS`` no total timeout, ``stream_idle_timeout`` between
+        reads (the service's heartbeat keeps it from firing) and ``stream_max_connections``, so
+        open streams never take the connections ordinary requests need."""
+        s = self.settings
+        if streaming:
+            if replica.stream_pool is None:
+                replica.stream_pool = self._pool(
+                    replica, s.stream_max_connections, s.stream_idle_timeout, None
+                )
+            return replica.stream_pool
+        if replica.pool is None:
+            replica.pool = self._pool(replica, s.max_connections, s.read_timeout, s.total_timeout)
+        return replica.pool
+
+    def _pool(
+        self, replica: Replica, limit: int, read_timeout: float, total_timeout: float | None
+    ) -> ConnectionPool:
+        s = self.settings
+        return ConnectionPool(
+            replica.url,
+            limit=limit,
+            connect_timeout=s.connect_timeout,
+            read_timeout=read_timeout,
+            total_timeout=total_timeout,
+            keepalive_timeout=s.keepalive_timeout,
+        )
+
     def client(self) -> aiohttp.ClientSession:
+        """aiohttp, for the gateway's side requests (readiness, OpenAPI, export parts)."""
         if self.session is None or self.session.closed:
             s = self.settings
             connector = aiohttp.TCPConnector(
@@ -122,33 +157,15 @@ class Upstream:
             )
         return self.session
 
-    def stream_client(self) -> aiohttp.ClientSession:
-        """For ``STREAM_PATHS``: no total timeout (a stream lasts as long as it lasts), a read
-        timeout of ``GATEWAY_STREAM_IDLE_TIMEOUT`` (the service's heartbeat keeps it from firing),
-        and its own connection pool (``GATEWAY_STREAM_MAX_CONNECTIONS``), so open streams never
-        take the connections ordinary requests need."""
-        if self.stream_session is None or self.stream_session.closed:
-            s = self.settings
-            self.stream_session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=s.stream_max_connections, limit_per_host=0, ttl_dns_cache=10
-                ),
-                timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=s.connect_timeout, sock_read=s.stream_idle_timeout
-                ),
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-                skip_auto_headers=SKIP_AUTO_HEADERS,
-                raise_for_status=False,
-                trace_configs=list(self.trace_configs) or None,
-            )
-        return self.stream_session
-
     async def close(self) -> None:
-        for session in (self.session, self.stream_session):
-            if session is not None and not session.closed:
-                await session.close()
-        self.session = self.stream_session = None
+        if self.session is not None and not self.session.closed:
+            await self.session.close()
+        self.session = None
+        for replica in self.replicas:
+            for pool in (replica.pool, replica.stream_pool):
+                if pool is not None:
+                    await pool.close()
+            replica.pool = replica.stream_pool = None
 
 
 @dataclass(frozen=True)
