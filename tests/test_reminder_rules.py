@@ -62,3 +62,18 @@ def test_trash_and_restore_through_the_gateway(http: httpx.Client) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["next_fire_at"] == reminder["next_fire_at"] and r.json()["deleted_at"] is None
     assert http.get("/api/v1/reminders/trash", headers=auth).json()["items"] == []
+
+
+def test_an_unsaved_rule_previewed_through_the_gateway(http: httpx.Client) -> None:
+    auth = account(http)
+    schedule = {
+        k: v for k, v in rule_reminder("FREQ=MONTHLY;BYDAY=-1FR").items() if k not in ("title", "message")
+    }
+    r = http.post("/api/v1/reminders/occurrences", params={"limit": 3}, json=schedule, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"items": ["2031-01-31T15:00:00Z", "2031-02-28T15:00:00Z", "2031-03-28T15:00:00Z"]}
+    assert http.get("/api/v1/reminders", headers=auth).json()["items"] == []  # nothing was saved
+    r = http.post("/api/v1/reminders/occurrences", json={**schedule, "rrule": "FREQ=HOURLY"}, headers=auth)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == ["rrule"]
+    assert http.post("/api/v1/reminders/occurrences", json=schedule).status_code == 401

@@ -13,9 +13,11 @@ import uuid
 from typing import Any
 
 import httpx
+import msgspec
 from litestar.testing import AsyncTestClient
 
 from daybook_devtools.testing.databases import TestDatabase
+from daybook_journal.entries import schemas as s
 from daybook_journal.testing import ENTRIES, TAGS, TRASH, User, make_entry, make_tag
 
 #: The list statement's former per-entry subquery, as json (the old output type).
@@ -90,6 +92,23 @@ async def test_create_and_patch_keep_the_list(
     r = await api.patch(f"{ENTRIES}/{entry['id']}", json={"tag_ids": []}, headers=alice.headers)
     assert r.json()["tags"] == [] and await seen(api, alice, entry["id"]) == []
     await assert_column_matches_links(migrated)
+
+
+async def test_a_create_answers_the_bytes_msgspec_would(api: AsyncTestClient, alice: User) -> None:
+    """The create path puts the tag list into the response as PostgreSQL writes it (compact JSON
+    text built in SQL): the bytes must be msgspec's own encoding of that entry, escapes included."""
+    odd = [
+        await make_tag(api, alice, 'q"uo\\te/ \u00e9 \u2603 \t\x01\x7f'),
+        await make_tag(api, alice, f"plain {uuid.uuid4().hex[:6]}"),
+    ]
+    body = {"entry_date": "2026-03-01T10:00:00+02:00", "content": "c", "tag_ids": [t["id"] for t in odd]}
+    for extra in ({}, {"Idempotency-Key": f"bytes-{uuid.uuid4()}"}):
+        r = await api.post(ENTRIES, json=body, headers={**alice.headers, **extra})
+        assert r.status_code == 201, r.text
+        entry = msgspec.json.decode(r.content, type=s.Entry)
+        assert msgspec.json.encode(entry) == r.content
+        assert sorted(t.name for t in entry.tags) == sorted(t["name"] for t in odd)
+        assert await seen(api, alice, str(entry.id)) == r.json()["tags"]
 
 
 async def test_rename_and_recolor_reach_every_carrier_etag_unchanged(

@@ -11,7 +11,7 @@ import importlib
 import os
 import ssl
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from daybook_common.db import DatabaseSettings
 from daybook_common.migrations import downgrade, upgrade
@@ -35,32 +35,63 @@ def common_database(settings: HasCommonSettings) -> DatabaseSettings:
 def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int = 1) -> None:
     """Serve ``module:create_app`` with Granian (its factory mode calls create_app per worker).
 
-    Granian's own log lines are JSON in the service's name (``daybook_users.app:…`` is ``users``).
-    Several workers share their metrics through a directory (:func:`daybook_common.metrics.prepare_multiprocess`)."""
+    One worker (the default) is served in this very process (:func:`serve_in_process`); more are
+    forked by Granian's master process, which imports no app itself.  Granian's own log lines are
+    JSON in the service's name (``daybook_users.app:…`` is ``users``).  Several workers share their
+    metrics through a directory (:func:`daybook_common.metrics.prepare_multiprocess`)."""
     from granian.constants import Interfaces
-    from granian.server import Server
 
     from daybook_common.logs import log_dictconfig
     from daybook_common.metrics import forget_multiprocess_dir, prepare_multiprocess
 
     service = app_factory.split(".", 1)[0].removeprefix("daybook_")
+    options: dict[str, Any] = {
+        "address": host,
+        "port": port,
+        "interface": Interfaces.ASGI,
+        "runtime_threads": threads,
+        "factory": True,
+        "log_access": False,
+        "log_dictconfig": log_dictconfig(service),
+        "backlog": 2048,
+    }
+    if workers == 1:
+        serve_in_process(app_factory, options)
+        return
+    from granian.server import Server
+
     prepare_multiprocess(service, workers)
-    server = Server(
-        app_factory,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        runtime_threads=threads,
-        factory=True,
-        log_access=False,
-        log_dictconfig=log_dictconfig(service),
-        backlog=2048,
-    )
     try:
-        server.serve()
+        Server(app_factory, workers=workers, **options).serve()
     finally:
         forget_multiprocess_dir()
+
+
+def serve_in_process(app_factory: str, options: dict[str, Any]) -> None:
+    """One worker: Granian's embedded server (the same Rust HTTP worker) on this process's uvloop.
+
+    A master process of its own would hold a second copy of everything imported (~70 MiB PSS per
+    service, measured, issue 23) to serve no request.  SIGINT/SIGTERM stop it gracefully (the ASGI
+    lifespan shutdown runs); a worker that fails (its lifespan startup, say) exits 1, as Granian's
+    master does."""
+    import asyncio
+    import signal
+
+    import uvloop
+    from granian.server.embed import Server as EmbeddedServer
+
+    module, _, name = app_factory.partition(":")
+    server = EmbeddedServer(getattr(importlib.import_module(module), name), **options)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, server.stop)
+        await server.serve()
+
+    uvloop.run(run())
+    if server.interrupt_children:
+        raise SystemExit(1)
 
 
 def _env(name: str, default: str) -> str:

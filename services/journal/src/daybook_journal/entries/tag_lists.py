@@ -6,7 +6,7 @@ The hot list read takes every entry's tags from its own ``tags`` column (a jsonb
 changes an entry's links (entry update) or a linked tag (rename, recolour, delete) sets
 the column from the links here, in a statement that runs after its own changes (a fresh snapshot
 under READ COMMITTED) and after the rows it rewrites are locked; a new entry gets the list of its
-locked tags (:func:`locked_tags`, :data:`LOCKED_TAG_LIST`), which :mod:`daybook_journal.entries.writes`
+locked tags (:func:`locked_tags`, :data:`LISTED`), which :mod:`daybook_journal.entries.writes`
 inserts with it.
 """
 
@@ -66,12 +66,20 @@ def locked_tags(user: str, ids: str) -> str:
     )
 
 
-#: The tag list of the ``locked`` tags (as text), as a new entry's ``tags`` column holds it. Built
-#: from the rows as locked: a rename that committed while we waited is the version returned.
-LOCKED_TAG_LIST = (
-    "(SELECT CAST(coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color)"
-    " ORDER BY lower(name), id), '[]'::jsonb) AS text) FROM locked)"
-)
+#: A CTE ``listed`` (one row) of the ``locked`` tags: their ``ids``, their list as a new entry's
+#: ``tags`` column holds it, and the same list as ``compact`` JSON text — byte for byte what
+#: msgspec encodes for ``list[EntryTag]`` (no spaces; ``to_json`` escapes strings as msgspec does),
+#: so it can stand inside a response encoded by msgspec. Built from the rows as locked: a
+#: rename that committed while the lock waited is the version listed.
+LISTED = """listed AS (
+    SELECT coalesce(array_agg(id), '{}') AS ids,
+           coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color)
+                              ORDER BY lower(name), id), '[]'::jsonb) AS tags,
+           '[' || coalesce(string_agg('{"id":' || to_json(id) || ',"name":' || to_json(name)
+                                      || ',"color":' || to_json(color) || '}', ','
+                                      ORDER BY lower(name), id), '') || ']' AS compact
+    FROM locked
+)"""
 
 
 def check_all_found(ids: list[uuid.UUID], found: set[uuid.UUID], field: str) -> None:

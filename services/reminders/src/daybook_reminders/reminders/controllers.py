@@ -8,8 +8,10 @@ from typing import Annotated, Any, cast
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
+from daybook_common.auth import AccessClaims
 from daybook_common.http import IdempotencyKey, IfMatchHeader, etag, expected_version, idempotent_create
 from daybook_common.idempotency import IdempotencyKeys
+from daybook_common.models import utcnow
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_reminders.db import models as m
 from daybook_reminders.reminders import schemas as s
@@ -18,9 +20,13 @@ from daybook_reminders.reminders.services import (
     MAX_OCCURRENCES,
     ReminderService,
     format_time,
+    preview_occurrences,
 )
 
 BASE_PATH = "/api/v1/reminders"
+OccurrenceLimit = Annotated[
+    int, Parameter(query="limit", ge=1, le=MAX_OCCURRENCES, description="How many, 1..100")
+]
 
 
 def to_schema(r: m.Reminder) -> s.Reminder:
@@ -131,11 +137,30 @@ class ReminderController(Controller):
         self,
         reminders: ReminderService,
         reminder_id: uuid.UUID,
-        limit: Annotated[
-            int, Parameter(query="limit", ge=1, le=MAX_OCCURRENCES, description="How many, 1..100")
-        ] = DEFAULT_OCCURRENCES,
+        limit: OccurrenceLimit = DEFAULT_OCCURRENCES,
     ) -> s.Occurrences:
         return s.Occurrences(items=await reminders.upcoming(reminder_id, limit))
+
+    @post(
+        "/occurrences",
+        operation_id="PreviewReminderOccurrences",
+        status_code=200,
+        summary="The next instants an unsaved schedule would fire at (nothing is saved)",
+        description=(
+            "The schedule fields of a create body, validated as a create validates them (a `422`"
+            " names the field); the answer is what `GET /reminders/{id}/occurrences` would list"
+            " for an active reminder created with that schedule now."
+        ),
+    )
+    async def preview_occurrences(
+        self,
+        current_user: AccessClaims,
+        data: s.ReminderSchedule,
+        limit: OccurrenceLimit = DEFAULT_OCCURRENCES,
+    ) -> s.Occurrences:
+        # Depending on current_user makes the route authenticated (401) without a database session.
+        del current_user
+        return s.Occurrences(items=preview_occurrences(data, utcnow(), limit))
 
     @patch("/{reminder_id:uuid}", operation_id="UpdateReminder", summary="Change a reminder")
     async def update_reminder(

@@ -20,8 +20,11 @@ from daybook_reminders.constraints import (
 )
 
 
-class ReminderCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``rrule`` exactly when ``frequency`` is ``rrule`` (the document says so with ``oneOf``)."""
+class ReminderSchedule(msgspec.Struct, forbid_unknown_fields=True):
+    """When a reminder fires: the schedule fields of a create body (``POST /reminders/occurrences``).
+
+    ``rrule`` exactly when ``frequency`` is ``rrule`` (the document says so with ``oneOf``).
+    """
 
     __openapi__: ClassVar[dict[str, Any]] = {
         "oneOf": [
@@ -37,14 +40,19 @@ class ReminderCreate(msgspec.Struct, forbid_unknown_fields=True):
         ]
     }
 
-    title: Title
-    message: Message
     frequency: Frequency
     time: LocalTime
     timezone: TimezoneName
     start_date: datetime.date | None = None
     custom_days: Days | None = None
     rrule: RRuleText | None = None
+
+
+class ReminderCreate(ReminderSchedule, kw_only=True, forbid_unknown_fields=True):
+    """A schedule (with its ``oneOf``) plus what the reminder says and whether it is active."""
+
+    title: Title
+    message: Message
     is_active: bool = True
     task_id: uuid.UUID | None = None
 

@@ -81,6 +81,60 @@ def canonical_rrule(frequency: str, text: str | None) -> str | None:
         raise validation_error("rrule", str(exc)) from exc
 
 
+def settle(schedule: Schedule, *, start_given: bool, now: dt.datetime) -> tuple[Rule, dt.datetime | None]:
+    """Validate a schedule (422 naming the field), fill the default start date, compute ``next_fire_at``."""
+    if not is_valid_timezone(schedule.timezone):
+        raise validation_error("timezone", "unknown time zone (use an IANA name such as Europe/Berlin)")
+    days = canonical_days(schedule.custom_days or [])
+    if schedule.frequency == "custom" and not days:
+        raise validation_error("custom_days", "required (at least one day) for frequency custom")
+    if schedule.frequency != "custom" and days:
+        raise validation_error("custom_days", "only allowed with frequency custom")
+    start = schedule.start_date
+    if start is not None and not MIN_START_DATE <= start <= MAX_START_DATE:
+        raise validation_error("start_date", f"must be between {MIN_START_DATE} and {MAX_START_DATE}")
+    if start is None:
+        start = today_in(schedule.timezone, now)
+    rrule = canonical_rrule(schedule.frequency, schedule.rrule)
+    rule = Rule(schedule.frequency, schedule.time, schedule.timezone, start, days, rrule)
+    if rrule is not None and not has_occurrence_soon(rule, now):
+        # Checked before any unbounded search: an impossible rule would never stop looking.
+        raise validation_error("rrule", "the rule has no occurrence after now (within its search horizon)")
+    if not schedule.is_active:
+        return rule, None
+    next_fire_at = first_fire_at(rule, now)
+    if next_fire_at is None and rule.frequency == "once" and not start_given:
+        # "once at 08:00" with no date means the next 08:00: tomorrow when today's has passed.
+        rule = Rule(rule.frequency, rule.time, rule.timezone, start + dt.timedelta(days=1), days)
+        next_fire_at = first_fire_at(rule, now)
+    if next_fire_at is None:
+        raise validation_error("start_date", "the only occurrence of a once reminder is in the past")
+    return rule, next_fire_at
+
+
+def schedule_of(data: s.ReminderSchedule, *, is_active: bool = True) -> Schedule:
+    return Schedule(
+        frequency=data.frequency,
+        time=parse_time(data.time),
+        timezone=data.timezone,
+        start_date=data.start_date,
+        custom_days=data.custom_days,
+        rrule=data.rrule,
+        is_active=is_active,
+    )
+
+
+def preview_occurrences(data: s.ReminderSchedule, now: dt.datetime, limit: int) -> list[dt.datetime]:
+    """The next ``limit`` instants an active reminder with this schedule, made at ``now``, would fire at.
+
+    The create's own validation and first instant (:func:`settle`), then the scheduler's chain
+    (:func:`~daybook_reminders.recurrence.upcoming`): what ``GET /reminders/{id}/occurrences``
+    answers once it is saved. Reads and writes nothing.
+    """
+    rule, next_fire_at = settle(schedule_of(data), start_given=data.start_date is not None, now=now)
+    return upcoming(rule, next_fire_at, limit)
+
+
 async def notify_schedulers(session: AsyncSession, next_fire_at: dt.datetime | None) -> None:
     """Wake listening schedulers when the transaction commits (NOTIFY is transactional)."""
     payload = next_fire_at.isoformat() if next_fire_at else ""
@@ -107,42 +161,6 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
         self.clock = clock
         #: How long a ``task_id`` made moments ago may wait for its event (see ``daybook_reminders.tasks``).
         self.task_wait_seconds = task_wait_seconds
-
-    # -- schedule -----------------------------------------------------------------------------
-
-    def _settle(
-        self, schedule: Schedule, *, start_given: bool, now: dt.datetime
-    ) -> tuple[Rule, dt.datetime | None]:
-        """Validate a schedule, fill the default start date and compute ``next_fire_at``."""
-        if not is_valid_timezone(schedule.timezone):
-            raise validation_error("timezone", "unknown time zone (use an IANA name such as Europe/Berlin)")
-        days = canonical_days(schedule.custom_days or [])
-        if schedule.frequency == "custom" and not days:
-            raise validation_error("custom_days", "required (at least one day) for frequency custom")
-        if schedule.frequency != "custom" and days:
-            raise validation_error("custom_days", "only allowed with frequency custom")
-        start = schedule.start_date
-        if start is not None and not MIN_START_DATE <= start <= MAX_START_DATE:
-            raise validation_error("start_date", f"must be between {MIN_START_DATE} and {MAX_START_DATE}")
-        if start is None:
-            start = today_in(schedule.timezone, now)
-        rrule = canonical_rrule(schedule.frequency, schedule.rrule)
-        rule = Rule(schedule.frequency, schedule.time, schedule.timezone, start, days, rrule)
-        if rrule is not None and not has_occurrence_soon(rule, now):
-            # Checked before any unbounded search: an impossible rule would never stop looking.
-            raise validation_error(
-                "rrule", "the rule has no occurrence after now (within its search horizon)"
-            )
-        if not schedule.is_active:
-            return rule, None
-        next_fire_at = first_fire_at(rule, now)
-        if next_fire_at is None and rule.frequency == "once" and not start_given:
-            # "once at 08:00" with no date means the next 08:00: tomorrow when today's has passed.
-            rule = Rule(rule.frequency, rule.time, rule.timezone, start + dt.timedelta(days=1), days)
-            next_fire_at = first_fire_at(rule, now)
-        if next_fire_at is None:
-            raise validation_error("start_date", "the only occurrence of a once reminder is in the past")
-        return rule, next_fire_at
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -189,17 +207,8 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
     # -- commands -----------------------------------------------------------------------------
 
     async def create_reminder(self, data: s.ReminderCreate) -> m.Reminder:
-        now = self.clock()
-        schedule = Schedule(
-            frequency=data.frequency,
-            time=parse_time(data.time),
-            timezone=data.timezone,
-            start_date=data.start_date,
-            custom_days=data.custom_days,
-            rrule=data.rrule,
-            is_active=data.is_active,
-        )
-        rule, next_fire_at = self._settle(schedule, start_given=data.start_date is not None, now=now)
+        schedule = schedule_of(data, is_active=data.is_active)
+        rule, next_fire_at = settle(schedule, start_given=data.start_date is not None, now=self.clock())
         if data.task_id is not None:
             await require_live_task(self.session, self.user_id, data.task_id, self.task_wait_seconds)
         reminder = m.Reminder(
@@ -276,7 +285,7 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
         )
 
     async def _reschedule(self, reminder: m.Reminder, schedule: Schedule) -> None:
-        rule, next_fire_at = self._settle(schedule, start_given=True, now=self.clock())
+        rule, next_fire_at = settle(schedule, start_given=True, now=self.clock())
         reminder.frequency = rule.frequency
         reminder.time = rule.time
         reminder.timezone = rule.timezone

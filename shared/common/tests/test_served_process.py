@@ -1,0 +1,79 @@
+"""``serve`` with one worker runs Granian's embedded server in the process itself (issue 23: no
+master process holding a second copy of the app), stops cleanly on SIGTERM, and exits 1 when the
+app's startup fails, as Granian's master did."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from daybook_devtools.embedded import free_port, wait_for_port
+
+FAILING_APP = """
+async def app(scope, receive, send):
+    message = await receive()
+    if message["type"] == "lifespan.startup":
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+
+
+def create():
+    return app
+"""
+
+SERVE = "import sys; from daybook_common.cli import serve; serve(sys.argv[1], '127.0.0.1', int(sys.argv[2]))"
+
+
+def children(pid: int) -> list[str]:
+    found: list[str] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += (task / "children").read_text().split()
+    return found
+
+
+def test_one_worker_is_served_in_the_process_itself_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["GATEWAY_JWKS_JSON"] = '{"keys": []}'
+    env["GATEWAY_LOG_LEVEL"] = "WARNING"
+    log = tmp_path / "gateway.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daybook-gateway"), "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, 60, proc)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                        assert r.status == 200
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, log.read_text()[-2000:]
+                    time.sleep(0.1)
+            assert children(proc.pid) == []  # the answer came from this process, not a forked worker
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0, log.read_text()[-2000:]
+
+
+def test_a_failed_startup_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "failing_app.py").write_text(FAILING_APP)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", SERVE, "failing_app:create", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "lifespan startup failed" in out.stdout + out.stderr
