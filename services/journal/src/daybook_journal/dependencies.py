@@ -1,6 +1,7 @@
 """Where the journal service wires its request-scoped dependencies: the app registers
 :data:`dependencies` (the caller's session, settings, idempotency keys, the entries, tags
-and tasks services and list queries, and the entry create path).
+and tasks services and list queries, the entry create path, and the goals, activities,
+templates, sessions and stats services).
 
 ``user_db`` is the caller's session bound for row-level security (:mod:`daybook_common.rls`);
 the list endpoints read through :func:`user_reads` instead (no session, no transaction)."""
@@ -17,14 +18,19 @@ from litestar.di import Provide
 from daybook_common.auth import AccessClaims, provide_current_user
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.rls import UserDb, provide_user_db
+from daybook_journal.activities.services import ActivityService
 from daybook_journal.db.models import idempotency_keys
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool, UserReads
 from daybook_journal.entries.revisions import Revisions
 from daybook_journal.entries.services import EntryQueries, EntryService
 from daybook_journal.entries.writes import EntryWrites
+from daybook_journal.goals.services import GoalService
+from daybook_journal.sessions.services import SessionService
 from daybook_journal.settings import JournalSettings
+from daybook_journal.stats.services import StatsService
 from daybook_journal.tags.services import TagQueries, TagService
 from daybook_journal.tasks.services import TaskQueries, TaskService
+from daybook_journal.templates.services import TemplateService
 
 SETTINGS_STATE_KEY = "journal_settings"
 
@@ -88,6 +94,26 @@ def provide_task_queries(state: State, current_user: AccessClaims) -> TaskQuerie
     return TaskQueries(user_reads(state, current_user))
 
 
+def provide_goals(user_db: UserDb) -> GoalService:
+    return GoalService(user_db)
+
+
+def provide_activities(user_db: UserDb) -> ActivityService:
+    return ActivityService(user_db)
+
+
+def provide_templates(user_db: UserDb) -> TemplateService:
+    return TemplateService(user_db)
+
+
+def provide_sessions(user_db: UserDb) -> SessionService:
+    return SessionService(user_db)
+
+
+def provide_stats(user_db: UserDb) -> StatsService:
+    return StatsService(user_db)
+
+
 dependencies: dict[str, Provide] = {
     "user_db": Provide(provide_user_db),
     "journal_settings": Provide(provide_journal_settings, sync_to_thread=False),
@@ -100,6 +126,11 @@ dependencies: dict[str, Provide] = {
     "tag_queries": Provide(provide_tag_queries, sync_to_thread=False),
     "task_service": Provide(provide_tasks, sync_to_thread=False),
     "task_queries": Provide(provide_task_queries, sync_to_thread=False),
+    "goal_service": Provide(provide_goals, sync_to_thread=False),
+    "activity_service": Provide(provide_activities, sync_to_thread=False),
+    "template_service": Provide(provide_templates, sync_to_thread=False),
+    "session_service": Provide(provide_sessions, sync_to_thread=False),
+    "stats_service": Provide(provide_stats, sync_to_thread=False),
 }
 
 __all__ = [

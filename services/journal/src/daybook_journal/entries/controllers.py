@@ -5,18 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, cast
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
+from daybook_common import resource_routes as routes
 from daybook_common.errors import Invalid
 from daybook_common.http import (
     IdempotencyKey,
     IfMatchHeader,
-    IfNoneMatchHeader,
     expected_version,
     json_response,
     page_response,
-    read_response,
     stored_response,
 )
 from daybook_common.idempotency import fingerprint
@@ -28,6 +27,10 @@ from daybook_journal.entries.revisions import Revisions
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
 from daybook_journal.entries.writes import EntryWrites, Keyed
 from daybook_journal.http import DAY_OR_INSTANT, parse_instant
+
+ENTRY = routes.Resource(
+    "entry", "entries", EntryService, s.Entry, s.EntryCreate, s.EntryUpdate, prefix="/entries"
+)
 
 
 class EntryController(Controller):
@@ -94,30 +97,10 @@ class EntryController(Controller):
         stored = await entry_writes.create(data, keyed, f"{self.path}/entries")
         return cast(Response[s.Entry], stored_response(stored.status_code, stored.body, stored.headers))
 
-    @get("/entries/{entry_id:uuid}", operation_id="GetEntry")
-    async def get_entry(
-        self, entry_id: uuid.UUID, entries: EntryService, if_none_match: IfNoneMatchHeader = None
-    ) -> Response[s.Entry]:
-        entry, version = await entries.get(entry_id)
-        return cast(Response[s.Entry], read_response(entry, version, if_none_match))
-
-    @patch("/entries/{entry_id:uuid}", operation_id="UpdateEntry")
-    async def update_entry(
-        self, entry_id: uuid.UUID, data: s.EntryUpdate, entries: EntryService, if_match: IfMatchHeader = None
-    ) -> Response[s.Entry]:
-        entry, version = await entries.update(entry_id, data, expected_version(if_match))
-        return cast(Response[s.Entry], json_response(entry, version=version))
-
-    @delete("/entries/{entry_id:uuid}", operation_id="DeleteEntry", summary="Move an entry to the trash")
-    async def delete_entry(
-        self, entry_id: uuid.UUID, entries: EntryService, if_match: IfMatchHeader = None
-    ) -> None:
-        await entries.delete(entry_id, expected_version(if_match))
-
-    @post("/entries/{entry_id:uuid}/restore", operation_id="RestoreEntry", status_code=200)
-    async def restore_entry(self, entry_id: uuid.UUID, entries: EntryService) -> Response[s.Entry]:
-        entry, version = await entries.restore(entry_id)
-        return cast(Response[s.Entry], json_response(entry, version=version))
+    get_entry = routes.get_route(ENTRY)
+    update_entry = routes.update_route(ENTRY)
+    delete_entry = routes.delete_route(ENTRY, summary="Move an entry to the trash")
+    restore_entry = routes.restore_route(ENTRY)
 
     @get(
         "/entries/{entry_id:uuid}/revisions",
@@ -153,12 +136,7 @@ class EntryController(Controller):
         items, next_cursor = await entry_queries.trash(cursor, limit)
         return page_response(items, next_cursor)
 
-    @delete(
-        "/trash/{entry_id:uuid}", operation_id="PurgeTrashedEntry", summary="Delete a trashed entry for good"
+    purge_entry = routes.purge_route(ENTRY, summary="Delete a trashed entry for good")
+    empty_trash = routes.empty_trash_route(
+        ENTRY, operation_id="EmptyTrash", summary="Delete every entry of the caller's trash for good"
     )
-    async def purge_entry(self, entry_id: uuid.UUID, entries: EntryService) -> None:
-        await entries.purge(entry_id)
-
-    @delete("/trash", operation_id="EmptyTrash", summary="Delete every entry of the caller's trash for good")
-    async def empty_trash(self, entries: EntryService) -> None:
-        await entries.empty_trash()

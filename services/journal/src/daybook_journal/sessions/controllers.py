@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
-from typing import Annotated, Any, cast
+from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.di import Provide
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import Parameter
 
-from daybook_common.http import (
-    IdempotencyKey,
-    IfMatchHeader,
-    IfNoneMatchHeader,
-    expected_version,
-    json_response,
-    read_response,
-)
-from daybook_common.idempotency import IdempotencyKeys
+from daybook_common import resource_routes as routes
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from daybook_common.rls import UserDb
 from daybook_journal.goals.controllers import GOALS
-from daybook_journal.practice_http import idempotent_create
 from daybook_journal.sessions import schemas as s
 from daybook_journal.sessions.services import SessionService
 
@@ -30,33 +20,21 @@ SESSIONS = "/api/v1/sessions"
 INSTANCE = "/{session_id:uuid}/activities/{instance_id:uuid}"
 
 
-def provide_sessions(user_db: UserDb) -> SessionService:
-    return SessionService(user_db)
-
-
-_DEPENDENCIES = {"session_service": Provide(provide_sessions, sync_to_thread=False)}
+SESSION = routes.Resource(
+    "session", "session_service", SessionService, s.Session, s.SessionCreate, s.SessionUpdate
+)
 
 
 class TreeSessionController(Controller):
     path = GOALS + "/{root_id:uuid}/sessions"
     tags = ["sessions"]
-    dependencies = _DEPENDENCIES
 
-    @post("/", operation_id="CreateSession", summary="Start a session (a template pre-fills its activities)")
-    async def create_session(
-        self,
-        request: Request[Any, Any, Any],
-        root_id: uuid.UUID,
-        data: s.SessionCreate,
-        session_service: SessionService,
-        idempotency: IdempotencyKeys,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[s.Session]:
-        async def create() -> tuple[s.Session, int, str]:
-            session, version = await session_service.create(root_id, data)
-            return session, version, f"{SESSIONS}/{session.id}"
-
-        return await idempotent_create(request, data, idempotency, idempotency_key, create)
+    create_session = routes.create_route(
+        SESSION,
+        SESSIONS + "/{id}",
+        parent="root_id",
+        summary="Start a session (a template pre-fills its activities)",
+    )
 
     @get("/", operation_id="ListSessions", summary="A tree's live sessions, newest started_at first")
     async def list_sessions(
@@ -75,53 +53,25 @@ class TreeSessionController(Controller):
         items, next_cursor = await session_service.page(root_id, cursor, limit, start, end)
         return Page(items=items, next_cursor=next_cursor)
 
-    @get("/trash", operation_id="ListSessionTrash", summary="A tree's deleted sessions, latest first")
-    async def list_trash(
-        self,
-        root_id: uuid.UUID,
-        session_service: SessionService,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-    ) -> Page[s.Session]:
-        items, next_cursor = await session_service.page(root_id, cursor, limit, trash=True)
-        return Page(items=items, next_cursor=next_cursor)
+    list_trash = routes.page_route(
+        SESSION,
+        "list_trash",
+        "/trash",
+        functools.partial(SessionService.page, trash=True),
+        parent="root_id",
+        operation_id="ListSessionTrash",
+        summary="A tree's deleted sessions, latest first",
+    )
 
 
 class SessionController(Controller):
     path = SESSIONS
     tags = ["sessions"]
-    dependencies = _DEPENDENCIES
 
-    @get("/{session_id:uuid}", operation_id="GetSession", summary="A session with its activities and values")
-    async def get_session(
-        self, session_id: uuid.UUID, session_service: SessionService, if_none_match: IfNoneMatchHeader = None
-    ) -> Response[s.Session]:
-        session, version = await session_service.get(session_id)
-        return cast(Response[s.Session], read_response(session, version, if_none_match))
-
-    @patch("/{session_id:uuid}", operation_id="UpdateSession")
-    async def update_session(
-        self,
-        session_id: uuid.UUID,
-        data: s.SessionUpdate,
-        session_service: SessionService,
-        if_match: IfMatchHeader = None,
-    ) -> Response[s.Session]:
-        session, version = await session_service.update(session_id, data, expected_version(if_match))
-        return cast(Response[s.Session], json_response(session, version=version))
-
-    @delete("/{session_id:uuid}", operation_id="DeleteSession", summary="Soft-delete a session")
-    async def delete_session(
-        self, session_id: uuid.UUID, session_service: SessionService, if_match: IfMatchHeader = None
-    ) -> None:
-        await session_service.delete(session_id, expected_version(if_match))
-
-    @post("/{session_id:uuid}/restore", operation_id="RestoreSession", status_code=200)
-    async def restore_session(
-        self, session_id: uuid.UUID, session_service: SessionService
-    ) -> Response[s.Session]:
-        session, version = await session_service.restore(session_id)
-        return cast(Response[s.Session], json_response(session, version=version))
+    get_session = routes.get_route(SESSION, summary="A session with its activities and values")
+    update_session = routes.update_route(SESSION)
+    delete_session = routes.delete_route(SESSION, summary="Soft-delete a session")
+    restore_session = routes.restore_route(SESSION)
 
     @post(
         "/{session_id:uuid}/activities",

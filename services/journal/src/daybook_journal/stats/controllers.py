@@ -7,24 +7,17 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from daybook_common.rls import UserDb
 from daybook_journal.constraints import StatsBucket
 from daybook_journal.goals.controllers import GOALS
 from daybook_journal.stats import schemas as s
 from daybook_journal.stats.services import StatsService
 
 
-def provide_stats(user_db: UserDb) -> StatsService:
-    return StatsService(user_db)
-
-
 class StatsController(Controller):
     path = GOALS + "/{root_id:uuid}/stats"
     tags = ["sessions"]
-    dependencies = {"stats_service": Provide(provide_stats, sync_to_thread=False)}
 
     @get(
         "/",
