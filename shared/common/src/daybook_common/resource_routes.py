@@ -80,11 +80,11 @@ class Resource:
         return f"{self.prefix}/{{{self.id_name}:uuid}}"
 
 
-def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+def param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
 
-def _handler(name: str, params: list[inspect.Parameter], returns: Any, run: Run) -> Run:
+def route_method(name: str, params: list[inspect.Parameter], returns: Any, run: Run) -> Run:
     """An async controller method ``name(self, **params) -> returns`` that awaits ``run(**kwargs)``.
 
     Litestar reads the signature and the annotations (real objects, so nothing to resolve). The
@@ -117,7 +117,7 @@ def _class_body() -> dict[str, Any]:
     return {}
 
 
-def _of(generic: Any, argument: type[Any]) -> Any:
+def parametrised(generic: Any, argument: type[Any]) -> Any:
     """``generic[argument]`` for a class known only at run time (``Response[Entry]``)."""
     return generic[argument]
 
@@ -127,11 +127,11 @@ def _named(verb: str, resource: Resource, options: dict[str, Any]) -> dict[str, 
 
 
 def _identity(resource: Resource) -> list[inspect.Parameter]:
-    return [_param(resource.id_name, uuid.UUID)]
+    return [param(resource.id_name, uuid.UUID)]
 
 
 def _service(resource: Resource) -> inspect.Parameter:
-    return _param(resource.service, resource.service_type)
+    return param(resource.service, resource.service_type)
 
 
 def get_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
@@ -141,8 +141,8 @@ def get_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
         item, version = await kwargs[resource.service].get(kwargs[resource.id_name])
         return read_response(item, version, kwargs["if_none_match"])
 
-    params = [*_identity(resource), _service(resource), _param("if_none_match", IfNoneMatchHeader, None)]
-    handler = _handler(f"get_{resource.noun}", params, _of(Response, resource.schema), run)
+    params = [*_identity(resource), _service(resource), param("if_none_match", IfNoneMatchHeader, None)]
+    handler = route_method(f"get_{resource.noun}", params, parametrised(Response, resource.schema), run)
     return get(resource.item_path, **_named("Get", resource, options))(handler)
 
 
@@ -157,11 +157,11 @@ def update_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
 
     params = [
         *_identity(resource),
-        _param("data", resource.update_schema),
+        param("data", resource.update_schema),
         _service(resource),
-        _param("if_match", IfMatchHeader, None),
+        param("if_match", IfMatchHeader, None),
     ]
-    handler = _handler(f"update_{resource.noun}", params, _of(Response, resource.schema), run)
+    handler = route_method(f"update_{resource.noun}", params, parametrised(Response, resource.schema), run)
     return patch(resource.item_path, **_named("Update", resource, options))(handler)
 
 
@@ -171,9 +171,9 @@ def delete_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
     async def run(**kwargs: Any) -> None:
         await kwargs[resource.service].delete(kwargs[resource.id_name], expected_version(kwargs["if_match"]))
 
-    params = [*_identity(resource), _service(resource), _param("if_match", IfMatchHeader, None)]
+    params = [*_identity(resource), _service(resource), param("if_match", IfMatchHeader, None)]
     options = _named("Delete", resource, options)
-    return delete(resource.item_path, **options)(_handler(f"delete_{resource.noun}", params, None, run))
+    return delete(resource.item_path, **options)(route_method(f"delete_{resource.noun}", params, None, run))
 
 
 def restore_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
@@ -184,26 +184,26 @@ def restore_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
         return json_response(item, version=version)
 
     params = [*_identity(resource), _service(resource)]
-    handler = _handler(f"restore_{resource.noun}", params, _of(Response, resource.schema), run)
+    handler = route_method(f"restore_{resource.noun}", params, parametrised(Response, resource.schema), run)
     options = _named("Restore", resource, options)
     return post(resource.item_path + "/restore", status_code=200, **options)(handler)
 
 
 def lifecycle_routes(
-    resource: Resource,
-    *,
-    restore: bool = True,
-    get: dict[str, Any] | None = None,
-    update: dict[str, Any] | None = None,
-    delete: dict[str, Any] | None = None,
+    resource: Resource, *, restore: bool = True, **summaries: str
 ) -> tuple[HTTPRouteHandler, ...]:
-    """The get, update, delete (and restore) routes of ``resource``, each with its options."""
-    routes = (
-        get_route(resource, **(get or {})),
-        update_route(resource, **(update or {})),
-        delete_route(resource, **(delete or {})),
+    """The get, update, delete (and restore) routes of ``resource``; ``summaries`` by verb
+    (``get=``, ``update=``, ``delete=``, ``restore=``) where the default one does not do."""
+
+    def options(verb: str) -> dict[str, Any]:
+        return {"summary": summaries[verb]} if verb in summaries else {}
+
+    found = (
+        get_route(resource, **options("get")),
+        update_route(resource, **options("update")),
+        delete_route(resource, **options("delete")),
     )
-    return (*routes, restore_route(resource)) if restore else routes
+    return (*found, restore_route(resource, **options("restore"))) if restore else found
 
 
 def create_route(
@@ -237,14 +237,14 @@ def create_route(
         )
 
     params = [
-        _param("request", Request[Any, Any, Any]),
-        *([] if parent is None else [_param(parent, uuid.UUID)]),
-        _param("data", resource.create_schema),
+        param("request", Request[Any, Any, Any]),
+        *([] if parent is None else [param(parent, uuid.UUID)]),
+        param("data", resource.create_schema),
         _service(resource),
-        _param("idempotency", IdempotencyKeys),
-        _param("idempotency_key", IdempotencyKey, None),
+        param("idempotency", IdempotencyKeys),
+        param("idempotency_key", IdempotencyKey, None),
     ]
-    handler = _handler(f"create_{resource.noun}", params, _of(Response, resource.schema), run)
+    handler = route_method(f"create_{resource.noun}", params, parametrised(Response, resource.schema), run)
     return post(path, **_named("Create", resource, options))(handler)
 
 
@@ -257,7 +257,7 @@ def purge_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
     params = [*_identity(resource), _service(resource)]
     path = f"/trash/{{{resource.id_name}:uuid}}"
     options = _named("PurgeTrashed", resource, options)
-    return delete(path, **options)(_handler(f"purge_{resource.noun}", params, None, run))
+    return delete(path, **options)(route_method(f"purge_{resource.noun}", params, None, run))
 
 
 def empty_trash_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
@@ -267,7 +267,7 @@ def empty_trash_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
         await kwargs[resource.service].empty_trash()
 
     options = {"operation_id": f"Empty{resource.name}Trash", **options}
-    return delete("/trash", **options)(_handler("empty_trash", [_service(resource)], None, run))
+    return delete("/trash", **options)(route_method("empty_trash", [_service(resource)], None, run))
 
 
 def page_route(
@@ -277,10 +277,13 @@ def page_route(
     fetch: Callable[..., Awaitable[tuple[Any, str | None]]],
     *,
     parent: str | None = None,
+    parent_type: Any = uuid.UUID,
     **options: Any,
 ) -> HTTPRouteHandler:
     """``GET`` a page of a list (``limit``, ``cursor``) as the handler ``name``:
-    ``fetch(service, [parent_id,] cursor, limit)`` gives the items and the next cursor."""
+    ``fetch(service, [parent,] cursor, limit)`` gives the items and the next cursor. ``parent``
+    names what the list belongs to: a path parameter (``root_id``) or a dependency (``account``)
+    of ``parent_type``."""
 
     async def run(**kwargs: Any) -> Page[Any]:
         parents = [] if parent is None else [kwargs[parent]]
@@ -290,12 +293,12 @@ def page_route(
         return Page(items=items, next_cursor=next_cursor)
 
     params = [
-        *([] if parent is None else [_param(parent, uuid.UUID)]),
+        *([] if parent is None else [param(parent, parent_type)]),
         _service(resource),
-        _param("limit", Limit, DEFAULT_LIMIT),
-        _param("cursor", Cursor, None),
+        param("limit", Limit, DEFAULT_LIMIT),
+        param("cursor", Cursor, None),
     ]
-    return get(path, **options)(_handler(name, params, _of(Page, resource.schema), run))
+    return get(path, **options)(route_method(name, params, parametrised(Page, resource.schema), run))
 
 
 __all__ = [
@@ -306,7 +309,10 @@ __all__ = [
     "get_route",
     "lifecycle_routes",
     "page_route",
+    "param",
+    "parametrised",
     "purge_route",
     "restore_route",
+    "route_method",
     "update_route",
 ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Any
 
+import sqlalchemy as sa
 from litestar import Controller, Response, delete, patch, post
+from litestar.handlers import HTTPRouteHandler
 
 from daybook_common import resource_routes as routes
 from daybook_journal.activities import schemas as s
@@ -19,6 +21,54 @@ ACTIVITY = routes.Resource(
     "activity", "activity_service", ActivityService, s.Activity, s.ActivityCreate, s.ActivityUpdate
 )
 GROUP = routes.Resource("group", "activity_service", ActivityService, s.ActivityGroup, s.ActivityGroupCreate)
+
+
+def _part_routes(
+    noun: str, table: sa.Table, schema: type[Any], create: type[Any], update: type[Any], summary: str
+) -> tuple[HTTPRouteHandler, HTTPRouteHandler, HTTPRouteHandler]:
+    """Add, update and delete of one kind of an activity's parts (metric or split definitions),
+    at ``/{activity_id}/{noun}s[/{noun_id}]``; the handlers are ``add_{noun}`` and so on."""
+    collection = f"/{{activity_id:uuid}}/{noun}s"
+    item, part_id = f"{collection}/{{{noun}_id:uuid}}", f"{noun}_id"
+    activity, service = (
+        routes.param("activity_id", uuid.UUID),
+        routes.param("activity_service", ActivityService),
+    )
+
+    async def add(activity_id: uuid.UUID, data: Any, activity_service: ActivityService) -> Response[Any]:
+        part, new_id = await getattr(activity_service, f"add_{noun}")(activity_id, data)
+        return Response(
+            part, status_code=201, headers={"Location": f"{ACTIVITIES}/{activity_id}/{noun}s/{new_id}"}
+        )
+
+    async def change(
+        activity_id: uuid.UUID, data: Any, activity_service: ActivityService, **ids: uuid.UUID
+    ) -> Any:
+        return await activity_service.update_part(table, activity_id, ids[part_id], data)
+
+    async def remove(activity_id: uuid.UUID, activity_service: ActivityService, **ids: uuid.UUID) -> None:
+        await activity_service.delete_part(table, activity_id, ids[part_id])
+
+    title = noun.capitalize()
+    ident = routes.param(part_id, uuid.UUID)
+    return (
+        post(collection, operation_id=f"Create{title}", summary=summary)(
+            routes.route_method(
+                f"add_{noun}",
+                [activity, routes.param("data", create), service],
+                routes.parametrised(Response, schema),
+                add,
+            )
+        ),
+        patch(item, operation_id=f"Update{title}")(
+            routes.route_method(
+                f"update_{noun}", [activity, ident, routes.param("data", update), service], schema, change
+            )
+        ),
+        delete(item, operation_id=f"Delete{title}")(
+            routes.route_method(f"delete_{noun}", [activity, ident, service], None, remove)
+        ),
+    )
 
 
 class TreeActivityController(Controller):
@@ -71,57 +121,13 @@ class ActivityController(Controller):
     path = ACTIVITIES
     tags = ["activities"]
 
-    get_activity = routes.get_route(ACTIVITY, summary="One activity with its metrics and splits")
-    update_activity = routes.update_route(ACTIVITY)
-    delete_activity = routes.delete_route(ACTIVITY, summary="Soft-delete an activity")
-    restore_activity = routes.restore_route(ACTIVITY)
+    get_activity, update_activity, delete_activity, restore_activity = routes.lifecycle_routes(
+        ACTIVITY, get="One activity with its metrics and splits", delete="Soft-delete an activity"
+    )
 
-    @post("/{activity_id:uuid}/metrics", operation_id="CreateMetric", summary="Add a metric definition")
-    async def add_metric(
-        self, activity_id: uuid.UUID, data: s.MetricCreate, activity_service: ActivityService
-    ) -> Response[s.Metric]:
-        metric, metric_id = await activity_service.add_metric(activity_id, data)
-        return Response(
-            metric, status_code=201, headers={"Location": f"{ACTIVITIES}/{activity_id}/metrics/{metric_id}"}
-        )
-
-    @patch("/{activity_id:uuid}/metrics/{metric_id:uuid}", operation_id="UpdateMetric")
-    async def update_metric(
-        self,
-        activity_id: uuid.UUID,
-        metric_id: uuid.UUID,
-        data: s.MetricUpdate,
-        activity_service: ActivityService,
-    ) -> s.Metric:
-        return cast(s.Metric, await activity_service.update_part(metrics, activity_id, metric_id, data))
-
-    @delete("/{activity_id:uuid}/metrics/{metric_id:uuid}", operation_id="DeleteMetric")
-    async def delete_metric(
-        self, activity_id: uuid.UUID, metric_id: uuid.UUID, activity_service: ActivityService
-    ) -> None:
-        await activity_service.delete_part(metrics, activity_id, metric_id)
-
-    @post("/{activity_id:uuid}/splits", operation_id="CreateSplit", summary="Add a split definition")
-    async def add_split(
-        self, activity_id: uuid.UUID, data: s.SplitCreate, activity_service: ActivityService
-    ) -> Response[s.Split]:
-        split, split_id = await activity_service.add_split(activity_id, data)
-        return Response(
-            split, status_code=201, headers={"Location": f"{ACTIVITIES}/{activity_id}/splits/{split_id}"}
-        )
-
-    @patch("/{activity_id:uuid}/splits/{split_id:uuid}", operation_id="UpdateSplit")
-    async def update_split(
-        self,
-        activity_id: uuid.UUID,
-        split_id: uuid.UUID,
-        data: s.SplitUpdate,
-        activity_service: ActivityService,
-    ) -> s.Split:
-        return cast(s.Split, await activity_service.update_part(splits, activity_id, split_id, data))
-
-    @delete("/{activity_id:uuid}/splits/{split_id:uuid}", operation_id="DeleteSplit")
-    async def delete_split(
-        self, activity_id: uuid.UUID, split_id: uuid.UUID, activity_service: ActivityService
-    ) -> None:
-        await activity_service.delete_part(splits, activity_id, split_id)
+    add_metric, update_metric, delete_metric = _part_routes(
+        "metric", metrics, s.Metric, s.MetricCreate, s.MetricUpdate, "Add a metric definition"
+    )
+    add_split, update_split, delete_split = _part_routes(
+        "split", splits, s.Split, s.SplitCreate, s.SplitUpdate, "Add a split definition"
+    )

@@ -56,6 +56,24 @@ class Base(AuditedModel, DeclarativeBase):
     _sentinel = None  # type: ignore[assignment]
 
 
+def trash_index(table: str) -> sa.Index:
+    """The trash page's index: a user's deleted rows, most recently deleted first."""
+    return sa.Index(
+        f"ix_{table}_user_id_deleted_at_id",
+        "user_id",
+        sa.text("deleted_at DESC"),
+        sa.text("id DESC"),
+        postgresql_where=sa.text("deleted_at IS NOT NULL"),
+    )
+
+
+def search_index(table: str, body: str) -> sa.Index:
+    """The full-text search's GIN index over ``search_vector(title, body)`` (see the module)."""
+    return sa.Index(
+        f"ix_{table}_search_words", sa.text(f"{SCHEMA}.search_vector(title, {body})"), postgresql_using="gin"
+    )
+
+
 def _tsvector(*columns: str) -> sa.Computed:
     parts = " || ' ' || ".join(f"coalesce({c}, '')" for c in columns)
     return sa.Computed(f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {parts})", persisted=True)
@@ -107,19 +125,8 @@ class JournalEntry(Base, SoftDeleteMixin, Versioned):
             sa.text("id DESC"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
-        # The trash: most recently deleted first.
-        sa.Index(
-            "ix_journal_entries_user_id_deleted_at_id",
-            "user_id",
-            sa.text("deleted_at DESC"),
-            sa.text("id DESC"),
-            postgresql_where=sa.text("deleted_at IS NOT NULL"),
-        ),
-        sa.Index(
-            "ix_journal_entries_search_words",
-            sa.text(f"{SCHEMA}.search_vector(title, content)"),
-            postgresql_using="gin",
-        ),
+        trash_index("journal_entries"),
+        search_index("journal_entries", "content"),
     )
 
 
@@ -261,18 +268,8 @@ class Task(Base, SoftDeleteMixin, Versioned):
         sa.Index(
             "ix_tasks_user_id_status", "user_id", "status", postgresql_where=sa.text("deleted_at IS NULL")
         ),
-        sa.Index(
-            "ix_tasks_user_id_deleted_at_id",
-            "user_id",
-            sa.text("deleted_at DESC"),
-            sa.text("id DESC"),
-            postgresql_where=sa.text("deleted_at IS NOT NULL"),
-        ),
-        sa.Index(
-            "ix_tasks_search_words",
-            sa.text(f"{SCHEMA}.search_vector(title, description)"),
-            postgresql_using="gin",
-        ),
+        trash_index("tasks"),
+        search_index("tasks", "description"),
     )
 
 

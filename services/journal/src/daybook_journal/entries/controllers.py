@@ -97,10 +97,9 @@ class EntryController(Controller):
         stored = await entry_writes.create(data, keyed, f"{self.path}/entries")
         return cast(Response[s.Entry], stored_response(stored.status_code, stored.body, stored.headers))
 
-    get_entry = routes.get_route(ENTRY)
-    update_entry = routes.update_route(ENTRY)
-    delete_entry = routes.delete_route(ENTRY, summary="Move an entry to the trash")
-    restore_entry = routes.restore_route(ENTRY)
+    get_entry, update_entry, delete_entry, restore_entry = routes.lifecycle_routes(
+        ENTRY, delete="Move an entry to the trash"
+    )
 
     @get(
         "/entries/{entry_id:uuid}/revisions",

@@ -62,12 +62,10 @@ class GoalController(Controller):
         GOAL, operation_id="EmptyGoalTrash", summary="Delete every goal of the caller's trash for good"
     )
 
-    get_goal = routes.get_route(GOAL)
+    get_goal, update_goal, delete_goal, restore_goal = routes.lifecycle_routes(
+        GOAL, update="Change a goal; parent_id moves its subtree", delete="Soft-delete a goal and its subtree"
+    )
 
     @get("/{goal_id:uuid}/tree", operation_id="GetGoalTree", summary="The goal with its live descendants")
     async def get_tree(self, goal_id: uuid.UUID, goal_service: GoalService) -> s.GoalTree:
         return await goal_service.tree(goal_id)
-
-    update_goal = routes.update_route(GOAL, summary="Change a goal; parent_id moves its subtree")
-    delete_goal = routes.delete_route(GOAL, summary="Soft-delete a goal and its subtree")
-    restore_goal = routes.restore_route(GOAL)

@@ -10,7 +10,8 @@ import msgspec
 from daybook_journal import constraints as c
 
 
-class Goal(msgspec.Struct):
+class _GoalFields(msgspec.Struct):
+    # What a goal and a tree node both show (no docstring: a schema would inherit it).
     id: uuid.UUID
     user_id: uuid.UUID
     #: The id of the goal's tree's root (its own ``id`` for a root).
@@ -27,26 +28,16 @@ class Goal(msgspec.Struct):
     sort_order: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+class Goal(_GoalFields):
     #: Set while the goal is in the trash.
     deleted_at: datetime.datetime | None = None
 
 
-class GoalTree(msgspec.Struct):
+class GoalTree(_GoalFields):
     """A goal with its live descendants nested, siblings by ``sort_order`` then ``created_at``."""
 
-    id: uuid.UUID
-    user_id: uuid.UUID
-    root_id: uuid.UUID
-    parent_id: uuid.UUID | None
-    depth: int
-    title: str
-    description: str | None
-    deadline: datetime.datetime | None
-    status: c.GoalStatus
-    completed_at: datetime.datetime | None
-    sort_order: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
     children: list[GoalTree]
 
 

@@ -68,10 +68,9 @@ class SessionController(Controller):
     path = SESSIONS
     tags = ["sessions"]
 
-    get_session = routes.get_route(SESSION, summary="A session with its activities and values")
-    update_session = routes.update_route(SESSION)
-    delete_session = routes.delete_route(SESSION, summary="Soft-delete a session")
-    restore_session = routes.restore_route(SESSION)
+    get_session, update_session, delete_session, restore_session = routes.lifecycle_routes(
+        SESSION, get="A session with its activities and values", delete="Soft-delete a session"
+    )
 
     @post(
         "/{session_id:uuid}/activities",

@@ -70,7 +70,6 @@ class TaskController(Controller):
         TASK, operation_id="EmptyTaskTrash", summary="Delete every task of the caller's trash for good"
     )
 
-    get_task = routes.get_route(TASK)
-    update_task = routes.update_route(TASK)
-    delete_task = routes.delete_route(TASK, summary="Soft-delete a task")
-    restore_task = routes.restore_route(TASK)
+    get_task, update_task, delete_task, restore_task = routes.lifecycle_routes(
+        TASK, delete="Soft-delete a task"
+    )

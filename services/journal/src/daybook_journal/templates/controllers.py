@@ -37,6 +37,6 @@ class TemplateController(Controller):
     path = TEMPLATES
     tags = ["templates"]
 
-    get_template = routes.get_route(TEMPLATE)
-    update_template = routes.update_route(TEMPLATE)
-    delete_template = routes.delete_route(TEMPLATE, summary="Delete a template for good")
+    get_template, update_template, delete_template = routes.lifecycle_routes(
+        TEMPLATE, delete="Delete a template for good", restore=False
+    )

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller
 
-from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from daybook_common import resource_routes as routes
 from daybook_users.activity import schemas as s
 from daybook_users.activity.services import ActivityService
 from daybook_users.db import models as m
+
+
+async def _my_events(
+    activity_service: ActivityService, account: m.User, cursor: str | None, limit: int
+) -> tuple[list[s.SecurityEvent], str | None]:
+    return await activity_service.page(account.id, limit, cursor)
 
 
 class ActivityController(Controller):
     path = "/api/v1/users/me/activity"
     tags = ["users"]
 
-    @get("/", operation_id="ListMyActivity", summary="The caller's security events, newest first")
-    async def list_activity(
-        self,
-        account: m.User,
-        activity_service: ActivityService,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-    ) -> Page[s.SecurityEvent]:
-        items, next_cursor = await activity_service.page(account.id, limit, cursor)
-        return Page(items=items, next_cursor=next_cursor)
+    list_activity = routes.page_route(
+        routes.Resource("activity", "activity_service", ActivityService, s.SecurityEvent),
+        "list_activity",
+        "/",
+        _my_events,
+        parent="account",
+        parent_type=m.User,
+        operation_id="ListMyActivity",
+        summary="The caller's security events, newest first",
+    )

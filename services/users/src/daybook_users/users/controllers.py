@@ -6,10 +6,10 @@ import uuid
 
 from litestar import Controller, Response, delete, get, patch, post
 
+from daybook_common import resource_routes as routes
 from daybook_common.export import EXPORT_PATH
 from daybook_common.http import IfMatchHeader, etag, expected_version
 from daybook_common.openapi import problems
-from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_users.activity.services import ActivityService
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.services import AuthService
@@ -53,20 +53,27 @@ class MeController(Controller):
         await auth_service.delete_account(account)
 
 
+async def _live_accounts(
+    user_service: UserService, superuser: m.User, cursor: str | None, limit: int
+) -> tuple[list[s.User], str | None]:
+    rows, next_cursor = await user_service.live_page(limit, cursor)
+    return [to_schema(user) for user in rows], next_cursor
+
+
 class AdminUserController(Controller):
     path = "/api/v1/admin/users"
     tags = ["admin"]
 
-    @get("/", operation_id="ListUsers", summary="Live accounts (superusers only)")
-    async def list_users(
-        self,
-        superuser: m.User,
-        user_service: UserService,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: Cursor = None,
-    ) -> Page[s.User]:
-        rows, next_cursor = await user_service.live_page(limit, cursor)
-        return Page(items=[to_schema(user) for user in rows], next_cursor=next_cursor)
+    list_users = routes.page_route(
+        routes.Resource("user", "user_service", UserService, s.User),
+        "list_users",
+        "/",
+        _live_accounts,
+        parent="superuser",  # the dependency that lets only superusers in
+        parent_type=m.User,
+        operation_id="ListUsers",
+        summary="Live accounts (superusers only)",
+    )
 
     @delete(
         "/{user_id:uuid}",
