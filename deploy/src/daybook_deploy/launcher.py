@@ -318,8 +318,7 @@ class Stack:
             # Children import their code (seconds of CPU each) while PostgreSQL, NATS and the
             # migrations get ready; they start serving only when released.
             self._spawn_all()
-            self._start_infrastructure()
-            self._prepare_database()
+            self._start_servers()
             self._release_ready()
         except BaseException:
             self.stop()
@@ -361,7 +360,27 @@ class Stack:
         finally:
             self.timings[key] = time.monotonic() - began
 
-    def _start_infrastructure(self) -> None:
+    def _start_servers(self) -> None:
+        """NATS (then the stream) beside PostgreSQL (then provisioning and the migrations).
+
+        The two chains share nothing, and each mostly waits for a server or imports its client
+        libraries, so the second overlaps the first instead of following it (issue 23, case 15).
+        A failure of either is raised once both ended; :meth:`start` then stops what did start."""
+        if self.config.embedded_pg and not self.config.pg_fsync:
+            os.environ.setdefault(
+                "DAYBOOK_PG_FSYNC_OFF", "1"
+            )  # EmbeddedPostgres reads it; set before the threads
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="daybook-events") as pool:
+            events = pool.submit(self._start_events)
+            try:
+                self._start_postgres()
+                self._prepare_database()
+            finally:
+                events_failed = events.exception()
+        if events_failed is not None:
+            raise events_failed
+
+    def _start_events(self) -> None:
         cfg = self.config
         if cfg.embedded_nats:
             self.nats = EmbeddedNats(cfg.nats_store_dir, cfg.nats_port)
@@ -375,9 +394,24 @@ class Stack:
             self.nats_url = self.nats.url
         else:
             self.nats_url = cfg.nats_url
+        assert self.nats_url is not None
+        nats_url = self.nats_url
+
+        def create_stream() -> None:
+            from daybook_common.events.stream import ensure_stream
+
+            run_in_thread(lambda: asyncio.run(ensure_stream(nats_url)))
+
+        try:
+            self._timed("stream", create_stream)
+        except Exception as exc:
+            raise StackError(
+                f"NATS at {_redact(nats_url)} is not usable: {exc.__class__.__name__}: {exc}"
+            ) from exc
+
+    def _start_postgres(self) -> None:
+        cfg = self.config
         if cfg.embedded_pg:
-            if not cfg.pg_fsync:  # EmbeddedPostgres reads it from the environment
-                os.environ.setdefault("DAYBOOK_PG_FSYNC_OFF", "1")
             self.postgres = EmbeddedPostgres(cfg.pg_data_dir, cfg.pg_port)
             first = not (cfg.pg_data_dir / "PG_VERSION").exists()
             self.report("initialising PostgreSQL (first run)…" if first else "starting PostgreSQL…")
@@ -393,20 +427,6 @@ class Stack:
             self.admin_url = self.postgres.admin_url()
         else:
             self.admin_url = cfg.database_url
-        assert self.nats_url is not None
-        nats_url = self.nats_url
-
-        def create_stream() -> None:
-            from daybook_common.events.stream import ensure_stream
-
-            run_in_thread(lambda: asyncio.run(ensure_stream(nats_url)))
-
-        try:
-            self._timed("stream", create_stream)
-        except Exception as exc:
-            raise StackError(
-                f"NATS at {_redact(nats_url)} is not usable: {exc.__class__.__name__}: {exc}"
-            ) from exc
 
     def _prepare_database(self) -> None:
         began = time.monotonic()
