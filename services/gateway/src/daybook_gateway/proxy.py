@@ -151,27 +151,29 @@ def _retryable(exc: BaseException, method: str, forward: list[tuple[str, str]]) 
 
 async def _relay_until_disconnect(response: UpstreamResponse, send: Send, receive: Receive) -> None:
     """Relay a long-lived response chunk by chunk as it arrives, until it ends or the client
-    leaves (then the upstream connection is closed, which ends the stream there too)."""
+    leaves.  The relay runs in the request's own task; one watcher task waits for the client's
+    disconnect and then closes the upstream connection, which ends the relay here and the stream
+    at the service (one extra task per open stream, not two)."""
+    left = False
 
-    async def relay() -> None:
+    async def client_gone() -> None:
+        nonlocal left
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        left = True
+        response.close()
+
+    watching = asyncio.ensure_future(client_gone())
+    try:
         async for chunk in response.iter_chunks():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
-
-    async def client_gone() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-    relaying = asyncio.ensure_future(relay())
-    watching = asyncio.ensure_future(client_gone())
-    try:
-        await asyncio.wait({relaying, watching}, return_when=asyncio.FIRST_COMPLETED)
+    except Exception:
+        if not left:  # the upstream broke, or sending did: not the client's leaving
+            raise
     finally:
-        for task in (relaying, watching):
-            task.cancel()
-        await asyncio.gather(relaying, watching, return_exceptions=True)
-    if relaying.done() and not relaying.cancelled() and relaying.exception() is not None:
-        raise relaying.exception()  # type: ignore[misc]
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
 
 
 def _has_dot_segment(path: str) -> bool:
