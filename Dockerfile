@@ -40,6 +40,11 @@ COPY services/${SERVICE}/ services/${SERVICE}/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-editable --package "daybook-${SERVICE}" \
     && ln -s "daybook-${SERVICE}" /app/.venv/bin/daybook-service
+# The web app, which the gateway serves at /: web/dist, built on the host before the images
+# (`daybook images build` does; by hand `cd web && npm ci && npm run build`), since the images have
+# no Node.js and Debian bookworm's (18) is older than Vite needs. Only the gateway keeps it.
+COPY web/dist/ /tmp/web-dist/
+RUN if [ "${SERVICE}" = gateway ]; then cp -r /tmp/web-dist /app/web; fi
 
 
 # The whole workspace with its dev tools: the tests' pytest plugin lives in daybook_devtools.
@@ -65,14 +70,16 @@ ARG PORT
 RUN groupadd --system --gid 10001 daybook \
     && useradd --system --uid 10001 --gid daybook --home-dir /app --no-create-home --shell /usr/sbin/nologin daybook \
     && install -d -o daybook -g daybook -m 0700 /var/lib/daybook /var/lib/daybook/keys /var/lib/daybook/mail
-COPY --from=build /app/.venv /app/.venv
-# USERS_SIGNING_KEY_FILE is read by the users service only: its signing key lives on a volume there.
+COPY --from=build /app/ /app/
+# USERS_SIGNING_KEY_FILE is read by the users service only: its signing key lives on a volume there;
+# GATEWAY_WEB_DIR by the gateway only (the other images have no /app/web).
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DAYBOOK_SERVICE=${SERVICE} \
     DAYBOOK_SERVICE_PORT=${PORT} \
-    USERS_SIGNING_KEY_FILE=/var/lib/daybook/keys/users-signing-key.pem
+    USERS_SIGNING_KEY_FILE=/var/lib/daybook/keys/users-signing-key.pem \
+    GATEWAY_WEB_DIR=/app/web
 WORKDIR /app
 USER 10001:10001
 EXPOSE ${PORT}

@@ -159,13 +159,29 @@ def start_stack(request: pytest.FixtureRequest) -> StartStack:
     return functools.partial(started_stack, request)
 
 
+def _web_build_stand_in(root: Path) -> Path:
+    """A Vite-shaped build for the stack these tests start (``tests/test_web_app.py``), so that they
+    need no Node.js; against compose's gateway the image's own build of ``web/`` answers instead."""
+    (root / "assets").mkdir()
+    (root / "assets" / "index-T3st0nly.js").write_text(
+        'document.getElementById("root").textContent = "Daybook";\n'
+    )
+    (root / "index.html").write_text(
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Daybook</title>\n'
+        '<script type="module" crossorigin src="/assets/index-T3st0nly.js"></script></head>\n'
+        '<body><div id="root"></div></body></html>\n'
+    )
+    return root
+
+
 @pytest.fixture(scope="session")
 def gateway_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     given = os.environ.get("GATEWAY_URL")
     if given:
         yield _wait_for_ready(given.rstrip("/"))
         return
-    with started_stack(request, tmp_path_factory.mktemp("stack")) as stack:
+    web_dir = _web_build_stand_in(tmp_path_factory.mktemp("web"))
+    with started_stack(request, tmp_path_factory.mktemp("stack"), {"GATEWAY_WEB_DIR": str(web_dir)}) as stack:
         config = stack.config
         _STACK_METRICS.update(config.metrics_urls())
         admin_url: str = request.getfixturevalue("pg_admin_url")

@@ -83,11 +83,19 @@ def test_service_build_installs_only_the_service_and_common() -> None:
     code = [line for line in lines[syncs[0] : syncs[1]] if line.startswith("COPY ")]
     assert code == ["COPY shared/common/ shared/common/", "COPY services/${SERVICE}/ services/${SERVICE}/"]
     assert 'ln -s "daybook-${SERVICE}" /app/.venv/bin/daybook-service' in second
+    # The web app built on the host (web/dist); only the gateway's /app keeps it.
+    web = lines[syncs[1] + 1 :]
+    assert web == [
+        "COPY web/dist/ /tmp/web-dist/",
+        'RUN if [ "${SERVICE}" = gateway ]; then cp -r /tmp/web-dist /app/web; fi',
+    ]
+    assert "web/dist" not in (ROOT / ".dockerignore").read_text().split()
 
 
 def test_runtime_stage() -> None:
     runtime = _stages()["runtime"]
-    assert "COPY --from=build /app/.venv /app/.venv" in runtime
+    assert "COPY --from=build /app/ /app/" in runtime  # the virtualenv, and the gateway's web app
+    assert "GATEWAY_WEB_DIR=/app/web" in " ".join(runtime)
     assert not any(line.startswith("COPY") and "--from=build" not in line for line in runtime)
     users = [line for line in runtime if line.startswith("USER ")]
     assert users and not any(line.startswith(("USER root", "USER 0")) for line in users)

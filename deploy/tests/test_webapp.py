@@ -106,3 +106,20 @@ def test_a_failed_build_is_reported_and_stop_ends_a_running_one(
     build.stop()
     assert time.monotonic() - began < 10
     assert build.ok is False
+
+
+def test_build_now_for_the_images(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``daybook images build`` builds a missing or stale ``dist/`` first, and says when it cannot."""
+    source = make_source(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert webapp.build_now(source, tmp_path / "web-build.log", print) is False
+    fake_npm(tmp_path / "bin", 'echo "npm $*" >> calls; mkdir -p dist && echo built > dist/index.html')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    said: list[str] = []
+    assert webapp.build_now(source, tmp_path / "web-build.log", said.append) is True
+    assert (source / "calls").read_text().splitlines() == ["npm ci --no-audit --no-fund", "npm run bundle"]
+    assert said[0].startswith("web app: building web/ for the gateway image")
+    # Current now: nothing runs again.
+    age(source / "src" / "main.tsx", 60)
+    assert webapp.build_now(source, tmp_path / "web-build.log", said.append) is True
+    assert len((source / "calls").read_text().splitlines()) == 2

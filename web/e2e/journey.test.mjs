@@ -211,17 +211,28 @@ async function journey(page) {
   await page.getByRole("button", { name: "Add reminder" }).click();
   await page.getByRole("heading", { name: "Stretch" }).waitFor();
   await page.getByText(/^Next: /).first().waitFor();
-  // An rrule reminder shows its next occurrences; a bad rule is refused next to its field.
+  // An rrule reminder: before it is saved the form previews its next occurrences (the server
+  // evaluates the unsaved rule) and shows a refused rule at its field; saving a refused rule is 422.
   await page.getByLabel("Title", { exact: true }).fill("Review the month");
   await page.getByLabel("Repeats").selectOption("rrule");
   await page.getByLabel("Time", { exact: true }).fill("17:00");
   await page.getByLabel("Rule").fill("FREQ=HOURLY");
+  await page.getByText("No preview until the schedule is valid.").waitFor();
+  await page.locator(".field-error", { hasText: /FREQ|daily|HOURLY/i }).waitFor();
   await page.getByRole("button", { name: "Add reminder" }).click();
-  await page.locator(".field-error").first().waitFor();
+  await page.getByRole("alert").filter({ hasText: /FREQ|daily|HOURLY/i }).first().waitFor();
   await page.getByLabel("Rule").fill("FREQ=MONTHLY;BYDAY=-1FR");
+  const preview = page.getByText(/^Would fire: .* · .* · /);
+  await preview.waitFor();
+  assert.equal(await page.locator(".field-error").count(), 0, "the valid rule clears the refusal");
+  const previewed = (await preview.textContent()).replace(/^Would fire: /, "");
+  // The last Fridays at 17:00 (the browser's zone and the reminder's are UTC here).
+  for (const at of previewed.split(" · ")) assert.equal(new Date(`${at} UTC`).getUTCDay(), 5, `${at} is a Friday`);
   await page.getByRole("button", { name: "Add reminder" }).click();
   await page.getByRole("heading", { name: "Review the month" }).waitFor();
-  await page.getByText(/^Next: .* · .* · /).first().waitFor();
+  const saved = page.locator("li", { has: page.getByRole("heading", { name: "Review the month" }) }).getByText(/^Next: /);
+  await saved.waitFor();
+  assert.equal(await saved.textContent(), `Next: ${previewed}`, "the saved reminder fires when the preview said");
   await assertAccessible(page, "reminders");
   await page.screenshot({ path: join(SHOTS, "reminders.png"), fullPage: true });
 
@@ -237,6 +248,31 @@ async function journey(page) {
   await page.getByText("No tasks here.").waitFor();
   await page.getByRole("combobox", { name: "Status", exact: true }).selectOption("");
   await assertAccessible(page, "tasks");
+  // The tasks' trash: restore one, delete another for good, then empty it.
+  for (const title of ["Pack the bags", "Water the plants"]) {
+    await page.getByRole("textbox", { name: "Task", exact: true }).fill(title);
+    await page.getByRole("button", { name: "Add task" }).click();
+    await page.getByRole("heading", { name: title }).waitFor();
+  }
+  for (const title of ["Book the train", "Pack the bags", "Water the plants"]) {
+    await page.getByRole("button", { name: `Delete ${title}`, exact: true }).click();
+    await page.getByRole("heading", { name: title }).waitFor({ state: "detached" });
+  }
+  await page.getByRole("button", { name: "Trash", exact: true }).click();
+  await page.getByRole("heading", { name: "Deleted tasks" }).waitFor();
+  await page.getByRole("heading", { name: "Water the plants" }).waitFor();
+  await assertAccessible(page, "tasks trash");
+  await page.screenshot({ path: join(SHOTS, "tasks-trash.png"), fullPage: true });
+  await page.getByRole("button", { name: "Restore Book the train" }).click();
+  await page.getByRole("heading", { name: "Book the train" }).waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Delete for good Pack the bags" }).click();
+  await page.getByRole("heading", { name: "Pack the bags" }).waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Empty the trash" }).click();
+  await page.getByRole("button", { name: "Yes, delete all for good" }).click();
+  await page.getByText("The trash is empty.").waitFor();
+  await page.getByRole("button", { name: "Back to the tasks" }).click();
+  await page.getByRole("heading", { name: "Book the train" }).waitFor();
+  assert.equal(await page.getByRole("heading", { name: /Pack the bags|Water the plants/ }).count(), 0);
 
   // Goals: a tree, reordering, an activity with a metric, a timed session, the stats chart.
   await page.getByRole("link", { name: "Goals" }).click();
@@ -317,7 +353,14 @@ async function journey(page) {
   assert.equal(login.status, 401);
 
   assert.deepEqual(errors, [], "no console errors");
-  assert.deepEqual(failed, ["POST /api/v1/auth/register 422", "PATCH /api/v1/journal/entries/{id} 412", "POST /api/v1/reminders 422"], "only the refusals provoked on purpose");
+  // The occurrence preview's refusals depend on how fast the form was filled (each pause in typing asks).
+  const preview422 = "POST /api/v1/reminders/occurrences 422";
+  assert.ok(failed.includes(preview422), "the refused rule was refused by the preview too");
+  assert.deepEqual(
+    failed.filter((f) => f !== preview422),
+    ["POST /api/v1/auth/register 422", "PATCH /api/v1/journal/entries/{id} 412", "POST /api/v1/reminders 422"],
+    "only the refusals provoked on purpose",
+  );
 }
 
 /** An emailed link opened on this stack's gateway (the link's own origin is USERS_PUBLIC_URL). */

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from daybook_deploy import webapp
 from daybook_devtools.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -179,8 +180,18 @@ def build(engine: Engine, tag: str, *args: str) -> float:
     return time.monotonic() - began
 
 
+def build_web_app() -> None:
+    """``web/dist``, which the Dockerfile copies into the gateway image (the images have no Node.js)."""
+    if not webapp.build_now(webapp.SOURCE_DIR, ROOT / ".daybook" / "web-build.log", say):
+        raise ImagesError(
+            "the gateway image serves the web app from web/dist, which is missing or stale and could not"
+            " be built: install Node.js 20.19+ with npm (or run `npm ci && npm run build` in web/)"
+        )
+
+
 def cmd_build(local_base: bool) -> int:
     engine = find_engine()
+    build_web_app()
     base, postgres, nats = OFFICIAL_BASE, OFFICIAL_POSTGRES, OFFICIAL_NATS
     if not local_base and not can_pull(engine, OFFICIAL_BASE):
         say(f"cannot pull {OFFICIAL_BASE}: making the base from Debian packages instead")

@@ -142,3 +142,16 @@ def prepare(source: Path, log_path: Path, report: Reporter) -> tuple[Path | None
     build = WebBuild(source, log_path, report)
     build.start()
     return dist, build
+
+
+def build_now(source: Path, log_path: Path, report: Reporter) -> bool:
+    """Build ``dist/`` now if it is missing or stale (``daybook images build``: the gateway image
+    copies it); whether a current build is there afterwards (False without ``node``/``npm``)."""
+    if not is_stale(source):
+        return True
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return False
+    report(f"web app: building web/ for the gateway image (npm, log {log_path})")
+    build = WebBuild(source, log_path, report)
+    build.start()
+    return bool(build.wait())

@@ -24,9 +24,8 @@ export interface ReminderForm {
   rrule: string;
 }
 
-export interface ReminderBody {
-  title: string;
-  message: string;
+/** When a reminder fires: what `POST /reminders/occurrences` previews, and part of a create body. */
+export interface ScheduleBody {
   frequency: Frequency;
   time: string;
   timezone: string;
@@ -35,12 +34,21 @@ export interface ReminderBody {
   rrule?: string;
 }
 
-export function reminderBody(form: ReminderForm): ReminderBody {
-  const body: ReminderBody = { title: form.title, message: form.message, frequency: form.frequency, time: form.time, timezone: form.timezone };
+export interface ReminderBody extends ScheduleBody {
+  title: string;
+  message: string;
+}
+
+export function scheduleBody(form: ReminderForm): ScheduleBody {
+  const body: ScheduleBody = { frequency: form.frequency, time: form.time, timezone: form.timezone };
   if (form.startDate) body.start_date = form.startDate;
   if (form.frequency === "custom") body.custom_days = DAYS.filter((d) => form.customDays.includes(d));
   if (form.frequency === "rrule") body.rrule = form.rrule.trim().replace(/^RRULE:/i, "");
   return body;
+}
+
+export function reminderBody(form: ReminderForm): ReminderBody {
+  return { title: form.title, message: form.message, ...scheduleBody(form) };
 }
 
 export function browserTimeZone(): string {

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, must } from "../api/client";
 import type { components } from "../api/schema";
+import { EmptyTrash } from "../components/EmptyTrash";
 import { ProblemBanner } from "../components/ProblemBanner";
 import { open } from "../lib/crypto";
 import { formatWhen } from "../lib/dates";
@@ -61,7 +62,6 @@ export function Journal({ userId, entryKey, onUnlock }: Props) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [editing, setEditing] = useState<Entry | "new" | null>(null);
-  const [confirmEmpty, setConfirmEmpty] = useState(false);
   const { problem, run } = useAction();
   const sentinel = useRef<HTMLDivElement>(null);
   const loading = useRef(false);
@@ -149,7 +149,6 @@ export function Journal({ userId, entryKey, onUnlock }: Props) {
       await must(api.DELETE("/api/v1/journal/trash"));
       setEntries([]);
       setCursor(null);
-      setConfirmEmpty(false);
     });
   }
 
@@ -185,16 +184,7 @@ export function Journal({ userId, entryKey, onUnlock }: Props) {
           </>
         ) : (
           <>
-            {entries.length > 0 &&
-              (confirmEmpty ? (
-                <button type="button" className="danger" onClick={() => void emptyTrash()}>
-                  Yes, delete all for good
-                </button>
-              ) : (
-                <button type="button" onClick={() => setConfirmEmpty(true)}>
-                  Empty the trash
-                </button>
-              ))}
+            {entries.length > 0 && <EmptyTrash onEmpty={emptyTrash} />}
             <button type="button" onClick={() => setView("entries")}>
               Back to the journal
             </button>

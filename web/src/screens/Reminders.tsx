@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
 import { api, must, newIdempotencyKey } from "../api/client";
-import { errorFor } from "../api/problem";
+import { ProblemError, errorFor, toProblem, type Problem } from "../api/problem";
 import type { components } from "../api/schema";
 import { Field } from "../components/Field";
 import { ProblemBanner } from "../components/ProblemBanner";
 import { formatWhen } from "../lib/dates";
-import { DAYS, FREQUENCIES, browserTimeZone, reminderBody, timeZones, type Day, type Frequency, type ReminderForm } from "../lib/reminders";
+import { latestAfterPause } from "../lib/latest";
+import { DAYS, FREQUENCIES, browserTimeZone, reminderBody, scheduleBody, timeZones, type Day, type Frequency, type ReminderForm, type ScheduleBody } from "../lib/reminders";
 import { useAction } from "../lib/useAsync";
 
 type Reminder = components["schemas"]["reminders_Reminder"];
@@ -32,6 +33,44 @@ function Occurrences({ reminder }: { reminder: Reminder }) {
   );
 }
 
+type Preview = { items: string[] } | { problem: Problem } | null;
+const PREVIEW_PAUSE_MS = 400;
+
+/** The next occurrences of the schedule being edited, as the server computes them, before it is saved. */
+function usePreview(schedule: ScheduleBody): Preview {
+  const [preview, setPreview] = useState<Preview>(null);
+  const previewer = useMemo(
+    () =>
+      latestAfterPause(
+        (body: ScheduleBody) =>
+          // The body is a union the document's oneOf types stricter than a form builds (as for create).
+          must(api.POST("/api/v1/reminders/occurrences", { params: { query: { limit: 3 } }, body: body as never })),
+        (answer) =>
+          setPreview(
+            answer.ok
+              ? { items: answer.value.items }
+              : { problem: answer.error instanceof ProblemError ? answer.error.problem : toProblem(0, null) },
+          ),
+        PREVIEW_PAUSE_MS,
+      ),
+    [],
+  );
+  useEffect(() => () => previewer.stop(), [previewer]);
+  const key = JSON.stringify(schedule);
+  useEffect(() => previewer.update(JSON.parse(key) as ScheduleBody), [previewer, key]);
+  return preview;
+}
+
+function PreviewLine({ preview }: { preview: Preview }) {
+  if (!preview) return null;
+  if ("problem" in preview) {
+    const named = preview.problem.errors.length > 0;
+    return <p className="muted">{named ? "No preview until the schedule is valid." : `No preview: ${preview.problem.detail}`}</p>;
+  }
+  if (preview.items.length === 0) return <p className="muted">It would not fire.</p>;
+  return <p className="muted">Would fire: {preview.items.map((at) => formatWhen(at)).join(" · ")}</p>;
+}
+
 const today = () => new Date().toLocaleDateString("sv-SE"); // YYYY-MM-DD in the browser's zone
 
 export function Reminders() {
@@ -48,6 +87,14 @@ export function Reminders() {
   }));
   const list = useAction();
   const save = useAction();
+  const schedule = scheduleBody(form);
+  const preview = usePreview(schedule);
+  // A save's refusal is about the schedule it sent: a changed schedule has the preview's verdict.
+  const { setProblem: setSaveProblem } = save;
+  const scheduleKey = JSON.stringify(schedule);
+  useEffect(() => setSaveProblem(null), [scheduleKey, setSaveProblem]);
+  // A field's message: from the last save, else from the preview (so a bad rule shows before saving).
+  const problemAt = (field: string) => errorFor(save.problem, field) ?? (preview && "problem" in preview ? errorFor(preview.problem, field) : undefined);
   const set = <K extends keyof ReminderForm>(key: K, value: ReminderForm[K]) => setForm((f) => ({ ...f, [key]: value }));
 
   const load = useCallback(async () => {
@@ -96,13 +143,13 @@ export function Reminders() {
       <h1 id="reminders-title">Reminders</h1>
       <form className="card" onSubmit={create} aria-label="New reminder">
         <div className="grid">
-          <Field label="Title" error={errorFor(save.problem, "title")}>
+          <Field label="Title" error={problemAt("title")}>
             {(p) => <input {...p} required maxLength={200} value={form.title} onChange={(e) => set("title", e.target.value)} />}
           </Field>
-          <Field label="Message" error={errorFor(save.problem, "message")}>
+          <Field label="Message" error={problemAt("message")}>
             {(p) => <input {...p} maxLength={2000} value={form.message} onChange={(e) => set("message", e.target.value)} />}
           </Field>
-          <Field label="Repeats" error={errorFor(save.problem, "frequency")}>
+          <Field label="Repeats" error={problemAt("frequency")}>
             {(p) => (
               <select {...p} value={form.frequency} onChange={(e) => set("frequency", e.target.value as Frequency)}>
                 {Object.entries(FREQUENCIES).map(([value, label]) => (
@@ -113,10 +160,10 @@ export function Reminders() {
               </select>
             )}
           </Field>
-          <Field label="Time" error={errorFor(save.problem, "time")}>
+          <Field label="Time" error={problemAt("time")}>
             {(p) => <input {...p} type="time" required value={form.time} onChange={(e) => set("time", e.target.value)} />}
           </Field>
-          <Field label="Time zone" error={errorFor(save.problem, "timezone")}>
+          <Field label="Time zone" error={problemAt("timezone")}>
             {(p) => (
               <select {...p} value={form.timezone} onChange={(e) => set("timezone", e.target.value)}>
                 {timeZones().map((zone) => (
@@ -127,7 +174,7 @@ export function Reminders() {
               </select>
             )}
           </Field>
-          <Field label={form.frequency === "once" ? "Date" : "Starting"} error={errorFor(save.problem, "start_date")}>
+          <Field label={form.frequency === "once" ? "Date" : "Starting"} error={problemAt("start_date")}>
             {(p) => <input {...p} type="date" value={form.startDate} onChange={(e) => set("startDate", e.target.value)} />}
           </Field>
         </div>
@@ -144,14 +191,17 @@ export function Reminders() {
                 {day}
               </label>
             ))}
-            {errorFor(save.problem, "custom_days") && <small className="field-error">{errorFor(save.problem, "custom_days")}</small>}
+            {problemAt("custom_days") && <small className="field-error">{problemAt("custom_days")}</small>}
           </fieldset>
         )}
         {form.frequency === "rrule" && (
-          <Field label="Rule" error={errorFor(save.problem, "rrule")} hint="e.g. FREQ=MONTHLY;BYDAY=-1FR (last Friday of each month); FREQ=WEEKLY;INTERVAL=2;BYDAY=MO">
+          <Field label="Rule" error={problemAt("rrule")} hint="e.g. FREQ=MONTHLY;BYDAY=-1FR (last Friday of each month); FREQ=WEEKLY;INTERVAL=2;BYDAY=MO">
             {(p) => <input {...p} required value={form.rrule} onChange={(e) => set("rrule", e.target.value)} />}
           </Field>
         )}
+        <div aria-live="polite">
+          <PreviewLine preview={preview} />
+        </div>
         <ProblemBanner problem={save.problem} shownFields={FIELDS} />
         <button type="submit" className="primary" disabled={save.busy}>
           Add reminder

@@ -6,6 +6,7 @@ import { Field } from "../components/Field";
 import { ProblemBanner } from "../components/ProblemBanner";
 import { formatWhen, localToRfc3339 } from "../lib/dates";
 import { useAction } from "../lib/useAsync";
+import { TaskTrash } from "./TaskTrash";
 
 type Task = components["schemas"]["journal_Task"];
 type Goal = components["schemas"]["journal_Goal"];
@@ -15,6 +16,12 @@ const SORTS = { "-created_at": "Newest first", due_at: "Due soonest", "-priority
 const STATUS_LABEL: Record<Status, string> = { todo: "To do", in_progress: "In progress", done: "Done" };
 
 export function Tasks() {
+  const [showTrash, setShowTrash] = useState(false);
+  if (showTrash) return <TaskTrash onBack={() => setShowTrash(false)} />;
+  return <TaskList onTrash={() => setShowTrash(true)} />;
+}
+
+function TaskList({ onTrash }: { onTrash: () => void }) {
   const [tasks, setTasks] = useState<Task[]>([]);
   const [goals, setGoals] = useState<Goal[]>([]);
   const [status, setStatus] = useState<Status | "">("");
@@ -79,7 +86,12 @@ export function Tasks() {
 
   return (
     <section aria-labelledby="tasks-title">
-      <h1 id="tasks-title">Tasks</h1>
+      <div className="toolbar">
+        <h1 id="tasks-title">Tasks</h1>
+        <button type="button" onClick={onTrash}>
+          Trash
+        </button>
+      </div>
       <form className="card" onSubmit={create} aria-label="New task">
         <div className="grid">
           <Field label="Task" error={errorFor(form.problem, "title")}>
