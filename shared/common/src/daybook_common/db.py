@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ssl
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,16 +154,41 @@ def create_engine(db: DatabaseSettings, application_name: str) -> AsyncEngine:
     )
 
 
+#: The dependency name under which advanced-alchemy provides the request's session; handlers ask
+#: for ``db_session``, which is :func:`provide_db_session` on top of it.
+PLUGIN_SESSION_KEY = "plugin_db_session"
+
+
 def alchemy_config(db: DatabaseSettings, metadata: MetaData, application_name: str) -> SQLAlchemyAsyncConfig:
-    """The advanced-alchemy plugin config: one session and one transaction per request."""
+    """The advanced-alchemy plugin config: one session and one transaction per request.
+
+    Its ``autocommit`` send hook still rolls back a request answered 4xx/5xx and closes the
+    session; the commit of a successful request happens earlier, in :func:`provide_db_session`.
+    """
     return SQLAlchemyAsyncConfig(
         engine_instance=create_engine(db, application_name),
         metadata=metadata,
         create_all=False,
+        session_dependency_key=PLUGIN_SESSION_KEY,
         before_send_handler="autocommit",
         session_config=AsyncSessionConfig(expire_on_commit=False),
         engine_config=EngineConfig(),
     )
+
+
+async def provide_db_session(plugin_db_session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The request's session (``db_session``), committed once the handler has returned and before
+    the response is sent.
+
+    advanced-alchemy's ``autocommit`` hook commits while the response is already on its way and only
+    logs a commit that failed, so a write whose commit was cut off (the database restarting) would
+    still be answered ``201``. Committed here, a failed commit is an exception like any other: the
+    usual 503 (or 409 for a constraint checked at commit) and nothing acknowledged is lost. A
+    handler that raised never gets here: the hook rolls it back.
+    """
+    yield plugin_db_session
+    if plugin_db_session.in_transaction():
+        await plugin_db_session.commit()
 
 
 async def set_rls_user(session: AsyncSession, user_id: uuid.UUID) -> None:

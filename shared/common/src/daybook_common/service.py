@@ -27,7 +27,7 @@ from daybook_common.auth import (
     TokenVerifier,
     provide_current_user,
 )
-from daybook_common.db import DatabaseSettings, alchemy_config
+from daybook_common.db import DatabaseSettings, alchemy_config, provide_db_session
 from daybook_common.denylist import DeniedUsers
 from daybook_common.events.consumer import EventConsumer, EventHandler
 from daybook_common.events.relay import OutboxRelay
@@ -126,7 +126,11 @@ class ServiceApp:
         events = EventRuntime(s, self.outbox, self.event_handlers, self.follow_deleted_users, verifier)
         if events.consumer is not None:
             events.consumer.tracer_provider = tracing
-        dependencies = {"current_user": Provide(provide_current_user), **self.dependencies}
+        dependencies = {
+            "current_user": Provide(provide_current_user),
+            "db_session": Provide(provide_db_session),
+            **self.dependencies,
+        }
         engine = db_config.engine_instance
         sampler = PoolSampler(s.name, lambda: engine.sync_engine.pool if engine is not None else None)
         own_handlers: list[Any] = [*health_handlers(ready), *([MetricsController] if s.metrics else [])]
