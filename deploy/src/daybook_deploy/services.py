@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 JWKS_PATH = "/api/v1/auth/jwks"
 DATABASE = "daybook"
@@ -128,50 +129,33 @@ def service_env(spec: ServiceSpec, at: Endpoints) -> dict[str, str]:
     return env
 
 
+def _domain_service(name: str, port: int, **more: Any) -> ServiceSpec:
+    """A domain API laid out as users, journal and reminders are: package ``daybook_<name>``,
+    ``<NAME>_`` variables, ``daybook-<name> serve``, its own schema and migrations, NATS, JWKS."""
+    package = f"daybook_{name}"
+    return ServiceSpec(
+        name=name,
+        package=package,
+        prefix=name.upper(),
+        script=f"daybook-{name}",
+        args=("serve",),
+        module=f"{package}.cli",
+        preload=f"{package}.app",
+        port=port,
+        schema=name,
+        migrates=True,
+        nats=True,
+        jwks=True,
+        **more,
+    )
+
+
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec(
-        name="users",
-        package="daybook_users",
-        prefix="USERS",
-        script="daybook-users",
-        args=("serve",),
-        module="daybook_users.cli",
-        preload="daybook_users.app",
-        port=8001,
-        schema="users",
-        migrates=True,
-        nats=True,
-        jwks=True,
-        extra_env=("USERS_SIGNING_KEY_FILE", "USERS_MAIL_DIR", "USERS_PUBLIC_URL"),
+    _domain_service(
+        "users", 8001, extra_env=("USERS_SIGNING_KEY_FILE", "USERS_MAIL_DIR", "USERS_PUBLIC_URL")
     ),
-    ServiceSpec(
-        name="journal",
-        package="daybook_journal",
-        prefix="JOURNAL",
-        script="daybook-journal",
-        args=("serve",),
-        module="daybook_journal.cli",
-        preload="daybook_journal.app",
-        port=8002,
-        schema="journal",
-        migrates=True,
-        nats=True,
-        jwks=True,
-    ),
-    ServiceSpec(
-        name="reminders",
-        package="daybook_reminders",
-        prefix="REMINDERS",
-        script="daybook-reminders",
-        args=("serve",),
-        module="daybook_reminders.cli",
-        preload="daybook_reminders.app",
-        port=8003,
-        schema="reminders",
-        migrates=True,
-        nats=True,
-        jwks=True,
-    ),
+    _domain_service("journal", 8002),
+    _domain_service("reminders", 8003),
     ServiceSpec(
         name="reminders-scheduler",
         package="daybook_reminders",

@@ -44,6 +44,13 @@ LAG_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.
 #: The route label of a request no route matched (never the raw path: unbounded label values).
 UNMATCHED = "<unmatched>"
 
+
+def _latest_gauge(name: str, documentation: str, labels: list[str]) -> Gauge:
+    """A gauge of what one worker measures (a backlog, a queue length): the most recent live
+    worker's value is the value."""
+    return Gauge(name, documentation, labels, multiprocess_mode="livemostrecent")
+
+
 # --- HTTP -------------------------------------------------------------------------------------
 HTTP_REQUESTS = Counter(
     "daybook_http_requests_total",
@@ -99,17 +106,9 @@ DB_POOL_CAPACITY = Gauge(
     multiprocess_mode="livesum",
 )
 # --- events -----------------------------------------------------------------------------------
-OUTBOX_BACKLOG = Gauge(
-    "daybook_outbox_backlog",
-    "Outbox rows not yet published",
-    ["service"],
-    multiprocess_mode="livemostrecent",
-)
-OUTBOX_OLDEST_AGE = Gauge(
-    "daybook_outbox_oldest_age_seconds",
-    "Age of the oldest unpublished outbox row (0 when none)",
-    ["service"],
-    multiprocess_mode="livemostrecent",
+OUTBOX_BACKLOG = _latest_gauge("daybook_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_OLDEST_AGE = _latest_gauge(
+    "daybook_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when none)", ["service"]
 )
 OUTBOX_PUBLISHED = Counter(
     "daybook_outbox_published_total", "Outbox rows published to JetStream", ["service"]
@@ -141,18 +140,16 @@ CONSUMER_LAG = Histogram(
     ["service", "consumer"],
     buckets=LAG_BUCKETS,
 )
-CONSUMER_PENDING = Gauge(
+CONSUMER_PENDING = _latest_gauge(
     "daybook_consumer_pending_messages",
     "Messages in the stream not yet delivered to this consumer (as of its last delivery)",
     ["service", "consumer"],
-    multiprocess_mode="livemostrecent",
 )
 # --- email (users' mail worker) -----------------------------------------------------------------
-EMAILS_QUEUED = Gauge(
+EMAILS_QUEUED = _latest_gauge(
     "daybook_emails_queued",
     "Emails waiting in mail_outbox to be sent (as of the mail worker's last pass)",
     ["service"],
-    multiprocess_mode="livemostrecent",
 )
 EMAILS_SENT = Counter(
     "daybook_emails_sent_total", "Emails the SMTP server (or the file sender) accepted", ["service"]
@@ -176,11 +173,8 @@ SCHEDULER_LAG = Histogram(
     [],
     buckets=LAG_BUCKETS,
 )
-SCHEDULER_DUE = Gauge(
-    "daybook_scheduler_due_backlog",
-    "Reminders due and not yet fired (as of the last pass)",
-    [],
-    multiprocess_mode="livemostrecent",
+SCHEDULER_DUE = _latest_gauge(
+    "daybook_scheduler_due_backlog", "Reminders due and not yet fired (as of the last pass)", []
 )
 SCHEDULER_LAST_PASS = Gauge(
     "daybook_scheduler_last_pass_timestamp_seconds",
