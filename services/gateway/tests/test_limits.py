@@ -151,6 +151,27 @@ async def test_every_registration_and_reset_request_counts(
         assert len(upstreams.users.seen) == 3
 
 
+async def test_failed_mailed_tokens_count_and_good_ones_do_not(
+    make_gateway: Any, upstreams: Upstreams, nats_url: str
+) -> None:
+    limits = {
+        "GATEWAY_RATE_LIMITS": "on",
+        "GATEWAY_RATE_LIMIT_PASSWORD_RESET_CONFIRM": "2/86400",
+        "GATEWAY_RATE_LIMIT_VERIFY_EMAIL": "2/86400",
+    }
+    async with make_gateway(peer=fresh_address(), GATEWAY_NATS_URL=nats_url, **limits) as c:
+        await connected(c)
+        for path in ("/api/v1/auth/password-reset/confirm", "/api/v1/auth/verify-email"):
+            good = await c.post(path, json={"token": "t"}, headers={"X-Stub-Status": "204"})
+            assert good.status_code == 204 and ratelimit(good) == ("2", "2")
+            bad = [
+                (await c.post(path, json={"token": "t"}, headers={"X-Stub-Status": "400"})).status_code
+                for _ in range(3)
+            ]
+            assert bad == [400, 400, 429], path
+        assert len(upstreams.users.seen) == 6  # the refused ones never reached the users service
+
+
 async def test_untrusted_peer_cannot_dodge_the_limit_with_x_forwarded_for(
     make_gateway: Any, upstreams: Upstreams, nats_url: str
 ) -> None:

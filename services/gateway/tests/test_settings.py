@@ -30,6 +30,8 @@ def test_defaults_match_the_documented_ports_and_limits() -> None:
         "login": RateLimit(20, 300.0),
         "register": RateLimit(30, 3600.0),
         "password-reset": RateLimit(5, 3600.0),
+        "password-reset-confirm": RateLimit(20, 900.0),
+        "verify-email": RateLimit(20, 900.0),
         "password-change": RateLimit(10, 900.0),
         "export": RateLimit(5, 3600.0),
     }

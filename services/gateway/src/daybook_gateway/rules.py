@@ -75,6 +75,17 @@ RULES: tuple[Rule, ...] = (
     Rule("register", "POST", "/api/v1/auth/register", "attempts", RateLimit(30, 3600)),
     # Each request may send an email; the users service also limits mails per account.
     Rule("password-reset", "POST", "/api/v1/auth/password-reset", "attempts", RateLimit(5, 3600)),
+    # Mailed single-use tokens answered 400 (spent, expired, unknown): guessing 256-bit tokens is
+    # hopeless, but nothing legitimate fails often, so failures are cheap to cap.
+    Rule(
+        "password-reset-confirm",
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        "failures",
+        RateLimit(20, 900),
+        failures(400),
+    ),
+    Rule("verify-email", "POST", "/api/v1/auth/verify-email", "failures", RateLimit(20, 900), failures(400)),
     # A wrong current password (422) or the users service's own lock-out (429).
     Rule(
         "password-change",
