@@ -205,3 +205,25 @@ async def test_signing_a_session_out_closes_its_stream(client: httpx.AsyncClient
     ).status_code == 204
     await asyncio.wait_for(on_phone.ended.wait(), HEARTBEAT_WAIT + 5)
     assert not on_laptop.ended.is_set()
+
+
+async def test_an_eleventh_stream_of_a_user_is_429_through_the_gateway_until_one_leaves(
+    client: httpx.AsyncClient, open_stream: Any
+) -> None:
+    headers = await account(client)
+    streams = [await open_stream(headers) for _ in range(10)]
+    refused = await client.get(STREAM, headers=headers)
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.headers["retry-after"] == "30" and refused.headers["x-request-id"]
+    assert refused.json()["status"] == 429
+    await open_stream(await account(client))  # another user is not limited
+    await streams[0].response.aclose()  # a client that leaves frees its place at once
+    deadline = time.monotonic() + 3
+    while True:
+        async with client.stream("GET", STREAM, headers=headers) as again:
+            if again.status_code == 200:
+                break
+            assert again.status_code == 429, again.status_code
+        assert time.monotonic() < deadline, "the stream whose client left still counted after 3 s"
+        await asyncio.sleep(0.1)

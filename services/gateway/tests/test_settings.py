@@ -39,6 +39,7 @@ def test_defaults_match_the_documented_ports_and_limits() -> None:
     assert s.nats_url == "nats://127.0.0.1:14222"
     assert s.cors_origins == () and s.trusted_proxies == ()
     assert s.access_log is True
+    assert (s.connect_timeout, s.stream_connect_timeout) == (2.0, 10.0)
 
 
 def test_environment_overrides() -> None:
@@ -56,11 +57,13 @@ def test_environment_overrides() -> None:
             "GATEWAY_CORS_ORIGINS": "https://a.example/, http://localhost:5173",
             "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
             "GATEWAY_ACCESS_LOG": "false",
+            "GATEWAY_STREAM_CONNECT_TIMEOUT": "3",
         }
     )
     assert s.users_urls == ("http://users:8001",)
     assert s.auth.jwks_url == "http://users:8001/api/v1/auth/jwks"  # follows the users URL
     assert (s.connect_timeout, s.read_timeout, s.total_timeout) == (0.5, 7.0, 9.0)
+    assert s.stream_connect_timeout == 3.0
     assert s.max_body_bytes == 2048
     limits = {rule.name: limit for rule, limit in s.rate_limits}
     assert limits["login"] == RateLimit(5, 10.0) and "password-reset" not in limits

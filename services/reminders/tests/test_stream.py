@@ -139,9 +139,9 @@ class Stream:
 async def open_stream() -> AsyncIterator[Any]:
     opened: list[tuple[httpx.AsyncClient, Stream, asyncio.Task[None]]] = []
 
-    async def start(base_url: str, headers: dict[str, str]) -> Stream:
+    async def start(base_url: str, headers: dict[str, str], params: dict[str, str] | None = None) -> Stream:
         client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(5, read=30))
-        request = client.build_request("GET", STREAM, headers=headers)
+        request = client.build_request("GET", STREAM, headers=headers, params=params)
         response = await client.send(request, stream=True)
         assert response.status_code == 200, (await response.aread()).decode()
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -264,3 +264,57 @@ async def test_streams_end_when_the_account_is_denied_or_the_token_expires(
     # A token that expires in two seconds: its stream ends then (reconnect with a fresh one).
     short = await open_stream(a.url, {"Authorization": f"Bearer {signer.token(uuid.uuid4(), ttl=2)}"})
     await asyncio.wait_for(short.ended.wait(), 5)
+
+
+async def test_ten_streams_per_user_on_a_replica_then_429_and_a_client_that_leaves_frees_its_place(
+    replicas: tuple[Replica, Replica], signer: TestSigner, open_stream: Any
+) -> None:
+    a, b = replicas
+    headers = signer.headers(uuid.uuid4())
+    streams = [await open_stream(a.url, headers) for _ in range(10)]
+    async with httpx.AsyncClient(base_url=a.url) as client:
+        refused = await client.get(STREAM, headers=headers)
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.headers["retry-after"] == "30"
+        assert "10" in refused.json()["detail"]
+        # Through the handler (a query string) the same limit holds: one hub per process.
+        assert (await client.get(STREAM + "?from=web", headers=headers)).status_code == 429
+    await open_stream(b.url, headers)  # the other replica counts its own
+    await open_stream(a.url, signer.headers(uuid.uuid4()))  # and other users are not limited
+    await streams[0].response.aclose()  # the client leaves: its place is free at once
+    deadline = time.monotonic() + 2
+    while True:
+        async with (
+            httpx.AsyncClient(base_url=a.url, timeout=5) as client,
+            client.stream("GET", STREAM, headers=headers) as r,
+        ):
+            if r.status_code == 200:
+                break
+        assert time.monotonic() < deadline, "the left stream still counted after 2 s"
+        await asyncio.sleep(0.1)
+    assert not streams[1].ended.is_set()
+
+
+async def test_a_request_of_another_shape_streams_through_the_handler_alike(
+    replicas: tuple[Replica, Replica], signer: TestSigner, conn: asyncpg.Connection, open_stream: Any
+) -> None:
+    """A query string or an upper-case ``Last-Event-ID`` go through Litestar's handler (not the fast
+    path): the same stream, replay and live events."""
+    a, b = replicas
+    user = uuid.uuid4()
+    headers = signer.headers(user)
+    reminder = await make_reminder(a.url, headers)
+    first = dt.datetime.fromisoformat(reminder["next_fire_at"])
+    await fire(conn, first + dt.timedelta(days=1))
+    async with httpx.AsyncClient(base_url=a.url) as client:
+        listed = (await client.get("/api/v1/notifications", headers=headers)).json()["items"]
+    oldest, newest = listed[1]["id"], listed[0]["id"]
+    stream = await open_stream(b.url, headers | {"Last-Event-ID": oldest.upper()})
+    by_query = await open_stream(a.url, headers, {"from": "web"})
+    await stream.until(lambda: len(stream.events) == 1)
+    assert stream.events[0][0] == newest
+    await fire(conn, first + dt.timedelta(days=2))
+    for each in (stream, by_query):
+        await each.until(lambda each=each: len(each.events) >= 1 and each.events[-1][0] != newest)
+    await by_query.until(lambda: sum(text == "keep-alive" for text, _ in by_query.comments) >= 1, 5)

@@ -108,27 +108,35 @@ class Upstream:
     def connections(self, replica: Replica, streaming: bool) -> ConnectionPool:
         """The proxy's pool for ``replica``: for ordinary requests the total and read timeouts and
         ``max_connections``; for ``STREAM_PATHS`` no total timeout, ``stream_idle_timeout`` between
-        reads (the service's heartbeat keeps it from firing) and ``stream_max_connections``, so
+        reads (the service's heartbeat keeps it from firing), ``stream_connect_timeout`` (a burst
+        of reconnecting clients, see Settings) and ``stream_max_connections``, so
         open streams never take the connections ordinary requests need."""
         s = self.settings
         if streaming:
             if replica.stream_pool is None:
                 replica.stream_pool = self._pool(
-                    replica, s.stream_max_connections, s.stream_idle_timeout, None
+                    replica, s.stream_max_connections, s.stream_connect_timeout, s.stream_idle_timeout, None
                 )
             return replica.stream_pool
         if replica.pool is None:
-            replica.pool = self._pool(replica, s.max_connections, s.read_timeout, s.total_timeout)
+            replica.pool = self._pool(
+                replica, s.max_connections, s.connect_timeout, s.read_timeout, s.total_timeout
+            )
         return replica.pool
 
     def _pool(
-        self, replica: Replica, limit: int, read_timeout: float, total_timeout: float | None
+        self,
+        replica: Replica,
+        limit: int,
+        connect_timeout: float,
+        read_timeout: float,
+        total_timeout: float | None,
     ) -> ConnectionPool:
         s = self.settings
         return ConnectionPool(
             replica.url,
             limit=limit,
-            connect_timeout=s.connect_timeout,
+            connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             total_timeout=total_timeout,
             keepalive_timeout=s.keepalive_timeout,

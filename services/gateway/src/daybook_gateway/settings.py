@@ -35,6 +35,11 @@ class Settings:
     #: 15 s heartbeat) at least this often, and up to ``stream_max_connections`` may be open.
     stream_idle_timeout: float = 45.0
     stream_max_connections: int = 10_000
+    #: Seconds to connect to the upstream for a live stream. Longer than ``connect_timeout``: when
+    #: a thousand clients reconnect in the same second (after a deploy or a network blip) the
+    #: gateway's own event loop is busy with their token checks for a few seconds, and the 2 s
+    #: timer ran out before the loop saw connections the kernel had long made (504s, bench case 11).
+    stream_connect_timeout: float = 10.0
     keepalive_timeout: float = 15.0
     #: Where the signing keys are fetched, in order until one answers (``GATEWAY_JWKS_URL``,
     #: comma-separated; by default every users replica's).
@@ -96,6 +101,7 @@ class Settings:
             keepalive_timeout=_positive(env, "UPSTREAM_KEEPALIVE", cls.keepalive_timeout),
             stream_idle_timeout=_positive(env, "STREAM_IDLE_TIMEOUT", cls.stream_idle_timeout),
             stream_max_connections=int(_positive(env, "STREAM_MAX_CONNECTIONS", cls.stream_max_connections)),
+            stream_connect_timeout=_positive(env, "STREAM_CONNECT_TIMEOUT", cls.stream_connect_timeout),
             jwks_urls=jwks_urls,
             eject_seconds=_positive(env, "UPSTREAM_EJECT_SECONDS", cls.eject_seconds),
             max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", cls.max_body_bytes)),

@@ -122,6 +122,8 @@ class Settings:
     (below every proxy's idle timeout on the way; the gateway's is GATEWAY_STREAM_IDLE_TIMEOUT)."""
     audit_retention_days: int = 400
     """REMINDERS_AUDIT_RETENTION_DAYS: audit-trail rows older than this are deleted."""
+    streams_per_user: int = 10
+    """REMINDERS_STREAMS_PER_USER: live streams one user may hold open on one process (one more: 429)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +138,7 @@ class Settings:
             retention_interval_seconds=_retention_interval(env),
             stream_heartbeat_seconds=_heartbeat(env),
             audit_retention_days=_audit_retention(env),
+            streams_per_user=_streams_per_user(env),
         )
 
 
@@ -171,4 +174,11 @@ def _audit_retention(env: Env) -> int:
     value = env.int("AUDIT_RETENTION_DAYS", Settings.audit_retention_days)
     if value < 1:
         raise SettingsError(f"{env.name('AUDIT_RETENTION_DAYS')} must be at least 1")
+    return value
+
+
+def _streams_per_user(env: Env) -> int:
+    value = env.int("STREAMS_PER_USER", Settings.streams_per_user)
+    if not 1 <= value <= 1000:
+        raise SettingsError(f"{env.name('STREAMS_PER_USER')} must be between 1 and 1000")
     return value

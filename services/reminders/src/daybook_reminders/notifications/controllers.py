@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
-from litestar.response import ServerSentEvent
+from litestar.types import ASGIApp
 
 from daybook_common.auth import VERIFIER_STATE_KEY, AccessClaims
 from daybook_common.errors import NotFound
@@ -18,7 +18,12 @@ from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_reminders.db import models as m
 from daybook_reminders.notifications import schemas as s
 from daybook_reminders.notifications.services import NotificationService
-from daybook_reminders.notifications.stream import HEARTBEAT_STATE_KEY, LIVE_STATE_KEY, open_stream
+from daybook_reminders.notifications.stream import (
+    HEARTBEAT_STATE_KEY,
+    LIVE_STATE_KEY,
+    open_stream,
+    stream_fast_path,
+)
 
 
 def to_schema(n: m.Notification) -> s.Notification:
@@ -53,8 +58,11 @@ class NotificationController(Controller):
             " every 15 s keeps the stream open. With `Last-Event-ID` the notifications recorded"
             " after that one are sent first (at most 500). The stream ends when the access token"
             " expires, its session is signed out or the account is erased; reconnect with a fresh"
-            " token and `Last-Event-ID`."
+            " token and `Last-Event-ID`. At most 10 streams of one user may be open on one reminders"
+            " process at a time (`REMINDERS_STREAMS_PER_USER`): one more is `429`."
         ),
+        middleware=[stream_fast_path],  # the usual request streams without a Request (see the module)
+        opt=problems({429: "The caller already has the most streams open that one user may"}),
     )
     async def stream(
         self,
@@ -68,7 +76,7 @@ class NotificationController(Controller):
                 description="The id of the last event received: what came after it is replayed",
             ),
         ] = None,
-    ) -> ServerSentEvent:
+    ) -> ASGIApp:
         return await open_stream(
             state[LIVE_STATE_KEY],
             current_user,

@@ -48,30 +48,66 @@ LIMIT $3
 """
 
 
-class Closed:
-    """Put in a stream's queue to end it (the account was denied, or the client fell behind)."""
+class TooManyStreams(Exception):
+    """The user already has ``limit`` streams open on this process."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} open streams per user")
+        self.limit = limit
 
 
-CLOSED = Closed()
-Item = Mapping[str, Any] | Closed
-
-
-@dataclass(eq=False)
 class Listener:
-    user_id: uuid.UUID
-    queue: asyncio.Queue[Item] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    """One open stream's mailbox: the rows handed to it and a way to wait for them.
 
-    def offer(self, item: Item) -> bool:
-        try:
-            self.queue.put_nowait(item)
+    A list and one future at a time rather than an ``asyncio.Queue`` (four deques and an event
+    per stream): a thousand idle streams cost what they hold, not what a queue preallocates.
+    """
+
+    __slots__ = ("_waiter", "closed", "pending", "user_id")
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        self.user_id = user_id
+        self.pending: list[Mapping[str, Any]] = []
+        self.closed = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def offer(self, row: Mapping[str, Any]) -> bool:
+        """Hand ``row`` to the stream; ``False`` when it already holds ``QUEUE_SIZE`` (it fell behind)."""
+        if self.closed:
             return True
-        except asyncio.QueueFull:
+        if len(self.pending) >= QUEUE_SIZE:
             return False
+        self.pending.append(row)
+        self._wake()
+        return True
 
     def close(self) -> None:
-        while not self.offer(CLOSED):  # make room: the stream ends anyway
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
+        """End the stream (the account was denied, the client fell behind or left): nothing more is sent."""
+        self.closed = True
+        self.pending = []
+        self._wake()
+
+    def take(self) -> list[Mapping[str, Any]]:
+        rows, self.pending = self.pending, []
+        return rows
+
+    async def wait(self, seconds: float) -> bool:
+        """Until a row is pending or the stream is closed (``True``), or ``seconds`` pass (a timer
+        that wakes the same future: no ``asyncio.timeout`` cancellation each heartbeat)."""
+        if not (self.pending or self.closed):
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            timer = loop.call_later(seconds, self._wake)
+            try:
+                await self._waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        return bool(self.pending) or self.closed
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 @dataclass
@@ -80,6 +116,8 @@ class LiveHub:
 
     database_url: str
     nats_url: str | None
+    #: Open streams one user may hold on this process (one more is refused, see :class:`TooManyStreams`).
+    per_user_limit: int = 10
     streams: dict[uuid.UUID, set[Listener]] = field(default_factory=dict, init=False)
     _pending: set[uuid.UUID] = field(default_factory=set, init=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -119,8 +157,11 @@ class LiveHub:
         return sum(len(listeners) for listeners in self.streams.values())
 
     def open(self, user_id: uuid.UUID) -> Listener:
+        listeners = self.streams.setdefault(user_id, set())
+        if len(listeners) >= self.per_user_limit:
+            raise TooManyStreams(self.per_user_limit)
         listener = Listener(user_id)
-        self.streams.setdefault(user_id, set()).add(listener)
+        listeners.add(listener)
         return listener
 
     def close(self, listener: Listener) -> None:
