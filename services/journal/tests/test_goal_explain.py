@@ -1,7 +1,8 @@
 """The goals endpoints' statements use indexes on big tables (≥ 100k rows each): no Seq Scan.
 
 The statements checked are the very ones the endpoints run: each request below is made
-through HTTP while a SQLAlchemy listener records what it sends, and each recorded statement
+through HTTP while a SQLAlchemy listener and the read pool (the tree, the sessions pages and
+the stats: :mod:`daybook_journal.db.reads`) record what they send, and each recorded statement
 is then EXPLAINed with the same values, as the service's role bound to the caller (so
 row-level security is part of the plan, as in production).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -20,6 +22,7 @@ from sqlalchemy.engine import Engine
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_devtools.testing.tokens import TestSigner
 from daybook_journal import SCHEMA
+from daybook_journal.db.reads import CompiledQuery, ReadPool
 from daybook_journal.testing import ACTIVITIES, GOALS, SESSIONS, TEMPLATES
 
 USERS, TREES_PER_USER, PER_TREE = 1000, 5, 20
@@ -121,8 +124,15 @@ def recorded() -> Iterator[list[tuple[str, Any]]]:
     ) -> None:
         statements.append((statement, parameters))
 
+    original = ReadPool.fetch
+
+    async def fetch_recorded(pool: ReadPool, query: CompiledQuery, values: Any) -> Any:
+        statements.append((query.sql, query.args(values)))
+        return await original(pool, query, values)
+
     event.listen(Engine, "before_cursor_execute", record)
-    yield statements
+    with mock.patch.object(ReadPool, "fetch", fetch_recorded):
+        yield statements
     event.remove(Engine, "before_cursor_execute", record)
 
 

@@ -1,7 +1,8 @@
 """Where the journal service wires its request-scoped dependencies: the app registers
 :data:`dependencies` (the caller's session, settings, idempotency keys, the entries, tags
 and tasks services and list queries, the entry create path, and the goals, activities,
-templates, sessions and stats services).
+templates, sessions and stats services; the goal tree, sessions pages and stats read on the
+read pool).
 
 ``user_db`` is the caller's session bound for row-level security (:mod:`daybook_common.rls`);
 the list endpoints read through :func:`user_reads` instead (no session, no transaction)."""
@@ -24,7 +25,8 @@ from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool, UserReads
 from daybook_journal.entries.revisions import Revisions
 from daybook_journal.entries.services import EntryQueries, EntryService
 from daybook_journal.entries.writes import EntryWrites
-from daybook_journal.goals.services import GoalService
+from daybook_journal.goals.services import GoalQueries, GoalService
+from daybook_journal.sessions.reads import SessionQueries
 from daybook_journal.sessions.services import SessionService
 from daybook_journal.settings import JournalSettings
 from daybook_journal.stats.services import StatsService
@@ -110,8 +112,16 @@ def provide_sessions(user_db: UserDb) -> SessionService:
     return SessionService(user_db)
 
 
-def provide_stats(user_db: UserDb) -> StatsService:
-    return StatsService(user_db)
+def provide_goal_queries(state: State, current_user: AccessClaims) -> GoalQueries:
+    return GoalQueries(user_reads(state, current_user))
+
+
+def provide_session_queries(state: State, current_user: AccessClaims) -> SessionQueries:
+    return SessionQueries(user_reads(state, current_user))
+
+
+def provide_stats(state: State, current_user: AccessClaims) -> StatsService:
+    return StatsService(user_reads(state, current_user))
 
 
 dependencies: dict[str, Provide] = {
@@ -127,9 +137,11 @@ dependencies: dict[str, Provide] = {
     "task_service": Provide(provide_tasks, sync_to_thread=False),
     "task_queries": Provide(provide_task_queries, sync_to_thread=False),
     "goal_service": Provide(provide_goals, sync_to_thread=False),
+    "goal_queries": Provide(provide_goal_queries, sync_to_thread=False),
     "activity_service": Provide(provide_activities, sync_to_thread=False),
     "template_service": Provide(provide_templates, sync_to_thread=False),
     "session_service": Provide(provide_sessions, sync_to_thread=False),
+    "session_queries": Provide(provide_session_queries, sync_to_thread=False),
     "stats_service": Provide(provide_stats, sync_to_thread=False),
 }
 

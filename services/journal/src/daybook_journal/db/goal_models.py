@@ -363,6 +363,13 @@ class ActivityInstance(Base, Versioned):
         _ref("activity_instances", "session_id", "sessions"),
         _ref("activity_instances", "activity_id", "activities"),
         sa.Index("ix_activity_instances_session_id_sort_order", "session_id", "sort_order", "id"),
+        # A tree's instances for its stats, index-only (journal_0016).
+        sa.Index(
+            "ix_activity_instances_root_id_session_id",
+            "root_id",
+            "session_id",
+            postgresql_include=["id", "activity_id", "duration_seconds", "user_id"],
+        ),
         sa.Index("ix_activity_instances_activity_id", "activity_id"),
         sa.Index("ix_activity_instances_user_id", "user_id"),
     )
@@ -391,6 +398,13 @@ class MetricValue(Base):
             "split_id",
             unique=True,
             postgresql_nulls_not_distinct=True,
+        ),
+        # A tree's values for its stats, index-only (journal_0016).
+        sa.Index(
+            "ix_metric_values_root_id_instance_id",
+            "root_id",
+            "instance_id",
+            postgresql_include=["metric_id", "split_id", "value", "user_id"],
         ),
         sa.Index("ix_metric_values_metric_id", "metric_id"),
         sa.Index("ix_metric_values_split_id", "split_id", postgresql_where=sa.text("split_id IS NOT NULL")),

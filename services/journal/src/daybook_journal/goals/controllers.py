@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from daybook_common import resource_routes as routes
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.goals import schemas as s
-from daybook_journal.goals.services import GoalService
+from daybook_journal.goals.services import GoalQueries, GoalService
 
 GOALS = "/api/v1/goals"
 
@@ -67,5 +67,5 @@ class GoalController(Controller):
     )
 
     @get("/{goal_id:uuid}/tree", operation_id="GetGoalTree", summary="The goal with its live descendants")
-    async def get_tree(self, goal_id: uuid.UUID, goal_service: GoalService) -> s.GoalTree:
-        return await goal_service.tree(goal_id)
+    async def get_tree(self, goal_id: uuid.UUID, goal_queries: GoalQueries) -> s.GoalTree:
+        return await goal_queries.tree(goal_id)

@@ -36,8 +36,9 @@ from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import constraint_of, error_for_constraint
-from daybook_journal.db.queries import new_id, utcnow
-from daybook_journal.db.rows import AnySelect, SaRow
+from daybook_journal.db.queries import new_id, param, utcnow
+from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
+from daybook_journal.db.rows import AnySelect, Record, SaRow
 from daybook_journal.goals import schemas as s
 
 goals = cast(sa.Table, gm.Goal.__table__)
@@ -113,7 +114,7 @@ def goal_of(row: RowMapping) -> s.Goal:
     return s.Goal(**{name: row[name] for name in _FIELDS})
 
 
-def _tree_node(row: RowMapping) -> s.GoalTree:
+def _tree_node(row: RowMapping | Record) -> s.GoalTree:
     return s.GoalTree(**{name: row[name] for name in _FIELDS if name != "deleted_at"}, children=[])
 
 
@@ -131,6 +132,56 @@ def _page(rows: Sequence[SaRow], limit: int, key: tuple[str, ...]) -> tuple[list
         last = rows[limit - 1]._mapping
         next_cursor = encode_cursor(*(last[k] for k in key))
     return [goal_of(r._mapping) for r in rows[:limit]], next_cursor
+
+
+def _build_tree_query() -> CompiledQuery:
+    """The goal (live, the caller's) and every live goal of its tree at its depth or deeper.
+
+    The tree's goals are found by ``root_id`` alone: the composite foreign keys make them all the
+    top goal's user's (row-level security applies too)."""
+    top = goals.alias("top")
+    t = top.c
+
+    def build(user_id: Any) -> AnySelect:
+        return (
+            sa.select(*_COLUMNS)
+            .select_from(top.join(goals, sa.and_(g.root_id == t.root_id, g.depth >= t.depth)))
+            .where(
+                t.id == param("goal_id", t.id),
+                t.user_id == user_id,
+                t.deleted_at.is_(None),
+                g.deleted_at.is_(None),
+            )
+            .order_by(g.depth, g.sort_order, g.created_at, g.id)
+        )
+
+    return CompiledQuery.of(scoped(build, ("depth", "sort_order", "created_at", "id")))
+
+
+_TREE = _build_tree_query()
+
+
+class GoalQueries:
+    """Goal reads on the read pool: one statement, no transaction (:mod:`daybook_journal.db.reads`)."""
+
+    def __init__(self, reads: UserReads) -> None:
+        self.reads = reads
+
+    async def tree(self, goal_id: uuid.UUID) -> s.GoalTree:
+        """The goal and its live descendants, from one read of its tree (the root_id index)."""
+        rows = await self.reads.fetch(_TREE, goal_id=goal_id)
+        top = next((r for r in rows if r["id"] == goal_id), None)
+        if top is None:
+            raise NotFound("Goal not found")
+        root = _tree_node(top)
+        nodes: dict[uuid.UUID, s.GoalTree] = {root.id: root}
+        for r in rows:  # parents come before their children (depth order)
+            parent = nodes.get(r["parent_id"])
+            if parent is not None and r["id"] not in nodes:
+                node = _tree_node(r)
+                nodes[node.id] = node
+                parent.children.append(node)
+        return root
 
 
 class GoalService:
@@ -207,33 +258,6 @@ class GoalService:
             await self.db.session.execute(stmt.order_by(g.deleted_at.desc(), g.id.desc()).limit(limit + 1))
         ).all()
         return _page(list(rows), limit, ("deleted_at", "id"))
-
-    async def tree(self, goal_id: uuid.UUID) -> s.GoalTree:
-        """The goal and its live descendants, from one lookup of its tree (the root_id index)."""
-        top = await self._one(self._live(goal_id))
-        rows = (
-            await self.db.session.execute(
-                sa.select(*_COLUMNS)
-                .where(
-                    g.root_id == top["root_id"],
-                    g.user_id == self.db.user_id,
-                    g.deleted_at.is_(None),
-                    g.depth >= top["depth"],
-                )
-                .order_by(g.depth, g.sort_order, g.created_at, g.id)
-            )
-        ).all()
-        nodes: dict[uuid.UUID, s.GoalTree] = {}
-        root = _tree_node(top)
-        nodes[root.id] = root
-        for row in rows:  # parents come before their children (depth order)
-            r = row._mapping
-            parent = nodes.get(r["parent_id"])
-            if parent is not None and r["id"] not in nodes:
-                node = _tree_node(r)
-                nodes[node.id] = node
-                parent.children.append(node)
-        return root
 
     # -- changes ----------------------------------------------------------------------------
 

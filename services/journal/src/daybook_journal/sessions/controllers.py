@@ -14,6 +14,7 @@ from daybook_common import resource_routes as routes
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.goals.controllers import GOALS
 from daybook_journal.sessions import schemas as s
+from daybook_journal.sessions.reads import SessionQueries
 from daybook_journal.sessions.services import SessionService
 
 SESSIONS = "/api/v1/sessions"
@@ -23,6 +24,8 @@ INSTANCE = "/{session_id:uuid}/activities/{instance_id:uuid}"
 SESSION = routes.Resource(
     "session", "session_service", SessionService, s.Session, s.SessionCreate, s.SessionUpdate
 )
+#: The pages of a tree's sessions, read on the read pool (:mod:`daybook_journal.sessions.reads`).
+SESSION_PAGES = routes.Resource("session", "session_queries", SessionQueries, s.Session)
 
 
 class TreeSessionController(Controller):
@@ -40,7 +43,7 @@ class TreeSessionController(Controller):
     async def list_sessions(
         self,
         root_id: uuid.UUID,
-        session_service: SessionService,
+        session_queries: SessionQueries,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         start: Annotated[
@@ -50,14 +53,14 @@ class TreeSessionController(Controller):
             datetime.datetime | None, Parameter(query="to", description="started_at <= this (RFC 3339)")
         ] = None,
     ) -> Page[s.Session]:
-        items, next_cursor = await session_service.page(root_id, cursor, limit, start, end)
+        items, next_cursor = await session_queries.page(root_id, cursor, limit, start, end)
         return Page(items=items, next_cursor=next_cursor)
 
     list_trash = routes.page_route(
-        SESSION,
+        SESSION_PAGES,
         "list_trash",
         "/trash",
-        functools.partial(SessionService.page, trash=True),
+        functools.partial(SessionQueries.page, trash=True),
         parent="root_id",
         operation_id="ListSessionTrash",
         summary="A tree's deleted sessions, latest first",

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
-from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.activities.services import activities, metrics, splits
 from daybook_journal.db import goal_models as gm
@@ -155,37 +154,6 @@ class SessionService:
         if row is None:
             raise NotFound("Session not found")
         return (await self._shape([row]))[0], row.version
-
-    async def page(
-        self,
-        root_id: uuid.UUID,
-        cursor: str | None,
-        limit: int,
-        start: datetime.datetime | None = None,
-        end: datetime.datetime | None = None,
-        trash: bool = False,
-    ) -> tuple[list[s.Session], str | None]:
-        """A tree's sessions, newest ``started_at`` first (or its trash, latest deleted first)."""
-        await self.goals.live_root(root_id)
-        key = S.deleted_at if trash else S.started_at
-        stmt = sa.select(sessions).where(
-            S.root_id == root_id,
-            S.user_id == self.db.user_id,
-            S.deleted_at.is_not(None) if trash else S.deleted_at.is_(None),
-        )
-        if start is not None:
-            stmt = stmt.where(S.started_at >= start)
-        if end is not None:
-            stmt = stmt.where(S.started_at <= end)
-        if cursor is not None:
-            when, last = decode_cursor(cursor, (datetime.datetime, uuid.UUID))
-            stmt = stmt.where(sa.tuple_(key, S.id) < sa.tuple_(sa.literal(when, key.type), sa.literal(last)))
-        rows = (await self.db.session.execute(stmt.order_by(key.desc(), S.id.desc()).limit(limit + 1))).all()
-        next_cursor = None
-        if len(rows) > limit:
-            last_row = rows[limit - 1]
-            next_cursor = encode_cursor(last_row.deleted_at if trash else last_row.started_at, last_row.id)
-        return await self._shape(rows[:limit]), next_cursor
 
     # -- sessions ----------------------------------------------------------------------------
 
