@@ -2,7 +2,7 @@
 
 PSS (proportional set size, ``/proc/<pid>/smaps_rollup``) shares each page among the processes
 that map it, so the sum over processes is what the stack really holds (a Granian master and its
-forked worker share their pages). The Python processes (every service's master + worker) and
+forked workers share their pages). The Python processes (one per service with one worker) and
 PostgreSQL (postmaster + backends; mostly ``shared_buffers`` once read) are reported apart. The
 launcher is the bench's own process here, so it is not in the sum (``daybook up``'s launcher
 holds ~80 MiB more).
