@@ -26,6 +26,36 @@ from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
 from daybook_journal.db.rows import AnySelect, SaRow
 
 
+async def lock_live(db: UserDb, live: AnySelect, expected_version: ExpectedVersion, not_found: str) -> SaRow:
+    """Lock the one row ``live`` selects (a live row of the caller's, ``version`` among its
+    columns) for this transaction and check its version: 404 (``not_found``), 412 or the row."""
+    row = (await db.session.execute(live.with_for_update())).first()
+    if row is None:
+        raise NotFound(not_found)
+    check_version(row.version, expected_version)
+    return row
+
+
+def new_version(db: UserDb, table: sa.Table, row_id: uuid.UUID, **values: Any) -> sa.Update:
+    """The UPDATE that writes ``values`` to the caller's (locked) row as its next version."""
+    c = table.c
+    return (
+        sa.update(table)
+        .where(c.id == row_id, c.user_id == db.user_id)
+        .values({"updated_at": utcnow(), **values, "version": c.version + 1})
+    )
+
+
+async def lock_trashed(db: UserDb, table: sa.Table, row_id: uuid.UUID, not_found: str) -> None:
+    """Lock the caller's row of ``table`` that is in the trash, for this transaction; 404
+    (``not_found``) when it is live, gone or another user's. For the aggregates that restore
+    with their own write (their own conflict mapping) rather than :meth:`Lifecycle.restore`."""
+    c = table.c
+    stmt = sa.select(c.id).where(c.id == row_id, c.user_id == db.user_id, c.deleted_at.is_not(None))
+    if (await db.session.execute(stmt.with_for_update())).first() is None:
+        raise NotFound(not_found)
+
+
 class Lifecycle:
     """The lifecycle of one versioned, soft-deletable, user-owned ``table``.
 
@@ -56,24 +86,14 @@ class Lifecycle:
     ) -> SaRow:
         """Lock the live row for this transaction and check its version: 404, 412 or the row
         (``version`` and ``columns``)."""
-        stmt = (
-            sa.select(self.table.c.version, *columns)
-            .where(self._mine(db, row_id), self.table.c.deleted_at.is_(None))
-            .with_for_update()
+        stmt = sa.select(self.table.c.version, *columns).where(
+            self._mine(db, row_id), self.table.c.deleted_at.is_(None)
         )
-        row = (await db.session.execute(stmt)).first()
-        if row is None:
-            raise NotFound(self.not_found)
-        check_version(row.version, expected_version)
-        return row
+        return await lock_live(db, stmt, expected_version, self.not_found)
 
     async def change(self, db: UserDb, row_id: uuid.UUID, **values: Any) -> None:
         """Write ``values`` to the (locked) row as a new version."""
-        await db.session.execute(
-            sa.update(self.table)
-            .where(self._mine(db, row_id))
-            .values({"updated_at": utcnow(), **values, "version": self.table.c.version + 1})
-        )
+        await db.session.execute(new_version(db, self.table, row_id, **values))
 
     async def delete(self, db: UserDb, row_id: uuid.UUID, expected_version: ExpectedVersion) -> int:
         """Move the live row to the trash (restorable until retention purges it); its new version."""

@@ -19,7 +19,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
+from daybook_common.errors import Conflict, DomainError, ExpectedVersion, NotFound
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.activities import schemas as s
@@ -27,7 +27,8 @@ from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
 from daybook_journal.db.rows import AnySelect, SaRow
-from daybook_journal.goals.services import GoalService
+from daybook_journal.goals.services import GoalService, require_in_tree, tree_row_insert
+from daybook_journal.lifecycle import lock_live, lock_trashed, new_version
 
 groups = cast(sa.Table, gm.ActivityGroup.__table__)
 activities = cast(sa.Table, gm.Activity.__table__)
@@ -136,35 +137,23 @@ class ActivityService:
     async def _group_of_tree(self, group_id: uuid.UUID | None, root_id: uuid.UUID) -> None:
         if group_id is None:
             return
-        c = groups.c
-        found = await self.db.session.scalar(
-            sa.select(c.id).where(c.id == group_id, c.root_id == root_id, c.user_id == self.db.user_id)
-        )
-        if found is None:
-            raise Invalid("group_id", "no such group in this goal tree")
+        await require_in_tree(self.db, groups, group_id, root_id, "group_id", "group")
 
     # -- activities -------------------------------------------------------------------------
 
     async def create(self, root_id: uuid.UUID, data: s.ActivityCreate) -> tuple[s.Activity, int]:
         await self.goals.live_root(root_id, lock=True)
         await self._group_of_tree(data.group_id, root_id)
-        now = utcnow()
-        activity_id = new_id()
-        await execute(
+        activity_id, insert = tree_row_insert(
             self.db,
-            sa.insert(activities).values(
-                id=activity_id,
-                user_id=self.db.user_id,
-                root_id=root_id,
-                goal_id=root_id,
-                group_id=data.group_id,
-                name=data.name,
-                description=data.description,
-                version=1,
-                created_at=now,
-                updated_at=now,
-            ),
+            activities,
+            root_id,
+            utcnow(),
+            group_id=data.group_id,
+            name=data.name,
+            description=data.description,
         )
+        await execute(self.db, insert)
         for metric in data.metrics:
             await self._insert_part(
                 metrics, activity_id, root_id, metric.name, metric.sort_order, unit=metric.unit
@@ -273,19 +262,10 @@ class ActivityService:
         return [self._activity(r, by_metric[r.id], by_split[r.id]) for r in page], next_cursor
 
     async def lock(self, activity_id: uuid.UUID, expected_version: ExpectedVersion = None) -> SaRow:
-        row = (await self.db.session.execute(self._live(activity_id).with_for_update())).first()
-        if row is None:
-            raise NotFound("Activity not found")
-        check_version(row.version, expected_version)
-        return row
+        return await lock_live(self.db, self._live(activity_id), expected_version, "Activity not found")
 
     async def _touch(self, activity_id: uuid.UUID, **values: Any) -> None:
-        await execute(
-            self.db,
-            sa.update(activities)
-            .where(a.id == activity_id, a.user_id == self.db.user_id)
-            .values(**values, version=a.version + 1, updated_at=utcnow()),
-        )
+        await execute(self.db, new_version(self.db, activities, activity_id, **values))
 
     async def update(
         self, activity_id: uuid.UUID, data: s.ActivityUpdate, expected_version: ExpectedVersion
@@ -308,15 +288,7 @@ class ActivityService:
 
     async def restore(self, activity_id: uuid.UUID) -> tuple[s.Activity, int]:
         """Back from the trash (``409`` if a live activity of the tree took its name meanwhile)."""
-        row = (
-            await self.db.session.execute(
-                sa.select(a.id)
-                .where(a.id == activity_id, a.user_id == self.db.user_id, a.deleted_at.is_not(None))
-                .with_for_update()
-            )
-        ).first()
-        if row is None:
-            raise NotFound("Activity not in the trash")
+        await lock_trashed(self.db, activities, activity_id, "Activity not in the trash")
         await self._touch(activity_id, deleted_at=None)
         return await self.get(activity_id)
 

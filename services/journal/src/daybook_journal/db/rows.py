@@ -18,9 +18,10 @@ claims a single column, and mypy then loses the result's type (``execute`` gives
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
+import msgspec
 import sqlalchemy as sa
 
 SaRow: TypeAlias = sa.Row[*tuple[Any, ...]]
@@ -28,4 +29,14 @@ Record: TypeAlias = asyncpg.Record
 Row: TypeAlias = SaRow | Record
 AnySelect: TypeAlias = sa.Select[*tuple[Any, ...]]
 
-__all__ = ["AnySelect", "Record", "Row", "SaRow"]
+StructT = TypeVar("StructT", bound=msgspec.Struct)
+
+
+def struct_from_row(kind: type[StructT], row: SaRow, **given: Any) -> StructT:
+    """A ``kind`` whose fields are the row's columns of the same names, but for those ``given``
+    (what a row does not hold, such as an aggregate's nested lists)."""
+    columns = {name: getattr(row, name) for name in kind.__struct_fields__ if name not in given}
+    return kind(**columns, **given)
+
+
+__all__ = ["AnySelect", "Record", "Row", "SaRow", "struct_from_row"]

@@ -184,6 +184,29 @@ class GoalQueries:
         return root
 
 
+async def require_in_tree(
+    db: UserDb, table: sa.Table, row_id: uuid.UUID, root_id: uuid.UUID, field: str, what: str
+) -> None:
+    """422 on ``field`` unless ``row_id`` is a row of ``table`` in the caller's tree ``root_id``
+    (a group an activity joins, a template a session follows)."""
+    c = table.c
+    found = await db.session.scalar(
+        sa.select(c.id).where(c.id == row_id, c.root_id == root_id, c.user_id == db.user_id)
+    )
+    if found is None:
+        raise Invalid(field, f"no such {what} in this goal tree")
+
+
+def tree_row_insert(
+    db: UserDb, table: sa.Table, root_id: uuid.UUID, now: datetime.datetime, **values: Any
+) -> tuple[uuid.UUID, sa.Insert]:
+    """A new id and the INSERT of the caller's first version of a row of ``table`` in the tree
+    ``root_id`` (hung on the tree's root goal), with ``values`` for the table's own columns."""
+    row_id = new_id()
+    common = {"id": row_id, "user_id": db.user_id, "root_id": root_id, "goal_id": root_id, "version": 1}
+    return row_id, sa.insert(table).values(**common, **values, created_at=now, updated_at=now)
+
+
 class GoalService:
     """Every goal read and change, in the request's transaction (RLS bound to the caller)."""
 

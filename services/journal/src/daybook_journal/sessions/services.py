@@ -19,14 +19,15 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
+from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound
 from daybook_common.rls import UserDb
 from daybook_journal.activities.services import activities, metrics, splits
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import error_for_constraint
 from daybook_journal.db.queries import new_id, utcnow
-from daybook_journal.db.rows import AnySelect, SaRow
-from daybook_journal.goals.services import GoalService, goals
+from daybook_journal.db.rows import AnySelect, SaRow, struct_from_row
+from daybook_journal.goals.services import GoalService, goals, require_in_tree, tree_row_insert
+from daybook_journal.lifecycle import lock_live, lock_trashed, new_version
 from daybook_journal.sessions import schemas as s
 from daybook_journal.templates.services import template_steps, templates
 
@@ -91,22 +92,7 @@ class SessionService:
             for instance in await self._instances(IN.session_id.in_(ids)):
                 by_session[instance.session_id].append(instance)
         return [
-            s.Session(
-                id=r.id,
-                user_id=r.user_id,
-                root_id=r.root_id,
-                template_id=r.template_id,
-                title=r.title,
-                notes=r.notes,
-                started_at=r.started_at,
-                ended_at=r.ended_at,
-                goal_ids=goal_ids[r.id],
-                activities=by_session[r.id],
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                deleted_at=r.deleted_at,
-            )
-            for r in rows
+            struct_from_row(s.Session, r, goal_ids=goal_ids[r.id], activities=by_session[r.id]) for r in rows
         ]
 
     async def _instances(self, where: sa.ColumnElement[bool]) -> list[s.Instance]:
@@ -127,22 +113,7 @@ class SessionService:
                 by_instance[v.instance_id].append(
                     s.MetricValue(id=v.id, metric_id=v.metric_id, split_id=v.split_id, value=v.value)
                 )
-        return [
-            s.Instance(
-                id=r.id,
-                session_id=r.session_id,
-                activity_id=r.activity_id,
-                root_id=r.root_id,
-                time_start=r.time_start,
-                time_stop=r.time_stop,
-                duration_seconds=r.duration_seconds,
-                sort_order=r.sort_order,
-                metrics=by_instance[r.id],
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-            )
-            for r in rows
-        ]
+        return [struct_from_row(s.Instance, r, metrics=by_instance[r.id]) for r in rows]
 
     def _live(self, session_id: uuid.UUID) -> AnySelect:
         return sa.select(sessions).where(
@@ -192,34 +163,21 @@ class SessionService:
         goal_ids = await self._goals_of_tree(root_id, data.goal_ids)
         steps: list[uuid.UUID] = []
         if data.template_id is not None:
-            c = templates.c
-            found = await self.db.session.scalar(
-                sa.select(c.id).where(
-                    c.id == data.template_id, c.root_id == root_id, c.user_id == self.db.user_id
-                )
-            )
-            if found is None:
-                raise Invalid("template_id", "no such template in this goal tree")
+            await require_in_tree(self.db, templates, data.template_id, root_id, "template_id", "template")
             steps = await template_steps(self.db, data.template_id)
         now = utcnow()
-        session_id = new_id()
-        await _execute(
+        session_id, insert = tree_row_insert(
             self.db,
-            sa.insert(sessions).values(
-                id=session_id,
-                user_id=self.db.user_id,
-                root_id=root_id,
-                goal_id=root_id,
-                template_id=data.template_id,
-                title=data.title,
-                notes=data.notes,
-                started_at=_utc(data.started_at) or now,
-                ended_at=_utc(data.ended_at),
-                version=1,
-                created_at=now,
-                updated_at=now,
-            ),
+            sessions,
+            root_id,
+            now,
+            template_id=data.template_id,
+            title=data.title,
+            notes=data.notes,
+            started_at=_utc(data.started_at) or now,
+            ended_at=_utc(data.ended_at),
         )
+        await _execute(self.db, insert)
         await self._link_goals(session_id, goal_ids)
         if steps:
             live = await self._live_activities(root_id, steps)
@@ -255,19 +213,10 @@ class SessionService:
         return set(rows.scalars())
 
     async def _lock(self, session_id: uuid.UUID, expected_version: ExpectedVersion = None) -> SaRow:
-        row = (await self.db.session.execute(self._live(session_id).with_for_update())).first()
-        if row is None:
-            raise NotFound("Session not found")
-        check_version(row.version, expected_version)
-        return row
+        return await lock_live(self.db, self._live(session_id), expected_version, "Session not found")
 
     async def _touch(self, session_id: uuid.UUID, **changes: Any) -> None:
-        await _execute(
-            self.db,
-            sa.update(sessions)
-            .where(S.id == session_id, S.user_id == self.db.user_id)
-            .values(**changes, version=S.version + 1, updated_at=utcnow()),
-        )
+        await _execute(self.db, new_version(self.db, sessions, session_id, **changes))
 
     async def update(
         self, session_id: uuid.UUID, data: s.SessionUpdate, expected_version: ExpectedVersion
@@ -292,15 +241,7 @@ class SessionService:
         await self._touch(session_id, deleted_at=utcnow())
 
     async def restore(self, session_id: uuid.UUID) -> tuple[s.Session, int]:
-        row = (
-            await self.db.session.execute(
-                sa.select(S.id)
-                .where(S.id == session_id, S.user_id == self.db.user_id, S.deleted_at.is_not(None))
-                .with_for_update()
-            )
-        ).first()
-        if row is None:
-            raise NotFound("Session not in the trash")
+        await lock_trashed(self.db, sessions, session_id, "Session not in the trash")
         await self._touch(session_id, deleted_at=None)
         return await self.get(session_id)
 
