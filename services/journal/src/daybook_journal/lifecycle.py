@@ -26,6 +26,12 @@ from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
 from daybook_journal.db.rows import AnySelect, SaRow
 
 
+def mine(db: UserDb, table: sa.Table, row_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    """The caller's row ``row_id`` of ``table``."""
+    c = table.c
+    return sa.and_(c.id == row_id, c.user_id == db.user_id)
+
+
 async def lock_live(db: UserDb, live: AnySelect, expected_version: ExpectedVersion, not_found: str) -> SaRow:
     """Lock the one row ``live`` selects (a live row of the caller's, ``version`` among its
     columns) for this transaction and check its version: 404 (``not_found``), 412 or the row."""
@@ -41,7 +47,7 @@ def new_version(db: UserDb, table: sa.Table, row_id: uuid.UUID, **values: Any) -
     c = table.c
     return (
         sa.update(table)
-        .where(c.id == row_id, c.user_id == db.user_id)
+        .where(mine(db, table, row_id))
         .values({"updated_at": utcnow(), **values, "version": c.version + 1})
     )
 
@@ -51,7 +57,7 @@ async def lock_trashed(db: UserDb, table: sa.Table, row_id: uuid.UUID, not_found
     (``not_found``) when it is live, gone or another user's. For the aggregates that restore
     with their own write (their own conflict mapping) rather than :meth:`Lifecycle.restore`."""
     c = table.c
-    stmt = sa.select(c.id).where(c.id == row_id, c.user_id == db.user_id, c.deleted_at.is_not(None))
+    stmt = sa.select(c.id).where(mine(db, table, row_id), c.deleted_at.is_not(None))
     if (await db.session.execute(stmt.with_for_update())).first() is None:
         raise NotFound(not_found)
 
@@ -69,13 +75,9 @@ class Lifecycle:
         self.not_found = not_found
         self._trash_queries = {after: self._build_trash_query(after) for after in (False, True)}
 
-    def _mine(self, db: UserDb, row_id: uuid.UUID) -> sa.ColumnElement[bool]:
-        c = self.table.c
-        return sa.and_(c.id == row_id, c.user_id == db.user_id)
-
     async def get_live(self, db: UserDb, row_id: uuid.UUID) -> SaRow:
         """The live row (``columns``), or 404."""
-        stmt = sa.select(*self.columns).where(self._mine(db, row_id), self.table.c.deleted_at.is_(None))
+        stmt = sa.select(*self.columns).where(mine(db, self.table, row_id), self.table.c.deleted_at.is_(None))
         row = (await db.session.execute(stmt)).first()
         if row is None:
             raise NotFound(self.not_found)
@@ -87,7 +89,7 @@ class Lifecycle:
         """Lock the live row for this transaction and check its version: 404, 412 or the row
         (``version`` and ``columns``)."""
         stmt = sa.select(self.table.c.version, *columns).where(
-            self._mine(db, row_id), self.table.c.deleted_at.is_(None)
+            mine(db, self.table, row_id), self.table.c.deleted_at.is_(None)
         )
         return await lock_live(db, stmt, expected_version, self.not_found)
 
@@ -107,7 +109,7 @@ class Lifecycle:
         trash (restoring a live row changes nothing)."""
         restored = await db.session.execute(
             sa.update(self.table)
-            .where(self._mine(db, row_id), self.table.c.deleted_at.is_not(None))
+            .where(mine(db, self.table, row_id), self.table.c.deleted_at.is_not(None))
             .values(deleted_at=None, version=self.table.c.version + 1, updated_at=utcnow())
             .returning(self.table.c.version)
         )
@@ -118,7 +120,9 @@ class Lifecycle:
         """Hard-delete one row of the caller's trash: 404 when it is live, gone or another user's."""
         c = self.table.c
         gone = await db.session.execute(
-            sa.delete(self.table).where(self._mine(db, row_id), c.deleted_at.is_not(None)).returning(c.id)
+            sa.delete(self.table)
+            .where(mine(db, self.table, row_id), c.deleted_at.is_not(None))
+            .returning(c.id)
         )
         if gone.first() is None:
             raise NotFound(self.not_found)
