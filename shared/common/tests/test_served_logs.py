@@ -55,4 +55,5 @@ def test_a_served_gateway_writes_only_json_lines(tmp_path: Path) -> None:
     assert any(m.startswith("Listening at: http://127.0.0.1:") for m in granian), granian
     assert any("Started worker-1" in m for m in granian), granian
     assert any("Shutting down granian" in m for m in granian), granian
+    assert not any("experimental" in m for m in granian), granian  # dropped: the mode is chosen
     assert any(r["logger"] == "daybook.auth" and r["level"] == "warning" for r in records)

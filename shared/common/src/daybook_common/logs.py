@@ -71,6 +71,15 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+class DropEmbeddedNotice(logging.Filter):
+    """Drops Granian's "Embedded server is experimental!" warning, logged at every start of a
+    one-worker service (:func:`daybook_common.cli.serve_in_process`): that mode is chosen on
+    purpose and measured (issue 23), so the warning would only teach operators to ignore warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Embedded server is experimental!"
+
+
 def log_dictconfig(service: str) -> dict[str, Any]:
     """Granian's ``log_dictconfig``: its own lines (``_granian``: starting, listening, workers,
     shutdown; ``granian.access``, which the services leave off) as the same JSON lines as the
@@ -79,11 +88,17 @@ def log_dictconfig(service: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": f"{__name__}.JsonFormatter", "service": service}},
+        "filters": {"embedded_notice": {"()": f"{__name__}.DropEmbeddedNotice"}},
         "handlers": {
             "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
         },
         "loggers": {
-            "_granian": {"handlers": ["json"], "level": "INFO", "propagate": False},
+            "_granian": {
+                "handlers": ["json"],
+                "level": "INFO",
+                "propagate": False,
+                "filters": ["embedded_notice"],
+            },
             "granian.access": {"handlers": ["json"], "level": "INFO", "propagate": False},
         },
     }
