@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -20,6 +21,7 @@ from daybook_common.idempotency import (
     fingerprint,
     forget_user,
     idempotency_table,
+    legacy_fingerprint,
     purge_expired,
 )
 
@@ -158,3 +160,40 @@ async def test_one_key_space_for_everyone_records_the_owner_and_forgets_them(
 def test_a_per_user_table_needs_the_caller() -> None:
     with pytest.raises(ValueError, match="per user"):
         IdempotencyKeys(None, per_user)  # type: ignore[arg-type]
+
+
+class _Declared(msgspec.Struct, kw_only=True):
+    title: str
+    priority: str = "low"
+
+
+class _Redeclared(msgspec.Struct, kw_only=True):  # the same fields, declared in another order
+    priority: str = "low"
+    title: str
+
+
+def test_the_fingerprint_ignores_field_order_in_the_body_and_in_the_struct() -> None:
+    as_sent = fingerprint("POST", "/t", {"title": "a", "priority": "high"})
+    assert fingerprint("POST", "/t", {"priority": "high", "title": "a"}) == as_sent
+    declared = fingerprint("POST", "/t", _Declared(title="a", priority="high"))
+    assert declared == fingerprint("POST", "/t", _Redeclared(title="a", priority="high")) == as_sent
+    assert fingerprint("POST", "/t", _Declared(title="b", priority="high")) != declared
+    assert fingerprint("POST", "/t", ["b", "a"]) != fingerprint("POST", "/t", ["a", "b"])  # lists keep order
+
+
+async def test_a_key_stored_with_the_legacy_fingerprint_still_replays(engine: AsyncEngine) -> None:
+    body = _Declared(title="a", priority="high")
+    legacy = legacy_fingerprint("POST", "/t", body)
+    assert legacy != fingerprint("POST", "/t", body)  # declaration order: title first
+    async with AsyncSession(engine) as session, session.begin():
+        keys = IdempotencyKeys(session, per_user, ALICE)
+        assert await keys.claim("legacy-1", legacy) is None
+        await keys.record("legacy-1", 201, b"{}", {})
+    async with AsyncSession(engine) as session, session.begin():
+        keys = IdempotencyKeys(session, per_user, ALICE)
+        stored = await keys.claim("legacy-1", fingerprint("POST", "/t", body), also=(legacy,))
+        assert stored is not None and stored.same_request
+        other = _Declared(title="b", priority="high")
+        also = (legacy_fingerprint("POST", "/t", other),)
+        stored = await keys.claim("legacy-1", fingerprint("POST", "/t", other), also=also)
+        assert stored is not None and not stored.same_request

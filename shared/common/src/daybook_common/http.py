@@ -17,7 +17,7 @@ from litestar import Response
 from litestar.params import Parameter
 
 from daybook_common.errors import ExpectedVersion
-from daybook_common.idempotency import Create, IdempotencyKeys, fingerprint
+from daybook_common.idempotency import Create, IdempotencyKeys, fingerprint, legacy_fingerprint
 from daybook_common.pagination import Page
 
 T = TypeVar("T")
@@ -131,7 +131,11 @@ async def idempotent_create(
     keys: IdempotencyKeys, key: str | None, method: str, path: str, body: Any, create: Create
 ) -> Response[bytes]:
     """A creating POST under ``Idempotency-Key``: runs ``create`` once per key, replays it after."""
-    stored = await keys.run(key, fingerprint(method, path, body), create)
+    if key is None:
+        stored = await keys.run(None, b"", create)
+    else:
+        legacy = (legacy_fingerprint(method, path, body),)
+        stored = await keys.run(key, fingerprint(method, path, body), create, also=legacy)
     return stored_response(stored.status_code, stored.body, stored.headers)
 
 

@@ -65,7 +65,22 @@ def idempotency_table(metadata: sa.MetaData, *, per_user: bool = True) -> sa.Tab
 
 
 def fingerprint(method: str, path: str, body: Any) -> bytes:
-    """What identifies "the same request": method, path and the decoded body (key order ignored)."""
+    """What identifies "the same request": method, path and the decoded body in canonical JSON.
+
+    Canonical: object keys and a body struct's fields sorted by name, so neither the order the
+    client wrote the fields in nor the order the struct declares them changes it (declaring a
+    create's fields in another order once made retries of stored keys a 422 "key reused").
+    """
+    digest = hashlib.sha256()
+    digest.update(f"{method} {path}\n".encode())
+    digest.update(msgspec.json.encode(body, order="sorted"))
+    return digest.digest()
+
+
+def legacy_fingerprint(method: str, path: str, body: Any) -> bytes:
+    """The fingerprint keys were stored with before :func:`fingerprint` became canonical (a struct's
+    fields in declaration order). Accepted on replay (``also=``) so that a retry of a key stored
+    before the change is still recognised; keys live 24 h, so it can go after 2026-12-07."""
     digest = hashlib.sha256()
     digest.update(f"{method} {path}\n".encode())
     digest.update(msgspec.json.encode(body))
@@ -94,12 +109,14 @@ def replay(
     status_code: int | None,
     body: bytes | None,
     headers: dict[str, str] | None,
+    also: tuple[bytes, ...] = (),
 ) -> StoredResponse:
-    """The stored row of a claimed key (its columns) as the response a retry gets back."""
+    """The stored row of a claimed key (its columns) as the response a retry gets back; the
+    request is the same one when ``stored_hash`` is ``request_hash`` or one of ``also``."""
     if status_code is None or body is None:  # pragma: no cover - committed together
         raise Invalid(HEADER, "the first request with this key has not finished")
     return StoredResponse(
-        same_request=bytes(stored_hash) == request_hash,
+        same_request=bytes(stored_hash) in (request_hash, *also),
         user_id=user_id,
         status_code=int(status_code),
         body=bytes(body),
@@ -133,8 +150,11 @@ class IdempotencyKeys:
         c = self.table.c
         return sa.and_(c.key == key, c.user_id == self.user_id) if self.per_user else c.key == key
 
-    async def claim(self, key: str, request_hash: bytes) -> StoredResponse | None:
-        """Reserve ``key`` for this request (→ None), or return the response of the request that has it."""
+    async def claim(
+        self, key: str, request_hash: bytes, also: tuple[bytes, ...] = ()
+    ) -> StoredResponse | None:
+        """Reserve ``key`` for this request (→ None), or return the response of the request that has it
+        (``also``: other fingerprints of this same request, see :func:`replay`)."""
         now = utcnow()
         c = self.table.c
         values: dict[str, Any] = {"key": key, "request_hash": request_hash, "created_at": now}
@@ -170,6 +190,7 @@ class IdempotencyKeys:
             row.status_code,
             row.response_body,
             row.response_headers,
+            also,
         )
 
     async def record(
@@ -191,13 +212,15 @@ class IdempotencyKeys:
             values["user_id"] = user_id
         await self.session.execute(sa.update(self.table).where(self._this_key(key)).values(**values))
 
-    async def run(self, key: str | None, request_hash: bytes, create: Create) -> StoredResponse:
+    async def run(
+        self, key: str | None, request_hash: bytes, create: Create, also: tuple[bytes, ...] = ()
+    ) -> StoredResponse:
         """Run ``create`` at most once per key and return its response; a retry gets it replayed.
 
         Without a key, ``create`` simply runs. The same key with another request → 422.
         """
         if key is not None:
-            stored = await self.claim(key, request_hash)
+            stored = await self.claim(key, request_hash, also)
             if stored is not None:
                 if not stored.same_request:
                     raise key_reused()
@@ -233,6 +256,7 @@ __all__ = [
     "forget_user",
     "idempotency_table",
     "key_reused",
+    "legacy_fingerprint",
     "purge_expired",
     "replay",
 ]

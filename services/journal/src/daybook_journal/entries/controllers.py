@@ -18,7 +18,7 @@ from daybook_common.http import (
     page_response,
     stored_response,
 )
-from daybook_common.idempotency import fingerprint
+from daybook_common.idempotency import fingerprint, legacy_fingerprint
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.constraints import MAX_TAG_FILTER
 from daybook_journal.entries import schemas as s
@@ -93,7 +93,9 @@ class EntryController(Controller):
     ) -> Response[s.Entry]:
         keyed = None
         if idempotency_key is not None:
-            keyed = Keyed(idempotency_key, fingerprint("POST", request.url.path, data))
+            path = request.url.path
+            legacy = (legacy_fingerprint("POST", path, data),)
+            keyed = Keyed(idempotency_key, fingerprint("POST", path, data), legacy)
         stored = await entry_writes.create(data, keyed, f"{self.path}/entries")
         return cast(Response[s.Entry], stored_response(stored.status_code, stored.body, stored.headers))
 

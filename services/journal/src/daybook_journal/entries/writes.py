@@ -124,10 +124,11 @@ _decode_headers = msgspec.json.Decoder(dict[str, str]).decode
 
 @dataclass(frozen=True, slots=True)
 class Keyed:
-    """The request's ``Idempotency-Key`` and its fingerprint."""
+    """The request's ``Idempotency-Key`` and its fingerprint (``also``: its legacy fingerprints)."""
 
     key: str
     request_hash: bytes
+    also: tuple[bytes, ...] = ()
 
 
 async def _replay(connection: asyncpg.Connection, user_id: uuid.UUID, keyed: Keyed) -> StoredResponse:
@@ -136,7 +137,9 @@ async def _replay(connection: asyncpg.Connection, user_id: uuid.UUID, keyed: Key
     if stored is None:  # pragma: no cover - the claim found the row under its lock
         raise RuntimeError("a taken Idempotency-Key vanished")
     request_hash, status_code, body, headers = stored
-    first = replay(keyed.request_hash, request_hash, user_id, status_code, body, _decode_headers(headers))
+    first = replay(
+        keyed.request_hash, request_hash, user_id, status_code, body, _decode_headers(headers), keyed.also
+    )
     if not first.same_request:
         raise key_reused()
     return first
