@@ -149,7 +149,8 @@ def fill(http: httpx.Client) -> list[str]:
     """Two accounts with some of everything; returns their emails once a reminder has fired."""
     alice, bob = register(http), register(http)
     a, b = login(http, alice), login(http, bob)
-    soon = datetime.now(UTC) + timedelta(seconds=65)  # the next whole minute at least 5 s ahead: fires at soon's HH:MM
+    # The next whole minute at least 5 s ahead: fires at soon's HH:MM.
+    soon = datetime.now(UTC) + timedelta(seconds=65)
     post(
         http,
         "/api/v1/reminders",
