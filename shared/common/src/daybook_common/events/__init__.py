@@ -6,7 +6,12 @@ id (so a re-publish after a crash is de-duplicated); consumers record handled ev
 ids in their ``inbox`` so a redelivered event does nothing.
 """
 
-from daybook_common.events.tables import add_event, inbox_table, outbox_table
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from daybook_common.events.tables import add_event, inbox_table, outbox_table
 
 STREAM = "DAYBOOK"
 SUBJECTS = ("users.>", "journal.>", "reminders.>", "deadletter.>")
@@ -40,3 +45,12 @@ __all__ = [
     "inbox_table",
     "outbox_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The tables (SQLAlchemy) on first use: the launcher's stream step needs only the names above."""
+    if name in {"add_event", "inbox_table", "outbox_table"}:
+        from daybook_common.events import tables
+
+        return getattr(tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
