@@ -113,8 +113,14 @@ async def interleaved(
     probes: dict[str, Probe],
     warmup: float | None = None,
     extra_roots: dict[str, int] | None = None,
+    *,
+    alternate: bool = False,
 ) -> tuple[dict[str, list[WrkResult]], CpuRuns]:
-    """A warm-up run of each probe, then ``rounds`` rounds that run every probe once, in turn."""
+    """A warm-up run of each probe, then ``rounds`` rounds that run every probe once, in turn.
+
+    ``alternate``: every other round runs the probes in reverse order, so that an A/B pair is
+    not always measured A first (what runs first in a round can meet other load than what
+    runs last)."""
     plan = ctx.plan
     warmed: set[str] = set()
     for url, connections, env in probes.values():
@@ -126,8 +132,9 @@ async def interleaved(
     roots = {**ctx.stack.process_roots(), **(extra_roots or {})}
     results: dict[str, list[WrkResult]] = {name: [] for name in probes}
     usage: CpuRuns = {name: [] for name in probes}
-    for _ in range(ctx.rounds):
-        for name, (url, connections, env) in probes.items():
+    order = list(probes.items())
+    for index in range(ctx.rounds):
+        for name, (url, connections, env) in reversed(order) if alternate and index % 2 else order:
             before = {**cpu.tree_ticks(roots), "wrk": cpu.self_children_ticks()}
             run = await _wrk(url, connections, env, plan.round_s)
             after = {**cpu.tree_ticks(roots), "wrk": cpu.self_children_ticks()}

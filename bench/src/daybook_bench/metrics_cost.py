@@ -5,19 +5,49 @@ Two journal + gateway pairs started by the case with the stack's settings, the s
 pool sampling, upstream latency; off: none of it), each gateway in front of its own journal.
 ``GET /api/v1/journal/entries?limit=20`` with rotating tokens through each gateway and direct to
 each journal, interleaved round by round.
+
+The req/s ratio is what the target reads, but on a shared two-core machine it swings with
+everything else that runs (2026-12-05: 0.57-0.93x in one run, while PostgreSQL and wrk — which
+the flag does not touch — also spent ~20 % more CPU per request in the "on" rounds). The CPU per
+request of the processes the flag does change (journal, and gateway + journal through it) is
+also shown as a ratio, off ÷ on: what the req/s ratio would be if those processes alone bounded
+the throughput, and a number that carries across machines and loads.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-from daybook_bench.cases import ENTRIES_PATH, Context, Probe, _ratios, cpu_row, interleaved, warm_tokens
+from daybook_bench.cases import (
+    ENTRIES_PATH,
+    Context,
+    CpuRuns,
+    Probe,
+    _ratios,
+    cpu_row,
+    interleaved,
+    warm_tokens,
+)
 from daybook_bench.results import TIMES, CaseResult, Row, Target
 from daybook_bench.scale import _serve
+from daybook_bench.wrk import Summary
 from daybook_devtools.embedded import free_port
 
 #: The issue's budget: metrics may cost at most 5 % of the hot read's throughput.
 MAX_LOSS = 0.05
+
+
+def _cpu_ratio(usage: CpuRuns, probe: str, processes: tuple[str, ...]) -> Summary | None:
+    """Per round: CPU µs per request of ``processes`` with metrics off ÷ on (``-on``/``-off``
+    suffixed names of the same probe and processes; the rounds ran side by side)."""
+    on, off = usage[f"{probe}-on"], usage[f"{probe}-off"]
+    ratios = []
+    for a, b in zip(on, off, strict=True):
+        spent_on = sum(a.get(f"{p}-on", 0.0) for p in processes)
+        spent_off = sum(b.get(f"{p}-off", 0.0) for p in processes)
+        if spent_on > 0:
+            ratios.append(spent_off / spent_on)
+    return Summary.of(ratios) if ratios else None
 
 
 async def case_metrics_cost(ctx: Context, result: CaseResult) -> None:
@@ -47,7 +77,7 @@ async def case_metrics_cost(ctx: Context, result: CaseResult) -> None:
             probes[f"direct-{state}"] = (journal.url + query, c, env)
             roots[f"journal-{state}"] = journal.pid
             roots[f"gateway-{state}"] = gateway.pid
-        runs, usage = await interleaved(ctx, probes, extra_roots=roots)
+        runs, usage = await interleaved(ctx, probes, extra_roots=roots, alternate=True)
     through = _ratios(runs["gateway-on"], runs["gateway-off"])
     direct = _ratios(runs["direct-on"], runs["direct-off"])
     result.rows += [
@@ -57,8 +87,20 @@ async def case_metrics_cost(ctx: Context, result: CaseResult) -> None:
         Row.of_wrk(f"… metrics off (c={c})", runs["direct-off"]),
         Row("ratio on / off through the gateway (req/s)", through, TIMES),
         Row("ratio on / off direct (req/s)", direct, TIMES),
+        Row(
+            "ratio on / off through the gateway from CPU per request of gateway + journal (off µs ÷ on µs)",
+            _cpu_ratio(usage, "gateway", ("gateway", "journal")),
+            TIMES,
+        ),
+        Row(
+            "ratio on / off direct from CPU per request of journal (off µs ÷ on µs)",
+            _cpu_ratio(usage, "direct", ("journal",)),
+            TIMES,
+        ),
         cpu_row("through the gateway, metrics on", usage["gateway-on"]),
         cpu_row("through the gateway, metrics off", usage["gateway-off"]),
+        cpu_row("direct, metrics on", usage["direct-on"]),
+        cpu_row("direct, metrics off", usage["direct-off"]),
     ]
     assert through.median is not None and direct.median is not None
     result.targets += [
@@ -67,5 +109,6 @@ async def case_metrics_cost(ctx: Context, result: CaseResult) -> None:
     ]
     result.notes.append(
         "Both pairs are started by the case (same settings, same age), each gateway in front of its own "
-        "journal; only <P>_METRICS differs. Rounds alternate on, off, on, … so drift hits both alike."
+        "journal; only <P>_METRICS differs. Rounds alternate the order (on before off, then off before on, …) "
+        "so drift hits both alike."
     )
