@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -28,7 +28,7 @@ from daybook_devtools.embedded import free_port
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_devtools.testing.tokens import TestSigner
 from daybook_reminders import SCHEMA
-from daybook_reminders.scheduler import fire_due
+from daybook_reminders.scheduler import CLAIM_SNOOZES, fire_due
 
 STREAM = "/api/v1/notifications/stream"
 HEARTBEAT = 1.0
@@ -229,6 +229,70 @@ async def test_last_event_id_replays_what_was_missed_then_goes_on_live(
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
         r = await client.get(STREAM)
         assert r.status_code == 401
+
+
+class CommitsLate:
+    """A scheduler's connection that stops before the snooze claim, after its notifications are
+    inserted (their ids made), until released: a transaction that commits after a later one."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        if query == CLAIM_SNOOZES:
+            self.reached.set()
+            await self.release.wait()
+        return await self.conn.fetch(query, *args)
+
+
+async def test_last_event_id_replays_a_notification_that_committed_after_a_later_numbered_one(
+    replicas: tuple[Replica, Replica],
+    signer: TestSigner,
+    db: TestDatabase,
+    conn: asyncpg.Connection,
+    open_stream: Any,
+) -> None:
+    """Two schedulers: the first records notification A, then the second records B (a larger id)
+    and commits; A commits last. The client saw B live; reconnecting with B's id it must get A."""
+    a, b = replicas
+    user = uuid.uuid4()
+    headers = signer.headers(user)
+    first, second = (
+        await make_reminder(a.url, headers, "First"),
+        await make_reminder(a.url, headers, "Second"),
+    )
+    due = max(dt.datetime.fromisoformat(r["next_fire_at"]) for r in (first, second))
+    stream = await open_stream(b.url, headers)
+    other = await db.connect_as(SCHEMA)
+    late = CommitsLate(conn)
+    slow = asyncio.create_task(
+        fire_due(cast(asyncpg.Connection, late), batch_size=1, coalesce=False, now=due)
+    )
+    try:
+        await asyncio.wait_for(late.reached.wait(), 10)
+        assert (await fire_due(other, batch_size=1, coalesce=False, now=due)).fired == 1
+        await stream.until(lambda: len(stream.events) == 1)
+        seen_id, seen, _ = stream.events[0]
+        await stream.response.aclose()  # the client leaves before the other one commits
+    finally:
+        late.release.set()
+        assert (await slow).fired == 1
+        await other.close()
+    async with httpx.AsyncClient(base_url=a.url) as client:
+        listed = (await client.get("/api/v1/notifications", headers=headers)).json()["items"]
+    (missed,) = [n for n in listed if n["id"] != seen_id]
+    assert uuid.UUID(missed["id"]) < uuid.UUID(seen_id)  # recorded first, committed last
+    assert {seen["title"], missed["title"]} == {"First", "Second"}
+    again = await open_stream(a.url, headers | {"Last-Event-ID": seen_id})
+    await again.until(lambda: len(again.events) == 1)
+    assert again.events[0][0] == missed["id"]
+    await again.until(lambda: len(again.comments) >= 3)  # a heartbeat later: nothing else
+    assert len(again.events) == 1
 
 
 async def test_heartbeat_comments_keep_an_idle_stream_alive(

@@ -1,7 +1,8 @@
 """What the reminders service forgets, run by the API process (``daybook_common.retention``,
 every ``REMINDERS_RETENTION_INTERVAL_SECONDS``, one runner at a time across replicas and workers):
 reminders soft-deleted more than ``REMINDERS_DELETED_RETENTION_DAYS`` ago (their notifications go
-with them by cascade), fired notifications older than ``REMINDERS_NOTIFICATION_RETENTION_DAYS``,
+with them by cascade), fired notifications older than ``REMINDERS_NOTIFICATION_RETENTION_DAYS`` (and a day later the
+``notification_commits`` rows of their transactions),
 idempotency keys older than 24 h, handled inbox ids, and audit rows older than
 ``REMINDERS_AUDIT_RETENTION_DAYS`` (400).
 
@@ -32,6 +33,13 @@ def purges(settings: Settings) -> list[Purge]:
             "notifications",
             older_than(SCHEMA, "notifications", "occurrence_at"),
             datetime.timedelta(days=settings.notification_retention_days),
+        ),
+        # After the notifications: a commit's notifications occurred before it (``occurrence_at``
+        # <= ``committed_at``), so a day later than theirs none of them is left.
+        Purge(
+            "notification_commits",
+            older_than(SCHEMA, "notification_commits", "committed_at", "seq"),
+            datetime.timedelta(days=settings.notification_retention_days + 1),
         ),
         Purge(
             "idempotency_keys",

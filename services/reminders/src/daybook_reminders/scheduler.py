@@ -14,7 +14,9 @@ number may run at once. Each loop is one transaction on a plain asyncpg connecti
    notification of its reminder (skipped when the reminder is in the trash);
 5. the new notifications go into the outbox as ``reminders.notification.created`` events, one per
    ``EVENT_CHUNK`` of them (the API processes' relay publishes them; the live streams hear them);
-6. commit. A crash or ``SIGKILL`` before the commit rolls the whole batch back, so its reminders are
+6. take the next place in commit order (:mod:`daybook_reminders.commit_order`: the live streams'
+   cursor), the last statement, under a lock held only until the commit;
+7. commit. A crash or ``SIGKILL`` before the commit rolls the whole batch back, so its reminders are
    still due and the next scheduler fires them: nothing is lost, nothing doubled.
 
 Between batches it sleeps until the next due reminder or the poll interval, whichever is
@@ -54,6 +56,7 @@ from daybook_common.metrics import (
     MetricsListener,
 )
 from daybook_reminders import NOTIFICATION_CREATED, NOTIFY_CHANNEL, OUTBOX_CHANNEL
+from daybook_reminders.commit_order import RECORD_COMMIT
 from daybook_reminders.recurrence import Firing, Rule, fire
 from daybook_reminders.settings import SchedulerConfig, SchedulerSettings
 
@@ -250,10 +253,12 @@ async def fire_due(
                 event_ids_for(len(snoozes)),
                 NOTIFICATION_CREATED,
             )
-        if fired or snoozes_fired:
-            await conn.execute(WAKE_RELAY, OUTBOX_CHANNEL)
         full = len(rows) == batch_size or len(snoozes) == batch_size
         next_due = None if full else await conn.fetchval(NEXT_DUE)
+        if fired or snoozes_fired:
+            await conn.execute(WAKE_RELAY, OUTBOX_CHANNEL)
+            # Last before the commit: the commit-order lock is held only from here to the commit.
+            await conn.execute(RECORD_COMMIT)
     lags.sort()
     for lag in lags:
         SCHEDULER_LAG.observe(max(lag, 0.0) / 1000)

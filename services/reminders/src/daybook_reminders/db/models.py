@@ -48,6 +48,8 @@ class Base(AuditedModel, DeclarativeBase):
 TITLE_MAX_LENGTH = 200
 MESSAGE_MAX_LENGTH = 2000
 TIMEZONE_MAX_LENGTH = 64
+#: ``notifications.xact``: the recording transaction's id (``xid8`` fits a bigint).
+XACT_DEFAULT = "(pg_current_xact_id())::text::bigint"
 
 # The RLS predicate both tables share (NULLIF: after a SET LOCAL ends the setting reads '').
 RLS_PREDICATE = (
@@ -132,11 +134,16 @@ class Notification(Base):
             "id",
             postgresql_where=sa.text("read_at IS NULL"),
         ),
+        # A stream's rows after its cursor: per commit (xact), in id order (reminders_0014).
+        sa.Index("ix_notifications_user_id_xact_id", "user_id", "xact", "id"),
         sa.CheckConstraint(f"char_length(title) BETWEEN 1 AND {TITLE_MAX_LENGTH}", name="title_length"),
         sa.CheckConstraint(f"char_length(message) <= {MESSAGE_MAX_LENGTH}", name="message_length"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    #: The id of the transaction that recorded it: its row in ``notification_commits`` gives its
+    #: place in commit order (``daybook_reminders.commit_order``); ``0`` for rows older than that.
+    xact: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, server_default=sa.text(XACT_DEFAULT))
     reminder_id: Mapped[uuid.UUID] = mapped_column(
         sa.Uuid, sa.ForeignKey("reminders.reminders.id", ondelete="CASCADE"), nullable=False
     )
@@ -167,6 +174,18 @@ class Snooze(Base):
     )
     fire_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
 
+
+#: Transaction id of a commit that recorded notifications -> its place in commit order (``seq``);
+#: see ``daybook_reminders.commit_order``. The row ``(0, 0)`` stands for every earlier notification.
+notification_commits = sa.Table(
+    "notification_commits",
+    Base.metadata,
+    sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("xact", sa.BigInteger, nullable=False),
+    sa.Column("committed_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("xact", name="uq_notification_commits_xact"),
+    sa.Index("ix_notification_commits_committed_at", "committed_at"),
+)
 
 inbox = inbox_table(Base.metadata)
 #: ``reminders.notification.created`` events the scheduler writes with each notification, published
@@ -215,5 +234,6 @@ __all__ = [
     "idempotency_keys",
     "inbox",
     "known_tasks",
+    "notification_commits",
     "outbox",
 ]

@@ -55,8 +55,9 @@ class NotificationController(Controller):
         description=(
             "`text/event-stream`: each event's `id` is a notification id and its `data` the"
             " notification's JSON, within a second of the scheduler recording it; a comment line"
-            " every 15 s keeps the stream open. With `Last-Event-ID` the notifications recorded"
-            " after that one are sent first (at most 500). The stream ends when the access token"
+            " every 15 s keeps the stream open. With `Last-Event-ID` the notifications that became"
+            " visible after that one (in commit order) are sent first (at most 500 at once, the rest"
+            " follow). The stream ends when the access token"
             " expires, its session is signed out or the account is erased; reconnect with a fresh"
             " token and `Last-Event-ID`. At most 10 streams of one user may be open on one reminders"
             " process at a time (`REMINDERS_STREAMS_PER_USER`): one more is `429`."

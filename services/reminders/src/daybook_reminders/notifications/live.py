@@ -3,11 +3,16 @@
 Every process subscribes to ``reminders.notification.created`` (core NATS,
 :class:`daybook_common.events.live.LiveSubscription`), whichever scheduler recorded the
 notifications and whichever process's relay published the event (one per up to 1,000
-notifications of a scheduler pass). A notification of a user with no open stream here is dropped
-at once; the others are collected and read from the database in one query
-(the event carries ids only: no title or message in NATS), then handed to each of the user's
-streams. A stream is a bounded queue: one whose client does not keep up is closed (the client
-reconnects with ``Last-Event-ID`` and is replayed from the database).
+notifications of a scheduler pass). An event only says *which users* have something new: those
+with no open stream here are dropped at once; for the others one query reads, per user, the
+notifications after the user's streams' cursor in commit order (:mod:`daybook_reminders.commit_order`;
+the event carries ids only: no title or message in NATS), which are handed to each stream still
+behind them. A stream's cursor ``(seq, id)`` is where its ``Last-Event-ID`` replay ended, or the
+commit horizon when it opened; it moves with every row handed to it. So a notification that
+commits after a later-numbered one was delivered, or whose event came late or out of order, is
+still sent (with the user's next event at the latest), and none twice. A stream is a bounded
+mailbox: one whose client does not keep up is closed (the client reconnects with
+``Last-Event-ID`` and is replayed from the database).
 """
 
 from __future__ import annotations
@@ -25,27 +30,61 @@ import asyncpg
 from daybook_common.db import plain_url
 from daybook_common.events.live import LiveSubscription
 from daybook_reminders import NOTIFICATION_CREATED, SCHEMA
+from daybook_reminders.commit_order import MAX_ID
 
 logger = logging.getLogger("daybook.reminders.live")
 
-#: A stream that falls this many notifications behind is closed (its client replays on reconnect).
+#: A stream that falls this many notifications behind is closed (its client replays on reconnect);
+#: also the most rows one delivery reads per user (more follow in the next one).
 QUEUE_SIZE = 256
-#: At most this many missed notifications are replayed for a ``Last-Event-ID`` (oldest first).
+#: At most this many missed notifications are replayed at once for a ``Last-Event-ID`` (oldest
+#: first); the rest follow as live events.
 REPLAY_LIMIT = 500
-COLUMNS = "id, user_id, reminder_id, title, message, occurrence_at, read_at, created_at, updated_at"
+COLUMNS = ", ".join(
+    f"n.{c}"
+    for c in (
+        "id",
+        "user_id",
+        "reminder_id",
+        "title",
+        "message",
+        "occurrence_at",
+        "read_at",
+        "created_at",
+        "updated_at",
+    )
+)
 BYPASS_RLS = "SELECT set_config('app.rls_bypass', 'on', true)"
 BIND_USER = "SELECT set_config('app.user_id', $1, true)"
-# The notifications just announced, of users with a stream here (several users: RLS bypassed).
-BY_IDS = f"SELECT {COLUMNS} FROM notifications WHERE id = ANY($1::uuid[]) ORDER BY created_at, id"
-# Recorded after the one the client saw last (recording order; ties by id), oldest first.
-AFTER = f"""
-SELECT {COLUMNS} FROM notifications
-WHERE user_id = $1 AND (created_at, id) > (
-    SELECT created_at, id FROM notifications WHERE id = $2 AND user_id = $1
-)
-ORDER BY created_at, id
-LIMIT $3
+#: A stream's cursor: a place in commit order, ``(notification_commits.seq, notification id)``.
+Cursor = tuple[int, uuid.UUID]
+#: The place in commit order of the caller's notification ``$2`` (none if unknown or not theirs).
+CURSOR_OF = """
+SELECT c.seq FROM notifications AS n JOIN notification_commits AS c ON c.xact = n.xact
+WHERE n.id = $2 AND n.user_id = $1
 """
+#: Every commit up to this one is visible (commit order: see ``commit_order``).
+HORIZON = "SELECT coalesce(max(seq), 0) FROM notification_commits"
+# One user's notifications after ($2, $3) in commit order, oldest first.
+_AFTER = f"""
+    SELECT {COLUMNS}, k.seq FROM notification_commits AS k
+    JOIN notifications AS n ON n.user_id = {{user}} AND n.xact = k.xact
+    WHERE k.seq >= {{seq}} AND (k.seq, n.id) > ({{seq}}, {{id}})
+    ORDER BY k.seq, n.id
+    LIMIT {{limit}}
+"""
+AFTER = _AFTER.format(user="$1", seq="$2", id="$3", limit="$4")
+#: The same for several users at once, each after its own cursor (RLS bypassed).
+AFTER_EACH = f"""
+SELECT r.* FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) AS c(user_id, seq, id)
+CROSS JOIN LATERAL ({_AFTER.format(user="c.user_id", seq="c.seq", id="c.id", limit="$4")}) AS r
+"""
+HORIZON_ID = uuid.UUID(MAX_ID)
+
+
+def place(row: Mapping[str, Any]) -> Cursor:
+    """A notification row's place in commit order (rows read by this module carry ``seq``)."""
+    return (row["seq"], uuid.UUID(int=row["id"].int))
 
 
 class TooManyStreams(Exception):
@@ -63,12 +102,17 @@ class Listener:
     per stream): a thousand idle streams cost what they hold, not what a queue preallocates.
     """
 
-    __slots__ = ("_waiter", "closed", "pending", "user_id")
+    __slots__ = ("_waiter", "after", "closed", "missed", "pending", "user_id")
 
     def __init__(self, user_id: uuid.UUID) -> None:
         self.user_id = user_id
         self.pending: list[Mapping[str, Any]] = []
         self.closed = False
+        #: The place in commit order of the last row handed to the stream; ``None`` until the
+        #: stream has its starting place (its replay or the horizon is being read).
+        self.after: Cursor | None = None
+        #: An event for the user came while ``after`` was ``None``: read again once it is set.
+        self.missed = False
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, row: Mapping[str, Any]) -> bool:
@@ -78,6 +122,7 @@ class Listener:
         if len(self.pending) >= QUEUE_SIZE:
             return False
         self.pending.append(row)
+        self.after = place(row)
         self._wake()
         return True
 
@@ -123,6 +168,9 @@ class LiveHub:
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _pool: asyncpg.Pool | None = field(default=None, init=False)
     _flusher: asyncio.Task[None] | None = field(default=None, init=False)
+    #: The horizon read that streams opening now share (not yet sent to the database).
+    _horizon_next: asyncio.Future[int] | None = field(default=None, init=False)
+    _horizon_reads: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     subscription: LiveSubscription | None = field(default=None, init=False)
 
     async def start(self) -> None:
@@ -179,48 +227,117 @@ class LiveHub:
     def on_event(self, payload: dict[str, Any]) -> None:
         """``{event_id, notifications: [{notification_id, user_id, reminder_id, occurrence_at}]}``."""
         try:
-            wanted = [
-                uuid.UUID(str(item["notification_id"]))
-                for item in payload["notifications"]
-                if uuid.UUID(str(item["user_id"])) in self.streams
-            ]
+            users = {uuid.UUID(str(item["user_id"])) for item in payload["notifications"]}
         except (KeyError, TypeError, ValueError):
             logger.warning("malformed %s event", NOTIFICATION_CREATED)
             return
+        wanted = users & self.streams.keys()
         if wanted:
             self._pending.update(wanted)
             self._wake.set()
 
-    async def replay(self, user_id: uuid.UUID, last_id: uuid.UUID) -> list[dict[str, Any]]:
-        """The user's notifications recorded after ``last_id`` (none if it is unknown or not theirs)."""
+    async def begin(self, listener: Listener, last_id: uuid.UUID | None) -> list[dict[str, Any]]:
+        """Give a just opened stream its starting place: after ``last_id`` when that is one of the
+        user's notifications (returning the ones after it, at most ``REPLAY_LIMIT``), else the
+        commit horizon (nothing to replay). The stream was registered before: what commits after
+        this read reaches it live."""
         assert self._pool is not None
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(BIND_USER, str(user_id))
-            return [dict(row) for row in await conn.fetch(AFTER, user_id, last_id, REPLAY_LIMIT)]
+        user_id = listener.user_id
+        rows: list[dict[str, Any]] = []
+        start: Cursor | None = None
+        if last_id is not None:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(BIND_USER, str(user_id))
+                seq = await conn.fetchval(CURSOR_OF, user_id, last_id)
+                if seq is not None:
+                    start = (seq, last_id)
+                    rows = [dict(row) for row in await conn.fetch(AFTER, user_id, seq, last_id, REPLAY_LIMIT)]
+        if start is None:
+            start = (await self._horizon(), HORIZON_ID)
+        listener.after = place(rows[-1]) if rows else start
+        if listener.missed or len(rows) == REPLAY_LIMIT:  # the rest follow as live events
+            self._pending.add(user_id)
+            self._wake.set()
+        return rows
+
+    async def _horizon(self) -> int:
+        """The commit horizon, read after this call began (streams opening at once share a read)."""
+        future = self._horizon_next
+        if future is None:
+            future = self._horizon_next = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._read_horizon(future))
+            self._horizon_reads.add(task)
+            task.add_done_callback(self._horizon_reads.discard)
+        return await asyncio.shield(future)
+
+    async def _read_horizon(self, future: asyncio.Future[int]) -> None:
+        assert self._pool is not None
+        try:
+            async with self._pool.acquire() as conn:
+                if self._horizon_next is future:
+                    self._horizon_next = None  # a stream opening from now on needs a later read
+                value = await conn.fetchval(HORIZON)
+        except BaseException as exc:
+            if self._horizon_next is future:
+                self._horizon_next = None
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+            else:
+                future.cancel()
+                raise
+        else:
+            future.set_result(int(value))
 
     async def _flush_forever(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            ids, self._pending = list(self._pending), set()
+            users, self._pending = self._pending, set()
             try:
-                await self._deliver(ids)
+                await self._deliver(users)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is down: these are replayed on reconnect
                 logger.warning("live delivery failed: %s", exc.__class__.__name__)
                 await asyncio.sleep(0.5)
 
-    async def _deliver(self, ids: list[uuid.UUID]) -> None:
+    async def _deliver(self, users: set[uuid.UUID]) -> None:
         assert self._pool is not None
+        cursors: dict[uuid.UUID, Cursor] = {}
+        for user_id in users:
+            for listener in self.streams.get(user_id, ()):
+                if listener.after is None:
+                    listener.missed = True
+                elif user_id not in cursors or listener.after < cursors[user_id]:
+                    cursors[user_id] = listener.after
+        if not cursors:
+            return
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(BYPASS_RLS)
-            rows = await conn.fetch(BY_IDS, ids)
+            rows = await conn.fetch(
+                AFTER_EACH,
+                list(cursors),
+                [seq for seq, _ in cursors.values()],
+                [last for _, last in cursors.values()],
+                QUEUE_SIZE,
+            )
+        by_user: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for record in rows:
             row = dict(record)
-            for listener in list(self.streams.get(row["user_id"], ())):
-                if not listener.offer(row):
-                    logger.info(
-                        "a live stream fell behind; closing it", extra={"user_id": str(row["user_id"])}
-                    )
-                    listener.close()
+            by_user.setdefault(row["user_id"], []).append(row)
+        for user_id, user_rows in by_user.items():
+            if len(user_rows) == QUEUE_SIZE:  # more may follow: read on
+                self._pending.add(user_id)
+                self._wake.set()
+            for listener in list(self.streams.get(user_id, ())):
+                self._hand(listener, user_rows)
+
+    @staticmethod
+    def _hand(listener: Listener, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if listener.after is None or place(row) <= listener.after:
+                continue
+            if not listener.offer(row):
+                logger.info("a live stream fell behind; closing it", extra={"user_id": str(listener.user_id)})
+                listener.close()
+                return

@@ -1,9 +1,10 @@
 """``GET /api/v1/notifications/stream``: the caller's new notifications as Server-Sent Events.
 
 Each event is one notification: ``id`` its id, ``data`` its JSON (as ``GET /notifications``
-lists it). The stream is registered with this process's :class:`LiveHub` *before* the
-``Last-Event-ID`` replay is read, so a notification recorded in between arrives once (replayed,
-and its live copy skipped). A comment line every ``REMINDERS_STREAM_HEARTBEAT_SECONDS`` keeps an
+lists it). The stream is registered with this process's :class:`LiveHub` *before* its starting
+place in commit order is read (after the ``Last-Event-ID`` replay, or the commit horizon), and
+live rows are only those after that place, so a notification recorded in between arrives once
+(see :mod:`daybook_reminders.commit_order`). A comment line every ``REMINDERS_STREAM_HEARTBEAT_SECONDS`` keeps an
 idle stream open through proxies; the stream ends when the access token expires (the client
 reconnects with a fresh one and ``Last-Event-ID``), when the account is erased or deactivated (at
 once), when the token's session is signed out (at the next heartbeat), when the client falls
@@ -105,14 +106,14 @@ class LiveStream:
         try:
             await send(START)
             await send(body(CONNECTED + b"".join(event_bytes(row) for row in self.replayed)))
-            await self._follow(send, {row["id"] for row in self.replayed})
+            await self._follow(send)
             if not self.client_gone:
                 await send(END)
         finally:
             watcher.cancel()
             self.hub.close(self.listener)
 
-    async def _follow(self, send: Send, replayed: set[uuid.UUID]) -> None:
+    async def _follow(self, send: Send) -> None:
         listener = self.listener
         while True:
             left = self.expires_at - time.time()
@@ -124,8 +125,6 @@ class LiveStream:
             if listener.closed:
                 return
             rows = listener.take()
-            if replayed:
-                rows = [row for row in rows if row["id"] not in replayed]
             if rows:
                 await send(body(b"".join(event_bytes(row) for row in rows)))
 
@@ -144,7 +143,8 @@ async def open_stream(
     last_event_id: uuid.UUID | None,
     heartbeat: float,
 ) -> LiveStream:
-    """Register the caller's stream (``429`` past the per-user limit), then read the replay."""
+    """Register the caller's stream (``429`` past the per-user limit), then read its starting place
+    in commit order and the replay (:meth:`LiveHub.begin`)."""
     user_id = claims.user_id
     try:
         listener = hub.open(user_id)
@@ -154,7 +154,7 @@ async def open_stream(
             f"At most {exc.limit} notification streams may be open at once; close one first",
         ) from None
     try:
-        replayed = await hub.replay(user_id, last_event_id) if last_event_id is not None else []
+        replayed = await hub.begin(listener, last_event_id)
     except BaseException:
         hub.close(listener)
         raise
