@@ -151,3 +151,65 @@ def test_a_nul_in_a_query_parameter_is_422_not_500(http: httpx.Client, caller: d
         response = http.get(path, headers=caller)
         assert response.status_code == 422, (path, response.text)
         assert response.json()["errors"][0]["message"] == "must not contain the NUL character"
+
+
+def test_head_is_answered_as_get_without_the_body(http: httpx.Client, caller: dict[str, str]) -> None:
+    # RFC 9110 §9.3.2: every GET resource answers HEAD (it was 405 everywhere, /health included).
+    task = http.post("/api/v1/tasks", json={"title": "head"}, headers=caller)
+    assert task.status_code == 201, task.text
+    for path in ("/health", "/api/v1/openapi.json", "/api/v1/tasks", f"/api/v1/tasks/{task.json()['id']}"):
+        get, head = http.get(path, headers=caller), http.head(path, headers=caller)
+        assert head.status_code == get.status_code == 200, (path, head.status_code)
+        assert head.content == b"", path
+        assert head.headers["content-length"] == get.headers["content-length"], path
+        assert head.headers.get("etag") == get.headers.get("etag"), path
+        assert "x-request-id" in head.headers, path
+    assert http.head("/api/v1/tasks").status_code == 401  # the same checks as the GET's
+    assert http.head(f"/api/v1/tasks/{uuid.uuid4()}", headers=caller).status_code == 404
+    # Neither the endless event stream nor a whole account export runs for a HEAD.
+    assert http.head("/api/v1/notifications/stream", headers=caller).status_code == 405
+    assert http.head("/api/v1/users/me/export", headers=caller).status_code == 405
+
+
+def test_a_missing_required_parameter_is_named_and_the_path_not_echoed(
+    http: httpx.Client, caller: dict[str, str]
+) -> None:
+    goal = http.post("/api/v1/goals", json={"title": "stats"}, headers=caller)
+    assert goal.status_code == 201, goal.text
+    response = http.get(
+        f"/api/v1/goals/{goal.json()['id']}/stats?to=2026-02-01T00:00:00Z&bucket=week", headers=caller
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["errors"] == [{"field": "from", "message": "required"}]
+    assert "/api/v1/goals" not in response.text and body["detail"] == "Validation failed"
+
+
+def test_an_empty_body_is_a_422_naming_the_body(http: httpx.Client, caller: dict[str, str]) -> None:
+    # It was {"field": "data", "message": "'data'"} (a KeyError's text).
+    headers = {**caller, "Content-Type": "application/json"}
+    response = http.post("/api/v1/tasks", content=b"", headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "body", "message": "a JSON body is required"}]
+
+
+def test_an_encoded_body_is_415_not_parsed_as_plain_json(http: httpx.Client, caller: dict[str, str]) -> None:
+    # A body claiming Content-Encoding: gzip was decoded as plain JSON and created a task.
+    headers = {**caller, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    response = http.post("/api/v1/tasks", content=b'{"title": "x"}', headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == PROBLEM
+    identity = http.post(
+        "/api/v1/tasks", content=b'{"title": "x"}', headers={**headers, "Content-Encoding": "identity"}
+    )
+    assert identity.status_code == 201, identity.text
+
+
+def test_a_body_of_the_wrong_json_type_is_a_422_naming_the_body(
+    http: httpx.Client, caller: dict[str, str]
+) -> None:
+    for content in (b"null", b"[1, 2]", b'"text"', b"7"):
+        headers = {**caller, "Content-Type": "application/json"}
+        response = http.post("/api/v1/tasks", content=content, headers=headers)
+        assert response.status_code == 422, response.text
+        assert [error["field"] for error in response.json()["errors"]] == ["body"], content

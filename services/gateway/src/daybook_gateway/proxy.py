@@ -176,6 +176,25 @@ async def _relay_until_disconnect(response: UpstreamResponse, send: Send, receiv
         await asyncio.gather(watching, return_exceptions=True)
 
 
+#: Paths whose GET must not run for a HEAD (an endless event stream, a whole account export):
+#: a HEAD there goes upstream as it is and is answered 405.
+_HEAD_REFUSED = frozenset({*STREAM_PATHS, EXPORT_PATH})
+
+
+def _bodiless(send: Send) -> Send:
+    """A HEAD is answered as its GET would be, less the body (RFC 9110 §9.3.2): same status and
+    headers, ``Content-Length`` included, and an empty body."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b""}
+        await send(message)
+
+    return send_head
+
+
 def _has_dot_segment(path: str) -> bool:
     return any(segment in {".", ".."} for segment in path.split("/"))
 
@@ -239,6 +258,10 @@ class Gateway:
             return
         started = time.perf_counter()
         path: str = scope["path"]
+        head = scope["method"] == "HEAD" and path not in _HEAD_REFUSED
+        if head:
+            scope = {**scope, "method": "GET"}
+            send = _bodiless(send)
         route: Route | None = None
         for candidate in self.routes:
             if candidate.matches(path):
@@ -285,6 +308,7 @@ class Gateway:
         token = request_id_var.set(rid_text)
         cors = self.cors.response_headers(origin) if self.cors.enabled else []
         method: str = scope["method"]
+        logged_method = "HEAD" if head else method
         status = 500
         upstream_name = route.upstream.name if route else None
         try:
@@ -332,11 +356,14 @@ class Gateway:
             elapsed = time.perf_counter() - started
             if self.metrics is not None:
                 self.metrics.record(
-                    method, route.prefix if route else scope.get("path_template", UNMATCHED), status, elapsed
+                    logged_method,
+                    route.prefix if route else scope.get("path_template", UNMATCHED),
+                    status,
+                    elapsed,
                 )
             if self.access_log is not None:
                 self.access_log.record(
-                    method,
+                    logged_method,
                     route.prefix if route else scope.get("path_template", path[:200]),
                     status,
                     round(elapsed * 1000, 3),

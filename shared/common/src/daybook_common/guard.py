@@ -10,7 +10,8 @@ them first, as problem+json:
 - a JSON body nested deeper than :data:`MAX_DEPTH` → 422;
 - a body that is not UTF-8 → 400;
 - a body whose ``Content-Type`` is not JSON (``application/json`` or ``application/*+json``)
-  → 415;
+  → 415, and so is one with a ``Content-Encoding`` (gzip …: no service decodes one, RFC 9110
+  §15.5.16) — it would otherwise be parsed as if it were plain JSON;
 - a body larger than ``max_body`` → 413;
 - a body that ends early (malformed chunked encoding) → 400.
 
@@ -139,11 +140,13 @@ class BodyGuard:
             return
         try:
             check_target(scope["path"], scope.get("query_string", b""))
-            content_type = length = None
+            content_type = length = encoding = None
             chunked = False
             for name, value in scope["headers"]:
                 if name == b"content-type":
                     content_type = value
+                elif name == b"content-encoding":
+                    encoding = value
                 elif name == b"content-length":
                     length = value
                 elif name == b"transfer-encoding":
@@ -153,6 +156,8 @@ class BodyGuard:
                 return
             if not is_json_content_type(content_type):
                 raise Refusal(415, "The request body must be JSON (Content-Type: application/json)")
+            if encoding is not None and encoding.strip().lower() not in (b"", b"identity"):
+                raise Refusal(415, "The request body must not be encoded (no Content-Encoding)")
             body = await self._read(receive)
             check_json_body(body)
         except Refusal as refusal:

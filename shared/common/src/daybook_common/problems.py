@@ -27,6 +27,8 @@ PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("daybook.errors")
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
 _NAMED_FIELD = re.compile(r"(?:required|unknown) field `([^`]+)`")
+#: Litestar's words for an absent required parameter; they end with the whole path and query.
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']*)' for path ")
 
 
 def problem_body(status: int, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -62,10 +64,16 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
             continue
         message = str(item.get("message", "invalid value"))
         field = str(item.get("key") or "")
+        if field and message == repr(field):
+            # A KeyError from Litestar's signature model: nothing came for this argument (the body
+            # when it is empty or JSON null).
+            field, message = ("body", "a JSON body is required") if field == "data" else (field, "required")
         match = _AT_PATH.search(message)
         if match:
             field = field or match.group(1)
             message = message[: match.start()].rstrip(" -")
+        if field == "data":  # Litestar's name for the whole body
+            field = "body"
         named = _NAMED_FIELD.search(message)
         if named:
             # "Object missing required field `x`": the field is x, inside the object at `field`.
@@ -78,6 +86,11 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
 
 
 def _validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    missing = _MISSING_PARAMETER.match(exc.detail or "")
+    if missing:  # name the parameter as the field; never echo the request's path and query
+        return problem_response(
+            422, "Validation failed", errors=[{"field": missing.group(1), "message": "required"}]
+        )
     detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "Validation failed"
     if detail.startswith("Validation failed for"):
         detail = "Validation failed"

@@ -39,7 +39,12 @@ class StrictBodyRequest(Request[Any, Any, Any]):
         try:
             decoded = msgspec.convert(_integral_floats_as_ints(value), type=field.annotation, strict=True)
         except msgspec.ValidationError as exc:
-            raise ValidationException(detail="Validation failed", extra=[{"message": str(exc)}]) from None
+            message = str(exc)
+            # A message without "at `$…`" is about the body as a whole (an array where an object goes).
+            where = {} if "at `$" in message else {"key": "body"}
+            raise ValidationException(
+                detail="Validation failed", extra=[{"message": message, **where}]
+            ) from None
         except (TypeError, ValueError):
             return value  # a type msgspec cannot check on its own: Litestar's conversion decides
         for path in out_of_range(decoded):
