@@ -26,14 +26,16 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from daybook_common.auth import VERIFIER_STATE_KEY, verified_caller
 from daybook_common.http import encode_page
-from daybook_common.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from daybook_common.pagination import CURSOR_MAX_LENGTH, DEFAULT_LIMIT, MAX_LIMIT
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, UserReads
 from daybook_journal.dependencies import SETTINGS_STATE_KEY
 from daybook_journal.entries.services import EntryFilters, EntryQueries
 from daybook_journal.settings import JournalSettings
 
 _LIMIT = re.compile(rb"[1-9][0-9]{0,2}")
-_CURSOR = re.compile(rb"[A-Za-z0-9_-]+")
+_CURSOR = re.compile(
+    rb"[A-Za-z0-9_-]{1,%d}" % CURSOR_MAX_LENGTH
+)  # longer: the handler's own 422 (max_length)
 _NO_FILTERS = EntryFilters()
 _JSON = b"application/json"
 

@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from daybook_common import resource_routes as routes
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.goals import schemas as s
+from daybook_journal.goals.fast_path import tree_fast_path
 from daybook_journal.goals.services import GoalQueries, GoalService
 
 GOALS = "/api/v1/goals"
@@ -66,6 +67,11 @@ class GoalController(Controller):
         GOAL, update="Change a goal; parent_id moves its subtree", delete="Soft-delete a goal and its subtree"
     )
 
-    @get("/{goal_id:uuid}/tree", operation_id="GetGoalTree", summary="The goal with its live descendants")
+    @get(
+        "/{goal_id:uuid}/tree",
+        operation_id="GetGoalTree",
+        summary="The goal with its live descendants",
+        middleware=[tree_fast_path],  # no query string: the same answer off Litestar's machinery
+    )
     async def get_tree(self, goal_id: uuid.UUID, goal_queries: GoalQueries) -> s.GoalTree:
         return await goal_queries.tree(goal_id)
