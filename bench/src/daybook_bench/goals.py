@@ -4,7 +4,8 @@ Seeding (timed, target < 2 min): per user one tree of 30 goals (a root, 5 goals,
 5 activities with 2 metric definitions each, and ``sessions_per_tree`` sessions spread over
 the last year, each with 5 activity instances (one per activity) and 2 metric values per
 instance.  Full mode: 2,000 users x 100 sessions = 1,000,000 instances, 2,000,000 values.
-Everything is one ``INSERT … SELECT`` per table as the superuser (one transaction) with
+Everything is one ``INSERT … SELECT`` per table as the superuser (one transaction per half of
+the users, two connections at once; UUIDv7 ids on PostgreSQL 18) with
 ``session_replication_role = replica``, as ``pg_restore --disable-triggers`` loads data: the rows are
 consistent by construction, so the per-row trigger work (foreign-key checks, the denied-user guard,
 the audit trail) is skipped; then ``VACUUM (ANALYZE)``.
@@ -20,6 +21,7 @@ CPU per request of each process is reported for every probe.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
 import time
@@ -81,16 +83,27 @@ INSERT INTO journal.metric_values (id, user_id, root_id, instance_id, metric_id,
 TABLES = ("goals", "activities", "metric_definitions", "sessions", "activity_instances", "metric_values")
 
 
+#: Connections seeding at once, each a share of the users in its own transaction (2 cores).
+SEED_CONNECTIONS = 2
+
+
 async def seed_goals(
-    admin_dsn: str, user_ids: list[uuid.UUID], sessions_per_tree: int
+    admin_dsn: str, user_ids: list[uuid.UUID], sessions_per_tree: int, connections: int = SEED_CONNECTIONS
 ) -> dict[uuid.UUID, uuid.UUID]:
-    """One practice tree per user (see the module docstring); returns user id → root goal id."""
+    """One practice tree per user (see the module docstring); returns user id → root goal id.
+
+    Ids are UUIDv7 where the server has ``uuidv7()`` (PostgreSQL 18), as the services make them:
+    time-ordered keys append to the primary-key and ``(id, …)`` indexes instead of landing on
+    random pages of indexes that outgrow the cache.
+    """
     conn = await asyncpg.connect(admin_dsn)
     try:
-        async with conn.transaction():
-            # The session count is an int, written into the SQL; the user ids are the one parameter.
-            for statement in SEED.replace("$2::int", str(int(sessions_per_tree))).split(";\n"):
-                await conn.execute(statement, *([user_ids] if "$1" in statement else []))
+        version = int(await conn.fetchval("SHOW server_version_num"))
+        seed = SEED.replace("$2::int", str(int(sessions_per_tree)))  # an int, written into the SQL
+        if version >= 180000:
+            seed = seed.replace("gen_random_uuid()", "uuidv7()")
+        shares = [user_ids[i::connections] for i in range(connections)]
+        await asyncio.gather(*(_seed_share(admin_dsn, seed, share) for share in shares if share))
         rows = await conn.fetch(
             "SELECT user_id, id FROM journal.goals WHERE user_id = ANY($1::uuid[]) AND parent_id IS NULL",
             user_ids,
@@ -100,6 +113,17 @@ async def seed_goals(
     finally:
         await conn.close()
     return {r["user_id"]: r["id"] for r in rows}
+
+
+async def _seed_share(admin_dsn: str, seed: str, user_ids: list[uuid.UUID]) -> None:
+    """The trees of ``user_ids`` in one transaction (the user ids are the one parameter)."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        async with conn.transaction():
+            for statement in seed.split(";\n"):
+                await conn.execute(statement, *([user_ids] if "$1" in statement else []))
+    finally:
+        await conn.close()
 
 
 async def count_instances(admin_dsn: str) -> int:
