@@ -148,3 +148,31 @@ async def test_every_refused_access_token_gets_one_generic_detail(caplog: pytest
             await verified_caller(scope, verifier)
         assert refused.value.detail == ACCESS_TOKEN_REFUSED
     assert len([r for r in caplog.records if r.getMessage().startswith("access token refused: ")]) == 2
+
+
+async def test_cached_tokens_stay_small_and_answer_the_same() -> None:
+    """A process that serves 10,000 users caches 10,000 tokens (issue 23, case 14): each entry holds
+    a digest of its token and shares the claim names, ~840 bytes (the token itself and the decoder's
+    own strings made it ~1,700); a cached answer is the verified one."""
+    import gc
+    import tracemalloc
+
+    signer = TestSigner()
+    verifier = verifier_for(signer)
+    tokens = [signer.token(uuid.uuid4()) for _ in range(2_001)]
+    first = await verifier.verify(tokens[0])
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for token in tokens[1:]:
+            await verifier.verify(token)
+        gc.collect()
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / 2_000
+    finally:
+        tracemalloc.stop()
+    assert per_entry < 1_000, f"{per_entry:.0f} bytes per cached token"
+    again = await verifier.verify(tokens[0])
+    assert again is first and again.claims["iss"] == "daybook-users"
+    with pytest.raises(TokenError):
+        await verifier.verify(tokens[0][:-4] + "AAAA")  # not the cached token: verified, and refused
