@@ -233,6 +233,24 @@ async function journey(page) {
   const saved = page.locator("li", { has: page.getByRole("heading", { name: "Review the month" }) }).getByText(/^Next: /);
   await saved.waitFor();
   assert.equal(await saved.textContent(), `Next: ${previewed}`, "the saved reminder fires when the preview said");
+  // Editing the saved reminder's schedule (PATCH with If-Match): the edit form previews the new
+  // schedule as the create form does, and the saved reminder then fires when that preview said.
+  await page.getByRole("button", { name: "Edit Review the month" }).click();
+  const editor = page.getByRole("form", { name: "Edit Review the month" });
+  await editor.getByLabel("Rule").waitFor();
+  assert.equal(await editor.getByLabel("Rule").inputValue(), "FREQ=MONTHLY;BYDAY=-1FR", "the form starts from the saved rule");
+  await editor.getByLabel("Time", { exact: true }).fill("09:15");
+  await editor.getByLabel("Rule").fill("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU");
+  const editPreview = editor.getByText(/^Would fire: .*9:15.* · .* · /);
+  await editPreview.waitFor();
+  const rescheduled = (await editPreview.textContent()).replace(/^Would fire: /, "");
+  const tuesdays = rescheduled.split(" · ").map((at) => new Date(`${at} UTC`));
+  for (const at of tuesdays) assert.deepEqual([at.getUTCDay(), at.getUTCHours(), at.getUTCMinutes()], [2, 9, 15], `${at} is a Tuesday at 09:15`);
+  assert.equal(tuesdays[1] - tuesdays[0], 14 * 86_400_000, "every other Tuesday");
+  await editor.getByRole("button", { name: "Save changes" }).click();
+  await editor.waitFor({ state: "detached" });
+  await page.getByText("(FREQ=WEEKLY;INTERVAL=2;BYDAY=TU) at 09:15 UTC").waitFor();
+  await saved.filter({ hasText: rescheduled }).waitFor();
   await assertAccessible(page, "reminders");
   await page.screenshot({ path: join(SHOTS, "reminders.png"), fullPage: true });
 

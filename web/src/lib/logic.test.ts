@@ -3,7 +3,7 @@ import { dailyTotals } from "../components/StatsChart";
 import { reorder } from "../screens/Goals";
 import { elapsedSeconds } from "../screens/Practice";
 import { parseEmailLink, parseRoute, screensFor } from "./route";
-import { reminderBody, type ReminderForm } from "./reminders";
+import { formOf, reminderBody, type ReminderForm, type SavedReminder } from "./reminders";
 
 const form: ReminderForm = {
   title: "Stretch",
@@ -23,6 +23,41 @@ describe("reminder bodies", () => {
   });
   it("send the rule without its RRULE: prefix", () => {
     expect(reminderBody({ ...form, frequency: "rrule" }).rrule).toBe("FREQ=MONTHLY;BYDAY=-1FR");
+  });
+});
+
+describe("editing a saved reminder", () => {
+  const saved: SavedReminder = {
+    title: "Review",
+    message: "The month",
+    frequency: "rrule",
+    time: "17:00:00",
+    timezone: "UTC",
+    start_date: "2026-11-01",
+    custom_days: null,
+    rrule: "FREQ=MONTHLY;BYDAY=-1FR",
+  };
+  const defaults = { customDays: ["mon" as const], rrule: "FREQ=DAILY" };
+  it("starts from the saved schedule and saves it unchanged", () => {
+    const form = formOf(saved, defaults);
+    expect(form.time).toBe("17:00");
+    expect(reminderBody(form)).toEqual({
+      title: "Review",
+      message: "The month",
+      frequency: "rrule",
+      time: "17:00",
+      timezone: "UTC",
+      start_date: "2026-11-01",
+      rrule: "FREQ=MONTHLY;BYDAY=-1FR",
+    });
+  });
+  it("sends the new frequency's fields only (the server drops the old rule or days)", () => {
+    const daily = reminderBody({ ...formOf(saved, defaults), frequency: "daily", time: "07:30", timezone: "Europe/Berlin" });
+    expect(daily).toEqual({ title: "Review", message: "The month", frequency: "daily", time: "07:30", timezone: "Europe/Berlin", start_date: "2026-11-01" });
+    const custom = formOf({ ...saved, frequency: "custom", custom_days: ["fri", "tue"], rrule: null }, defaults);
+    expect(custom.rrule).toBe("FREQ=DAILY");
+    expect(reminderBody(custom).custom_days).toEqual(["tue", "fri"]);
+    expect(reminderBody({ ...custom, frequency: "rrule" }).rrule).toBe("FREQ=DAILY");
   });
 });
 

@@ -51,6 +51,33 @@ export function reminderBody(form: ReminderForm): ReminderBody {
   return { title: form.title, message: form.message, ...scheduleBody(form) };
 }
 
+/** What a saved reminder's edit form starts from (the days and rule of another frequency keep a
+ * starting value, as the create form's do, for switching to that frequency). */
+export function formOf(reminder: SavedReminder, defaults: Pick<ReminderForm, "customDays" | "rrule">): ReminderForm {
+  return {
+    title: reminder.title,
+    message: reminder.message,
+    frequency: reminder.frequency,
+    time: reminder.time.slice(0, 5),
+    timezone: reminder.timezone,
+    startDate: reminder.start_date,
+    customDays: reminder.custom_days ? [...reminder.custom_days] : [...defaults.customDays],
+    rrule: reminder.rrule ?? defaults.rrule,
+  };
+}
+
+/** The fields of a saved reminder the edit form shows (`GET /reminders/{id}`'s shape). */
+export interface SavedReminder {
+  title: string;
+  message: string;
+  frequency: Frequency;
+  time: string;
+  timezone: string;
+  start_date: string;
+  custom_days: Day[] | null;
+  rrule: string | null;
+}
+
 export function browserTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
