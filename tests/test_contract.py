@@ -213,3 +213,13 @@ def test_a_body_of_the_wrong_json_type_is_a_422_naming_the_body(
         response = http.post("/api/v1/tasks", content=content, headers=headers)
         assert response.status_code == 422, response.text
         assert [error["field"] for error in response.json()["errors"]] == ["body"], content
+
+
+def test_a_key_twice_in_one_json_object_is_422(http: httpx.Client, caller: dict[str, str]) -> None:
+    # {"title": "a", "title": "b"} created a task titled "b" (the last one silently won).
+    headers = {**caller, "Content-Type": "application/json"}
+    response = http.post("/api/v1/tasks", content=b'{"title": "a", "title": "b"}', headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "title", "message": "duplicate key in a JSON object"}]
+    entry = b'{"content": "c", "entry_date": "2026-01-01T00:00:00Z", "content": "d"}'
+    assert http.post("/api/v1/journal/entries", content=entry, headers=headers).status_code == 422

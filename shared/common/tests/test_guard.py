@@ -65,3 +65,32 @@ def test_escaped_backslash_before_u0000_is_not_nul() -> None:
 )
 def test_json_content_types(value: bytes | None, ok: bool) -> None:
     assert is_json_content_type(value) is ok
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"title": "a", "title": "b"}', "title"),
+        (b'{"metrics": [{"value": 1, "value": 2}]}', "value"),
+        (b'{"a": 1, "\\u0061": 2}', "a"),  # the same key once decoded
+        (b'{"a": {"b": 1}, "c": {"b": 2}, "a": 3}', "a"),
+    ],
+)
+def test_a_key_twice_in_one_object_is_refused(body: bytes, field: str) -> None:
+    with pytest.raises(Refusal) as refused:
+        check_json_body(body)
+    assert refused.value.status == 422
+    assert refused.value.errors == [{"field": field, "message": "duplicate key in a JSON object"}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"metrics": [{"metric_id": "m", "value": 1}, {"metric_id": "n", "value": 2}]}',
+        b'{"title": "\\"title\\": x", "content": "title: \\"title\\":"}',  # keys inside strings
+        b'{"a\\"b": 1, "a": 2}',
+        b'{"title": "a", "title": ',  # not JSON: the app's decoder answers it
+    ],
+)
+def test_the_same_key_in_different_objects_or_inside_strings_passes(body: bytes) -> None:
+    check_json_body(body)

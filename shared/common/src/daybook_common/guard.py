@@ -8,6 +8,8 @@ them first, as problem+json:
 - NUL in the path, in a query parameter or in any string (or key) of a JSON body → 422
   naming the field;
 - a JSON body nested deeper than :data:`MAX_DEPTH` → 422;
+- a JSON object with the same key twice → 422 naming the key (parsers disagree on which one
+  counts — the first, the last, an error — and RFC 7493 forbids it; left alone the last won);
 - a body that is not UTF-8 → 400;
 - a body whose ``Content-Type`` is not JSON (``application/json`` or ``application/*+json``)
   → 415, and so is one with a ``Content-Encoding`` (gzip …: no service decodes one, RFC 9110
@@ -17,7 +19,8 @@ them first, as problem+json:
 
 Requests without these problems reach the app unchanged (a buffered body is replayed).
 The cheap checks (byte searches and counts in C) run on every request; the exact ones
-(a full parse to name the field, a bracket walk) only when a cheap one matched.
+(a full parse to name the field, a bracket walk) only when a cheap one matched — except the
+duplicate-key check, one parse of every JSON body (see :func:`duplicate_key`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ NUL_MESSAGE = "must not contain the NUL character"
 _JSON_TYPE = re.compile(rb"\s*application/(?:[a-z0-9.+-]*\+)?json\s*(?:;.*)?", re.IGNORECASE | re.DOTALL)
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+DUPLICATE_MESSAGE = "duplicate key in a JSON object"
 
 
 class Refusal(Exception):
@@ -108,6 +112,37 @@ def _nul_field(value: Any, path: str = "") -> str | None:
     return None
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
+def duplicate_key(text: str) -> str | None:
+    """The first key that one object of ``text`` holds twice (None when there is none or ``text``
+    is not JSON: the app's decoder answers that). No cheap pre-check beats this parse: a regex
+    finding the keys costs more than the C decoder (9 vs 4 us for a 1 kB entry); with the hook
+    it is 10-20 us for a create's body, a few ms for 1 MB of text."""
+    try:
+        json.loads(text, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as found:
+        return found.key
+    except ValueError:
+        return None
+    return None
+
+
 def check_json_body(body: bytes) -> None:
     """Raise :class:`Refusal` for a JSON body the services must not parse or store."""
     try:
@@ -117,6 +152,10 @@ def check_json_body(body: bytes) -> None:
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and nesting_depth(body) > MAX_DEPTH:
         message = f"nested deeper than {MAX_DEPTH} levels"
         raise Refusal(422, "Validation failed", [{"field": "body", "message": message}])
+    key = duplicate_key(text)
+    if key is not None:
+        field = key.replace("\x00", "") or "body"
+        raise Refusal(422, "Validation failed", [{"field": field, "message": DUPLICATE_MESSAGE}])
     if "\\u0000" in text:
         try:
             document = json.loads(text)
