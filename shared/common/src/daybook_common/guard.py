@@ -152,10 +152,10 @@ def check_json_body(body: bytes) -> None:
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and nesting_depth(body) > MAX_DEPTH:
         message = f"nested deeper than {MAX_DEPTH} levels"
         raise Refusal(422, "Validation failed", [{"field": "body", "message": message}])
-    key = duplicate_key(text)
-    if key is not None:
-        field = key.replace("\x00", "") or "body"
-        raise Refusal(422, "Validation failed", [{"field": field, "message": DUPLICATE_MESSAGE}])
+    twice = duplicate_key(text)
+    if twice is not None:
+        named = twice.replace("\x00", "") or "body"
+        raise Refusal(422, "Validation failed", [{"field": named, "message": DUPLICATE_MESSAGE}])
     if "\\u0000" in text:
         try:
             document = json.loads(text)
