@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -53,6 +54,8 @@ async def journal(own_database: TestDatabase, signer: TestSigner) -> AsyncIterat
             "JOURNAL_ACCESS_LOG": "false",
             "JOURNAL_EVENTS_ENABLED": "false",
             "JOURNAL_DB_POOL_TIMEOUT": "2",
+            "JOURNAL_DB_CONNECT_TIMEOUT": "2",
+            "JOURNAL_DB_COMMAND_TIMEOUT": "3",
         }
     )
     app = create_app(settings)
@@ -172,3 +175,63 @@ async def test_database_outage_is_503_with_retry_after_and_loses_nothing(
     assert not [r for r in records if r.exc_info], [r.getMessage() for r in records if r.exc_info]
     started = [r for r in records if r.getMessage().startswith("database unavailable")]
     assert 1 <= len(started) <= 2, [r.getMessage() for r in records]  # one; two if the restart took > 10 s
+
+
+def _server_processes(postmaster: int) -> list[int]:
+    """The postmaster and its children (each backend calls setsid(): no one process group)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
+
+
+async def test_hung_database_is_503_within_the_client_timeouts(
+    journal: httpx.AsyncClient, own_postgres: EmbeddedPostgres, alice: User
+) -> None:
+    """A server that accepts connections but never answers (every PostgreSQL process stopped with
+    SIGSTOP): writes and the fast-path read get the outage's 503 once ``DB_COMMAND_TIMEOUT`` /
+    ``DB_CONNECT_TIMEOUT`` pass, not a hang until the gateway's 504; after SIGCONT they are served.
+    Before those timeouts existed each request waited for asyncpg's 60 s connect timeout or forever."""
+    write = {"title": "hung", "content": "outage test", "entry_date": "2026-01-02T09:00:00Z"}
+    assert (
+        await journal.post("/api/v1/journal/entries", json=write, headers=alice.headers)
+    ).status_code == 201
+    assert (await journal.get("/api/v1/journal/entries?limit=5", headers=alice.headers)).status_code == 200
+    assert own_postgres.proc is not None
+    server = _server_processes(own_postgres.proc.pid)
+    for pid in server:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        answers = await asyncio.wait_for(
+            asyncio.gather(
+                journal.post("/api/v1/journal/entries", json=write, headers=alice.headers),
+                journal.get("/api/v1/journal/entries?limit=5&cursor=", headers=alice.headers),
+                journal.get("/api/v1/journal/entries?limit=7", headers=alice.headers),
+                journal.get("/ready"),
+            ),
+            timeout=12,
+        )
+        took = time.monotonic() - started
+    finally:
+        for pid in server:
+            os.kill(pid, signal.SIGCONT)
+    print(f"\nhung database: {[a.status_code for a in answers]} after {took:.2f} s")
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    assert [a.headers.get("retry-after") for a in answers[:3]] == ["2", "2", "2"]
+    deadline = time.monotonic() + 15
+    status = 0
+    while time.monotonic() < deadline and status != 201:
+        status = (
+            await journal.post("/api/v1/journal/entries", json=write, headers=alice.headers)
+        ).status_code
+        await asyncio.sleep(0.2)
+    assert status == 201, "no recovery after SIGCONT without a restart"
+    assert (await journal.get("/api/v1/journal/entries?limit=5", headers=alice.headers)).status_code == 200

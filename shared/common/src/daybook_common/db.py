@@ -33,6 +33,15 @@ class DatabaseSettings:
     max_overflow: int = 10
     pool_timeout: float = 10.0
     statement_timeout_ms: int = 15_000
+    connect_timeout: float = 3.0
+    """``<P>_DB_CONNECT_TIMEOUT``: seconds for opening a connection (TCP, TLS and the startup
+    exchange). asyncpg's own default is 60 s, so against a hung server (a stopped process, a
+    dropped route) a request waited out the gateway's read timeout and got its ``504``."""
+    command_timeout: float | None = None
+    """``<P>_DB_COMMAND_TIMEOUT``: seconds a statement may wait for the server on the client side;
+    unset: ``statement_timeout`` plus one second. The server enforces ``statement_timeout``
+    itself, so this one only fires when the server does not answer at all: then the request gets
+    the outage's ``503`` (a ``TimeoutError``) instead of hanging."""
     echo: bool = False
     direct_url: str | None = None
     """``<P>_DIRECT_DATABASE_URL``: given when ``url`` goes through a transaction pooler (PgBouncer).
@@ -43,6 +52,12 @@ class DatabaseSettings:
     @property
     def pooled(self) -> bool:
         return self.direct_url is not None
+
+    @property
+    def client_command_timeout(self) -> float:
+        if self.command_timeout is not None:
+            return self.command_timeout
+        return self.statement_timeout_ms / 1000 + 1.0
 
     @property
     def session_url(self) -> str:
@@ -60,6 +75,8 @@ class DatabaseSettings:
             max_overflow=env.int("DB_MAX_OVERFLOW", 10),
             pool_timeout=env.float("DB_POOL_TIMEOUT", 10.0),
             statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", 15_000),
+            connect_timeout=env.float("DB_CONNECT_TIMEOUT", 3.0),
+            command_timeout=env.float("DB_COMMAND_TIMEOUT", 0.0) or None,
             echo=env.bool("DB_ECHO", False),
         )
 
@@ -118,11 +135,13 @@ def split_tls(url: str) -> tuple[str, ssl.SSLContext | str | None]:
 
 def connect_args(db: DatabaseSettings, application_name: str) -> dict[str, Any]:
     return {
+        "timeout": db.connect_timeout,
+        "command_timeout": db.client_command_timeout,
         "server_settings": {
             "search_path": db.schema,
             "application_name": application_name,
             "statement_timeout": str(db.statement_timeout_ms),
-        }
+        },
     }
 
 

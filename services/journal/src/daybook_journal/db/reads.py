@@ -202,6 +202,8 @@ class ReadPool:
             reset=_no_reset,
             server_settings=self._server_settings(),
             statement_cache_size=self._cache_size,
+            timeout=self.database.connect_timeout,
+            command_timeout=self.database.client_command_timeout,
         )
         self._open = True
 
@@ -314,6 +316,8 @@ class ReadPool:
             plain_url(self.database.url),
             server_settings={**self._server_settings(), "TimeZone": "UTC", "DateStyle": "ISO"},
             statement_cache_size=self._cache_size,
+            timeout=self.database.connect_timeout,
+            command_timeout=self.database.client_command_timeout,
         )
         try:
             await connection.set_type_codec(
