@@ -72,3 +72,22 @@ def test_failed_logins_run_out_valid_tokens_keep_working(http: httpx.Client) -> 
     # Another client is not affected.
     r = http.post(LOGIN, json={"email": email, "password": PASSWORD}, headers=_client())
     assert r.status_code == 200, r.text
+
+
+def test_the_users_services_own_429_says_nothing_remains(http: httpx.Client) -> None:
+    # Its per-email throttle (5 failures) answered 429 with the gateway's per-client headers
+    # unchanged: "RateLimit-Remaining: 14" beside "Retry-After: 900".
+    _clear_of_window_end(300)
+    me = _client()
+    email = f"throttled-{uuid.uuid4().hex[:10]}@example.com"
+    r = http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}, headers=me)
+    assert r.status_code == 201, r.text
+    for _ in range(5):
+        r = http.post(LOGIN, json={"email": email, "password": "wrong password"}, headers=me)
+        assert r.status_code == 401, r.text
+        assert int(r.headers["ratelimit-remaining"]) > 0
+    r = http.post(LOGIN, json={"email": email, "password": "wrong password"}, headers=me)
+    assert r.status_code == 429, r.text
+    assert r.json()["detail"] == "Too many failed login attempts; try again later"  # the users service's
+    assert r.headers["ratelimit-remaining"] == "0"
+    assert r.headers["ratelimit-reset"] == r.headers["retry-after"]

@@ -126,6 +126,21 @@ def _response_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
     return headers
 
 
+def _refused_by_upstream(limits: Headers, headers: Headers) -> Headers:
+    """``RateLimit-*`` on an upstream's own 429 (users' per-email login throttle): nothing remains
+    until its ``Retry-After`` — not the gateway's per-client count, which said "14 remaining" on
+    a 429."""
+    retry_after = next((value for name, value in headers if name == b"retry-after"), None)
+    out: Headers = []
+    for name, value in limits:
+        if name == b"ratelimit-remaining":
+            value = b"0"
+        elif name == b"ratelimit-reset" and retry_after is not None and retry_after.isdigit():
+            value = retry_after
+        out.append((name, value))
+    return out
+
+
 def _replica_down(exc: BaseException) -> bool:
     """A failure of the replica's connection (not of one slow request): eject it for a while."""
     return isinstance(exc, ConnectError | UpstreamDisconnected)
@@ -579,7 +594,8 @@ class Gateway:
                     if verdict is not None:
                         assert self.limiter is not None
                         verdict = await self.limiter.answered(verdict, status)
-                        headers.extend(verdict.headers())
+                        limits = verdict.headers()
+                        headers.extend(_refused_by_upstream(limits, headers) if status == 429 else limits)
                     response_started = True
                     await send({"type": "http.response.start", "status": status, "headers": headers})
                     if buffered:
