@@ -140,9 +140,19 @@ def test_what_the_document_rejects_is_rejected(
 def test_options_lists_every_method_of_the_path(http: httpx.Client, caller: dict[str, str]) -> None:
     tags = http.options("/api/v1/journal/tags", headers=caller)
     assert tags.status_code == 204, tags.text
-    assert set(tags.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}
+    assert set(tags.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
     one = http.options(f"/api/v1/tasks/{uuid.uuid4()}", headers=caller)
-    assert set(one.headers["allow"].split(", ")) == {"DELETE", "GET", "OPTIONS", "PATCH"}
+    assert set(one.headers["allow"].split(", ")) == {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH"}
+    # A 405 names HEAD too where GET is allowed (the gateway answers it), not where it is not.
+    assert set(http.post("/health").headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert set(http.put("/api/v1/tasks", headers=caller).headers["allow"].split(", ")) == {
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "POST",
+    }
+    assert "HEAD" not in http.get("/api/v1/auth/login").headers["allow"]
+    assert "HEAD" not in http.options("/api/v1/notifications/stream", headers=caller).headers["allow"]
 
 
 def test_a_nul_in_a_query_parameter_is_422_not_500(http: httpx.Client, caller: dict[str, str]) -> None:

@@ -196,6 +196,19 @@ async def _relay_until_disconnect(response: UpstreamResponse, send: Send, receiv
 _HEAD_REFUSED = frozenset({*STREAM_PATHS, EXPORT_PATH})
 
 
+def _allow_head(headers: Headers) -> Headers:
+    """``Allow`` (on a 405 or an ``OPTIONS``) names ``HEAD`` too where ``GET`` is allowed: the
+    gateway answers it (:func:`_bodiless`)."""
+    out: Headers = []
+    for name, value in headers:
+        if name.lower() == b"allow":
+            methods = [m.strip() for m in value.split(b",")]
+            if b"GET" in methods and b"HEAD" not in methods:
+                value = b", ".join([*methods, b"HEAD"])
+        out.append((name, value))
+    return out
+
+
 def _bodiless(send: Send) -> Send:
     """A HEAD is answered as its GET would be, less the body (RFC 9110 §9.3.2): same status and
     headers, ``Content-Length`` included, and an empty body."""
@@ -396,6 +409,7 @@ class Gateway:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in _OWN_DROPPED]
+                headers = _allow_head(headers)
                 headers.append((b"x-request-id", rid))
                 headers.append(SERVER_HEADER)
                 headers.extend(cors)
@@ -581,6 +595,8 @@ class Gateway:
                         self._upstream_latency[upstream.name].observe(time.perf_counter() - asked)
                     status = response.status
                     headers = _response_headers(response.raw_headers)
+                    if (status == 405 or method == "OPTIONS") and path not in _HEAD_REFUSED:
+                        headers = _allow_head(headers)
                     headers.append((b"x-request-id", rid))
                     headers.append(SERVER_HEADER)
                     headers.extend(cors)
