@@ -268,3 +268,33 @@ async def test_nats_down_for_ten_seconds_then_every_event_is_handled(
         await consumer.stop()
         await relay.stop()
         server.stop()
+
+
+async def test_nats_down_is_one_warning_per_pause_not_a_traceback_per_attempt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """NATS stopped under a live subscription and unreachable for a new one: the clients'
+    reconnect attempts log nothing at ERROR (nats.py's default error callback wrote a traceback
+    per attempt, ~25 lines a second from a stack): they go to ``daybook.events.nats`` at DEBUG."""
+    import logging
+
+    from daybook_common.events.live import LiveSubscription
+
+    caplog.set_level(logging.DEBUG)
+    server = EmbeddedNats(tmp_path / "nats", free_port())
+    server.start()
+    live = LiveSubscription(server.url, "test.quiet", lambda payload: None)
+    dead = LiveSubscription(f"nats://127.0.0.1:{free_port()}", "test.quiet", lambda payload: None)
+    live.start()
+    dead.start()
+    try:
+        await asyncio.wait_for(live.subscribed.wait(), 10)
+        server.stop()
+        await asyncio.sleep(2.5)
+    finally:
+        await live.stop()
+        await dead.stop()
+    noisy = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert noisy == [], [(r.name, r.getMessage()) for r in noisy[:3]]
+    attempts = [r for r in caplog.records if r.name == "daybook.events.nats"]
+    assert attempts, "the clients' failed attempts reach the callback (at DEBUG)"

@@ -29,7 +29,7 @@ from nats.js.errors import FetchTimeoutError
 
 from daybook_common.db import plain_url
 from daybook_common.events import DEAD_LETTER_PREFIX, STREAM
-from daybook_common.events.stream import ensure_stream
+from daybook_common.events.stream import ensure_stream, quiet_client_error
 from daybook_common.metrics import (
     CONSUMER_DEAD_LETTERED,
     CONSUMER_FAILURES,
@@ -102,6 +102,7 @@ class EventConsumer:
                     connect_timeout=3,
                     max_reconnect_attempts=0,
                     reconnect_time_wait=RECONNECT_WAIT,
+                    error_cb=quiet_client_error,
                 )
                 js = nc.jetstream(timeout=5)
                 durable = self.durable_for(subject)

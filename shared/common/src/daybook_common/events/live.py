@@ -21,6 +21,8 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from daybook_common.events.stream import quiet_client_error
+
 logger = logging.getLogger("daybook.events.live")
 #: As the relay and consumers: nats.py reconnects for ever (``max_reconnect_attempts=0``), half a
 #: second apart, and subscribes again.
@@ -68,6 +70,7 @@ class LiveSubscription:
                     connect_timeout=3,
                     max_reconnect_attempts=0,
                     reconnect_time_wait=RECONNECT_WAIT,
+                    error_cb=quiet_client_error,
                 )
                 await nc.subscribe(self.subject, cb=self._on_message)
                 await nc.flush()

@@ -21,6 +21,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from daybook_common.db import plain_url
+from daybook_common.events.stream import quiet_client_error
 from daybook_common.events.tables import notify_channel
 from daybook_common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISH_ERRORS, OUTBOX_PUBLISHED
 
@@ -76,6 +77,7 @@ class OutboxRelay:
                     connect_timeout=3,
                     max_reconnect_attempts=0,
                     reconnect_time_wait=RECONNECT_WAIT,
+                    error_cb=quiet_client_error,
                 )
                 js = nc.jetstream(timeout=5)
                 backoff = 0.5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import nats
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -12,6 +14,16 @@ from daybook_common.events import STREAM, SUBJECTS
 # de-duplicate re-publishes by message id for 10 minutes.
 MAX_AGE_SECONDS = 7 * 24 * 3600
 DUPLICATE_WINDOW_SECONDS = 600
+
+_client_log = logging.getLogger("daybook.events.nats")
+
+
+async def quiet_client_error(exc: Exception) -> None:
+    """Every NATS client's ``error_cb``. Without one, nats.py logs each failed connect or
+    reconnect attempt at ERROR with a traceback — with NATS down that was ~25 lines a second
+    from one stack, burying everything else. The loops around each client (relay, consumers, live
+    subscriptions) already log one warning per pause with the reason, so this is DEBUG only."""
+    _client_log.debug("NATS client error: %s", exc.__class__.__name__)
 
 
 def stream_config() -> StreamConfig:
@@ -27,7 +39,9 @@ def stream_config() -> StreamConfig:
 
 
 async def ensure_stream(nats_url: str) -> None:
-    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=2)
+    nc = await nats.connect(
+        nats_url, connect_timeout=5, max_reconnect_attempts=2, error_cb=quiet_client_error
+    )
     try:
         js = nc.jetstream()
         try:
