@@ -13,6 +13,12 @@ so ``seq`` order is commit order, and a reader that sees ``seq = n`` sees every 
 ``seq < n``: "``(seq, id)`` after the cursor" misses nothing and repeats nothing. The lock is
 held for one single-row insert and the commit (a few milliseconds), not for the firing itself.
 
+Reading "after ``seq = n``": each commit also records ``oldest_running`` (its snapshot's xmin), the oldest transaction id still
+running when it took its place. A transaction that commits later was running then (its id is at
+least that) or got its id later (larger still), so the rows after commit ``n`` are among the
+user's rows with ``xact >= oldest_running(n)``: a short range of the ``(user_id, xact, id)`` index, however
+many commits came since (a long transaction elsewhere only widens it).
+
 Considered and not taken: ordering by transaction id with ``pg_snapshot_xmin(pg_current_snapshot())``
 as the safe horizon (any long transaction anywhere in the cluster — a backup, an export, a
 concurrent index build — holds the horizon back and with it every live delivery, against the
@@ -29,8 +35,9 @@ LOCK = "hashtextextended('daybook.reminders.notification_commits', 0)"
 #: taken by the materialised CTE before the identity's ``nextval``.
 RECORD_COMMIT = f"""
 WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock({LOCK}))
-INSERT INTO notification_commits (xact)
-SELECT (pg_current_xact_id())::text::bigint FROM locked
+INSERT INTO notification_commits (xact, oldest_running)
+SELECT (pg_current_xact_id())::text::bigint, (pg_snapshot_xmin(pg_current_snapshot()))::text::bigint
+FROM locked
 """
 
 #: Sorts after every notification id: a cursor ``(seq, MAX_ID)`` means "all of commit ``seq``".

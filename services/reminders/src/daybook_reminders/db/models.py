@@ -182,6 +182,8 @@ notification_commits = sa.Table(
     Base.metadata,
     sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
     sa.Column("xact", sa.BigInteger, nullable=False),
+    #: Every transaction committing after this one has ``xact >= oldest_running`` (reminders_0015).
+    sa.Column("oldest_running", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.Column("committed_at", DateTimeUTC(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.UniqueConstraint("xact", name="uq_notification_commits_xact"),
     sa.Index("ix_notification_commits_committed_at", "committed_at"),

@@ -65,12 +65,19 @@ WHERE n.id = $2 AND n.user_id = $1
 """
 #: Every commit up to this one is visible (commit order: see ``commit_order``).
 HORIZON = "SELECT coalesce(max(seq), 0) FROM notification_commits"
-# One user's notifications after ($2, $3) in commit order, oldest first.
+# One user's notifications after ($2, $3) in commit order, oldest first: among the user's rows
+# whose transaction id is at least the cursor commit's oldest_running (see ``commit_order``).
 _AFTER = f"""
-    SELECT {COLUMNS}, k.seq FROM notification_commits AS k
-    JOIN notifications AS n ON n.user_id = {{user}} AND n.xact = k.xact
-    WHERE k.seq >= {{seq}} AND (k.seq, n.id) > ({{seq}}, {{id}})
-    ORDER BY k.seq, n.id
+    SELECT r.* FROM (
+        SELECT {COLUMNS}, (SELECT k.seq FROM notification_commits AS k WHERE k.xact = n.xact) AS seq
+        FROM notifications AS n
+        WHERE n.user_id = {{user}} AND n.xact >= coalesce(
+            (SELECT c0.oldest_running FROM notification_commits AS c0 WHERE c0.seq = {{seq}}), 0
+        )
+        OFFSET 0  -- each row's commit looked up once, by its unique xact
+    ) AS r
+    WHERE (r.seq, r.id) > ({{seq}}, {{id}})
+    ORDER BY r.seq, r.id
     LIMIT {{limit}}
 """
 AFTER = _AFTER.format(user="$1", seq="$2", id="$3", limit="$4")
