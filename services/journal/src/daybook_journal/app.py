@@ -11,6 +11,7 @@ from daybook_common.denylist import session_revoked_handler, user_access_handler
 from daybook_common.events import SESSION_REVOKED, USER_ACCESS, USER_DELETED
 from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
+from daybook_common.tracing import enabled as tracing_enabled
 from daybook_journal import SCHEMA, SCRIPT_LOCATION
 from daybook_journal.activities.controllers import ActivityController, TreeActivityController
 from daybook_journal.db.models import Base, outbox
@@ -20,6 +21,7 @@ from daybook_journal.entries.controllers import EntryController
 from daybook_journal.events import on_user_deleted
 from daybook_journal.export import KINDS as EXPORT_KINDS
 from daybook_journal.goals.controllers import GoalController
+from daybook_journal.hot_reads import hot_reads
 from daybook_journal.retention import retention_runner
 from daybook_journal.sessions.controllers import SessionController, TreeSessionController
 from daybook_journal.settings import Settings
@@ -75,4 +77,6 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             SESSION_REVOKED: session_revoked_handler(SCHEMA),
         },
         tune_heap=tune_heap,
+        # the hot reads before Litestar; with tracing on, Litestar's middleware makes the spans
+        front=hot_reads if journal.list_fast_path and not tracing_enabled() else None,
     ).build()

@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
+from litestar.types import ASGIApp
 from sqlalchemy import MetaData, Table
 
 from daybook_common.allow import AllowHeaderMiddleware
@@ -107,6 +108,11 @@ class ServiceApp:
     dependency_statuses: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
     #: Served workers only (``create_served_app``): :func:`daybook_common.heap.tune_gc` after startup.
     tune_heap: bool = False
+    #: An ASGI app put in front of everything but the request ids, access log and metrics
+    #: (:class:`RequestIdMiddleware`): ``front(inner, litestar)`` answers what it can and hands the
+    #: rest to ``inner`` (the input guard, empty-parameter removal, Allow and Litestar), e.g. the
+    #: journal's hot reads (:mod:`daybook_journal.hot_reads`).
+    front: Callable[[ASGIApp, Litestar], ASGIApp] | None = None
 
     def build(self) -> Litestar:
         s = self.settings
@@ -164,6 +170,8 @@ class ServiceApp:
         wrap_outermost(app, AllowHeaderMiddleware, litestar=app)
         wrap_outermost(app, QueryMiddleware)
         wrap_outermost(app, BodyGuard)  # bad input answered before Litestar parses it
+        if self.front is not None:
+            app.asgi_handler = self.front(app.asgi_handler, app)
         metrics = HttpMetrics(s.name) if s.metrics else None
         wrap_outermost(app, RequestIdMiddleware, access_log=s.access_log, metrics=metrics)
         return app

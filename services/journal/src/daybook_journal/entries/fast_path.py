@@ -65,6 +65,13 @@ def simple_query(query_string: bytes) -> tuple[int, str | None] | None:
     return (DEFAULT_LIMIT if limit is None else limit), cursor
 
 
+async def page(scope: Scope, reads: UserReads, simple: tuple[int, str | None]) -> bytes:
+    """The body of a simple-shaped list request (also :mod:`daybook_journal.hot_reads`' answer)."""
+    limit, cursor = simple
+    items, next_cursor = await EntryQueries(reads).page(_NO_FILTERS, cursor, limit)
+    return encode_page(items, next_cursor)
+
+
 def list_entries_fast_path(app: ASGIApp) -> ASGIApp:
     """Route middleware for ``ListEntries`` (``app`` is the handler it stands in front of)."""
 
@@ -75,11 +82,8 @@ def list_entries_fast_path(app: ASGIApp) -> ASGIApp:
         if simple is None:
             await app(scope, receive, send)
             return
-        limit, cursor = simple
         caller = await verified_caller(scope, state[VERIFIER_STATE_KEY])
-        queries = EntryQueries(UserReads(state[READ_POOL_STATE_KEY], caller.user_id))
-        items, next_cursor = await queries.page(_NO_FILTERS, cursor, limit)
-        body = encode_page(items, next_cursor)
+        body = await page(scope, UserReads(state[READ_POOL_STATE_KEY], caller.user_id), simple)
         await send(
             {
                 "type": "http.response.start",

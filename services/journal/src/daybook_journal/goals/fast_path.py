@@ -88,6 +88,11 @@ async def _sessions(scope: Scope, reads: UserReads, simple: tuple[int, str | Non
     return encode_page(items, next_cursor)
 
 
+#: The answers, also reached from in front of Litestar (:mod:`daybook_journal.hot_reads`).
+tree_answer: Answer = _tree
+sessions_answer: Answer = _sessions
+
+
 def tree_fast_path(app: ASGIApp) -> ASGIApp:
     """Route middleware for ``GetGoalTree``."""
     return _route_fast_path(app, _tree, query=False)
