@@ -77,3 +77,52 @@ def test_a_failed_startup_exits_1(tmp_path: Path) -> None:
     )
     assert out.returncode == 1, out.stdout[-2000:] + out.stderr[-2000:]
     assert "lifespan startup failed" in out.stdout + out.stderr
+
+
+def test_silent_connections_are_closed_after_the_header_read_timeout(tmp_path: Path) -> None:
+    """A client that connects and sends nothing (or goes quiet on a keep-alive connection) is cut
+    after ``<P>_HEADER_READ_TIMEOUT``. In Granian's default "auto" HTTP mode such a connection
+    was never closed and held one of the 2,048 connection slots: 2,100 of them stopped the
+    gateway from answering anyone."""
+    import socket
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update(GATEWAY_JWKS_JSON='{"keys": []}', GATEWAY_LOG_LEVEL="WARNING", GATEWAY_HEADER_READ_TIMEOUT="2")
+    log = tmp_path / "gateway.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daybook-gateway"), "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, 60, proc)
+            silent = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(5)]
+            quiet = socket.create_connection(("127.0.0.1", port), timeout=10)
+            quiet.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert quiet.recv(100).startswith(b"HTTP/1.1 200"), log.read_text()[-2000:]
+            started = time.monotonic()
+            for sock in [*silent, quiet]:
+                while sock.recv(65536) != b"":  # the server closes it (a timeout here fails the test)
+                    pass
+            took = time.monotonic() - started
+            assert took < 8, took
+            # More silent connections than Granian's default 2,048 slots: others are still served.
+            import resource
+
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))
+            crowd = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2100)]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1.5) as r:
+                    assert r.status == 200
+            finally:
+                for sock in crowd:
+                    sock.close()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                assert r.status == 200
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)

@@ -39,7 +39,8 @@ def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int
     forked by Granian's master process, which imports no app itself.  Granian's own log lines are
     JSON in the service's name (``daybook_users.app:…`` is ``users``).  Several workers share their
     metrics through a directory (:func:`daybook_common.metrics.prepare_multiprocess`)."""
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
 
     from daybook_common.logs import log_dictconfig
     from daybook_common.metrics import forget_multiprocess_dir, prepare_multiprocess
@@ -54,6 +55,17 @@ def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int
         "log_access": False,
         "log_dictconfig": log_dictconfig(service),
         "backlog": 2048,
+        # HTTP/1.1 only: in Granian's "auto" mode a connection that never sends a byte waits for
+        # the protocol sniff for ever, holding one of the worker's `backpressure` slots (the
+        # backlog, 2048): 2,048 silent sockets took a gateway off the air until they closed. In
+        # HTTP/1 mode the header read timeout runs from the connection's start and between
+        # keep-alive requests. Nothing speaks HTTP/2 to the services or the gateway.
+        "http": HTTPModes.http1,
+        "http1_settings": HTTP1Settings(header_read_timeout=header_read_timeout_ms(service)),
+        # Open connections per worker (Granian's default is the backlog, 2048): each live
+        # notification stream holds one at the gateway and one at reminders, up to
+        # GATEWAY_STREAM_MAX_CONNECTIONS (10,000); past it new connections wait in the backlog.
+        "backpressure": max_connections(service),
     }
     if workers == 1:
         serve_in_process(app_factory, options)
@@ -65,6 +77,28 @@ def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int
         Server(app_factory, workers=workers, **options).serve()
     finally:
         forget_multiprocess_dir()
+
+
+def header_read_timeout_ms(service: str) -> int:
+    """``<P>_HEADER_READ_TIMEOUT``: seconds a client has to send a request's head — from the
+    connection's start, or from the previous response on a keep-alive connection — before it is
+    closed (default 30, Granian's)."""
+    return int(float(_env(f"{service.upper()}_HEADER_READ_TIMEOUT", "30")) * 1000)
+
+
+def max_connections(service: str) -> int:
+    """``<P>_MAX_CONNECTIONS`` (default 16,384) open connections per worker, and the process's
+    open-file soft limit raised to fit them (up to the hard limit) — a soft limit of 1,024 would
+    otherwise refuse connections long before."""
+    import resource
+
+    wanted = int(_env(f"{service.upper()}_MAX_CONNECTIONS", "16384"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + 1024  # the database and NATS connections, files, the listener
+    if soft != resource.RLIM_INFINITY and soft < need:
+        ceiling = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+    return wanted
 
 
 def serve_in_process(app_factory: str, options: dict[str, Any]) -> None:
