@@ -38,6 +38,40 @@ async def test_create_with_metrics_and_splits(api: AsyncTestClient, alice: User)
     assert r.status_code == 200 and r.json() == activity and r.headers["etag"] == '"1"'
 
 
+async def test_non_ascii_names_are_unique_case_and_normalization_insensitively(
+    api: AsyncTestClient, alice: User
+) -> None:
+    root = await make_goal(api, alice)
+    base = f"{GOALS}/{root['id']}"
+    nfc, nfd = "\u00c9tirements", "E\u0301tirements"
+    r = await api.post(f"{base}/activity-groups", json={"name": nfc}, headers=alice.headers)
+    assert r.status_code == 201 and r.json()["name"] == nfc
+    for name in ("\u00e9tirements", nfd):
+        r = await api.post(f"{base}/activity-groups", json={"name": name}, headers=alice.headers)
+        assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    activity = await make_activity(api, alice, root["id"], "\u00c9cart")
+    for name in ("\u00e9cart", "E\u0301CART"):
+        r = await api.post(f"{base}/activities", json={"name": name}, headers=alice.headers)
+        assert r.status_code == 409, r.text
+    r = await api.post(f"{base}/templates", json={"name": nfd, "activity_ids": []}, headers=alice.headers)
+    assert r.status_code == 201, r.text
+    r = await api.post(
+        f"{base}/templates", json={"name": "\u00e9tirements", "activity_ids": []}, headers=alice.headers
+    )
+    assert r.status_code == 409
+    url = f"{ACTIVITIES}/{activity['id']}"
+    assert (
+        await api.post(f"{url}/splits", json={"name": "\u00c9paule"}, headers=alice.headers)
+    ).status_code == 201
+    assert (
+        await api.post(f"{url}/splits", json={"name": "\u00e9paule"}, headers=alice.headers)
+    ).status_code == 409
+    r = await api.post(f"{url}/metrics", json={"name": "\u0394t", "unit": "s"}, headers=alice.headers)
+    assert r.status_code == 201
+    r = await api.post(f"{url}/metrics", json={"name": "\u03b4T", "unit": "s"}, headers=alice.headers)
+    assert r.status_code == 409
+
+
 async def test_names_are_unique_case_insensitively(api: AsyncTestClient, alice: User) -> None:
     root = await make_goal(api, alice)
     other = await make_goal(api, alice)

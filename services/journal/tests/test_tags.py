@@ -45,6 +45,27 @@ async def test_name_conflicts_are_409_case_insensitively(
     assert r.status_code == 200  # renaming to another case of its own name is fine
 
 
+async def test_non_ascii_names_conflict_case_and_normalization_insensitively(
+    api: AsyncTestClient, alice: User
+) -> None:
+    """Unicode lower case and NFC (journal.name_key), not the "C" collation's ASCII-only lower()."""
+    nfc, nfd = "\u00c9cole", "E\u0301cole"
+    first = await make_tag(api, alice, nfc)
+    for name in ("\u00e9cole", nfd, "e\u0301COLE", "\u00c9COLE"):
+        r = await api.post(TAGS, json={"name": name}, headers=alice.headers)
+        assert r.status_code == 409, (name, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert first["name"] == nfc  # stored and shown as typed
+    other = await make_tag(api, alice, "\u0416\u0443\u0440\u043d\u0430\u043b")  # Журнал
+    r = await api.post(TAGS, json={"name": "\u0436\u0443\u0440\u043d\u0430\u043b"}, headers=alice.headers)
+    assert r.status_code == 409  # Cyrillic too
+    r = await api.patch(f"{TAGS}/{other['id']}", json={"name": "\u00e9cole"}, headers=alice.headers)
+    assert r.status_code == 409
+    # Documented: lower() maps letter to letter, so "ß" is not "SS" (no full case folding).
+    await make_tag(api, alice, "Stra\u00dfe")
+    await make_tag(api, alice, "STRASSE")
+
+
 async def test_validation(api: AsyncTestClient, alice: User) -> None:
     for body in (
         {"name": ""},

@@ -25,6 +25,7 @@ from daybook_common.rls import UserDb
 from daybook_journal.activities import schemas as s
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import error_for_constraint
+from daybook_journal.db.models import name_key
 from daybook_journal.db.queries import new_id, utcnow
 from daybook_journal.db.rows import AnySelect, SaRow
 from daybook_journal.goals.services import GoalService, require_in_tree, tree_row_insert
@@ -37,12 +38,10 @@ splits = cast(sa.Table, gm.SplitDefinition.__table__)
 a = activities.c
 
 CONSTRAINTS: dict[str, DomainError] = {
-    "uq_activity_groups_root_id_lower_name": Conflict("This tree already has a group of that name"),
-    "uq_activities_root_id_lower_name": Conflict("This tree already has an activity of that name"),
-    "uq_metric_definitions_activity_id_lower_name": Conflict(
-        "This activity already has a metric of that name"
-    ),
-    "uq_split_definitions_activity_id_lower_name": Conflict("This activity already has a split of that name"),
+    "uq_activity_groups_root_id_name_key": Conflict("This tree already has a group of that name"),
+    "uq_activities_root_id_name_key": Conflict("This tree already has an activity of that name"),
+    "uq_metric_definitions_activity_id_name_key": Conflict("This activity already has a metric of that name"),
+    "uq_split_definitions_activity_id_name_key": Conflict("This activity already has a split of that name"),
 }
 
 
@@ -246,7 +245,7 @@ class ActivityService:
     ) -> tuple[list[s.Activity], str | None]:
         """A tree's live activities by name (case-insensitive), then id."""
         await self.goals.live_root(root_id)
-        key = sa.func.lower(a.name)
+        key = name_key(a.name)
         stmt = sa.select(activities, key.label("name_key")).where(
             a.root_id == root_id, a.user_id == self.db.user_id, a.deleted_at.is_(None)
         )

@@ -34,7 +34,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daybook_journal import SCHEMA
-from daybook_journal.db.models import Base, Versioned
+from daybook_journal.db.models import NAME_KEY, Base, Versioned
 
 GOAL_STATUSES = ("active", "done", "archived")
 #: A root is depth 0; 12 levels in all.
@@ -156,7 +156,7 @@ class ActivityGroup(Base, Versioned):
         sa.CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
         _key("activity_groups"),
         _ref("activity_groups", "goal_id", "goals"),
-        sa.Index("uq_activity_groups_root_id_lower_name", "root_id", sa.text("lower(name)"), unique=True),
+        sa.Index("uq_activity_groups_root_id_name_key", "root_id", NAME_KEY, unique=True),
         sa.Index("ix_activity_groups_root_id_sort_order", "root_id", "sort_order", "id"),
         sa.Index("ix_activity_groups_goal_id", "goal_id"),
         sa.Index("ix_activity_groups_user_id", "user_id"),
@@ -182,9 +182,9 @@ class Activity(Base, Versioned):
         _ref("activities", "group_id", "activity_groups", on_delete="NO ACTION"),
         # Names unique per tree among live activities; also the list's order.
         sa.Index(
-            "uq_activities_root_id_lower_name",
+            "uq_activities_root_id_name_key",
             "root_id",
-            sa.text("lower(name)"),
+            NAME_KEY,
             unique=True,
             postgresql_where=LIVE,
         ),
@@ -214,9 +214,9 @@ def _part_args(table: str) -> tuple[object, ...]:
         _key(table),
         _ref(table, "activity_id", "activities"),
         sa.Index(
-            f"uq_{table}_activity_id_lower_name",
+            f"uq_{table}_activity_id_name_key",
             "activity_id",
-            sa.text("lower(name)"),
+            NAME_KEY,
             unique=True,
             postgresql_where=LIVE,
         ),
@@ -254,7 +254,7 @@ class SessionTemplate(Base, Versioned):
         sa.CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
         _key("session_templates"),
         _ref("session_templates", "goal_id", "goals"),
-        sa.Index("uq_session_templates_root_id_lower_name", "root_id", sa.text("lower(name)"), unique=True),
+        sa.Index("uq_session_templates_root_id_name_key", "root_id", NAME_KEY, unique=True),
         sa.Index("ix_session_templates_goal_id", "goal_id"),
         sa.Index("ix_session_templates_user_id", "user_id"),
     )

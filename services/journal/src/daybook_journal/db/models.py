@@ -79,6 +79,17 @@ def _tsvector(*columns: str) -> sa.Computed:
     return sa.Computed(f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {parts})", persisted=True)
 
 
+#: The key names are unique by (per user or tree): ``journal.name_key(name)``, lower case by
+#: Unicode rules and NFC whatever the database's collation (journal_0017), so "École", "école"
+#: and the NFD spelling are one name; "Straße" and "STRASSE" are not (no full case folding).
+NAME_KEY = sa.text(f"{SCHEMA}.name_key(name)")
+
+
+def name_key(name: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """``journal.name_key(name)``: what the unique name indexes hold (also the lists' order)."""
+    return sa.func.journal.name_key(name, type_=sa.Text)
+
+
 class Versioned:
     """``version`` grows on every change; it is the resource's ETag and the If-Match guard."""
 
@@ -142,7 +153,7 @@ class Tag(Base, Versioned):
         sa.CheckConstraint("char_length(name) BETWEEN 1 AND 50", name="name_length"),
         # The target of the links' composite foreign keys (id first: see the module docstring).
         sa.UniqueConstraint("id", "user_id", name="uq_tags_id_user_id"),
-        sa.Index("uq_tags_user_id_lower_name", "user_id", sa.text("lower(name)"), unique=True),
+        sa.Index("uq_tags_user_id_name_key", "user_id", NAME_KEY, unique=True),
     )
 
 

@@ -17,6 +17,7 @@ from daybook_common.export import ExportKind
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.db.errors import constraint_of
+from daybook_journal.db.models import name_key
 from daybook_journal.db.queries import (
     any_of,
     dedupe,
@@ -33,7 +34,7 @@ from daybook_journal.entries.tag_lists import check_all_found, lock_entries_carr
 from daybook_journal.tags import schemas as s
 
 _COLUMNS = (tags.c.id, tags.c.user_id, tags.c.name, tags.c.color, tags.c.created_at, tags.c.updated_at)
-_UNIQUE_NAME = "uq_tags_user_id_lower_name"
+_UNIQUE_NAME = "uq_tags_user_id_name_key"
 
 
 def tag_conflict() -> Conflict:
@@ -114,7 +115,7 @@ def _list_query(after: bool) -> CompiledQuery:
     """``GET /tags``: by name, case-insensitively (names are unique that way, so the name is the key)."""
 
     def build(user_id: Any) -> AnySelect:
-        sort_name = sa.func.lower(tags.c.name)
+        sort_name = name_key(tags.c.name)
         stmt = sa.select(*_COLUMNS, sort_name.label("sort_name")).where(tags.c.user_id == user_id)
         if after:
             stmt = stmt.where(sort_name > param("after_name", sa.Text))
@@ -172,7 +173,7 @@ class TagService:
         stmt = (
             pg_insert(tags)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=[tags.c.user_id, sa.func.lower(tags.c.name)])
+            .on_conflict_do_nothing(index_elements=[tags.c.user_id, name_key(tags.c.name)])
             .returning(tags.c.id)
         )
         if (await self.db.session.execute(stmt)).first() is None:

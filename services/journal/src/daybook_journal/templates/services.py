@@ -17,6 +17,7 @@ from daybook_common.rls import UserDb
 from daybook_journal.activities.services import activities
 from daybook_journal.db import goal_models as gm
 from daybook_journal.db.errors import constraint_of
+from daybook_journal.db.models import name_key
 from daybook_journal.db.queries import new_id, utcnow
 from daybook_journal.db.rows import SaRow
 from daybook_journal.goals.services import GoalService
@@ -89,7 +90,7 @@ class TemplateService:
         try:
             await self.db.session.execute(stmt)
         except IntegrityError as exc:
-            if constraint_of(exc) == "uq_session_templates_root_id_lower_name":
+            if constraint_of(exc) == "uq_session_templates_root_id_name_key":
                 raise Conflict("This tree already has a template of that name") from None
             raise
 
@@ -140,7 +141,7 @@ class TemplateService:
     ) -> tuple[list[s.Template], str | None]:
         """A tree's templates by name (case-insensitive)."""
         await self.goals.live_root(root_id)
-        key = sa.func.lower(t.name)
+        key = name_key(t.name)
         stmt = sa.select(templates, key.label("name_key")).where(
             t.root_id == root_id, t.user_id == self.db.user_id
         )
