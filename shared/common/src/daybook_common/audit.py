@@ -31,8 +31,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from daybook_common.retention import Purge
 
-#: Changes of these columns are bookkeeping, not news: never listed in ``changed``.
-NOT_LISTED = frozenset({"updated_at", "version", "search", "priority_rank", "sa_orm_sentinel"})
+#: Changes of these columns are bookkeeping, not news: never listed in ``changed``.  ``xact``
+#: (reminders' notifications: the recording transaction's id, for the stream's commit order) is
+#: set once by its default and never changed.
+NOT_LISTED = frozenset({"updated_at", "version", "search", "priority_rank", "sa_orm_sentinel", "xact"})
 DEFAULT_RETENTION = datetime.timedelta(days=400)
 OPERATIONS = ("insert", "update", "trash", "restore", "delete")
 
