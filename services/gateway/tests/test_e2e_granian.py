@@ -32,6 +32,7 @@ async def gateway_url(
         "GATEWAY_PORT": str(port),
         "GATEWAY_JWKS_JSON": signer.jwks_json,
         "GATEWAY_READ_TIMEOUT": "1",
+        "GATEWAY_BODY_TIMEOUT": "2",
         "GATEWAY_RATE_LIMITS": "off",
         "PYTHONUNBUFFERED": "1",
     }
@@ -250,3 +251,26 @@ async def test_framing_errors_and_oversized_requests_are_problem_json(
     assert await _logged(group, request_id, '"status": ' + str(status)), (
         f"{label}: not logged with its request id"
     )
+
+
+async def test_a_body_not_sent_in_time_is_408_and_never_reaches_the_service(
+    gateway_url: tuple[str, Servers], upstreams: Upstreams, auth: dict[str, str]
+) -> None:
+    """A client that sends 10 of its 50 declared bytes and stops: 408 problem+json after
+    GATEWAY_BODY_TIMEOUT, the service never asked. The body used to be streamed to the service as
+    it came: the client held a pooled upstream connection and the service's request while it
+    trickled, and got 504 naming the service (measured: 1 byte / 2 s held one for 104 s)."""
+    url, _ = gateway_url
+    upstreams.journal.seen.clear()
+    head = (
+        "POST /api/v1/journal/entries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: {auth['Authorization']}\r\nContent-Length: 50\r\n\r\n"
+    )
+    started = asyncio.get_running_loop().time()
+    status, headers, body = await _raw_exchange(url, head.encode() + b'{"title": "')
+    took = asyncio.get_running_loop().time() - started
+    assert status == 408, body
+    assert headers["content-type"].startswith("application/problem+json")
+    assert json.loads(body)["status"] == 408
+    assert took < 10, took
+    assert upstreams.journal.seen == []

@@ -251,6 +251,7 @@ class Gateway:
         self.client_address = ClientAddress(settings.trusted_proxies)
         self.limiter = limiter
         self.max_body = settings.max_body_bytes
+        self.body_timeout = settings.body_timeout
         self.drain_bytes = max(4 * 1024 * 1024, 2 * settings.max_body_bytes)
         # Decided once: a level that drops INFO (set before the app is made) costs nothing per request.
         self.access_log = access_log if access_logger.isEnabledFor(logging.INFO) else None
@@ -557,18 +558,20 @@ class Gateway:
                     return await self._too_large(send, rid, cors)
                 data = first
             else:
-                if not chunked:  # a chunked body's length is only what arrives
-                    streamed_length = declared
-                stream = data = self._stream_body(first, receive, state)
-                if route.upstream.attempts > 1:
-                    # Several replicas: keep the body (at most max_body bytes) so that another
-                    # replica can be sent it too if the first one fails.
-                    try:
-                        data = b"".join([chunk async for chunk in stream])
-                    except BodyTooLarge:
-                        return await self._too_large(send, rid, cors)
-                    except ClientGone:
-                        return await self._broken_body(send, rid, cors)
+                # Read whole (at most max_body bytes) before an upstream connection is taken: a
+                # client trickling its body would otherwise hold a pooled connection and a
+                # service's request for as long as it liked (256 such clients starved a
+                # service's pool), and be answered 504 as if the service were slow. The bytes
+                # in hand also let another replica be sent them if the first one fails.
+                try:
+                    async with asyncio.timeout(self.body_timeout):
+                        data = b"".join([chunk async for chunk in self._stream_body(first, receive, state)])
+                except BodyTooLarge:
+                    return await self._too_large(send, rid, cors)
+                except ClientGone:
+                    return await self._broken_body(send, rid, cors)
+                except TimeoutError:
+                    return await self._body_timeout(send, rid, cors)
 
         raw_path: bytes | None = scope.get("raw_path")
         target = raw_path.decode("latin-1") if raw_path else quote(path)
@@ -841,6 +844,11 @@ class Gateway:
         logger.info("access token refused: %s", reason, extra={"reason": reason})
         headers = [*cors, (b"www-authenticate", b'Bearer realm="daybook"')]
         return await self.problem(send, 401, ACCESS_TOKEN_REFUSED, rid, headers)
+
+    async def _body_timeout(self, send: Send, rid: bytes, cors: Headers) -> int:
+        logger.info("request body not received within %.0f s", self.body_timeout, extra={"status": 408})
+        detail = f"The request body was not received within {self.body_timeout:g} s"
+        return await self.problem(send, 408, detail, rid, [*cors, (b"connection", b"close")])
 
     async def _too_large(self, send: Send, rid: bytes, cors: Headers) -> int:
         detail = f"The request body is larger than {self.max_body} bytes"

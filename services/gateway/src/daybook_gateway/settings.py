@@ -47,6 +47,9 @@ class Settings:
     #: Seconds a replica that failed at the connection level is left out of the rotation.
     eject_seconds: float = 10.0
     max_body_bytes: int = 1_048_576
+    #: Seconds a client has to send a request body in full (``GATEWAY_BODY_TIMEOUT``); the body is
+    #: read before an upstream connection is taken, so a slow sender holds none of the services'.
+    body_timeout: float = 30.0
     #: The enabled rules of :data:`~daybook_gateway.rules.RULES` with their limits.
     rate_limits: tuple[tuple[Rule, RateLimit], ...] = tuple((rule, rule.default) for rule in RULES)
     #: Where the rate limits' shared counters live (a JetStream stream of counters).
@@ -105,6 +108,7 @@ class Settings:
             jwks_urls=jwks_urls,
             eject_seconds=_positive(env, "UPSTREAM_EJECT_SECONDS", cls.eject_seconds),
             max_body_bytes=int(_positive(env, "MAX_BODY_BYTES", cls.max_body_bytes)),
+            body_timeout=_positive(env, "BODY_TIMEOUT", cls.body_timeout),
             rate_limits=_rate_limits(env),
             nats_url=env.str("NATS_URL", cls.nats_url),
             rate_limit_timeout=_positive(env, "RATE_LIMIT_TIMEOUT", cls.rate_limit_timeout),
