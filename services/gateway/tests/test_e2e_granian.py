@@ -274,3 +274,19 @@ async def test_a_body_not_sent_in_time_is_408_and_never_reaches_the_service(
     assert json.loads(body)["status"] == 408
     assert took < 10, took
     assert upstreams.journal.seen == []
+
+
+async def test_http11_request_without_a_host_or_with_two_is_400(gateway_url: tuple[str, Servers]) -> None:
+    """RFC 9112 §3.2: the gateway answered both as if they were fine (and forwarded two Hosts)."""
+    url, _ = gateway_url
+    for request in (
+        b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n",
+    ):
+        status, headers, body = await _raw_exchange(url, request)
+        assert status == 400, (request, body)
+        assert headers["content-type"].startswith("application/problem+json")
+    status, _, _ = await _raw_exchange(url, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status == 200
+    status, _, _ = await _raw_exchange(url, b"GET /health HTTP/1.0\r\n\r\n")
+    assert status == 200

@@ -301,6 +301,7 @@ class Gateway:
         raw_rid = origin = authorization = content_length = forwarded_for = forwarded_proto = None
         forwarded_host = host = connection = preflight_method = None
         chunked = False
+        hosts = 0
         forward: list[tuple[str, str]] = []
         header_bytes = 0
         for name, value in scope["headers"]:
@@ -327,6 +328,7 @@ class Gateway:
                 origin = value
             elif name == b"host":
                 host = value
+                hosts += 1
             elif name == b"access-control-request-method":
                 preflight_method = value
             if route is not None:
@@ -346,6 +348,10 @@ class Gateway:
                 status = await self._refuse_oversized(
                     send, oversized, rid, cors, content_length, chunked, receive
                 )
+            elif hosts > 1 or (not host and scope.get("http_version") == "1.1"):
+                # RFC 9112 §3.2: an HTTP/1.1 request without a Host (Granian passes an empty one
+                # then), or with two, is 400. Two Hosts may be read differently by the next hop.
+                status = await self.problem(send, 400, "Exactly one Host header is required", rid, cors)
             elif (
                 method == "OPTIONS"
                 and origin is not None
