@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -30,13 +31,21 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_EXAMPLES = 25
 
 
-def sign_in(gateway: str) -> str:
-    email, password = f"fuzz-{uuid.uuid4().hex[:12]}@example.com", uuid.uuid4().hex
+def sign_in(gateway: str, email: str, password: str) -> str:
     with httpx.Client(base_url=gateway, timeout=30) as client:
         client.post("/api/v1/auth/register", json={"email": email, "password": password}).raise_for_status()
         login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
         login.raise_for_status()
         return str(login.json()["access_token"])
+
+
+def set_off_a_notification(gateway: str, token: str) -> None:
+    """A reminder firing once, 5 to 65 s from now: the notification operations need one to exist."""
+    at = datetime.now(UTC) + timedelta(seconds=65)  # its minute starts at least 5 s ahead
+    body = {"title": "fuzz", "message": "fuzz", "frequency": "once", "time": at.strftime("%H:%M")}
+    body |= {"timezone": "UTC", "start_date": at.date().isoformat()}
+    headers = {"Authorization": f"Bearer {token}"}
+    httpx.post(f"{gateway}/api/v1/reminders", json=body, headers=headers, timeout=30).raise_for_status()
 
 
 def tail_logs(log_dir: Path, lines: int = 30) -> None:
@@ -73,11 +82,17 @@ def main(argv: list[str]) -> int:
                 document = httpx.get(f"{gateway}/api/v1/openapi.json", timeout=30)
                 document.raise_for_status()
                 openapi_out.write_bytes(document.content)
+            email, password = f"fuzz-{uuid.uuid4().hex[:12]}@example.com", uuid.uuid4().hex
+            token = sign_in(gateway, email, password)
+            set_off_a_notification(gateway, token)
             env = {
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
                 "SCHEMATHESIS_HOOKS": "fuzz_hooks",
-                "DAYBOOK_FUZZ_TOKEN": sign_in(gateway),
+                "DAYBOOK_FUZZ_TOKEN": token,
+                "DAYBOOK_FUZZ_EMAIL": email,
+                "DAYBOOK_FUZZ_PASSWORD": password,
+                "DAYBOOK_FUZZ_GATEWAY_URL": gateway,
                 "DAYBOOK_FUZZ_USERS_URL": f"http://127.0.0.1:{config.ports['users']}",
             }
             command = [

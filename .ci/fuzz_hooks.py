@@ -8,6 +8,10 @@
   ``goal_id``, ``parent_id`` … must name the caller's own live resources (API.md: else ``422``),
   as must the ``metric_id`` of a session's metric values.  In the positive parts of a generated
   case they are left out (lists emptied); negative cases keep them untouched.
+- An item's path parameters name real rows of the fuzz account in the positive cases
+  (``fuzz_fixtures``: a goal tree with activities, metrics, splits, templates, sessions and
+  their activity instances, entries with a revision, tags, tasks, reminders, a notification,
+  and trashed ones for restore and purge); negative cases keep the generated values.
 - A client makes a new ``Idempotency-Key`` for each new request: reusing one with another body is
   a 422 by design, so positive cases get a fresh key.
 """
@@ -20,6 +24,7 @@ from typing import Any
 
 import httpx
 import schemathesis
+from fuzz_fixtures import OPERATIONS, SPENDS, Fixtures
 from schemathesis import GenerationMode
 
 DELETE_ME = ("DELETE", "/api/v1/users/me")
@@ -67,8 +72,28 @@ def _positive(case: Any, location: str) -> bool:
     return bool(mode == GenerationMode.POSITIVE)
 
 
+_fixtures: Fixtures | None = None
+
+
+def fixtures() -> Fixtures:
+    global _fixtures
+    if _fixtures is None:
+        _fixtures = Fixtures.from_env()
+    return _fixtures
+
+
+def _operation_id(case: Any) -> str | None:
+    return case.operation.definition.raw.get("operationId")  # type: ignore[no-any-return]
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: Any) -> None:
+    fixture = OPERATIONS.get(_operation_id(case) or "")
+    if fixture is not None and isinstance(case.path_parameters, dict) and _positive(case, "path"):
+        ids = fixtures().get(fixture) or {}
+        for name in case.path_parameters:
+            if ids.get(name) is not None:
+                case.path_parameters[name] = ids[name]
     if isinstance(case.headers, dict) and "Idempotency-Key" in case.headers and _positive(case, "header"):
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     if isinstance(case.query, dict) and _positive(case, "query"):
@@ -83,3 +108,10 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
         metrics = case.body.get("metrics")
         if isinstance(metrics, list) and any(isinstance(m, dict) and "metric_id" in m for m in metrics):
             del case.body["metrics"]
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    if 200 <= response.status_code < 300:
+        for fixture in SPENDS.get(_operation_id(case) or "", ()):
+            fixtures().spend(fixture)
