@@ -18,6 +18,7 @@ from litestar import Litestar, route
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from daybook_gateway.links import LINKS
 from daybook_gateway.openapi import merge_documents
 from daybook_gateway.routing import prefixes_of
 
@@ -384,3 +385,31 @@ async def test_docs_are_served_without_any_external_url(client: httpx.AsyncClien
 async def test_docs_ui_understands_openapi_3_1(client: httpx.AsyncClient) -> None:
     bundle = (await client.get("/docs/assets/swagger-ui-bundle.js")).text
     assert "OpenAPI 3.1" in bundle or "isOAS31" in bundle  # Swagger UI >= 5 renders 3.1 documents
+
+
+def test_links_chain_created_ids_to_the_item_operations(tmp_path: Any) -> None:
+    """Every link of the table is in the merged document and names what its target really takes."""
+    schemas = real_service_schemas(str(tmp_path / "users-signing-key.pem"))
+    doc = merge_documents(schemas, {name: prefixes_of(name) for name in schemas})
+    operations = {
+        op["operationId"]: (path, op)
+        for path, item in doc["paths"].items()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    components = doc["components"]["schemas"]
+    assert LINKS
+    for source, status, targets, parameters in LINKS:
+        response = operations[source][1]["responses"][status]
+        for target in targets:
+            path, _ = operations[target]
+            link = response["links"][target]
+            assert link["operationId"] == target
+            assert set(link["parameters"]) == set(re.findall(r"\{(\w+)\}", path)), (source, target)
+        for expression in parameters.values():
+            if expression.startswith("$request.path."):
+                assert "{" + expression.removeprefix("$request.path.") + "}" in operations[source][0]
+            else:
+                schema = response["content"]["application/json"]["schema"]
+                name = schema["$ref"].rsplit("/", 1)[1]
+                assert expression.removeprefix("$response.body#/") in components[name]["required"], expression

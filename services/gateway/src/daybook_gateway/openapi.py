@@ -26,6 +26,7 @@ from daybook_common.openapi import (
     add_problem,
 )
 from daybook_gateway.export import EXPORT_PATH, PARTS
+from daybook_gateway.links import add_links
 from daybook_gateway.routing import PUBLIC_PREFIXES, Upstream, prefixes_of
 
 logger = logging.getLogger("daybook.gateway.openapi")
@@ -310,6 +311,7 @@ def merge_documents(
                     if existing["name"] == tag["name"] and len(existing) == 1:
                         existing.update(renamer.rewrite(dict(tag)))
         logger.debug("merged %d public paths of %s", kept, service)
+    add_links(merged)
     if unavailable:
         merged["x-daybook-unavailable"] = sorted(unavailable)
         merged["info"]["description"] += (
