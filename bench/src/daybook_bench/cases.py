@@ -51,7 +51,8 @@ class Plan:
     reminders_warmup: int = 5_000
     steady_reminders: int = 10_000
     steady_rate: float = 2_500.0
-    erase_entries: int = 10_000
+    erase_entries: int = 100_000
+    """Entries of the user case 6 erases (issue #23: 100,000 in ≤ 5 s end to end)."""
     erase_tags: int = 50
     erase_reminders: int = 100
     floor_queries: int = 5_000
@@ -596,20 +597,21 @@ async def case_scheduler(ctx: Context, result: CaseResult) -> None:
         result.rows[-1].problems.append("count mismatch")
     two = Summary.of([f.per_s for f in backlog[2]])
     result.targets += [
-        Target("2 schedulers ≥ 5,000 fired/s", two.median, ">=", 5_000, "fired/s"),
+        # Issue #23's raised targets (were ≥ 5,000 fired/s and ≤ 1 s).
+        Target("2 schedulers ≥ 20,000 fired/s", two.median, ">=", 20_000, "fired/s"),
         Target(
-            "p99 lag ≤ 1 s (steady)",
-            Summary.of([f.lag_p99_ms for f in steady]).median / 1000,
+            "p99 lag ≤ 100 ms (steady)",
+            Summary.of([f.lag_p99_ms for f in steady]).median,
             "<=",
-            1.0,
-            "s",
+            100.0,
+            "ms",
         ),
     ]
     result.extra["exactly_once"] = exact
     result.notes.append(
         "Lag = notification created_at (the batch's claim time) - max(due time, time the rows became visible). "
-        "With everything due at once the lag is queueing (the last waits for all), so the ≤ 1 s target "
-        "is checked on reminders due one after another (half the 5,000/s target rate)."
+        "With everything due at once the lag is queueing (the last waits for all), so the ≤ 100 ms target "
+        f"is checked on reminders due one after another ({plan.steady_rate:,.0f}/s)."
     )
 
 
