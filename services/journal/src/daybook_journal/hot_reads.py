@@ -40,11 +40,11 @@ from litestar.middleware._internal.exceptions.middleware import get_exception_ha
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from daybook_common.auth import VERIFIER_STATE_KEY, verified_caller
+from daybook_common.http import send_json
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, UserReads
 from daybook_journal.entries import fast_path as entries
 from daybook_journal.goals import fast_path as goals
 
-_JSON = b"application/json"
 _ENTRIES = "/api/v1/journal/entries"
 _GOALS = "/api/v1/goals/"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -112,14 +112,7 @@ class HotReads:
         except Exception as exc:  # rendered as Litestar's exception middleware would
             await self._problem(scope, receive, send, exc)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", _JSON), (b"content-length", str(len(body)).encode("ascii"))],
-            }
-        )
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send_json(send, body)
 
     async def _problem(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         """What Litestar's ``ExceptionHandlerMiddleware`` does for an HTTP request (the app has no

@@ -10,6 +10,7 @@ for the service layer, which raises ``PreconditionFailed`` (412) on a mismatch;
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
@@ -23,6 +24,7 @@ from daybook_common.pagination import Page
 T = TypeVar("T")
 
 JSON = "application/json"
+_JSON_BYTES = JSON.encode("ascii")
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
@@ -111,6 +113,19 @@ def encode_page(items: list[Any], next_cursor: str | None) -> bytes:
     return _encode_json(Page(items=items, next_cursor=next_cursor))
 
 
+async def send_json(send: Callable[[Any], Awaitable[None]], body: bytes) -> None:
+    """Answer ``200`` with a JSON ``body`` straight over ASGI ``send`` (the journal's hot reads,
+    served off Litestar's response machinery: the same two headers its ``Response`` gives)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", _JSON_BYTES), (b"content-length", str(len(body)).encode("ascii"))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 def page_response(items: list[T], next_cursor: str | None) -> Response[Page[T]]:
     """A list page, encoded here once with msgspec (the bytes Litestar's serializer would give).
 
@@ -155,5 +170,6 @@ __all__ = [
     "not_modified",
     "page_response",
     "read_response",
+    "send_json",
     "stored_response",
 ]

@@ -25,7 +25,7 @@ from litestar.datastructures import State
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from daybook_common.auth import VERIFIER_STATE_KEY, verified_caller
-from daybook_common.http import encode_page
+from daybook_common.http import encode_page, send_json
 from daybook_common.pagination import CURSOR_MAX_LENGTH, DEFAULT_LIMIT, MAX_LIMIT
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, UserReads
 from daybook_journal.dependencies import SETTINGS_STATE_KEY
@@ -37,7 +37,6 @@ _CURSOR = re.compile(
     rb"[A-Za-z0-9_-]{1,%d}" % CURSOR_MAX_LENGTH
 )  # longer: the handler's own 422 (max_length)
 _NO_FILTERS = EntryFilters()
-_JSON = b"application/json"
 
 
 def simple_query(query_string: bytes) -> tuple[int, str | None] | None:
@@ -84,13 +83,6 @@ def list_entries_fast_path(app: ASGIApp) -> ASGIApp:
             return
         caller = await verified_caller(scope, state[VERIFIER_STATE_KEY])
         body = await page(scope, UserReads(state[READ_POOL_STATE_KEY], caller.user_id), simple)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", _JSON), (b"content-length", str(len(body)).encode("ascii"))],
-            }
-        )
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send_json(send, body)
 
     return fast_path

@@ -27,7 +27,7 @@ from litestar.datastructures import State
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from daybook_common.auth import VERIFIER_STATE_KEY, verified_caller
-from daybook_common.http import encode_page
+from daybook_common.http import encode_page, send_json
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, UserReads
 from daybook_journal.dependencies import SETTINGS_STATE_KEY
 from daybook_journal.entries.fast_path import simple_query
@@ -35,7 +35,6 @@ from daybook_journal.goals.services import GoalQueries
 from daybook_journal.sessions.reads import SessionQueries
 from daybook_journal.settings import JournalSettings
 
-_JSON = b"application/json"
 _encode = msgspec.json.Encoder().encode
 
 #: Given the request's scope, its caller's reads and the parsed query: the body, or ``None`` to
@@ -61,14 +60,7 @@ def _route_fast_path(app: ASGIApp, answer: Answer, *, query: bool) -> ASGIApp:
             return
         caller = await verified_caller(scope, state[VERIFIER_STATE_KEY])
         body = await answer(scope, UserReads(state[READ_POOL_STATE_KEY], caller.user_id), simple)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", _JSON), (b"content-length", str(len(body)).encode("ascii"))],
-            }
-        )
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send_json(send, body)
 
     return fast_path
 
