@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from daybook_common.db import DatabaseSettings
-from daybook_common.migrations import downgrade, upgrade
 
 if TYPE_CHECKING:
     from daybook_common.service import CommonSettings
@@ -169,6 +168,9 @@ def service_main(
         settings()
         serve(f"daybook_{name}.app:create_served_app", args.host, args.port, args.workers)
     elif args.command in ("migrate", "downgrade") and database is not None:
+        # Imported here: Alembic (with Mako and Pygments, ~5 MiB) stays out of every served process.
+        from daybook_common.migrations import downgrade, upgrade
+
         db = database(settings())
         run = upgrade if args.command == "migrate" else downgrade
         try:

@@ -10,19 +10,17 @@ import ssl
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from advanced_alchemy.extensions.litestar import (
-    AsyncSessionConfig,
-    EngineConfig,
-    SQLAlchemyAsyncConfig,
-)
 from sqlalchemy import MetaData
 from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from daybook_common.logs import request_id_var
 from daybook_common.settings import Env
+
+if TYPE_CHECKING:
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 
 @dataclass(frozen=True)
@@ -183,7 +181,13 @@ def alchemy_config(db: DatabaseSettings, metadata: MetaData, application_name: s
 
     Its ``autocommit`` send hook still rolls back a request answered 4xx/5xx and closes the
     session; the commit of a successful request happens earlier, in :func:`provide_db_session`.
+
+    Imported here, not at module level: advanced-alchemy's Litestar extension also imports Alembic,
+    Mako, Pygments, rich and Litestar's CLI (~13 MiB a process), which the gateway (it imports this
+    module for :func:`plain_url`) never needs.
     """
+    from advanced_alchemy.extensions.litestar import AsyncSessionConfig, EngineConfig, SQLAlchemyAsyncConfig
+
     return SQLAlchemyAsyncConfig(
         engine_instance=create_engine(db, application_name),
         metadata=metadata,
