@@ -12,11 +12,16 @@ the flag does not touch — also spent ~20 % more CPU per request in the "on" ro
 request of the processes the flag does change (journal, and gateway + journal through it) is
 also shown as a ratio, off ÷ on: what the req/s ratio would be if those processes alone bounded
 the throughput, and a number that carries across machines and loads.
+
+``DAYBOOK_BENCH_METRICS_CONTROL=1`` starts both pairs with metrics off (an A/A control: the
+"on" pair is still the one started first and measured first in odd rounds). What the ratios read
+then is what the case measures without any metrics at all (bench/README.md, case 12).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 
 from daybook_bench.cases import (
     ENTRIES_PATH,
@@ -35,6 +40,8 @@ from daybook_devtools.embedded import free_port
 
 #: The issue's budget: metrics may cost at most 5 % of the hot read's throughput.
 MAX_LOSS = 0.05
+#: Set to ``1``: both pairs with metrics off (A/A control of the case itself).
+CONTROL_ENV = "DAYBOOK_BENCH_METRICS_CONTROL"
 
 
 def _cpu_ratio(usage: CpuRuns, probe: str, processes: tuple[str, ...]) -> Summary | None:
@@ -58,7 +65,8 @@ async def case_metrics_cost(ctx: Context, result: CaseResult) -> None:
     probes: dict[str, Probe] = {}
     roots: dict[str, int] = {}
     with contextlib.ExitStack() as running:
-        for state, flag in (("on", "true"), ("off", "false")):
+        control = os.environ.get(CONTROL_ENV) == "1"
+        for state, flag in (("on", "false" if control else "true"), ("off", "false")):
             journal = running.enter_context(
                 _serve(ctx, "journal", {"JOURNAL_METRICS": flag}, free_port(), f"journal-metrics-{state}.log")
             )
@@ -107,6 +115,10 @@ async def case_metrics_cost(ctx: Context, result: CaseResult) -> None:
         Target("metrics on ≥ 0.95x off, through the gateway", through.median, ">=", 1 - MAX_LOSS, TIMES),
         Target("metrics on ≥ 0.95x off, direct", direct.median, ">=", 1 - MAX_LOSS, TIMES),
     ]
+    if control:
+        result.notes.append(
+            f"{CONTROL_ENV}=1: A/A control, metrics OFF in both pairs ('on' is only a name here)."
+        )
     result.notes.append(
         "Both pairs are started by the case (same settings, same age), each gateway in front of its own "
         "journal; only <P>_METRICS differs. Rounds alternate the order (on before off, then off before on, …) "
