@@ -206,7 +206,7 @@ def test_sleep_seconds() -> None:
 
 def test_scheduler_settings_from_env() -> None:
     defaults = SchedulerSettings.from_env(Env("REMINDERS_", {}))
-    assert (defaults.batch_size, defaults.poll_interval, defaults.coalesce) == (500, 1.0, True)
+    assert (defaults.batch_size, defaults.poll_interval, defaults.coalesce) == (2000, 1.0, True)
     custom = SchedulerSettings.from_env(
         Env(
             "REMINDERS_",

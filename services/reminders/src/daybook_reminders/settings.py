@@ -26,8 +26,9 @@ MAX_BATCH_SIZE = 10_000
 class SchedulerSettings:
     """The scheduler worker (``daybook-reminders-scheduler``)."""
 
-    batch_size: int = 500
-    """REMINDERS_SCHEDULER_BATCH_SIZE: due reminders claimed and fired per transaction."""
+    batch_size: int = 2000
+    """REMINDERS_SCHEDULER_BATCH_SIZE: due reminders claimed and fired per transaction (was 500:
+    bench case 4 with 2 schedulers fired ~1.9x as many per second with 2,000; 5,000 was no better)."""
     poll_interval: float = 1.0
     """REMINDERS_SCHEDULER_POLL_INTERVAL_SECONDS: longest sleep between two looks for due reminders."""
     coalesce: bool = True
