@@ -224,6 +224,10 @@ async function journey(page) {
   await page.getByLabel("Rule").fill("FREQ=MONTHLY;BYDAY=-1FR");
   const preview = page.getByText(/^Would fire: .* · .* · /);
   await preview.waitFor();
+  // The refusal clears in its own render after the preview's answer: wait for it (fails on timeout).
+  await page
+    .waitForFunction(() => document.querySelectorAll(".field-error").length === 0, null, { timeout: 10_000 })
+    .catch(() => {});
   assert.equal(await page.locator(".field-error").count(), 0, "the valid rule clears the refusal");
   const previewed = (await preview.textContent()).replace(/^Would fire: /, "");
   // The last Fridays at 17:00 (the browser's zone and the reminder's are UTC here).
