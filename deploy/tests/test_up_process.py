@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -106,15 +107,53 @@ def _anything_using(path: Path) -> list[str]:
     return found
 
 
-def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
+def _stack_env(data: Path) -> tuple[dict[str, str], str]:
+    """``daybook up``'s environment on free ports and ``data``; and the gateway's URL."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "NATS_URL", *PORT_VARIABLES}}
     env.update({name: str(free_port()) for name in PORT_VARIABLES})
-    data = tmp_path / "data"
     env["DAYBOOK_DATA_DIR"] = str(data)
     env["DAYBOOK_WEB"] = (
         "off"  # no npm build in the repository's web/ here: test_webapp.py and web/e2e cover it
     )
-    gateway = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
+    return env, f"http://127.0.0.1:{env['GATEWAY_PORT']}"
+
+
+def _service_pid(up: Up, entry: str, other_than: int | None = None, within: float = 120) -> int:
+    """The pid of the launcher's child running ``entry`` (its process group leader)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for process in psutil.Process(up.proc.pid).children():
+            try:
+                cmdline, status = process.cmdline(), process.status()
+                if entry in cmdline and process.pid != other_than and status != psutil.STATUS_ZOMBIE:
+                    return process.pid
+            except psutil.NoSuchProcess:
+                continue
+        assert up.proc.poll() is None, f"daybook up exited:\n{up.output}"
+        time.sleep(0.05)
+    pytest.fail(f"no process runs {entry}:\n{up.output}")
+
+
+def _ready_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url + "/ready", timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def _wait_for_line(up: Up, text: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while text not in up.output:
+        assert time.monotonic() < deadline and up.proc.poll() is None, f"no {text!r} in:\n{up.output}"
+        time.sleep(0.05)
+
+
+def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env, gateway = _stack_env(data)
 
     first = Up(env)
     first.wait_ready(gateway)
@@ -160,6 +199,9 @@ def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
     second.wait_ready(gateway)
     processes = second.processes()
     assert "initialising PostgreSQL" not in second.output
+    # Stopped while a killed service waits for its restart: it is not started again, nothing stays.
+    os.kill(_service_pid(second, "daybook_reminders.cli:main"), signal.SIGKILL)
+    _wait_for_line(second, "reminders (pid ")
     assert second.stop(signal.SIGTERM) == 0, second.output
     assert _alive(processes) == []
     assert _anything_using(data) == []
@@ -174,3 +216,43 @@ def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
     )
     assert down.returncode == 1
     assert "down" in down.stdout
+
+
+def test_a_killed_service_is_restarted_until_it_exits_quickly_too_often(tmp_path: Path) -> None:
+    """SIGKILL of one service: restarted after a pause, the gateway's /ready 503 meanwhile; the
+    second quick exit in a row (DAYBOOK_RESTARTS=2) stops everything with a clear message."""
+    data = tmp_path / "data"
+    env, gateway = _stack_env(data)
+    env["DAYBOOK_RESTARTS"] = "2"
+    up = Up(env)
+    up.wait_ready(gateway)
+    processes = up.processes()
+    first = _service_pid(up, "daybook_journal.cli:main")
+    os.kill(first, signal.SIGKILL)
+    seen: set[int | None] = set()
+    deadline = time.monotonic() + READY_WITHIN
+    while not (503 in seen and _ready_status(gateway) == 200):
+        assert up.proc.poll() is None, f"daybook up stopped on one killed service:\n{up.output}"
+        assert time.monotonic() < deadline, f"journal not back, /ready answered {seen}:\n{up.output}"
+        seen.add(_ready_status(gateway))
+        time.sleep(0.1)
+    assert f"journal (pid {first}) exited with code -9; restarting it in 2s (quick exit 1 of 2)" in up.output
+    assert "journal restarted (pid " in up.output
+    second = _service_pid(up, "daybook_journal.cli:main", other_than=first)
+    processes += up.processes()
+
+    os.kill(second, signal.SIGKILL)
+    try:
+        code = up.proc.wait(120)
+    finally:
+        if up.proc.poll() is None:
+            os.killpg(up.proc.pid, signal.SIGKILL)
+    up.reader.join(5)
+    assert code == 1, up.output
+    assert (
+        "journal exited with code -9, 2 times in a row within 30s of starting; giving up; stopping everything"
+        in up.output
+    )
+    assert "daybook: stopped" in up.output
+    assert _alive(processes) == []
+    assert _anything_using(data) == []

@@ -75,9 +75,7 @@ def cmd_up(config: StackConfig) -> int:
         if stack.skipped:
             print(f"  {'skipped':<{width}}  {', '.join(stack.skipped)}", flush=True)
         print("Press Ctrl-C to stop.\n", flush=True)
-        dead = stack.wait()
-        _fail(f"{dead.name} exited with code {dead.exit_code()}; stopping everything")
-        code = 1
+        stack.supervise()  # returns only by raising: GaveUp (a StackError) or Ctrl-C/SIGTERM
     except PortInUseError as exc:
         _fail(str(exc))
         return 2

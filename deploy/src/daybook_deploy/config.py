@@ -100,6 +100,9 @@ class StackConfig:
     pgbouncer_port: int = DEFAULT_PGBOUNCER_PORT
     scale: dict[str, int] = field(default_factory=dict)
     """Processes per name (``--scale journal=2`` / ``DAYBOOK_SCALE``); absent names run once."""
+    restarts: int = 5
+    """``daybook up`` restarts a process that exits; after this many quick exits in a row it gives
+    up and stops everything (``0``: stop everything on the first exit)."""
     web: bool = False
     """Serve the web app (``web/dist``) at ``/``, building it beside start-up when missing or stale."""
 
@@ -127,6 +130,11 @@ class StackConfig:
             ready_timeout = float(env.get("DAYBOOK_READY_TIMEOUT") or 60)
         except ValueError:
             raise ConfigError("DAYBOOK_READY_TIMEOUT must be a number of seconds") from None
+        raw_restarts = (env.get("DAYBOOK_RESTARTS") or "5").strip()
+        if not raw_restarts.isdigit():
+            raise ConfigError(
+                f"DAYBOOK_RESTARTS must be a whole number (0: never restart), got {raw_restarts!r}"
+            )
         return cls(
             data_dir=Path(env.get("DAYBOOK_DATA_DIR") or DEFAULT_DATA_DIR),
             database_url=env.get("DATABASE_URL") or None,
@@ -137,6 +145,7 @@ class StackConfig:
             gateway_host=env.get("GATEWAY_HOST") or "127.0.0.1",
             passwords=passwords,
             ready_timeout=ready_timeout,
+            restarts=int(raw_restarts),
             scale=parse_scale(env.get("DAYBOOK_SCALE") or "", "DAYBOOK_SCALE"),
             web=(env.get("DAYBOOK_WEB") or "on").strip().lower() not in {"off", "0", "false", "no"},
             pgbouncer=bool(env.get("DAYBOOK_PGBOUNCER")),

@@ -147,6 +147,9 @@ class Child:
     pump: threading.Thread | None = None
     index: int = 0
     """Which replica of its service (``--scale``), from 0."""
+    started: float = field(default_factory=time.monotonic)
+    quick_exits: int = 0
+    """Exits in a row within :data:`QUICK_EXIT` seconds of a start (what :meth:`Stack.supervise` counts)."""
 
     @property
     def name(self) -> str:
@@ -162,6 +165,16 @@ class Child:
 
 
 _COLOURS = ("36", "33", "35", "32", "34", "31")
+
+QUICK_EXIT = 30.0
+"""A process that exits within this many seconds of its start exited quickly (see :meth:`Stack.supervise`)."""
+RESTART_DELAY = 1.0
+RESTART_DELAY_MAX = 30.0
+"""The first restart waits :data:`RESTART_DELAY` seconds, each quick exit in a row doubles it, up to this."""
+
+
+class GaveUp(StackError):
+    """A process exited quickly too many times in a row: ``daybook up`` stops everything."""
 
 
 class _Prefixer:
@@ -213,6 +226,8 @@ class Stack:
     _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
     web_dir: Path | None = field(default=None, init=False)
     web_build: WebBuild | None = field(default=None, init=False)
+    _prefixer: _Prefixer | None = field(default=None, init=False, repr=False)
+    _hook: Callable[[], None] | None = field(default=None, init=False, repr=False)
 
     # --- where things are ------------------------------------------------------------------
     @property
@@ -489,19 +504,17 @@ class Stack:
         if cfg.log_dir is not None:
             cfg.log_dir.mkdir(parents=True, exist_ok=True)
         scaled = any(n > 1 for n in cfg.scale.values())
-        prefixer = _Prefixer(self.out, max(len(s.name) for s in SERVICES) + (2 if scaled else 0))
-        hook = _load_prctl()
+        self._prefixer = _Prefixer(self.out, max(len(s.name) for s in SERVICES) + (2 if scaled else 0))
+        self._hook = _load_prctl()
         began = time.monotonic()
-        for colour, spec in enumerate(SERVICES):
+        for spec in SERVICES:
             if spec not in self.selected or spec.name in self.skipped:
                 continue
             for replica in range(cfg.replicas(spec.name)):
-                self._spawn(spec, replica, prefixer, colour, hook)
+                self.children.append(self._spawn(spec, replica))
         self.timings["spawn"] = time.monotonic() - began
 
-    def _spawn(
-        self, spec: ServiceSpec, index: int, prefixer: _Prefixer, colour: int, hook: Callable[[], None] | None
-    ) -> None:
+    def _spawn(self, spec: ServiceSpec, index: int) -> Child:
         cfg = self.config
         name = replica_name(spec.name, index)
         log_path = cfg.log_dir / f"{name}.log" if cfg.log_dir is not None else None
@@ -514,15 +527,15 @@ class Stack:
                 stdout=stdout,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=hook,  # only prctl: no locks taken after fork
+                preexec_fn=self._hook,  # only prctl: no locks taken after fork
             )
         finally:
             if log_path is not None:
                 stdout.close()
         child = Child(spec=spec, proc=proc, log_path=log_path, index=index)
-        if proc.stdout is not None:
-            child.pump = prefixer.start(name, colour, proc.stdout)
-        self.children.append(child)
+        if proc.stdout is not None and self._prefixer is not None:
+            child.pump = self._prefixer.start(name, SERVICES.index(spec), proc.stdout)
+        return child
 
     def _release_ready(self) -> None:
         """Let waiting children start serving once the services they depend on are ready."""
@@ -604,13 +617,55 @@ class Stack:
                 problems.append(f"{child.name} /ready is {status}: {_summary(body)}")
         return problems or ["the gateway's /ready is not 200 yet"]
 
-    def wait(self) -> Child:
-        """Block while every child runs; returns the first one that exits."""
+    def supervise(self, poll: float = 0.25) -> None:
+        """Keep every process running (``daybook up`` after ready); returns only by raising.
+
+        A process that exits is reaped with whatever is left of its process group, and started
+        again (its own replica slot, port and log) after :data:`RESTART_DELAY` seconds, doubled for
+        each quick exit in a row (one within :data:`QUICK_EXIT` s of its start) up to
+        :data:`RESTART_DELAY_MAX`.  The ``config.restarts``-th quick exit in a row raises
+        :class:`GaveUp` (``restarts=0``: the first exit does); the caller stops the stack.
+        Meanwhile the gateway answers that upstream's requests 502/503 and its ``/ready`` is 503.
+        """
+        pending: dict[int, tuple[float, Child, int]] = {}  # position -> (restart at, the dead, quick exits)
         while True:
-            dead = self.dead_child()
-            if dead is not None:
-                return dead
-            time.sleep(0.25)
+            now = time.monotonic()
+            for position, child in enumerate(self.children):
+                code = child.exit_code()
+                if position in pending or code is None:
+                    continue
+                quick = child.quick_exits + 1 if now - child.started < QUICK_EXIT else 0
+                stop_group(child.proc, self.config.stop_timeout)  # reap it, and any worker it left
+                if child.pump is not None:
+                    child.pump.join(timeout=2)
+                if self.config.restarts == 0 or quick >= self.config.restarts:
+                    tail = child.tail()
+                    raise GaveUp(
+                        f"{child.name} exited with code {code}"
+                        + (
+                            f", {quick} times in a row within {QUICK_EXIT:.0f}s of starting; giving up"
+                            if self.config.restarts
+                            else " (DAYBOOK_RESTARTS=0)"
+                        )
+                        + "; stopping everything"
+                        + (f"; last lines of {child.log_path}:\n{tail}" if tail else "")
+                    )
+                delay = min(RESTART_DELAY_MAX, RESTART_DELAY * 2**quick)
+                self.report(
+                    f"{child.name} (pid {child.proc.pid}) exited with code {code}; restarting it in {delay:.0f}s"
+                    + (f" (quick exit {quick} of {self.config.restarts})" if quick else "")
+                )
+                pending[position] = (now + delay, child, quick)
+            for position, (when, dead, quick) in list(pending.items()):
+                if now < when:
+                    continue
+                del pending[position]
+                child = self._spawn(dead.spec, dead.index)
+                child.quick_exits = quick
+                self.children[position] = child
+                self.report(f"{child.name} restarted (pid {child.proc.pid})")
+            self._release_ready()
+            time.sleep(poll)
 
     # --- stop ------------------------------------------------------------------------------
     def pids(self) -> list[int]:
