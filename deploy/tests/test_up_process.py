@@ -218,24 +218,42 @@ def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
     assert "down" in down.stdout
 
 
-def test_a_killed_service_is_restarted_until_it_exits_quickly_too_often(tmp_path: Path) -> None:
-    """SIGKILL of one service: restarted after a pause, the gateway's /ready 503 meanwhile; the
-    second quick exit in a row (DAYBOOK_RESTARTS=2) stops everything with a clear message."""
+def _wait_ready_again(up: Up, gateway: str, what: str) -> set[int | None]:
+    """Poll the gateway's /ready until it was 503 and is 200 again; the statuses seen."""
+    seen: set[int | None] = set()
+    deadline = time.monotonic() + READY_WITHIN
+    while not (503 in seen and _ready_status(gateway) == 200):
+        assert up.proc.poll() is None, f"daybook up stopped on {what}:\n{up.output}"
+        assert time.monotonic() < deadline, (
+            f"not ready again after {what}, /ready answered {seen}:\n{up.output}"
+        )
+        seen.add(_ready_status(gateway))
+        time.sleep(0.1)
+    return seen
+
+
+def test_killed_parts_are_restarted_until_one_exits_quickly_too_often(tmp_path: Path) -> None:
+    """SIGKILL of the embedded PostgreSQL, then of one service: each is reaped and started again,
+    the gateway's /ready 503 meanwhile; the service's second quick exit in a row
+    (DAYBOOK_RESTARTS=2) stops everything with a clear message."""
     data = tmp_path / "data"
     env, gateway = _stack_env(data)
     env["DAYBOOK_RESTARTS"] = "2"
     up = Up(env)
     up.wait_ready(gateway)
     processes = up.processes()
+
+    postmaster = int((data / "postgres" / "postmaster.pid").read_text().split()[0])
+    os.kill(postmaster, signal.SIGKILL)
+    _wait_ready_again(up, gateway, "a killed PostgreSQL")
+    assert f"daybook: PostgreSQL (pid {postmaster}) exited with code -9; restarting it in " in up.output
+    assert "daybook: PostgreSQL restarted (pid " in up.output
+    assert not psutil.pid_exists(postmaster)  # reaped, not a zombie
+    processes += up.processes()
+
     first = _service_pid(up, "daybook_journal.cli:main")
     os.kill(first, signal.SIGKILL)
-    seen: set[int | None] = set()
-    deadline = time.monotonic() + READY_WITHIN
-    while not (503 in seen and _ready_status(gateway) == 200):
-        assert up.proc.poll() is None, f"daybook up stopped on one killed service:\n{up.output}"
-        assert time.monotonic() < deadline, f"journal not back, /ready answered {seen}:\n{up.output}"
-        seen.add(_ready_status(gateway))
-        time.sleep(0.1)
+    _wait_ready_again(up, gateway, "one killed service")
     assert f"journal (pid {first}) exited with code -9; restarting it in 2s (quick exit 1 of 2)" in up.output
     assert "journal restarted (pid " in up.output
     second = _service_pid(up, "daybook_journal.cli:main", other_than=first)

@@ -228,6 +228,7 @@ class Stack:
     web_build: WebBuild | None = field(default=None, init=False)
     _prefixer: _Prefixer | None = field(default=None, init=False, repr=False)
     _hook: Callable[[], None] | None = field(default=None, init=False, repr=False)
+    _started_at: float = field(default_factory=time.monotonic, init=False, repr=False)
 
     # --- where things are ------------------------------------------------------------------
     @property
@@ -307,6 +308,7 @@ class Stack:
         those answer ``/ready``; ``with Stack(config) as stack:`` does both.
         """
         cfg = self.config
+        self._started_at = time.monotonic()
         try:
             self.selected = selection(cfg.services)
         except KeyError as exc:
@@ -628,7 +630,9 @@ class Stack:
         Meanwhile the gateway answers that upstream's requests 502/503 and its ``/ready`` is 503.
         """
         pending: dict[int, tuple[float, Child, int]] = {}  # position -> (restart at, the dead, quick exits)
+        servers: dict[str, tuple[float, int]] = {}  # embedded server -> (started at, quick exits)
         while True:
+            self._restart_servers(servers)
             now = time.monotonic()
             for position, child in enumerate(self.children):
                 code = child.exit_code()
@@ -666,6 +670,38 @@ class Stack:
                 self.report(f"{child.name} restarted (pid {child.proc.pid})")
             self._release_ready()
             time.sleep(poll)
+
+    def _restart_servers(self, runs: dict[str, tuple[float, int]]) -> None:
+        """The embedded PostgreSQL or NATS exited (killed, crashed): reap it, start it again on its
+        data (PostgreSQL recovers; the services' pools and NATS clients reconnect), counted like a
+        process's quick exits.  The children keep running meanwhile."""
+        limit = self.config.restarts
+        for label, server in (("PostgreSQL", self.postgres), ("NATS", self.nats)):
+            if server is None or server.proc is None:
+                continue
+            code = server.proc.poll()  # reaps it: no zombie keeps its pid (or postmaster.pid) alive
+            if code is None:
+                continue
+            now = time.monotonic()
+            started, previous = runs.get(label, (self._started_at, 0))
+            quick = previous + 1 if now - started < QUICK_EXIT else 0
+            pid = server.proc.pid
+            if limit == 0 or quick >= limit:
+                raise GaveUp(
+                    f"{label} (pid {pid}) exited with code {code}"
+                    + (f", {quick} times in a row within {QUICK_EXIT:.0f}s; giving up" if limit else "")
+                    + "; stopping everything"
+                )
+            delay = min(RESTART_DELAY_MAX, RESTART_DELAY * 2**quick)
+            self.report(f"{label} (pid {pid}) exited with code {code}; restarting it in {delay:.0f}s")
+            time.sleep(delay)
+            try:
+                server.start()
+            except Exception as exc:
+                raise GaveUp(f"{label} did not start again: {exc}; stopping everything") from exc
+            runs[label] = (time.monotonic(), quick)
+            assert server.proc is not None
+            self.report(f"{label} restarted (pid {server.proc.pid})")
 
     # --- stop ------------------------------------------------------------------------------
     def pids(self) -> list[int]:

@@ -1,7 +1,10 @@
-"""The embedded PostgreSQL's ``shared_buffers``: sized from memory within bounds, or set by env."""
+"""The embedded PostgreSQL's ``shared_buffers`` (sized from memory, or set by env); its restart after a kill."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import asyncpg
@@ -47,3 +50,35 @@ async def test_the_server_runs_with_it(tmp_path: Path, monkeypatch: pytest.Monke
             await conn.close()
     finally:
         server.stop()
+
+
+async def test_a_killed_server_starts_again_on_its_data_dir(tmp_path: Path) -> None:
+    """SIGKILL of the postmaster leaves ``postmaster.pid`` naming a zombie (nobody waited for it):
+    PostgreSQL itself refuses such a lock file, so the next start on the data dir must clear it."""
+    data, port = tmp_path / "pg" / "data", free_port()
+    first = EmbeddedPostgres(data, port)
+    first.start()
+    assert first.proc is not None
+    killed = first.proc.pid
+    try:
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{killed}/stat").read_text().rsplit(") ", 1)[-1][:1] != "Z":
+            assert time.monotonic() < deadline, "the postmaster did not die"
+            time.sleep(0.05)
+        assert (data / "postmaster.pid").read_text().split()[0] == str(killed)
+
+        second = EmbeddedPostgres(data, port)  # as the next `daybook up` in the same process
+        second.start()
+        try:
+            conn = await asyncpg.connect(second.admin_url())
+            try:
+                assert await conn.fetchval("SELECT 1") == 1
+            finally:
+                await conn.close()
+        finally:
+            second.stop()
+        assert not Path(f"/proc/{killed}").exists()  # the zombie was reaped
+    finally:
+        first.proc = None if first.proc.poll() is not None else first.proc
+        first.stop()

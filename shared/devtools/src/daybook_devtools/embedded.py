@@ -293,6 +293,8 @@ class EmbeddedPostgres:
             terminate_pid(pid, signal.SIGINT, timeout=30)
 
     def start(self, timeout: float = 30.0) -> None:
+        if self.proc is not None and self.proc.poll() is not None:  # ours, killed: reaped now
+            self.proc = None
         self.stop_leftover()  # left running on our data dir (restarted from outside, orphaned)
         if not port_is_free(self.port):
             raise PortInUseError(self.port, self.port_variable)
@@ -365,20 +367,51 @@ class EmbeddedPostgres:
         self.stop_leftover()  # the server was restarted from outside: still ours to stop
 
 
-def _clear_stale_pidfile(pidfile: Path) -> None:
+def _clear_stale_pidfile(pidfile: Path, timeout: float = 30.0) -> None:
+    """Remove the ``postmaster.pid`` of a postmaster that is gone (killed, crashed).
+
+    A killed postmaster may be a zombie (its parent, e.g. this launcher, has not waited for it) or
+    its pid may belong to another program by now: PostgreSQL itself would then refuse to start
+    ("lock file already exists", as ``kill(pid, 0)`` succeeds).  Our own zombie is reaped; then the
+    file goes, once its backends (which exit when they notice the postmaster's death) are gone:
+    without the file PostgreSQL no longer checks that its shared memory is unused.
+    """
+    pid = _pid_in(pidfile)
+    if pid is not None and _process_alive(pid, "postgres"):
+        raise RuntimeError(f"a PostgreSQL server (pid {pid}) already runs on {pidfile.parent}; stop it first")
+    if pid is not None and _is_zombie(pid):
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)  # our own killed child: a zombie until waited for
+    deadline = time.monotonic() + timeout
+    while (left := _processes_in(pidfile.parent)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if left:
+        raise RuntimeError(
+            f"processes of a killed PostgreSQL still run in {pidfile.parent} (pids {', '.join(map(str, left))})"
+        )
+    pidfile.unlink(missing_ok=True)
+
+
+def _is_zombie(pid: int) -> bool:
     try:
-        pid = int(pidfile.read_text().splitlines()[0])
-    except (ValueError, IndexError, OSError):
-        pidfile.unlink(missing_ok=True)
-        return
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        pidfile.unlink(missing_ok=True)
-        return
-    except PermissionError:
-        pass
-    raise RuntimeError(f"a PostgreSQL server (pid {pid}) already runs on {pidfile.parent}; stop it first")
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[-1][:1] == "Z"
+    except OSError:
+        return False
+
+
+def _processes_in(directory: Path) -> list[int]:
+    """Live processes whose working directory is ``directory`` (a postmaster's backends chdir to its data)."""
+    target = os.path.realpath(directory)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "cwd") == target and _process_alive(int(entry.name)):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def nats_server_binary() -> str:
