@@ -13,6 +13,7 @@ from typing import Any, cast
 import asyncpg
 import pytest
 
+from daybook_common.db import DatabaseSettings
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_reminders import SCHEMA
 from daybook_reminders.notifications.live import Listener, LiveHub
@@ -27,7 +28,7 @@ DUE = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 @pytest.fixture
 async def hub(db: TestDatabase, nats_url: str) -> AsyncIterator[LiveHub]:
     """A hub whose events the test hands it (no relay runs here: nothing else publishes)."""
-    live = LiveHub(db.url(SCHEMA), nats_url)
+    live = LiveHub(DatabaseSettings(url=db.url(SCHEMA), schema=SCHEMA), nats_url)
     await live.start()
     try:
         yield live

@@ -35,7 +35,14 @@ HEARTBEAT = 1.0
 
 
 class Replica:
-    def __init__(self, db: TestDatabase, signer: TestSigner, nats_url: str, log: Path) -> None:
+    def __init__(
+        self,
+        db: TestDatabase,
+        signer: TestSigner,
+        nats_url: str,
+        log: Path,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
@@ -46,6 +53,7 @@ class Replica:
                 "REMINDERS_NATS_URL": nats_url,
                 "REMINDERS_ACCESS_LOG": "false",
                 "REMINDERS_STREAM_HEARTBEAT_SECONDS": str(HEARTBEAT),
+                **(extra or {}),
             }
         )
         self.log = log

@@ -32,7 +32,7 @@ def create_served_app() -> Litestar:
 def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> Litestar:
     settings = settings or Settings.from_env()
     retention = retention_runner(settings)
-    live = LiveHub(settings.common.database.session_url, settings.common.nats_url, settings.streams_per_user)
+    live = LiveHub(settings.common.database, settings.common.nats_url, settings.streams_per_user)
     app = ServiceApp(
         settings=settings.common,
         metadata=Base.metadata,

@@ -10,7 +10,7 @@ import ssl
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import MetaData
 from sqlalchemy.engine import CursorResult, Result, make_url
@@ -131,10 +131,20 @@ def split_tls(url: str) -> tuple[str, ssl.SSLContext | str | None]:
     return stripped, context
 
 
+class ClientTimeouts(TypedDict):
+    timeout: float
+    command_timeout: float
+
+
+def client_timeouts(db: DatabaseSettings) -> ClientTimeouts:
+    """asyncpg's ``timeout`` (connect) and ``command_timeout`` for ``db``: the SQLAlchemy engine and
+    every asyncpg pool of a service use these, so a hung server is the outage's 503, never a hang."""
+    return {"timeout": db.connect_timeout, "command_timeout": db.client_command_timeout}
+
+
 def connect_args(db: DatabaseSettings, application_name: str) -> dict[str, Any]:
     return {
-        "timeout": db.connect_timeout,
-        "command_timeout": db.client_command_timeout,
+        **client_timeouts(db),
         "server_settings": {
             "search_path": db.schema,
             "application_name": application_name,

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from daybook_common.db import DatabaseSettings, plain_url
+from daybook_common.db import DatabaseSettings, client_timeouts, plain_url
 from daybook_common.instants import MAX_INSTANT, MIN_INSTANT
 from daybook_common.logs import request_id_var
 from daybook_common.observability import is_valid_request_id
@@ -202,8 +202,7 @@ class ReadPool:
             reset=_no_reset,
             server_settings=self._server_settings(),
             statement_cache_size=self._cache_size,
-            timeout=self.database.connect_timeout,
-            command_timeout=self.database.client_command_timeout,
+            **client_timeouts(self.database),
         )
         self._open = True
 
@@ -316,8 +315,7 @@ class ReadPool:
             plain_url(self.database.url),
             server_settings={**self._server_settings(), "TimeZone": "UTC", "DateStyle": "ISO"},
             statement_cache_size=self._cache_size,
-            timeout=self.database.connect_timeout,
-            command_timeout=self.database.client_command_timeout,
+            **client_timeouts(self.database),
         )
         try:
             await connection.set_type_codec(

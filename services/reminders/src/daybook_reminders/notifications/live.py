@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncpg
 
-from daybook_common.db import plain_url
+from daybook_common.db import DatabaseSettings, client_timeouts, plain_url
 from daybook_common.events.live import LiveSubscription
 from daybook_reminders import NOTIFICATION_CREATED, SCHEMA
 from daybook_reminders.commit_order import MAX_ID
@@ -166,7 +166,8 @@ class Listener:
 class LiveHub:
     """One process's open streams by user, fed by the notification events."""
 
-    database_url: str
+    database: DatabaseSettings
+    """Its own pool's database (the session URL), with the service's connect/command timeouts."""
     nats_url: str | None
     #: Open streams one user may hold on this process (one more is refused, see :class:`TooManyStreams`).
     per_user_limit: int = 10
@@ -183,11 +184,18 @@ class LiveHub:
     async def start(self) -> None:
         # min_size=0: no connection at startup, so the process starts (and answers 503) while the
         # database is down, as every other pool of the services does.
+        # The service's client timeouts: against a hung server a stream opening gets the outage's
+        # 503 after DB_CONNECT_TIMEOUT (a new connection) or DB_COMMAND_TIMEOUT, never a hang.
         self._pool = await asyncpg.create_pool(
-            plain_url(self.database_url),
+            plain_url(self.database.session_url),
             min_size=0,
             max_size=4,
-            server_settings={"search_path": SCHEMA, "application_name": "daybook-reminders-live"},
+            server_settings={
+                "search_path": SCHEMA,
+                "application_name": "daybook-reminders-live",
+                "statement_timeout": str(self.database.statement_timeout_ms),
+            },
+            **client_timeouts(self.database),
         )
         if self.nats_url is not None:
             self.subscription = LiveSubscription(self.nats_url, NOTIFICATION_CREATED, self.on_event)
