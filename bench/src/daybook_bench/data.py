@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -60,24 +61,57 @@ ZONES = (
 )
 
 
+SHAPE = ("users", "entries_per_user", "tags_per_user")
+
+
 @dataclass(frozen=True)
 class Dataset:
+    """What a ``--data-dir`` holds, in its ``bench-dataset.json``: written once the accounts are
+    seeded (``"journal": false``) and again after the journal's entries (``true``; a file without
+    the key is from before, when it was written only then)."""
+
     users: int
     entries_per_user: int
     tags_per_user: int
     database: str
 
-    def matches(self, data_dir: Path) -> bool:
-        path = data_dir / MARKER_FILE
-        if not path.exists():
-            return False
+    def stored(self, data_dir: Path) -> dict[str, Any] | None:
         try:
-            return bool(json.loads(path.read_text()) == asdict(self))
-        except ValueError:
-            return False
+            found = json.loads((data_dir / MARKER_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
 
-    def mark(self, data_dir: Path) -> None:
-        (data_dir / MARKER_FILE).write_text(json.dumps(asdict(self)))
+    def matches(self, data_dir: Path) -> bool:
+        """Its accounts (at least) are this dataset's: reuse them."""
+        stored = self.stored(data_dir)
+        return stored is not None and {k: v for k, v in stored.items() if k != "journal"} == asdict(self)
+
+    def has_journal(self, data_dir: Path) -> bool:
+        stored = self.stored(data_dir)
+        return stored is not None and bool(stored.get("journal", True))
+
+    def conflict(self, data_dir: Path) -> str | None:
+        """Why this run cannot use ``data_dir`` (its data is of another size), checked before any start."""
+        stored = self.stored(data_dir)
+        if stored is None:
+            return None
+        theirs, ours = ({k: d.get(k) for k in SHAPE} for d in (stored, asdict(self)))
+        if theirs == ours:
+            return None
+        return (
+            f"{data_dir} holds a bench dataset of another size ({_describe(theirs)}; this run seeds "
+            f"{_describe(ours)}, e.g. --quick against a full run's): give another --data-dir, or remove it"
+        )
+
+    def mark(self, data_dir: Path, *, journal: bool) -> None:
+        (data_dir / MARKER_FILE).write_text(json.dumps({**asdict(self), "journal": journal}))
+
+
+def _describe(shape: dict[str, Any]) -> str:
+    return (
+        f"{shape['users']} users, {shape['entries_per_user']} entries and {shape['tags_per_user']} tags each"
+    )
 
 
 async def seed_accounts(dsn: str, count: int, email_template: str = EMAIL_TEMPLATE) -> list[uuid.UUID]:
@@ -88,6 +122,19 @@ async def seed_accounts(dsn: str, count: int, email_template: str = EMAIL_TEMPLA
     try:
         async with conn.transaction():
             return await insert_users(conn, count, hashed, email_template=email_template)
+    finally:
+        await conn.close()
+
+
+async def count_seeded_accounts(dsn: str) -> int:
+    """How many ``bench-<i>`` accounts the database already has."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM users.users WHERE email LIKE 'bench-%@example.com' AND deleted_at IS NULL"
+            )
+        )
     finally:
         await conn.close()
 

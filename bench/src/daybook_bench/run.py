@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -180,24 +181,20 @@ async def prepare_data(
         plan.users, plan.entries_per_user, plan.tags_per_user, stack.config.database if stack.config else ""
     )
     journal = bool(NEEDS_JOURNAL_DATA & set(wanted))
-    reuse = reuse_dir is not None and dataset.matches(reuse_dir)
     began = time.perf_counter()
-    if reuse:
-        console.log(f"reusing the seeded data in {reuse_dir}")
-        ctx.user_ids = await data.seeded_accounts(stack.admin_dsn, plan.users)
-    else:
-        console.log(f"seeding {plan.users:,} accounts (one shared argon2 hash)…")
-        ctx.user_ids = await data.seed_accounts(stack.admin_dsn, plan.users)
-        if journal:
-            total = plan.users * plan.entries_per_user
-            console.log(f"seeding {total:,} journal entries for {plan.users:,} users (COPY)…")
-            rate = await data.seed_journal(
-                stack.admin_dsn, ctx.user_ids, plan.entries_per_user, plan.tags_per_user
-            )
-            info["journal_rows_per_s"] = round(rate)
-            await data.vacuum_journal(stack.admin_dsn)
-            if reuse_dir is not None:
-                dataset.mark(reuse_dir)
+    ctx.user_ids, reuse = await _accounts(stack.admin_dsn, dataset, reuse_dir, console)
+    if journal and not (reuse and reuse_dir is not None and dataset.has_journal(reuse_dir)):
+        total = plan.users * plan.entries_per_user
+        console.log(f"seeding {total:,} journal entries for {plan.users:,} users (COPY)…")
+        rate = await data.seed_journal(
+            stack.admin_dsn, ctx.user_ids, plan.entries_per_user, plan.tags_per_user
+        )
+        info["journal_rows_per_s"] = round(rate)
+        await data.vacuum_journal(stack.admin_dsn)
+        if reuse_dir is not None:
+            dataset.mark(reuse_dir, journal=True)
+    elif journal:
+        console.log(f"reusing the seeded journal entries in {reuse_dir}")
     info["seed_seconds"] = round(time.perf_counter() - began, 1)
     info["reused"] = reuse
     console.log(f"data ready in {info['seed_seconds']} s; minting {len(ctx.user_ids):,} access tokens…")
@@ -208,6 +205,41 @@ async def prepare_data(
     ctx.tokens_file = ctx.workdir / "tokens.txt"
     ctx.tokens_file.write_text("\n".join(tokens) + "\n")
     return info
+
+
+async def _accounts(
+    dsn: str, dataset: data.Dataset, reuse_dir: Path | None, console: Console
+) -> tuple[list[uuid.UUID], bool]:
+    """The ``bench-<i>`` accounts: those ``reuse_dir`` records (or an earlier run left there without
+    a record: all of them present, nothing else), else new ones; and whether they were reused.
+    Seeding over existing ones would fail on their e-mail addresses, so anything else is refused."""
+    users = dataset.users
+    existing = await data.count_seeded_accounts(dsn)
+    recorded = reuse_dir is not None and dataset.matches(reuse_dir)
+    unrecorded = reuse_dir is not None and dataset.stored(reuse_dir) is None and existing == users
+    if existing and (recorded or unrecorded):
+        assert reuse_dir is not None
+        try:
+            user_ids = await data.seeded_accounts(dsn, users)
+        except KeyError as exc:
+            raise HarnessError(
+                f"{reuse_dir} should hold {users:,} bench accounts but {exc.args[0]} is missing: "
+                "give another --data-dir, or remove it"
+            ) from None
+        console.log(f"reusing the {users:,} seeded accounts in {reuse_dir}")
+        if unrecorded:
+            dataset.mark(reuse_dir, journal=False)
+        return user_ids, True
+    if existing:
+        raise HarnessError(
+            f"{reuse_dir or 'the database'} already has {existing:,} bench accounts, not the {users:,} of a "
+            "finished seeding of this size (an interrupted run?): give another --data-dir, or remove it"
+        )
+    console.log(f"seeding {users:,} accounts (one shared argon2 hash)…")
+    user_ids = await data.seed_accounts(dsn, users)
+    if reuse_dir is not None:
+        dataset.mark(reuse_dir, journal=False)
+    return user_ids, False
 
 
 async def run_cases(args: argparse.Namespace, console: Console) -> tuple[list[CaseResult], dict[str, Any]]:
@@ -221,6 +253,12 @@ async def run_cases(args: argparse.Namespace, console: Console) -> tuple[list[Ca
     )
     meta: dict[str, Any] = {"load_1m_before": load()}
     results: list[CaseResult] = []
+    if args.data_dir is not None:  # before anything starts
+        shape = data.Dataset(plan.users, plan.entries_per_user, plan.tags_per_user, database="")
+        conflict = shape.conflict(data_dir)
+        if conflict is not None:
+            remove_tree(workdir)
+            raise HarnessError(conflict)
     try:
         console.log(f"starting the stack (data in {data_dir})…")
         try:
