@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -39,6 +40,15 @@ def settings(migrated: TestDatabase, signer: TestSigner) -> Settings:
 @pytest.fixture(scope="module")
 async def api(settings: Settings) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def slow_api(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """The same app with ``JOURNAL_LIST_FAST_PATH=false`` (no hot-read dispatcher): what ``api``'s
+    fast answers are compared with (:func:`daybook_devtools.testing.same.same_answer`)."""
+    off = dataclasses.replace(settings, journal=dataclasses.replace(settings.journal, list_fast_path=False))
+    async with AsyncTestClient(create_app(off)) as client:
         yield client
 
 

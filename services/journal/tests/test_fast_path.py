@@ -9,28 +9,18 @@ trash, and more than one page.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 from unittest import mock
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from daybook_common.observability import access_log
+from daybook_devtools.testing.same import same_answer
 from daybook_devtools.testing.tokens import TestSigner
-from daybook_journal.app import create_app
 from daybook_journal.entries import fast_path
 from daybook_journal.entries.fast_path import simple_query
-from daybook_journal.settings import Settings
 from daybook_journal.testing import ENTRIES, User, collect, make_entry, make_tag
-
-
-@pytest.fixture(scope="module")
-async def slow_api(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    off = dataclasses.replace(settings, journal=dataclasses.replace(settings.journal, list_fast_path=False))
-    async with AsyncTestClient(create_app(off)) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -88,17 +78,8 @@ async def writer(api: AsyncTestClient, signer: TestSigner) -> User:
     return user
 
 
-async def _same(fast: AsyncTestClient, slow: AsyncTestClient, query: str, headers: dict[str, str]) -> int:
-    url = f"{ENTRIES}?{query}" if query else ENTRIES
-    headers = {"X-Request-ID": "same-id", **headers}
-    a = await fast.get(url, headers=headers)
-    b = await slow.get(url, headers=headers)
-    assert a.status_code == b.status_code, (query, a.text, b.text)
-    assert a.content == b.content, (query, a.text, b.text)
-    assert [(k, v) for k, v in a.headers.multi_items() if k != "date"] == [
-        (k, v) for k, v in b.headers.multi_items() if k != "date"
-    ], query
-    return a.status_code
+def _list(query: str) -> str:
+    return f"{ENTRIES}?{query}" if query else ENTRIES
 
 
 async def test_fast_and_slow_paths_answer_the_same(
@@ -143,7 +124,7 @@ async def test_fast_and_slow_paths_answer_the_same(
     ]
     with served as encode_page:
         for query in queries:
-            await _same(api, slow_api, query, writer.headers)
+            await same_answer(api, slow_api, _list(query), writer.headers)
         assert encode_page.call_count >= 7  # the simple ones took the fast path
         for headers in (
             {},
@@ -156,7 +137,7 @@ async def test_fast_and_slow_paths_answer_the_same(
             alice.headers,  # another user: their own (empty) list
         ):
             for query in ("", "limit=3", "limit=0", f"cursor={cursor}"):
-                await _same(api, slow_api, query, headers)
+                await same_answer(api, slow_api, _list(query), headers)
         # two Authorization headers: the first one counts, on both paths
         for pair in ([f"Bearer {token}", "Bearer nope"], ["Bearer nope", f"Bearer {token}"]):
             url = f"{ENTRIES}?limit=2"
@@ -164,7 +145,7 @@ async def test_fast_and_slow_paths_answer_the_same(
             b = await slow_api.get(url, headers=[("Authorization", pair[0]), ("Authorization", pair[1])])
             assert (a.status_code, a.content) == (b.status_code, b.content)
     with mock.patch.object(fast_path, "encode_page", wraps=fast_path.encode_page) as encode_page:
-        await _same(api, slow_api, "limit=5", writer.headers)
+        await same_answer(api, slow_api, _list("limit=5"), writer.headers)
         assert encode_page.call_count == 1  # only the fast app's request
 
 

@@ -9,27 +9,17 @@ and more than one page; and the documented shape (every field of the OpenAPI sch
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 from unittest import mock
 
 import pytest
 from litestar.testing import AsyncTestClient
 
+from daybook_devtools.testing.same import same_answer
 from daybook_devtools.testing.tokens import TestSigner
-from daybook_journal.app import create_app
 from daybook_journal.goals import fast_path
-from daybook_journal.settings import Settings
 from daybook_journal.testing import GOALS, SESSIONS, User, make_activity, make_goal, make_session
-
-
-@pytest.fixture(scope="module")
-async def slow_api(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    off = dataclasses.replace(settings, journal=dataclasses.replace(settings.journal, list_fast_path=False))
-    async with AsyncTestClient(create_app(off)) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -99,18 +89,6 @@ async def practiser(api: AsyncTestClient, signer: TestSigner) -> tuple[User, dic
     return user, {"root": root["id"], "mid": mid["id"], "gone": gone["id"]}
 
 
-async def _same(fast: AsyncTestClient, slow: AsyncTestClient, url: str, headers: dict[str, str]) -> Any:
-    headers = {"X-Request-ID": "same-id", **headers}
-    a = await fast.get(url, headers=headers)
-    b = await slow.get(url, headers=headers)
-    assert a.status_code == b.status_code, (url, a.text, b.text)
-    assert a.content == b.content, (url, a.text, b.text)
-    assert [(k, v) for k, v in a.headers.multi_items() if k != "date"] == [
-        (k, v) for k, v in b.headers.multi_items() if k != "date"
-    ], url
-    return a
-
-
 def _documented(api: AsyncTestClient, operation_id: str) -> dict[str, Any]:
     """The 200 response schema of ``operation_id`` in the app's OpenAPI document, references resolved."""
     doc = api.app.openapi_schema.to_schema()
@@ -138,26 +116,32 @@ async def test_the_tree_fast_path_answers_as_the_handler(
     token = user.headers["Authorization"].split()[1]
     expired = signer.token(user.id, exp=1_000_000_000, iat=999_999_000, nbf=999_999_000)
     with mock.patch.object(fast_path, "_encode", wraps=fast_path._encode) as encode:
-        tree = (await _same(api, slow_api, f"{GOALS}/{ids['root']}/tree", user.headers)).json()
+        tree = (await same_answer(api, slow_api, f"{GOALS}/{ids['root']}/tree", user.headers)).json()
         assert encode.call_count == 1  # the fast app's request took the fast path
-        await _same(api, slow_api, f"{GOALS}/{ids['mid']}/tree", user.headers)
+        await same_answer(api, slow_api, f"{GOALS}/{ids['mid']}/tree", user.headers)
         for missing in (ids["gone"], str(uuid.uuid4())):
-            assert (await _same(api, slow_api, f"{GOALS}/{missing}/tree", user.headers)).status_code == 404
+            assert (
+                await same_answer(api, slow_api, f"{GOALS}/{missing}/tree", user.headers)
+            ).status_code == 404
         # another user's root: 404, not theirs to see
-        assert (await _same(api, slow_api, f"{GOALS}/{ids['root']}/tree", bob.headers)).status_code == 404
+        assert (
+            await same_answer(api, slow_api, f"{GOALS}/{ids['root']}/tree", bob.headers)
+        ).status_code == 404
         for headers in (
             {},
             {"Authorization": "Basic eHl6"},
             {"Authorization": "Bearer abc.def.ghi"},
             {"Authorization": f"Bearer {expired}"},
         ):
-            assert (await _same(api, slow_api, f"{GOALS}/{ids['root']}/tree", headers)).status_code == 401
-        await _same(api, slow_api, f"{GOALS}/{ids['root']}/tree", {"Authorization": f"bearer {token}"})
+            assert (
+                await same_answer(api, slow_api, f"{GOALS}/{ids['root']}/tree", headers)
+            ).status_code == 401
+        await same_answer(api, slow_api, f"{GOALS}/{ids['root']}/tree", {"Authorization": f"bearer {token}"})
         assert encode.call_count == 3
         # a query string goes to the handler
-        await _same(api, slow_api, f"{GOALS}/{ids['root']}/tree?x=1", user.headers)
+        await same_answer(api, slow_api, f"{GOALS}/{ids['root']}/tree?x=1", user.headers)
         assert encode.call_count == 3
-    assert (await _same(api, slow_api, f"{GOALS}/not-a-uuid/tree", user.headers)).status_code == 404
+    assert (await same_answer(api, slow_api, f"{GOALS}/not-a-uuid/tree", user.headers)).status_code == 404
     # the documented shape, at every level; the trashed goal is not there
     schema = _documented(api, "GetGoalTree")
     keys = set(schema["properties"])
@@ -202,14 +186,14 @@ async def test_the_sessions_fast_path_answers_as_the_handler(
     with mock.patch.object(fast_path, "encode_page", wraps=fast_path.encode_page) as encode_page:
         pages = {}
         for query in queries:
-            pages[query] = await _same(api, slow_api, f"{url}?{query}" if query else url, user.headers)
+            pages[query] = await same_answer(api, slow_api, f"{url}?{query}" if query else url, user.headers)
         assert encode_page.call_count >= 6  # the simple shapes that are 200 took the fast path
         # every session of the tree, page by page, each page the same on both paths
         seen: list[dict[str, Any]] = []
         next_cursor: str | None = None
         while True:
             page = (
-                await _same(
+                await same_answer(
                     api,
                     slow_api,
                     f"{url}?limit=4" + (f"&cursor={next_cursor}" if next_cursor else ""),
@@ -222,9 +206,11 @@ async def test_the_sessions_fast_path_answers_as_the_handler(
                 break
         assert len(seen) == 25 and len({s["id"] for s in seen}) == 25
         for root in (ids["mid"], ids["gone"], str(uuid.uuid4())):  # not a live root of the caller's
-            assert (await _same(api, slow_api, f"{GOALS}/{root}/sessions", user.headers)).status_code == 404
-        assert (await _same(api, slow_api, url, bob.headers)).status_code == 404
-        assert (await _same(api, slow_api, url, {})).status_code == 401
+            assert (
+                await same_answer(api, slow_api, f"{GOALS}/{root}/sessions", user.headers)
+            ).status_code == 404
+        assert (await same_answer(api, slow_api, url, bob.headers)).status_code == 404
+        assert (await same_answer(api, slow_api, url, {})).status_code == 401
     assert pages["cursor=zzz"].status_code == 422
     assert pages["cursor=" + "A" * 2000].status_code == 422
     # the documented shape

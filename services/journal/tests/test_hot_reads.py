@@ -2,18 +2,19 @@
 count exactly what the same requests get through Litestar.
 
 Two apps on one database, access log and metrics on: the default (dispatcher in front) and
-``JOURNAL_LIST_FAST_PATH=false`` (no dispatcher, no route fast paths).  Each request goes to
+``JOURNAL_LIST_FAST_PATH=false`` (no dispatcher: Litestar's handlers).  Each request goes to
 both; status, headers (request id, server, content type and length, WWW-Authenticate) and body
 bytes must be equal, and so must the access line and the metrics sample (all but the elapsed
 time).  The dispatcher's hand-over to Litestar is counted, so the test also knows which
-requests it answered itself.
+requests it answered itself.  With tracing on, the two apps must export the same spans (the
+server span's name, attributes and parent, and the SQL under it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from unittest import mock
 
@@ -21,8 +22,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from daybook_common import tracing
 from daybook_common.metrics import HttpMetrics
 from daybook_common.observability import RequestIdMiddleware, access_log
+from daybook_devtools.testing.same import assert_same_answer
 from daybook_devtools.testing.tokens import TestSigner
 from daybook_journal.app import create_app
 from daybook_journal.hot_reads import HotReads
@@ -50,13 +53,18 @@ def _front(app: Litestar) -> HotReads:
     return outer.app
 
 
+def _apps(settings: Settings) -> tuple[Litestar, Litestar, Handover]:
+    """The app with the dispatcher (its hand-over counted) and with ``JOURNAL_LIST_FAST_PATH=false``."""
+    off = dataclasses.replace(settings, journal=dataclasses.replace(settings.journal, list_fast_path=False))
+    fast_app, slow_app = create_app(settings), create_app(off)
+    assert not isinstance(slow_app.asgi_handler.app, HotReads)  # type: ignore[attr-defined]
+    return fast_app, slow_app, Handover(_front(fast_app))
+
+
 @pytest.fixture(scope="module")
 async def both(settings: Settings) -> AsyncIterator[tuple[AsyncTestClient, AsyncTestClient, Handover]]:
     logged = dataclasses.replace(settings, common=dataclasses.replace(settings.common, access_log=True))
-    off = dataclasses.replace(logged, journal=dataclasses.replace(logged.journal, list_fast_path=False))
-    fast_app, slow_app = create_app(logged), create_app(off)
-    assert not isinstance(slow_app.asgi_handler.app, HotReads)  # type: ignore[attr-defined]
-    handover = Handover(_front(fast_app))
+    fast_app, slow_app, handover = _apps(logged)
     async with AsyncTestClient(fast_app) as fast, AsyncTestClient(slow_app) as slow:
         yield fast, slow, handover
 
@@ -113,11 +121,7 @@ async def _both(
         (_self, m_method, m_route, m_status, _seconds) = sample.call_args.args
         seen.append([(method, path, status, request_id), (m_method, m_route, m_status)])
     a, b = answers
-    assert a.status_code == b.status_code, (url, a.text, b.text)
-    assert a.content == b.content, (url, a.text, b.text)
-    assert [(k, v) for k, v in a.headers.multi_items() if k != "date"] == [
-        (k, v) for k, v in b.headers.multi_items() if k != "date"
-    ], url
+    assert_same_answer(a, b, url)
     assert seen[0] == seen[1], url
     return a.status_code, taken
 
@@ -175,3 +179,70 @@ async def test_a_request_body_goes_to_litestar(
     b = await slow.request("GET", ENTRIES, content=b"{}", headers=headers)
     assert handover.calls == before + 1
     assert (a.status_code, a.content) == (b.status_code, b.content)
+
+
+@pytest.fixture
+async def traced(settings: Settings) -> AsyncIterator[tuple[AsyncTestClient, AsyncTestClient, Handover, Any]]:
+    """Both apps again (access log off), made with tracing on: spans to an in-memory exporter."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    tracing.use_exporter(memory)
+    try:
+        fast_app, slow_app, handover = _apps(settings)
+        async with AsyncTestClient(fast_app) as fast, AsyncTestClient(slow_app) as slow:
+            yield fast, slow, handover, memory
+    finally:
+        tracing.use_exporter(None)
+
+
+def _spans(finished: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Each span's name, kind, parent (by name; the caller's as its span id), status and attributes."""
+    names = {s.context.span_id: s.name for s in finished}
+    return sorted(
+        (
+            s.name,
+            s.kind.name,
+            f"{s.parent.span_id:016x}"
+            if s.parent and s.parent.is_remote
+            else names.get(s.parent and s.parent.span_id),
+            s.context.trace_id,
+            s.status.status_code.name,
+            sorted((k, str(v)) for k, v in (s.attributes or {}).items()),
+        )
+        for s in finished
+    )
+
+
+async def test_under_tracing_the_hot_reads_make_litestars_spans(
+    traced: tuple[AsyncTestClient, AsyncTestClient, Handover, Any], owner: dict[str, Any]
+) -> None:
+    fast, slow, handover, memory = traced
+    user: User = owner["user"]
+    root, foreign = owner["root"], owner["foreign"]
+    trace_id, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    for url, headers, status in [
+        (f"{ENTRIES}?limit=2", user.headers, 200),
+        (ENTRIES, {}, 401),
+        (f"{ENTRIES}?cursor=zzz", user.headers, 422),
+        (f"{GOALS}/{root}/tree", user.headers, 200),
+        (f"{GOALS}/{foreign}/tree", user.headers, 404),
+        (f"{GOALS}/{root}/sessions?limit=1", user.headers, 200),
+    ]:
+        headers = {**headers, "X-Request-ID": "same-id", "traceparent": f"00-{trace_id}-{caller_span}-01"}
+        seen = []
+        for client in (fast, slow):
+            memory.clear()
+            before = handover.calls
+            answer = await client.get(url, headers=headers)
+            assert answer.status_code == status, (url, answer.text)
+            seen.append(_spans(memory.get_finished_spans()))
+            if client is fast:
+                assert handover.calls == before, url  # the dispatcher answered it
+        assert seen[0] == seen[1], url
+        server = [s for s in seen[0] if s[1] == "SERVER"]
+        assert [(s[0], s[2], s[3]) for s in server] == [
+            (f"GET {url.split('?')[0]}", caller_span, int(trace_id, 16))
+        ]
+        if status == 200:  # the SQL is under the request's span
+            assert any(s[1] == "CLIENT" and s[2] == server[0][0] for s in seen[0]), seen[0]

@@ -11,7 +11,6 @@ from daybook_common.denylist import session_revoked_handler, user_access_handler
 from daybook_common.events import SESSION_REVOKED, USER_ACCESS, USER_DELETED
 from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
-from daybook_common.tracing import enabled as tracing_enabled
 from daybook_journal import SCHEMA, SCRIPT_LOCATION
 from daybook_journal.activities.controllers import ActivityController, TreeActivityController
 from daybook_journal.db.models import Base, outbox
@@ -77,6 +76,5 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             SESSION_REVOKED: session_revoked_handler(SCHEMA),
         },
         tune_heap=tune_heap,
-        # the hot reads before Litestar; with tracing on, Litestar's middleware makes the spans
-        front=hot_reads if journal.list_fast_path and not tracing_enabled() else None,
+        front=hot_reads if journal.list_fast_path else None,  # the hot reads before Litestar
     ).build()

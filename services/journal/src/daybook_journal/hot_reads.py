@@ -1,31 +1,39 @@
 """The journal's hot reads answered in front of Litestar (issue 23 case 2, issue 16 case 8).
 
-The route middleware fast paths (:mod:`daybook_journal.entries.fast_path`,
-:mod:`daybook_journal.goals.fast_path`) skip Litestar's handler machinery, but Litestar still
-routed each request and ran the ASGI layers around the router: the input guard, the
-empty-parameter filter, the ``Allow`` wrapper, Litestar's route lookup and its exception
-middleware.  On a hot read those cost more CPU than the handler's own work (bench/README.md,
-case 2).  :class:`HotReads` sits just inside :class:`~daybook_common.observability.RequestIdMiddleware`
-(so request id, ``server`` header, access line and metrics are the same code as for every
-other request) and takes a request only when all of this holds:
+The one way these reads skip the framework.  Through Litestar a hot read pays for more than its
+own work: the ASGI layers around the router (the input guard, the empty-parameter filter, the
+``Allow`` wrapper), the route lookup, the exception middleware, and the handler machinery (a
+``Request``, query-parameter extraction and validation into a signature model, dependency
+resolution, a ``Response`` turned into an ASGI response) — more CPU than the database round trip
+and the page itself (bench/README.md, case 2).  :class:`HotReads` sits just inside
+:class:`~daybook_common.observability.RequestIdMiddleware` (so request id, ``server`` header,
+access line and metrics are the same code as for every other request) and takes a request only
+when all of this holds:
 
 * ``GET`` with no body (no ``content-length`` / ``transfer-encoding``) and no ``root_path``;
 * the path is exactly ``/api/v1/journal/entries``, or ``/api/v1/goals/{id}/tree`` /
   ``/api/v1/goals/{id}/sessions`` with ``id`` a lowercase hyphenated UUID;
-* the query string is the fast paths' simple shape (none at all for the tree).
+* the query string is the simple shape (:func:`~daybook_journal.entries.fast_path.simple_query`:
+  at most one plain ``limit`` and one ``cursor``, no filters; none at all for the tree).
 
 For those the guard and the empty-parameter filter have nothing to do (no NUL, no ``%``, no
 empty parameter can be in such a target), ``Allow`` is only for ``OPTIONS``, and the route is
-known: the dispatcher sets ``path_template`` and ``path_params`` as Litestar's router would and
-calls the fast paths' own answer functions (:func:`~daybook_journal.entries.fast_path.page`,
-the goals module's ``Answer`` functions) after :func:`verified_caller`.  An error raised
-before the answer is sent (401, 404, 422, the database down → 503 with ``Retry-After``, 500) is
-rendered by the app's exception handlers (:mod:`daybook_common.problems`) exactly as Litestar's
-exception middleware renders it.  Everything else goes to Litestar unchanged.
+known: the dispatcher sets ``path_template`` and ``path_params`` as Litestar's router would and,
+after :func:`verified_caller` (the handlers' 401s), calls the answer functions
+(:func:`~daybook_journal.entries.fast_path.page`, :func:`~daybook_journal.goals.fast_path.tree`,
+:func:`~daybook_journal.goals.fast_path.sessions`), which use the handlers' own queries and
+encoders.  An error raised before the answer is sent (401, 404, 422, the database down → 503
+with ``Retry-After``, 500) is rendered by the app's exception handlers
+(:mod:`daybook_common.problems`) exactly as Litestar's exception middleware renders it.
+Everything else goes to Litestar unchanged.
 
-``JOURNAL_LIST_FAST_PATH=false`` does not install it; nor does tracing (Litestar's
-OpenTelemetry middleware makes the spans).  ``tests/test_fast_path.py`` and
-``tests/test_goals_fast_path.py`` compare status, headers and bytes with it on and off.
+With tracing on, the answer runs inside the middleware of Litestar's OpenTelemetry plugin (the
+app's own instance of it, :func:`_traced`): the same server span, name and attributes as
+Litestar gives every other request, continuing the caller's ``traceparent``, with the SQL spans
+under it.  ``JOURNAL_LIST_FAST_PATH=false`` does not install the dispatcher: every request goes
+through Litestar.  ``tests/test_hot_reads.py``, ``tests/test_fast_path.py`` and
+``tests/test_goals_fast_path.py`` compare status, headers, bytes, access lines, metrics and
+spans with it on and off.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.middleware._internal.exceptions.middleware import get_exception_handler
@@ -45,10 +53,14 @@ from daybook_journal.db.reads import READ_POOL_STATE_KEY, UserReads
 from daybook_journal.entries import fast_path as entries
 from daybook_journal.goals import fast_path as goals
 
+if TYPE_CHECKING:  # imported only with tracing on (it needs the OpenTelemetry SDK)
+    from litestar.plugins.opentelemetry import OpenTelemetryPlugin
+
 _ENTRIES = "/api/v1/journal/entries"
 _GOALS = "/api/v1/goals/"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
+_MATCHED = "daybook.hot_read"  # scope key: the matched route and parsed query, for the answer
 
 Answer = Callable[[Scope, UserReads, tuple[int, str | None]], Awaitable[bytes]]
 
@@ -68,8 +80,8 @@ class _Route:
 
 
 _LIST = _Route(_ENTRIES, entries.page)
-_TREE = _Route("/api/v1/goals/{goal_id}/tree", goals.tree_answer, param="goal_id", query=False)
-_SESSIONS = _Route("/api/v1/goals/{root_id}/sessions", goals.sessions_answer, param="root_id")
+_TREE = _Route("/api/v1/goals/{goal_id}/tree", goals.tree, param="goal_id", query=False)
+_SESSIONS = _Route("/api/v1/goals/{root_id}/sessions", goals.sessions, param="root_id")
 _BY_SUFFIX = {"/tree": _TREE, "/sessions": _SESSIONS}
 
 
@@ -83,6 +95,7 @@ class HotReads:
         missing = {r.template for r in (_LIST, _TREE, _SESSIONS)} - known
         if missing:  # a renamed route must not leave a dispatcher answering for it
             raise RuntimeError(f"hot reads: no such routes {sorted(missing)}")
+        self.serve = _traced(self._answer, litestar)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route: _Route | None = None
@@ -100,11 +113,16 @@ class HotReads:
                     scope["path_template"] = route.template
                     if route.param is not None:
                         http["path_params"] = {route.param: param}  # parsed, as the router does
-                else:
-                    simple = None
-        if route is None or simple is None:
-            await self.app(scope, receive, send)
-            return
+                    http[_MATCHED] = (route, simple)
+                    await self.serve(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The matched request's answer (its route and query are in ``scope[_MATCHED]``)."""
+        http: Any = scope
+        route: _Route = http[_MATCHED][0]
+        simple: tuple[int, str | None] = http[_MATCHED][1]
         state = self.litestar.state
         try:
             caller = await verified_caller(scope, state[VERIFIER_STATE_KEY])
@@ -126,6 +144,17 @@ class HotReads:
         await response.to_asgi_response(app=None, request=request, type_encoders=app.type_encoders)(
             scope, receive, send
         )
+
+
+def _traced(app: ASGIApp, litestar: Litestar) -> ASGIApp:
+    """``app`` inside the server span Litestar's OpenTelemetry plugin opens for every other request
+    (the plugin's own middleware and config: the same span name, attributes and ``traceparent``
+    handling), or ``app`` itself with tracing off (no plugin)."""
+    try:
+        plugin: OpenTelemetryPlugin = litestar.plugins.get("OpenTelemetryPlugin")
+    except KeyError:
+        return app
+    return plugin.middleware(app=app)
 
 
 def _match(path: str) -> tuple[_Route | None, uuid.UUID | None]:

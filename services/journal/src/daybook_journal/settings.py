@@ -29,8 +29,8 @@ class JournalSettings:
     #: Audit-trail rows (``audit_log``) are kept this long.
     audit_retention_days: int = 400
     #: Serve ``GET /entries`` with only ``limit``/``cursor``, a goal's tree and a tree's sessions page
-    #: without Litestar's handler machinery (same responses; see :mod:`daybook_journal.entries.fast_path`
-    #: and :mod:`daybook_journal.goals.fast_path`).  ``false`` is the kill switch.
+    #: in front of Litestar (same responses; see :mod:`daybook_journal.hot_reads`).  ``false`` is
+    #: the kill switch.
     list_fast_path: bool = True
 
     @classmethod

@@ -22,7 +22,6 @@ from daybook_common.idempotency import fingerprint, legacy_fingerprint
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.constraints import MAX_TAG_FILTER
 from daybook_journal.entries import schemas as s
-from daybook_journal.entries.fast_path import list_entries_fast_path
 from daybook_journal.entries.revisions import Revisions
 from daybook_journal.entries.services import EntryFilters, EntryQueries, EntryService
 from daybook_journal.entries.writes import EntryWrites, Keyed
@@ -41,7 +40,6 @@ class EntryController(Controller):
         "/entries",
         operation_id="ListEntries",
         summary="The caller's entries, newest entry_date first",
-        middleware=[list_entries_fast_path],  # the hot read's common case, same responses (see the module)
     )
     async def list_entries(
         self,

@@ -11,7 +11,6 @@ from litestar.params import Parameter
 from daybook_common import resource_routes as routes
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.goals import schemas as s
-from daybook_journal.goals.fast_path import tree_fast_path
 from daybook_journal.goals.services import GoalQueries, GoalService
 
 GOALS = "/api/v1/goals"
@@ -71,7 +70,6 @@ class GoalController(Controller):
         "/{goal_id:uuid}/tree",
         operation_id="GetGoalTree",
         summary="The goal with its live descendants",
-        middleware=[tree_fast_path],  # no query string: the same answer off Litestar's machinery
     )
     async def get_tree(self, goal_id: uuid.UUID, goal_queries: GoalQueries) -> s.GoalTree:
         return await goal_queries.tree(goal_id)

@@ -13,7 +13,6 @@ from litestar.params import Parameter
 from daybook_common import resource_routes as routes
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.goals.controllers import GOALS
-from daybook_journal.goals.fast_path import sessions_fast_path
 from daybook_journal.sessions import schemas as s
 from daybook_journal.sessions.reads import SessionQueries
 from daybook_journal.sessions.services import SessionService
@@ -44,7 +43,6 @@ class TreeSessionController(Controller):
         "/",
         operation_id="ListSessions",
         summary="A tree's live sessions, newest started_at first",
-        middleware=[sessions_fast_path],  # only limit/cursor: the same answer off Litestar's machinery
     )
     async def list_sessions(
         self,
