@@ -53,7 +53,7 @@ from daybook_journal.db.reads import READ_POOL_STATE_KEY, UserReads
 from daybook_journal.entries import fast_path as entries
 from daybook_journal.goals import fast_path as goals
 
-if TYPE_CHECKING:  # imported only with tracing on (it needs the OpenTelemetry SDK)
+if TYPE_CHECKING:  # annotation only: the plugin is looked up by name (its module imports OpenTelemetry)
     from litestar.plugins.opentelemetry import OpenTelemetryPlugin
 
 _ENTRIES = "/api/v1/journal/entries"
