@@ -7,6 +7,7 @@ multiprocess directory a scrape would see only the answering worker's counts (ab
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,9 +28,9 @@ REQUESTS = 40
 
 
 @pytest.fixture(scope="module")
-def served(
+def server(
     migrated: TestDatabase, signer: TestSigner, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     log = tmp_path_factory.mktemp("workers") / "journal.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOURNAL_", "PROMETHEUS_"))}
@@ -48,7 +50,7 @@ def served(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc, log)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
@@ -56,6 +58,11 @@ def served(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def served(server: tuple[str, subprocess.Popen[bytes]]) -> str:
+    return server[0]
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -87,3 +94,40 @@ def test_every_scrape_counts_the_requests_of_both_workers(served: str) -> None:
         assert httpx.get(served + "/health", headers={"Connection": "close"}).status_code == 200
     for _ in range(6):  # whichever worker answers the scrape
         assert _health_count(served) == before + REQUESTS
+
+
+def _capacity(url: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=5, headers={"Connection": "close"}).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "daybook_db_pool_capacity"
+    )
+
+
+def test_the_live_gauges_of_replaced_workers_are_forgotten(
+    server: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    """SIGHUP: Granian replaces both workers (a crashed one, respawned, is the same). The pool
+    capacity gauge (livesum) is two workers' again, not four: the gone workers' files are marked
+    dead at the next scrape. Before, their last values were added in for the process's life."""
+    url, proc = server
+    old = {child.pid for child in psutil.Process(proc.pid).children()}
+    assert len(old) == 2
+    deadline = time.monotonic() + 30
+    while (two := _capacity(url)) <= 0:  # each worker's pool sampler has written its value
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 90
+    while True:
+        current = {child.pid for child in psutil.Process(proc.pid).children()}
+        if len(current) == 2 and not current & old:
+            break
+        assert time.monotonic() < deadline, f"workers not replaced: {old} -> {current}"
+        time.sleep(0.2)
+    _wait_ready(url, proc, Path("/dev/null"))
+    time.sleep(2)  # both new workers' samplers ran (every 1 s)
+    for _ in range(6):  # whichever worker answers
+        assert _capacity(url) == two

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -184,9 +185,48 @@ SCHEDULER_LAST_PASS = Gauge(
 )
 
 
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that still runs (a zombie does not: its files are history)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[-1][:1] not in {"Z", "X"}
+    except OSError:
+        return True  # no /proc: kill(0) said it exists
+
+
+def forget_dead_workers(path: str) -> list[int]:
+    """``mark_process_dead`` for every pid with live-gauge files in ``path`` that no longer runs.
+
+    A worker that exits — killed, crashed and respawned by Granian, or replaced gracefully on
+    SIGHUP — leaves its ``gauge_live*_<pid>.db`` files, and the ``livesum``/``livemostrecent``
+    gauges kept adding (or showing) its last values: two workers' pool capacity counted three
+    times after one respawn.  Counters and histograms of dead workers stay (totals never drop)."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return []
+    pids = {int(m.group(1)) for name in names if (m := _LIVE_GAUGE_FILE.fullmatch(name))}
+    dead = sorted(pid for pid in pids if not _running(pid))
+    for pid in dead:
+        with contextlib.suppress(FileNotFoundError):  # another worker's scrape removed them first
+            multiprocess.mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+    return dead
+
+
 def registry() -> CollectorRegistry:
-    """The registry to expose: every worker's values in multiprocess mode, this process's otherwise."""
-    if os.environ.get(MULTIPROC_ENV):
+    """The registry to expose: every worker's values in multiprocess mode (after forgetting the
+    live gauges of workers that are gone), this process's otherwise."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if path:
+        forget_dead_workers(path)
         collected = CollectorRegistry()
         multiprocess.MultiProcessCollector(collected)  # type: ignore[no-untyped-call]
         return collected

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Response, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -36,7 +36,7 @@ from daybook_common.guard import BodyGuard
 from daybook_common.health import database_check, health_handlers
 from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log, configure_logging
-from daybook_common.metrics import HttpMetrics, PoolSampler
+from daybook_common.metrics import CONTENT_TYPE, HttpMetrics, PoolSampler, render
 from daybook_common.migrations import head_revision, is_known_revision
 from daybook_common.observability import RequestIdMiddleware
 from daybook_common.openapi import PreciseJsonRenderPlugin
@@ -181,9 +181,14 @@ class MetricsController(PrometheusController):
     """``GET /metrics``: Prometheus text (every Granian worker's values, see :mod:`daybook_common.metrics`).
 
     On the service's own port only; the gateway routes no such path, and it is not in the
-    OpenAPI document (not part of the public contract)."""
+    OpenAPI document (not part of the public contract).  Exposes :func:`daybook_common.metrics.render`
+    (Litestar's own handler collected the multiprocess directory without forgetting dead workers)."""
 
     include_in_schema = False
+
+    @get()
+    async def get(self) -> Response[bytes]:
+        return Response(render(), status_code=200, headers={"Content-Type": CONTENT_TYPE})
 
 
 def _tracing_plugins(provider: TracerProvider | None) -> list[Any]:
