@@ -8,7 +8,10 @@ Everything is one ``INSERT … SELECT`` per table as the superuser (one transact
 the users, two connections at once; UUIDv7 ids on PostgreSQL 18) with
 ``session_replication_role = replica``, as ``pg_restore --disable-triggers`` loads data: the rows are
 consistent by construction, so the per-row trigger work (foreign-key checks, the denied-user guard,
-the audit trail) is skipped; then ``VACUUM (ANALYZE)``.
+the audit trail) is skipped, including the triggers that keep the sessions' activities snapshots
+(journal_0018), so the snapshots are then written by the journal's own backfill
+(:func:`daybook_journal.sessions.snapshots.backfill`, what an operator runs after the migration);
+then ``VACUUM (ANALYZE)``.
 
 Then, through the gateway with each request another user's token and tree (wrk Lua, a
 ``token<TAB>path`` file): ``GET /goals/{root}/tree``, ``GET /goals/{root}/sessions?limit=20``,
@@ -34,6 +37,7 @@ import asyncpg
 from daybook_bench import cases as c
 from daybook_bench.results import CaseResult, Row, Target
 from daybook_bench.wrk import Summary, WrkResult
+from daybook_journal.sessions.snapshots import backfill
 
 GOALS_PATH = "/api/v1/goals"
 FULL_USERS, FULL_SESSIONS = 2_000, 100
@@ -89,8 +93,9 @@ SEED_CONNECTIONS = 2
 
 async def seed_goals(
     admin_dsn: str, user_ids: list[uuid.UUID], sessions_per_tree: int, connections: int = SEED_CONNECTIONS
-) -> dict[uuid.UUID, uuid.UUID]:
-    """One practice tree per user (see the module docstring); returns user id → root goal id.
+) -> tuple[dict[uuid.UUID, uuid.UUID], float]:
+    """One practice tree per user (see the module docstring); returns user id → root goal id, and
+    the seconds the sessions' snapshots took to backfill.
 
     Ids are UUIDv7 where the server has ``uuidv7()`` (PostgreSQL 18), as the services make them:
     time-ordered keys append to the primary-key and ``(id, …)`` indexes instead of landing on
@@ -104,6 +109,13 @@ async def seed_goals(
             seed = seed.replace("gen_random_uuid()", "uuidv7()")
         shares = [user_ids[i::connections] for i in range(connections)]
         await asyncio.gather(*(_seed_share(admin_dsn, seed, share) for share in shares if share))
+        began = time.perf_counter()
+        pool = await asyncpg.create_pool(admin_dsn, min_size=1, max_size=1)
+        try:
+            await backfill(pool)
+        finally:
+            await pool.close()
+        backfill_s = time.perf_counter() - began
         rows = await conn.fetch(
             "SELECT user_id, id FROM journal.goals WHERE user_id = ANY($1::uuid[]) AND parent_id IS NULL",
             user_ids,
@@ -112,7 +124,7 @@ async def seed_goals(
             await conn.execute(f"VACUUM (ANALYZE) journal.{table}")
     finally:
         await conn.close()
-    return {r["user_id"]: r["id"] for r in rows}
+    return {r["user_id"]: r["id"] for r in rows}, backfill_s
 
 
 async def _seed_share(admin_dsn: str, seed: str, user_ids: list[uuid.UUID]) -> None:
@@ -153,7 +165,7 @@ async def case_goals(ctx: c.Context, result: CaseResult) -> None:
     sessions = QUICK_SESSIONS if quick else FULL_SESSIONS
     ctx.say(f"  seeding {len(users):,} goal trees with {len(users) * sessions * 5:,} activity instances…")
     began = time.perf_counter()
-    roots = await seed_goals(ctx.stack.admin_dsn, users, sessions)
+    roots, backfill_s = await seed_goals(ctx.stack.admin_dsn, users, sessions)
     seed_s = time.perf_counter() - began
     instances = await count_instances(ctx.stack.admin_dsn)
     tokens = ctx.stack.mint_tokens(users)
@@ -197,6 +209,11 @@ async def case_goals(ctx: c.Context, result: CaseResult) -> None:
     ]
     result.rows += [
         Row("seeding (goals, activities, sessions, instances, values)", Summary.of([seed_s]), "s"),
+        Row(
+            "… of which the sessions' activities snapshots (journal's backfill)",
+            Summary.of([backfill_s]),
+            "s",
+        ),
         Row("activity instances in the database", text=f"{instances:,}"),
         *rows.values(),
         *cpu_rows,

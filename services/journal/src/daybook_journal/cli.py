@@ -1,4 +1,4 @@
-"""`daybook-journal serve|migrate|downgrade|purge-trash|seed`."""
+"""`daybook-journal serve|migrate|downgrade|purge-trash|backfill-session-snapshots|seed`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,24 @@ def _purge_trash(args: argparse.Namespace) -> None:
         f"purged trash older than {days} days: "
         + ", ".join(f"{table} {count}" for table, count in counts.items())
     )
+
+
+def _backfill_session_snapshots(args: argparse.Namespace) -> None:
+    from daybook_common.db import plain_url
+    from daybook_journal.sessions.snapshots import backfill
+
+    settings = Settings.from_env()
+
+    async def run() -> int:
+        import asyncpg
+
+        pool = await asyncpg.create_pool(plain_url(settings.common.database.url), min_size=1, max_size=1)
+        try:
+            return await backfill(pool, args.batch_size)
+        finally:
+            await pool.close()
+
+    print(f"wrote {asyncio.run(run())} session activity snapshots")
 
 
 def _seed(args: argparse.Namespace) -> None:
@@ -83,6 +101,13 @@ def _extra(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     purge.add_argument("--days", type=int, default=None, help="override JOURNAL_TRASH_RETENTION_DAYS")
     purge.add_argument("--batch-size", type=int, default=5000)
     purge.set_defaults(handler=_purge_trash)
+
+    snapshots = sub.add_parser(
+        "backfill-session-snapshots",
+        help="store the activities snapshot of every session without one (journal_0018; rerunnable, online)",
+    )
+    snapshots.add_argument("--batch-size", type=int, default=2000)
+    snapshots.set_defaults(handler=_backfill_session_snapshots)
 
     seed = sub.add_parser("seed", help="bulk-insert demo/benchmark data with COPY")
     seed.add_argument("--users", type=int, default=None, help="number of users (default: ids in the file)")

@@ -33,8 +33,11 @@ from daybook_common.retention import Purge
 
 #: Changes of these columns are bookkeeping, not news: never listed in ``changed``.  ``xact``
 #: (reminders' notifications: the recording transaction's id, for the stream's commit order) is
-#: set once by its default and never changed.
-NOT_LISTED = frozenset({"updated_at", "version", "search", "priority_rank", "sa_orm_sentinel", "xact"})
+#: set once by its default and never changed.  ``activities_json`` (journal sessions) is a cache
+#: of the session's instances and values, whose own changes are audited on their tables.
+NOT_LISTED = frozenset(
+    {"updated_at", "version", "search", "priority_rank", "sa_orm_sentinel", "xact", "activities_json"}
+)
 DEFAULT_RETENTION = datetime.timedelta(days=400)
 OPERATIONS = ("insert", "update", "trash", "restore", "delete")
 

@@ -57,8 +57,9 @@ class ExportKind:
     shape: Callable[[sa.Row[Any]], Any] = row_dict
 
 
-#: Bookkeeping columns that are no data of the user's.
-INTERNAL_COLUMNS = frozenset({"version", "search", "priority_rank", "deletion_id"})
+#: Bookkeeping columns that are no data of the user's (``activities_json``: journal sessions' cache
+#: of their instances and values, which are exported from their own tables).
+INTERNAL_COLUMNS = frozenset({"version", "search", "priority_rank", "deletion_id", "activities_json"})
 
 
 def table_kind(

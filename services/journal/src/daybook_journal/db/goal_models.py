@@ -289,6 +289,10 @@ class PracticeSession(Base, Versioned):
     started_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), nullable=False)
     ended_at: Mapped[datetime.datetime | None] = _ts()
     deleted_at: Mapped[datetime.datetime | None] = _ts()
+    #: A cache: the msgspec JSON of the session's ``activities`` as the API renders them, or NULL
+    #: (unknown).  Triggers on ``activity_instances`` and ``metric_values`` NULL it on every change;
+    #: the service writes it back in the same transaction (``sessions.snapshots``, journal_0018).
+    activities_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
     __table_args__ = (
         sa.CheckConstraint("char_length(title) <= 200", name="title_length"),

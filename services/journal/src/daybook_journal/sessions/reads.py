@@ -4,8 +4,11 @@ The page was six round trips in a transaction (BEGIN and the row-level security 
 root check, the sessions, their goals, instances and values, COMMIT) and ORM rows; here it is
 one statement (:mod:`daybook_journal.db.reads`): the root check is its outer row (no row: the
 tree is not the caller's live root, 404; a row with no session: an empty page), and each
-session row carries its goal ids, its instances and their values as parallel arrays, already
-in the API's order (instances by ``sort_order, id``; values by ``metric_id, split_id``).
+session row carries its goal ids and its ``activities`` as stored JSON
+(:mod:`daybook_journal.sessions.snapshots`), embedded in the answer as is.  Only a session whose
+snapshot is NULL (not written since journal_0018, or since a change by SQL outside the service)
+has its instances and values aggregated as parallel arrays, in the API's order (instances by
+``sort_order, id``; values by ``metric_id, split_id``), and encoded here: the same bytes.
 
 The parts are found by the root's id alone: the composite foreign keys with ``root_id`` and
 ``user_id`` make every row of a tree its root's user's, and the root is checked to be the
@@ -22,25 +25,31 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 
 from daybook_common.errors import NotFound
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_journal.db.reads import CompiledQuery, UserReads
 from daybook_journal.db.rows import Record
-from daybook_journal.sessions import schemas as s
+from daybook_journal.sessions.snapshots import (
+    INSTANCES_LATERAL,
+    VALUES_LATERAL,
+    encode_activities,
+    instances_from_arrays,
+)
 
-_PAGE = """
+_PAGE = f"""
 SELECT page.* FROM (SELECT set_config('app.user_id', :uid, true) AS uid OFFSET 0) AS rls
 JOIN LATERAL (
     SELECT ses.*, sg.goal_ids, ins.*, val.*
     FROM journal.goals AS root
     LEFT JOIN LATERAL (
         SELECT s.id, s.user_id, s.root_id, s.template_id, s.title, s.notes, s.started_at, s.ended_at,
-               s.created_at, s.updated_at, s.deleted_at
+               s.created_at, s.updated_at, s.deleted_at, s.activities_json
         FROM journal.sessions AS s
-        WHERE s.root_id = root.id AND {where}
-        ORDER BY s.{key} DESC, s.id DESC
+        WHERE s.root_id = root.id AND {{where}}
+        ORDER BY s.{{key}} DESC, s.id DESC
         LIMIT :limit
     ) AS ses ON true
     LEFT JOIN LATERAL (
@@ -48,31 +57,12 @@ JOIN LATERAL (
         FROM journal.session_goals AS l
         WHERE l.session_id = ses.id
     ) AS sg ON true
-    LEFT JOIN LATERAL (
-        SELECT array_agg(i.id ORDER BY i.sort_order, i.id) AS i_id,
-               array_agg(i.activity_id ORDER BY i.sort_order, i.id) AS i_activity,
-               array_agg(i.time_start ORDER BY i.sort_order, i.id) AS i_start,
-               array_agg(i.time_stop ORDER BY i.sort_order, i.id) AS i_stop,
-               array_agg(i.duration_seconds ORDER BY i.sort_order, i.id) AS i_seconds,
-               array_agg(i.sort_order ORDER BY i.sort_order, i.id) AS i_sort,
-               array_agg(i.created_at ORDER BY i.sort_order, i.id) AS i_created,
-               array_agg(i.updated_at ORDER BY i.sort_order, i.id) AS i_updated
-        FROM journal.activity_instances AS i
-        WHERE i.session_id = ses.id
-    ) AS ins ON true
-    LEFT JOIN LATERAL (
-        SELECT array_agg(v.instance_id ORDER BY v.instance_id, v.metric_id, v.split_id NULLS FIRST) AS v_instance,
-               array_agg(v.id ORDER BY v.instance_id, v.metric_id, v.split_id NULLS FIRST) AS v_id,
-               array_agg(v.metric_id ORDER BY v.instance_id, v.metric_id, v.split_id NULLS FIRST) AS v_metric,
-               array_agg(v.split_id ORDER BY v.instance_id, v.metric_id, v.split_id NULLS FIRST) AS v_split,
-               array_agg(v.value ORDER BY v.instance_id, v.metric_id, v.split_id NULLS FIRST) AS v_value
-        FROM journal.metric_values AS v
-        WHERE v.instance_id = ANY (ins.i_id)
-    ) AS val ON true
+    {INSTANCES_LATERAL.format(only=" AND ses.activities_json IS NULL")}
+    {VALUES_LATERAL}
     WHERE root.id = :root_id AND root.user_id = CAST(:uid AS uuid)
       AND root.parent_id IS NULL AND root.deleted_at IS NULL AND rls.uid IS NOT NULL
 ) AS page ON true
-ORDER BY page.{key} DESC, page.id DESC
+ORDER BY page.{{key}} DESC, page.id DESC
 """
 
 
@@ -90,45 +80,32 @@ def _page_query(trash: bool, after: bool, start: bool, end: bool) -> CompiledQue
     return CompiledQuery.of(sa.text(_PAGE.format(where=" AND ".join(where), key=key)))
 
 
-def _session(row: Record) -> s.Session:
-    values: dict[uuid.UUID, list[s.MetricValue]] = {}
-    if row["v_id"] is not None:
-        for instance_id, value_id, metric_id, split_id, value in zip(
-            row["v_instance"], row["v_id"], row["v_metric"], row["v_split"], row["v_value"], strict=True
-        ):
-            values.setdefault(instance_id, []).append(
-                s.MetricValue(id=value_id, metric_id=metric_id, split_id=split_id, value=value)
-            )
+class PageSession(msgspec.Struct):
+    """A page's session: :class:`~daybook_journal.sessions.schemas.Session`'s fields in its order,
+    its ``activities`` already JSON (the stored snapshot, else encoded from the fallback's
+    rows), so it encodes to the same bytes without decoding the snapshot."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    root_id: uuid.UUID
+    template_id: uuid.UUID | None
+    title: str | None
+    notes: str | None
+    started_at: datetime.datetime
+    ended_at: datetime.datetime | None
+    goal_ids: list[uuid.UUID]
+    activities: msgspec.Raw
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    deleted_at: datetime.datetime | None = None
+
+
+def _session(row: Record) -> PageSession:
     session_id, root_id = row["id"], row["root_id"]
-    instances = []
-    if row["i_id"] is not None:
-        instances = [
-            s.Instance(
-                id=instance_id,
-                session_id=session_id,
-                activity_id=activity_id,
-                root_id=root_id,
-                time_start=start,
-                time_stop=stop,
-                duration_seconds=seconds,
-                sort_order=sort_order,
-                metrics=values.get(instance_id, []),
-                created_at=created,
-                updated_at=updated,
-            )
-            for instance_id, activity_id, start, stop, seconds, sort_order, created, updated in zip(
-                row["i_id"],
-                row["i_activity"],
-                row["i_start"],
-                row["i_stop"],
-                row["i_seconds"],
-                row["i_sort"],
-                row["i_created"],
-                row["i_updated"],
-                strict=True,
-            )
-        ]
-    return s.Session(
+    snapshot = row["activities_json"]
+    if snapshot is None:  # not written yet: the statement aggregated the rows
+        snapshot = encode_activities(instances_from_arrays(row, session_id, root_id))
+    return PageSession(
         id=session_id,
         user_id=row["user_id"],
         root_id=root_id,
@@ -138,7 +115,7 @@ def _session(row: Record) -> s.Session:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         goal_ids=list(row["goal_ids"] or ()),
-        activities=instances,
+        activities=msgspec.Raw(snapshot),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
@@ -159,7 +136,7 @@ class SessionQueries:
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         trash: bool = False,
-    ) -> tuple[list[s.Session], str | None]:
+    ) -> tuple[list[PageSession], str | None]:
         values: dict[str, Any] = {"root_id": root_id, "limit": limit + 1}
         if cursor is not None:
             values["after_key"], values["after_id"] = decode_cursor(cursor, (datetime.datetime, uuid.UUID))

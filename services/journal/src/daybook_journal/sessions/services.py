@@ -5,7 +5,10 @@ their values name live metric (and split) definitions of the instance's activity
 else is ``422``.  The database refuses another tree's ids on its own (composite keys with
 ``root_id``).  Every change to an instance locks its session row first, so changes to one
 session (timers included) run one at a time, and bumps the session's ``version`` (its ETag),
-since the instances are part of its representation.  Timers use the server's clock.
+since the instances are part of its representation; the same UPDATE stores the session's
+``activities`` snapshot (:mod:`daybook_journal.sessions.snapshots`), encoded from the instances
+read back for the answer, after the triggers of the change have set it to NULL.  Timers use the
+server's clock.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from daybook_journal.db.rows import AnySelect, SaRow, struct_from_row
 from daybook_journal.goals.services import GoalService, goals, require_in_tree, tree_row_insert
 from daybook_journal.lifecycle import lock_live, lock_trashed, new_version
 from daybook_journal.sessions import schemas as s
+from daybook_journal.sessions.snapshots import encode_activities
 from daybook_journal.templates.services import template_steps, templates
 
 sessions = cast(sa.Table, gm.PracticeSession.__table__)
@@ -36,6 +40,8 @@ instances = cast(sa.Table, gm.ActivityInstance.__table__)
 values_ = cast(sa.Table, gm.MetricValue.__table__)
 session_goals = gm.session_goals
 S, IN, V = sessions.c, instances.c, values_.c
+#: A session's own columns (not its snapshot: written here, read by the page only).
+SESSION_COLUMNS = [c for c in sessions.c if c.name != "activities_json"]
 
 CONSTRAINTS: dict[str, DomainError] = {
     "ck_sessions_ended_after_started": Invalid("ended_at", "must not be before started_at"),
@@ -116,7 +122,7 @@ class SessionService:
         return [struct_from_row(s.Instance, r, metrics=by_instance[r.id]) for r in rows]
 
     def _live(self, session_id: uuid.UUID) -> AnySelect:
-        return sa.select(sessions).where(
+        return sa.select(*SESSION_COLUMNS).where(
             S.id == session_id, S.user_id == self.db.user_id, S.deleted_at.is_(None)
         )
 
@@ -176,6 +182,7 @@ class SessionService:
             notes=data.notes,
             started_at=_utc(data.started_at) or now,
             ended_at=_utc(data.ended_at),
+            activities_json=encode_activities([]),
         )
         await _execute(self.db, insert)
         await self._link_goals(session_id, goal_ids)
@@ -198,6 +205,15 @@ class SessionService:
             ]
             if rows:
                 await self.db.session.execute(sa.insert(instances), rows)
+                # Their trigger set the snapshot to NULL; the first version stays the first.
+                session, version = await self.get(session_id)
+                await self.db.session.execute(
+                    sa.update(sessions)
+                    .where(S.id == session_id, S.user_id == self.db.user_id)
+                    # (updated_at as is: the column's ORM onupdate would set it)
+                    .values(activities_json=encode_activities(session.activities), updated_at=S.updated_at)
+                )
+                return session, version
         return await self.get(session_id)
 
     async def _live_activities(self, root_id: uuid.UUID, activity_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -217,6 +233,13 @@ class SessionService:
 
     async def _touch(self, session_id: uuid.UUID, **changes: Any) -> None:
         await _execute(self.db, new_version(self.db, sessions, session_id, **changes))
+
+    async def _instances_changed(self, session_id: uuid.UUID) -> list[s.Instance]:
+        """After a change to the (locked) session's instances or values: its instances as they are
+        now, its next version and, in the same UPDATE, its snapshot of them."""
+        found = await self._instances(IN.session_id == session_id)
+        await self._touch(session_id, activities_json=encode_activities(found))
+        return found
 
     async def update(
         self, session_id: uuid.UUID, data: s.SessionUpdate, expected_version: ExpectedVersion
@@ -248,10 +271,11 @@ class SessionService:
     # -- instances ---------------------------------------------------------------------------
 
     async def _instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> s.Instance:
-        found = await self._instances(sa.and_(IN.id == instance_id, IN.session_id == session_id))
-        if not found:
-            raise NotFound("Activity instance not found")
-        return found[0]
+        """The changed instance, read back with its session's others (for the snapshot)."""
+        for instance in await self._instances_changed(session_id):
+            if instance.id == instance_id:
+                return instance
+        raise NotFound("Activity instance not found")
 
     async def _checked_values(
         self, activity_id: uuid.UUID, items: Sequence[s.MetricValueIn]
@@ -345,7 +369,6 @@ class SessionService:
             ),
         )
         await self._write_values(_Ref(instance_id, session.root_id), items, replace=False)
-        await self._touch(session_id)
         return await self._instance(session_id, instance_id)
 
     async def _lock_instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> SaRow:
@@ -370,7 +393,6 @@ class SessionService:
             .where(IN.id == instance_id, IN.user_id == self.db.user_id)
             .values(**changes, version=IN.version + 1, updated_at=utcnow()),
         )
-        await self._touch(session_id)
         return await self._instance(session_id, instance_id)
 
     async def update_instance(
@@ -398,7 +420,7 @@ class SessionService:
         await self.db.session.execute(
             sa.delete(instances).where(IN.id == instance_id, IN.user_id == self.db.user_id)
         )
-        await self._touch(session_id)
+        await self._instances_changed(session_id)
 
     async def start(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> s.Instance:
         """Start the timer now (a stopped instance starts over); ``409`` if it is running."""
