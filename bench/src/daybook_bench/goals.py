@@ -109,19 +109,20 @@ async def seed_goals(
             seed = seed.replace("gen_random_uuid()", "uuidv7()")
         shares = [user_ids[i::connections] for i in range(connections)]
         await asyncio.gather(*(_seed_share(admin_dsn, seed, share) for share in shares if share))
-        began = time.perf_counter()
-        pool = await asyncpg.create_pool(admin_dsn, min_size=1, max_size=1)
-        try:
-            await backfill(pool)
-        finally:
-            await pool.close()
-        backfill_s = time.perf_counter() - began
         rows = await conn.fetch(
             "SELECT user_id, id FROM journal.goals WHERE user_id = ANY($1::uuid[]) AND parent_id IS NULL",
             user_ids,
         )
         for table in TABLES:
             await conn.execute(f"VACUUM (ANALYZE) journal.{table}")
+        began = time.perf_counter()
+        pool = await asyncpg.create_pool(admin_dsn, min_size=connections, max_size=connections)
+        try:
+            await backfill(pool, workers=connections)
+        finally:
+            await pool.close()
+        await conn.execute("VACUUM (ANALYZE) journal.sessions")  # the backfill's old row versions
+        backfill_s = time.perf_counter() - began
     finally:
         await conn.close()
     return {r["user_id"]: r["id"] for r in rows}, backfill_s

@@ -50,7 +50,7 @@ async def admin(migrated: TestDatabase) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def journal_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     """The journal's own role, as ``daybook-journal backfill-session-snapshots`` connects."""
-    pool = await asyncpg.create_pool(plain_url(settings.common.database.url), min_size=1, max_size=1)
+    pool = await asyncpg.create_pool(plain_url(settings.common.database.url), min_size=2, max_size=2)
     try:
         yield pool
     finally:
@@ -108,7 +108,7 @@ class Pages:
         )
         fallback = await self._bytes(root_id)
         assert as_stored == fallback
-        assert await backfill(self.pool, batch_size=3) >= len(now)
+        assert await backfill(self.pool, batch_size=3, workers=2) == len(now)
         assert None not in (await self.snapshots()).values()
         assert await self._bytes(root_id) == fallback
 

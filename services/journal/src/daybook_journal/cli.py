@@ -44,9 +44,11 @@ def _backfill_session_snapshots(args: argparse.Namespace) -> None:
     async def run() -> int:
         import asyncpg
 
-        pool = await asyncpg.create_pool(plain_url(settings.common.database.url), min_size=1, max_size=1)
+        pool = await asyncpg.create_pool(
+            plain_url(settings.common.database.url), min_size=args.workers, max_size=args.workers
+        )
         try:
-            return await backfill(pool, args.batch_size)
+            return await backfill(pool, args.batch_size, args.workers)
         finally:
             await pool.close()
 
@@ -107,6 +109,7 @@ def _extra(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="store the activities snapshot of every session without one (journal_0018; rerunnable, online)",
     )
     snapshots.add_argument("--batch-size", type=int, default=2000)
+    snapshots.add_argument("--workers", type=int, default=1, help="connections at once, each a range of ids")
     snapshots.set_defaults(handler=_backfill_session_snapshots)
 
     seed = sub.add_parser("seed", help="bulk-insert demo/benchmark data with COPY")

@@ -19,6 +19,8 @@ sessions page embeds it as is (``msgspec.Raw``: no decode, no encode, the same b
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import uuid
 
 import asyncpg
@@ -107,7 +109,7 @@ _BATCH = f"""
 SELECT ses.id, ses.root_id, ins.*, val.*
 FROM (
     SELECT id, root_id FROM {SCHEMA}.sessions
-    WHERE activities_json IS NULL AND id > $1
+    WHERE activities_json IS NULL AND id > $1 AND id <= $3
     ORDER BY id LIMIT $2
     FOR NO KEY UPDATE
 ) AS ses
@@ -122,16 +124,36 @@ WHERE s.id = u.id AND s.activities_json IS NULL
 """
 
 
-async def backfill(pool: asyncpg.Pool, batch_size: int = 2000) -> int:
+#: Where ``workers`` ranges of the ids still without a snapshot split (as many ids in each).
+_SPLITS = f"""
+SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY id)
+FROM {SCHEMA}.sessions WHERE activities_json IS NULL
+"""
+_FIRST, _LAST = uuid.UUID(int=0), uuid.UUID(int=(1 << 128) - 1)
+
+
+async def backfill(pool: asyncpg.Pool, batch_size: int = 2000, workers: int = 1) -> int:
     """Write the snapshot of every session that has none, ``batch_size`` sessions per transaction
-    (across users: ``app.rls_bypass`` LOCAL to each); the number written.  Rerunnable, and safe
-    while the service runs (see the module docstring)."""
-    after = uuid.UUID(int=0)
+    (across users: ``app.rls_bypass`` LOCAL to each), on ``workers`` connections at once (each a
+    range of ids; the pool needs that many); the number written.  Rerunnable, and safe while the
+    service runs (see the module docstring)."""
+    bounds = [_FIRST]
+    if workers > 1:
+        async with pool.acquire() as conn:
+            splits = await conn.fetchval(_SPLITS, [k / workers for k in range(1, workers)])
+        bounds += [b for b in splits or () if b is not None]
+    bounds.append(_LAST)
+    ranges = itertools.pairwise(bounds)
+    return sum(await asyncio.gather(*(_backfill_range(pool, batch_size, lo, hi) for lo, hi in ranges)))
+
+
+async def _backfill_range(pool: asyncpg.Pool, batch_size: int, after: uuid.UUID, until: uuid.UUID) -> int:
+    """:func:`backfill` of the sessions with ``after < id <= until``."""
     written = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT set_config('app.rls_bypass', 'on', true)")
-            rows = await conn.fetch(_BATCH, after, batch_size)
+            rows = await conn.fetch(_BATCH, after, batch_size, until)
             if not rows:
                 return written
             ids = [row["id"] for row in rows]
