@@ -13,7 +13,6 @@ are compared: the fast path and Litestar's handler.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Collection
 from typing import Any
@@ -25,17 +24,9 @@ from litestar.testing import AsyncTestClient
 from daybook_common.db import plain_url
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
-from daybook_journal.app import create_app
 from daybook_journal.sessions.snapshots import backfill
 from daybook_journal.settings import Settings
 from daybook_journal.testing import GOALS, SESSIONS, User, make_activity, make_goal, make_session
-
-
-@pytest.fixture(scope="module")
-async def slow_api(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    off = dataclasses.replace(settings, journal=dataclasses.replace(settings.journal, list_fast_path=False))
-    async with AsyncTestClient(create_app(off)) as client:
-        yield client
 
 
 @pytest.fixture
