@@ -6,6 +6,14 @@ into ``inbox`` after the handler succeeds and before the ack, so a crash anywher
 leads to a redelivery that is either skipped (id in inbox) or harmlessly redone.
 After ``max_deliver`` failed attempts the message is copied to
 ``deadletter.<durable>.<subject>``, logged, and terminated.
+
+A delivery the consumer never acks (its fetch gave up as the message arrived, the connection
+dropped, the loop restarted) is redelivered by JetStream after ``ack_wait``, so that is the bound
+on such a loss: 10 s.  A handler that runs longer keeps its message by telling JetStream it is
+still working (``+WPI``) every ``ack_wait / 3``, and a restarting loop naks the messages it
+fetched and did not handle, so they come back at once.  Each handling logs the event's age (its
+time in the stream) and the attempt; an event handled more than :data:`LATE_SECONDS` after it was
+published, or a handler still running after ``ack_wait``, is a warning.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +56,8 @@ logger = logging.getLogger("daybook.events.consumer")
 #: NATS server is back in use half a second after it accepts connections (deletions reach the
 #: deny-lists sooner).
 RECONNECT_WAIT = 0.5
+#: An event older than this when handled is logged as a warning (a stall: see the README).
+LATE_SECONDS = 5.0
 EventHandler = Callable[[asyncpg.Pool, dict[str, Any]], Awaitable[None]]
 
 
@@ -59,7 +69,8 @@ class EventConsumer:
     service: str
     handlers: dict[str, EventHandler]
     max_deliver: int = 5
-    ack_wait: float = 60.0
+    #: Seconds JetStream waits for an ack before it redelivers: the bound on a lost delivery.
+    ack_wait: float = 10.0
     batch: int = 10
     #: Tracing on: each handling is a span, child of the request that wrote the event.
     tracer_provider: TracerProvider | None = None
@@ -86,6 +97,7 @@ class EventConsumer:
 
     async def run(self, subject: str) -> None:
         backoff = 0.5
+        held: list[Msg] = []  # fetched, not yet handled (acked, nak'd or dead-lettered)
         while not self._stopping.is_set():
             nc = None
             pool = None
@@ -106,32 +118,45 @@ class EventConsumer:
                 )
                 js = nc.jetstream(timeout=5)
                 durable = self.durable_for(subject)
-                sub = await js.pull_subscribe(
-                    subject,
-                    durable=durable,
-                    stream=STREAM,
-                    config=ConsumerConfig(
+                # Create or update: a durable made with other settings (e.g. the former 60 s
+                # ack_wait) takes these (pull_subscribe alone only creates a missing one).
+                await js.add_consumer(
+                    STREAM,
+                    ConsumerConfig(
+                        name=durable,
                         durable_name=durable,
+                        filter_subject=subject,
                         ack_policy=AckPolicy.EXPLICIT,
                         deliver_policy=DeliverPolicy.ALL,
                         ack_wait=self.ack_wait,
                         max_deliver=self.max_deliver + 1,
                     ),
                 )
+                sub = await js.pull_subscribe_bind(durable=durable, stream=STREAM)
                 backoff = 0.5
                 while not self._stopping.is_set():
                     try:
-                        messages = await sub.fetch(self.batch, timeout=1.0)
+                        held = await sub.fetch(self.batch, timeout=1.0)
                     except (FetchTimeoutError, TimeoutError):
                         continue
-                    for msg in messages:
-                        await self.handle(pool, js, msg, subject)
+                    while held:
+                        await self.handle(pool, js, held[0], subject)
+                        held.pop(0)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 logger.warning(
                     "consumer %s paused: %s; retrying in %.1fs", subject, exc.__class__.__name__, backoff
                 )
+                # What this loop fetched and did not finish goes back now, not after ack_wait
+                # (when the connection still works; otherwise ack_wait it is).
+                for msg in held:
+                    with contextlib.suppress(Exception):
+                        await msg.nak()
+                if nc is not None:
+                    with contextlib.suppress(Exception):
+                        await nc.flush(timeout=1)
+                held = []
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -175,7 +200,9 @@ class EventConsumer:
                 await msg.ack()
                 CONSUMER_HANDLED.labels(self.service, consumer).inc()
                 return
-            await self.handlers[handler_key or self._handler_key(msg.subject)](pool, payload)
+            handler = self.handlers[handler_key or self._handler_key(msg.subject)]
+            async with self._working(msg, event_id):
+                await handler(pool, payload)
             await pool.execute(
                 f"INSERT INTO {inbox} (event_id, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 event_id,
@@ -184,10 +211,20 @@ class EventConsumer:
             await msg.ack()
             self.handled += 1
             CONSUMER_HANDLED.labels(self.service, consumer).inc()
-            logger.info("event handled", extra={"subject": msg.subject, "event_id": str(event_id)})
-            if meta is not None:  # the ack subject's time is the message's time in the stream
-                lag = max(time.time() - meta.timestamp.timestamp(), 0.0)
-                CONSUMER_LAG.labels(self.service, consumer).observe(lag)
+            # The ack subject's time is the message's time in the stream: age = publish → handled.
+            age = max(time.time() - meta.timestamp.timestamp(), 0.0) if meta is not None else None
+            if age is not None:
+                CONSUMER_LAG.labels(self.service, consumer).observe(age)
+            fields = {
+                "subject": msg.subject,
+                "event_id": str(event_id),
+                "age_s": None if age is None else round(age, 3),
+                "attempt": meta.num_delivered if meta is not None else 1,
+            }
+            if age is not None and age > LATE_SECONDS:
+                logger.warning("event handled %.1f s after it was published", age, extra=fields)
+            else:
+                logger.info("event handled", extra=fields)
         except Exception as exc:
             delivered = msg.metadata.num_delivered if msg.metadata else 1
             if delivered >= self.max_deliver:
@@ -198,6 +235,35 @@ class EventConsumer:
                     "event %s failed (attempt %d): %s", event_id, delivered, exc.__class__.__name__
                 )
                 await msg.nak(delay=min(2.0**delivered, 30.0))
+
+    @contextlib.asynccontextmanager
+    async def _working(self, msg: Msg, event_id: uuid.UUID) -> AsyncIterator[None]:
+        """While the handler runs: ``+WPI`` every ``ack_wait / 3`` (JetStream keeps the message
+        with us instead of redelivering it), and one warning once it has run ``ack_wait``."""
+
+        async def beat() -> None:
+            started = time.monotonic()
+            warned = False
+            while True:
+                await asyncio.sleep(self.ack_wait / 3)
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+                running = time.monotonic() - started
+                if not warned and running >= self.ack_wait:
+                    warned = True
+                    logger.warning(
+                        "event handler still running after %.0f s",
+                        running,
+                        extra={"subject": msg.subject, "event_id": str(event_id)},
+                    )
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def _handler_key(self, subject: str) -> str:
         if subject in self.handlers:
