@@ -19,26 +19,24 @@ from daybook_reminders import SCHEMA
 
 # The erased rows leave no audit rows (``app.audit = off``): the user's trail goes last.
 BIND_USER = "SELECT set_config('app.user_id', $1, true), set_config('app.audit', 'off', true)"
-DELETE_NOTIFICATIONS = """
-DELETE FROM notifications
-WHERE id IN (SELECT id FROM notifications WHERE user_id = $1 LIMIT $2)
-"""
+
+
+def _batch(table: str) -> str:
+    """Delete at most ``$2`` of user ``$1``'s rows of ``table``: the batch is picked once and
+    deleted by row address (a TID scan). ``WHERE id IN (SELECT … LIMIT $2)`` could be planned as a
+    nested loop rescanning the pick for every one of the user's rows when the statistics said the
+    table was empty (as the journal's erasure was in bench case 6: minutes for one account)."""
+    return (
+        f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} WHERE user_id = $1 LIMIT $2))"
+    )
+
+
+DELETE_NOTIFICATIONS = _batch("notifications")
 # Soft-deleted reminders too: erasure removes everything. Their remaining notifications (none
 # after the loop above) would go with them by ON DELETE CASCADE.
-DELETE_REMINDERS = """
-DELETE FROM reminders
-WHERE id IN (SELECT id FROM reminders WHERE user_id = $1 LIMIT $2)
-"""
-
-
-DELETE_KNOWN_TASKS = """
-DELETE FROM known_tasks
-WHERE task_id IN (SELECT task_id FROM known_tasks WHERE user_id = $1 LIMIT $2)
-"""
-DELETE_IDEMPOTENCY_KEYS = """
-DELETE FROM idempotency_keys
-WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency_keys WHERE user_id = $1 LIMIT $2)
-"""
+DELETE_REMINDERS = _batch("reminders")
+DELETE_KNOWN_TASKS = _batch("known_tasks")
+DELETE_IDEMPOTENCY_KEYS = _batch("idempotency_keys")
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ async def _delete_batches(
             status = await conn.execute(sql, user_id, batch_size)
         deleted = int(status.rsplit(" ", 1)[-1])
         total += deleted
-        if deleted < batch_size:
+        if deleted == 0:  # not "< batch_size": a row updated meanwhile has a new address
             return total
 
 
