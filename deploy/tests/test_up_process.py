@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,6 +27,8 @@ PORT_VARIABLES = (
     "REMINDERS_PORT",
     "DAYBOOK_PG_PORT",
     "DAYBOOK_NATS_PORT",
+    "GATEWAY_ADMIN_PORT",  # the metrics listeners too: another stack on the defaults must not matter
+    "REMINDERS_SCHEDULER_PORT",
 )
 READY_WITHIN = 240  # generous: a loaded CI machine; the real numbers are measured, not asserted
 
@@ -118,20 +121,27 @@ def _stack_env(data: Path) -> tuple[dict[str, str], str]:
     return env, f"http://127.0.0.1:{env['GATEWAY_PORT']}"
 
 
+def _current_pid(up: Up, entry: str, other_than: int | None = None) -> int | None:
+    """The pid of the launcher's child running ``entry`` now (its process group leader), if any."""
+    for process in psutil.Process(up.proc.pid).children():
+        try:
+            cmdline, status = process.cmdline(), process.status()
+            if entry in cmdline and process.pid != other_than and status != psutil.STATUS_ZOMBIE:
+                return process.pid
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
 def _service_pid(up: Up, entry: str, other_than: int | None = None, within: float = 120) -> int:
-    """The pid of the launcher's child running ``entry`` (its process group leader)."""
+    """:func:`_current_pid`, waited for."""
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for process in psutil.Process(up.proc.pid).children():
-            try:
-                cmdline, status = process.cmdline(), process.status()
-                if entry in cmdline and process.pid != other_than and status != psutil.STATUS_ZOMBIE:
-                    return process.pid
-            except psutil.NoSuchProcess:
-                continue
+    while (pid := _current_pid(up, entry, other_than)) is None:
         assert up.proc.poll() is None, f"daybook up exited:\n{up.output}"
+        if time.monotonic() > deadline:
+            pytest.fail(f"no process runs {entry}:\n{up.output}")
         time.sleep(0.05)
-    pytest.fail(f"no process runs {entry}:\n{up.output}")
+    return pid
 
 
 def _ready_status(url: str) -> int | None:
@@ -254,12 +264,21 @@ def test_killed_parts_are_restarted_until_one_exits_quickly_too_often(tmp_path: 
     first = _service_pid(up, "daybook_journal.cli:main")
     os.kill(first, signal.SIGKILL)
     _wait_ready_again(up, gateway, "one killed service")
-    assert f"journal (pid {first}) exited with code -9; restarting it in 2s (quick exit 1 of 2)" in up.output
+    # 1 s after a long run, 2 s when it ran < 30 s (a loaded machine may take that long to get here)
+    assert re.search(rf"journal \(pid {first}\) exited with code -9; restarting it in [12]s", up.output)
     assert "journal restarted (pid " in up.output
-    second = _service_pid(up, "daybook_journal.cli:main", other_than=first)
     processes += up.processes()
 
-    os.kill(second, signal.SIGKILL)
+    # Killed again each time it is back (quick exits in a row): the second quick one gives up.
+    previous, kills = first, 0
+    deadline = time.monotonic() + READY_WITHIN
+    while up.proc.poll() is None and kills < 3 and time.monotonic() < deadline:
+        pid = _current_pid(up, "daybook_journal.cli:main", other_than=previous)
+        if pid is not None:
+            processes += up.processes()
+            os.kill(pid, signal.SIGKILL)
+            previous, kills = pid, kills + 1
+        time.sleep(0.05)
     try:
         code = up.proc.wait(120)
     finally:
