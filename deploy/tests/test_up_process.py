@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -161,11 +162,29 @@ def _wait_for_line(up: Up, text: str, within: float = 60) -> None:
         time.sleep(0.05)
 
 
-def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
+Launch = Callable[[dict[str, str]], Up]
+
+
+@pytest.fixture
+def launch() -> Iterator[Launch]:
+    """``Up(env)``, stopped after the test if an assertion left it running."""
+    started: list[Up] = []
+
+    def start(env: dict[str, str]) -> Up:
+        started.append(Up(env))
+        return started[-1]
+
+    yield start
+    for up in started:
+        if up.proc.poll() is None:
+            up.stop(signal.SIGINT)
+
+
+def test_up_ready_status_and_clean_stop(tmp_path: Path, launch: Launch) -> None:
     data = tmp_path / "data"
     env, gateway = _stack_env(data)
 
-    first = Up(env)
+    first = launch(env)
     first.wait_ready(gateway)
     processes = first.processes()
     names = " ".join(" ".join(p.cmdline()) for p in processes)
@@ -205,7 +224,7 @@ def test_up_ready_status_and_clean_stop(tmp_path: Path) -> None:
     assert "users               | " in first.output  # each child's lines carry its name
 
     password = (data / "secrets" / "users-db-password").read_text()
-    second = Up(env)  # reuses the cluster, the passwords and the applied migrations
+    second = launch(env)  # reuses the cluster, the passwords and the applied migrations
     second.wait_ready(gateway)
     processes = second.processes()
     assert "initialising PostgreSQL" not in second.output
@@ -242,14 +261,14 @@ def _wait_ready_again(up: Up, gateway: str, what: str) -> set[int | None]:
     return seen
 
 
-def test_killed_parts_are_restarted_until_one_exits_quickly_too_often(tmp_path: Path) -> None:
+def test_killed_parts_are_restarted_until_one_exits_quickly_too_often(tmp_path: Path, launch: Launch) -> None:
     """SIGKILL of the embedded PostgreSQL, then of one service: each is reaped and started again,
     the gateway's /ready 503 meanwhile; the service's second quick exit in a row
     (DAYBOOK_RESTARTS=2) stops everything with a clear message."""
     data = tmp_path / "data"
     env, gateway = _stack_env(data)
     env["DAYBOOK_RESTARTS"] = "2"
-    up = Up(env)
+    up = launch(env)
     up.wait_ready(gateway)
     processes = up.processes()
 
