@@ -36,7 +36,7 @@ from daybook_common.retention import Purge
 #: set once by its default and never changed.  ``activities_json`` (journal sessions) is a cache
 #: of the session's instances and values, whose own changes are audited on their tables.
 NOT_LISTED = frozenset(
-    {"updated_at", "version", "search", "priority_rank", "sa_orm_sentinel", "xact", "activities_json"}
+    {"updated_at", "version", "priority_rank", "sa_orm_sentinel", "xact", "activities_json"}
 )
 DEFAULT_RETENTION = datetime.timedelta(days=400)
 OPERATIONS = ("insert", "update", "trash", "restore", "delete")

@@ -59,7 +59,7 @@ class ExportKind:
 
 #: Bookkeeping columns that are no data of the user's (``activities_json``: journal sessions' cache
 #: of their instances and values, which are exported from their own tables).
-INTERNAL_COLUMNS = frozenset({"version", "search", "priority_rank", "deletion_id", "activities_json"})
+INTERNAL_COLUMNS = frozenset({"version", "priority_rank", "deletion_id", "activities_json"})
 
 
 def table_kind(

@@ -10,8 +10,7 @@ Full-text search (``q``) is defined by SQL functions in the schema (migration
 ``journal_0006``): GIN expression indexes over ``search_vector(title, content)`` and
 ``search_vector(title, description)`` serve ``search_vector(…) @@ search_query(q)``, which
 matches words by prefix, whatever their case and accents (:mod:`daybook_journal.db.queries`).
-The generated ``search`` columns are what the previous release searched; nothing reads them
-now, and a later migration drops them.
+The generated ``search`` columns an earlier release searched were dropped by ``journal_0019``.
 
 Indexes that lead with ``user_id`` are all partial (live rows / trash) and match the
 list queries' ORDER BY.  There is deliberately no plain ``(user_id, …)`` index that a
@@ -28,7 +27,7 @@ import uuid
 
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy.dialects.postgresql import BYTEA, JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from daybook_common.audit import audit_table
@@ -39,9 +38,6 @@ from daybook_common.models import AuditedModel, SoftDeleteMixin, service_registr
 from daybook_journal import SCHEMA
 
 _registry = service_registry(SCHEMA)
-
-#: The text search configuration of the previous release's generated ``search`` columns.
-SEARCH_CONFIG = "simple"
 
 TASK_STATUSES = ("todo", "in_progress", "done")
 TASK_PRIORITIES = ("low", "medium", "high")
@@ -74,11 +70,6 @@ def search_index(table: str, body: str) -> sa.Index:
     )
 
 
-def _tsvector(*columns: str) -> sa.Computed:
-    parts = " || ' ' || ".join(f"coalesce({c}, '')" for c in columns)
-    return sa.Computed(f"to_tsvector('{SEARCH_CONFIG}'::regconfig, {parts})", persisted=True)
-
-
 #: The key names are unique by (per user or tree): ``journal.name_key(name)``, lower case by
 #: Unicode rules and NFC whatever the database's collation (journal_0017), so "École", "école"
 #: and the NFD spelling are one name; "Straße" and "STRASSE" are not (no full case folding).
@@ -108,7 +99,6 @@ class JournalEntry(Base, SoftDeleteMixin, Versioned):
     iv: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
     wrap_iv: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
     secret_tag_id: Mapped[bytes | None] = mapped_column(BYTEA, nullable=True)
-    search: Mapped[str] = mapped_column(TSVECTOR, _tsvector("title", "content"), nullable=True)
     #: The entry's tags as the API shows them (``[{id, name, color}]`` by ``lower(name), id``),
     #: a copy of what ``journal_entry_tags`` + ``tags`` say, kept by every write that changes
     #: either (``entries.tag_lists``), so the hot list reads no links (migration ``journal_0003``).
@@ -236,7 +226,6 @@ class Task(Base, SoftDeleteMixin, Versioned):
     completed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     #: One of the user's goals (``journal_0007``); a goal's soft delete leaves it as is.
     goal_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, nullable=True)
-    search: Mapped[str] = mapped_column(TSVECTOR, _tsvector("title", "description"), nullable=True)
 
     __table_args__ = (
         sa.CheckConstraint("char_length(title) BETWEEN 1 AND 200", name="title_length"),
@@ -319,7 +308,6 @@ USER_OWNED_TABLES = (
 )
 
 __all__ = [
-    "SEARCH_CONFIG",
     "TASK_PRIORITIES",
     "TASK_STATUSES",
     "USER_OWNED_TABLES",

@@ -25,17 +25,20 @@ depends_on: str | Sequence[str] | None = None
 
 SCHEMA = "journal"
 _GOAL_TREE = ("id", "user_id", "root_id")
-#: Every audited table: (its columns now, the column naming the row).
+#: Every audited table: (its columns now, the column naming the row).  The generated ``search``
+#: columns of journal_entries and tasks (dropped by journal_0019) were never compared; they are
+#: left out here since ``daybook_common.audit.NOT_LISTED`` no longer names them, so this revision
+#: still makes the functions it made.
 AUDITED: dict[str, tuple[tuple[str, ...], str]] = {
     "journal_entries": (
         ("id", "user_id", "title", "content", "entry_date", "ciphertext", "wrapped_key", "iv", "wrap_iv")
-        + ("secret_tag_id", "search", "tags", "deleted_at", "version", "created_at", "updated_at"),
+        + ("secret_tag_id", "tags", "deleted_at", "version", "created_at", "updated_at"),
         "id",
     ),
     "tags": (("id", "user_id", "name", "color", "version", "created_at", "updated_at"), "id"),
     "tasks": (
         ("id", "user_id", "title", "description", "status", "priority", "priority_rank", "due_at")
-        + ("completed_at", "goal_id", "search", "deleted_at", "version", "created_at", "updated_at"),
+        + ("completed_at", "goal_id", "deleted_at", "version", "created_at", "updated_at"),
         "id",
     ),
     "journal_entry_tags": (("entry_id", "tag_id", "user_id"), "entry_id"),
