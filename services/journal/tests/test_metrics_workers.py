@@ -131,3 +131,24 @@ def test_the_live_gauges_of_replaced_workers_are_forgotten(
     time.sleep(2)  # both new workers' samplers ran (every 1 s)
     for _ in range(6):  # whichever worker answers
         assert _capacity(url) == two
+
+
+def test_a_crashed_worker_is_respawned(server: tuple[str, subprocess.Popen[bytes]]) -> None:
+    """SIGKILL of one worker (what the OOM killer does): Granian's master starts a new one and
+    keeps serving; before, the master stopped the other worker too and exited with code 1."""
+    url, proc = server
+    workers = {child.pid for child in psutil.Process(proc.pid).children()}
+    assert len(workers) == 2
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, "the master exited after a worker crashed"
+        current = {child.pid for child in psutil.Process(proc.pid).children() if child.status() != "zombie"}
+        if len(current) == 2 and victim not in current:
+            break
+        assert time.monotonic() < deadline, f"worker not respawned: {workers} -> {current}"
+        time.sleep(0.2)
+    _wait_ready(url, proc, Path("/dev/null"))
+    for _ in range(10):  # new connections land on both workers
+        assert httpx.get(url + "/health", headers={"Connection": "close"}).status_code == 200

@@ -72,6 +72,10 @@ def serve(app_factory: str, host: str, port: int, workers: int = 1, threads: int
     from granian.server import Server
 
     prepare_multiprocess(service, workers)
+    # A worker that crashes (killed by the OOM killer, a segfault in a C extension) is started
+    # again by Granian's master after respawn_interval (3.5 s); without it one crashed worker
+    # stopped all of the service's workers and the master exited.
+    options["respawn_failed_workers"] = True
     try:
         Server(app_factory, workers=workers, **options).serve()
     finally:
