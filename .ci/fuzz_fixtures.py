@@ -54,10 +54,15 @@ OPERATIONS: dict[str, str] = {
     "CreateActivity": "root",
     "ListActivityGroups": "root",
     "CreateActivityGroup": "root",
+    "GetActivityGroup": "group",
+    "UpdateActivityGroup": "group",
+    "DeleteActivityGroup": "group-victim",
     "ListActivityTrash": "root",
     "CreateMetric": "activity",
     "CreateSplit": "activity",
     "GetActivity": "activity",
+    "GetMetric": "activity",
+    "GetSplit": "activity",
     "UpdateActivity": "activity",
     "UpdateMetric": "activity",
     "UpdateSplit": "activity",
@@ -78,6 +83,7 @@ OPERATIONS: dict[str, str] = {
     "GetSession": "session",
     "UpdateSession": "session",
     "CreateActivityInstance": "session",
+    "GetActivityInstance": "session",
     "UpdateActivityInstance": "session",
     "ReplaceMetricValues": "session",
     "StartActivityTimer": "session",
@@ -112,6 +118,7 @@ SPENDS: dict[str, tuple[str, ...]] = {
     "RestoreGoal": ("goal-trashed",),
     "PurgeTrashedGoal": ("goal-trashed",),
     "EmptyGoalTrash": ("goal-trashed",),
+    "DeleteActivityGroup": ("group-victim",),
     "DeleteActivity": ("activity-victim",),
     "DeleteMetric": ("metric-victim",),
     "DeleteSplit": ("split-victim",),
@@ -150,6 +157,8 @@ class Fixtures:
             "goal": lambda: {"goal_id": self._new_goal()},
             "goal-victim": lambda: {"goal_id": self._new_goal()},
             "goal-trashed": lambda: {"goal_id": self._trash("/goals", self._new_goal())},
+            "group": lambda: {"group_id": self._new_group()},
+            "group-victim": lambda: {"group_id": self._new_group()},
             "activity": self._activity,
             "activity-victim": lambda: {"activity_id": self._new_activity()["id"]},
             "activity-trashed": lambda: {
@@ -248,6 +257,10 @@ class Fixtures:
 
     def _new_goal(self) -> str:
         return str(self._post("/goals", {"title": "fuzz", "parent_id": self._root()})["id"])
+
+    def _new_group(self) -> str:
+        name = f"fuzz-{uuid.uuid4().hex[:8]}"  # unique in its tree
+        return str(self._post(f"/goals/{self._root()}/activity-groups", {"name": name})["id"])
 
     def _new_activity(self) -> Any:
         name = f"fuzz-{uuid.uuid4().hex[:8]}"  # unique in its tree

@@ -42,6 +42,12 @@ LINKS: tuple[tuple[str, str, tuple[str, ...], Mapping[str, str]], ...] = (
     ),
     ("DeleteGoal", "204", ("RestoreGoal", "PurgeTrashedGoal"), {"goal_id": _path("goal_id")}),
     (
+        "CreateActivityGroup",
+        "201",
+        ("GetActivityGroup", "UpdateActivityGroup", "DeleteActivityGroup"),
+        {"group_id": ID},
+    ),
+    (
         "CreateActivity",
         "201",
         ("GetActivity", "UpdateActivity", "DeleteActivity", "CreateMetric", "CreateSplit"),
@@ -51,13 +57,13 @@ LINKS: tuple[tuple[str, str, tuple[str, ...], Mapping[str, str]], ...] = (
     (
         "CreateMetric",
         "201",
-        ("UpdateMetric", "DeleteMetric"),
+        ("GetMetric", "UpdateMetric", "DeleteMetric"),
         {"activity_id": _path("activity_id"), "metric_id": ID},
     ),
     (
         "CreateSplit",
         "201",
-        ("UpdateSplit", "DeleteSplit"),
+        ("GetSplit", "UpdateSplit", "DeleteSplit"),
         {"activity_id": _path("activity_id"), "split_id": ID},
     ),
     ("CreateTemplate", "201", ("GetTemplate", "UpdateTemplate", "DeleteTemplate"), {"template_id": ID}),
@@ -72,6 +78,7 @@ LINKS: tuple[tuple[str, str, tuple[str, ...], Mapping[str, str]], ...] = (
         "CreateActivityInstance",
         "201",
         (
+            "GetActivityInstance",
             "UpdateActivityInstance",
             "DeleteActivityInstance",
             "ReplaceMetricValues",

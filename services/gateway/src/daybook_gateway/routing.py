@@ -26,6 +26,7 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/tasks", "journal"),
     ("/api/v1/goals", "journal"),
     ("/api/v1/activities", "journal"),
+    ("/api/v1/activity-groups", "journal"),
     ("/api/v1/templates", "journal"),
     ("/api/v1/sessions", "journal"),
     ("/api/v1/reminders", "reminders"),

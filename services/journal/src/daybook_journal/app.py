@@ -12,7 +12,11 @@ from daybook_common.events import SESSION_REVOKED, USER_ACCESS, USER_DELETED
 from daybook_common.export_http import export_router
 from daybook_common.service import ServiceApp
 from daybook_journal import SCHEMA, SCRIPT_LOCATION
-from daybook_journal.activities.controllers import ActivityController, TreeActivityController
+from daybook_journal.activities.controllers import (
+    ActivityController,
+    ActivityGroupController,
+    TreeActivityController,
+)
 from daybook_journal.db.models import Base, outbox
 from daybook_journal.db.reads import READ_POOL_STATE_KEY, ReadPool
 from daybook_journal.dependencies import SETTINGS_STATE_KEY, dependencies
@@ -56,6 +60,7 @@ def create_app(settings: Settings | None = None, *, tune_heap: bool = False) -> 
             GoalController,
             TreeActivityController,
             ActivityController,
+            ActivityGroupController,
             TreeTemplateController,
             TemplateController,
             TreeSessionController,

@@ -14,7 +14,8 @@ The handler is named after the operation and the resource's noun (``get_entry``)
 takes the default summary from that name. The service behind ``Resource.service`` answers
 ``get(id)``, ``update(id, data, expected_version)``, ``delete(id, expected_version)``,
 ``restore(id)`` and ``create([parent_id,] data)``, each returning ``(item, version)`` (delete
-returns nothing).
+returns nothing); a factory's ``method`` names another method when one service serves several
+resources (``get_group``).
 """
 
 from __future__ import annotations
@@ -134,23 +135,37 @@ def _service(resource: Resource) -> inspect.Parameter:
     return param(resource.service, resource.service_type)
 
 
-def get_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
-    """``GET`` one item: its body and ETag, or 304 when ``If-None-Match`` names its version."""
+def get_route(
+    resource: Resource, *, parent: str | None = None, method: str = "get", **options: Any
+) -> HTTPRouteHandler:
+    """``GET`` one item: its body and ETag, or 304 when ``If-None-Match`` names its version.
+
+    An item below another one (``/activities/{activity_id}/metrics/{metric_id}``, the prefix
+    holding the parent's parameter) names that path parameter as ``parent``: the service's
+    ``method`` is given the parent's id before the item's.
+    """
 
     async def run(**kwargs: Any) -> Response[bytes]:
-        item, version = await kwargs[resource.service].get(kwargs[resource.id_name])
+        parents = () if parent is None else (kwargs[parent],)
+        item, version = await getattr(kwargs[resource.service], method)(*parents, kwargs[resource.id_name])
         return read_response(item, version, kwargs["if_none_match"])
 
-    params = [*_identity(resource), _service(resource), param("if_none_match", IfNoneMatchHeader, None)]
+    params = [
+        *([] if parent is None else [param(parent, uuid.UUID)]),
+        *_identity(resource),
+        _service(resource),
+        param("if_none_match", IfNoneMatchHeader, None),
+    ]
     handler = route_method(f"get_{resource.noun}", params, parametrised(Response, resource.schema), run)
     return get(resource.item_path, **_named("Get", resource, options))(handler)
 
 
-def update_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
-    """``PATCH`` one item under ``If-Match``: the changed item with its new ETag."""
+def update_route(resource: Resource, *, method: str = "update", **options: Any) -> HTTPRouteHandler:
+    """``PATCH`` one item under ``If-Match``: the changed item with its new ETag (the service's
+    ``method``)."""
 
     async def run(**kwargs: Any) -> Response[bytes]:
-        item, version = await kwargs[resource.service].update(
+        item, version = await getattr(kwargs[resource.service], method)(
             kwargs[resource.id_name], kwargs["data"], expected_version(kwargs["if_match"])
         )
         return json_response(item, version=version)
@@ -165,11 +180,12 @@ def update_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
     return patch(resource.item_path, **_named("Update", resource, options))(handler)
 
 
-def delete_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
-    """``DELETE`` one item under ``If-Match`` (204)."""
+def delete_route(resource: Resource, *, method: str = "delete", **options: Any) -> HTTPRouteHandler:
+    """``DELETE`` one item under ``If-Match`` (204; the service's ``method``)."""
 
     async def run(**kwargs: Any) -> None:
-        await kwargs[resource.service].delete(kwargs[resource.id_name], expected_version(kwargs["if_match"]))
+        remove = getattr(kwargs[resource.service], method)
+        await remove(kwargs[resource.id_name], expected_version(kwargs["if_match"]))
 
     params = [*_identity(resource), _service(resource), param("if_match", IfMatchHeader, None)]
     options = _named("Delete", resource, options)

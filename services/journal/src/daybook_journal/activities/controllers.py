@@ -15,19 +15,29 @@ from daybook_journal.activities.services import ActivityService, metrics, splits
 from daybook_journal.goals.controllers import GOALS
 
 ACTIVITIES = "/api/v1/activities"
+GROUPS = "/api/v1/activity-groups"
 
 
 ACTIVITY = routes.Resource(
     "activity", "activity_service", ActivityService, s.Activity, s.ActivityCreate, s.ActivityUpdate
 )
-GROUP = routes.Resource("group", "activity_service", ActivityService, s.ActivityGroup, s.ActivityGroupCreate)
+GROUP = routes.Resource(
+    "group",
+    "activity_service",
+    ActivityService,
+    s.ActivityGroup,
+    s.ActivityGroupCreate,
+    s.ActivityGroupUpdate,
+    title="ActivityGroup",
+)
 
 
 def _part_routes(
     noun: str, table: sa.Table, schema: type[Any], create: type[Any], update: type[Any], summary: str
 ) -> tuple[HTTPRouteHandler, HTTPRouteHandler, HTTPRouteHandler]:
     """Add, update and delete of one kind of an activity's parts (metric or split definitions),
-    at ``/{activity_id}/{noun}s[/{noun_id}]``; the handlers are ``add_{noun}`` and so on."""
+    at ``/{activity_id}/{noun}s[/{noun_id}]``; the handlers are ``add_{noun}`` and so on. Its get
+    is :func:`_part_get` (``resource_routes.get_route``)."""
     collection = f"/{{activity_id:uuid}}/{noun}s"
     item, part_id = f"{collection}/{{{noun}_id:uuid}}", f"{noun}_id"
     activity, service = (
@@ -71,6 +81,14 @@ def _part_routes(
     )
 
 
+def _part_get(noun: str, schema: type[Any], summary: str) -> HTTPRouteHandler:
+    """``GET /{activity_id}/{noun}s/{noun_id}``: one live definition of a live activity, with its ETag."""
+    part = routes.Resource(
+        noun, "activity_service", ActivityService, schema, prefix=f"/{{activity_id:uuid}}/{noun}s"
+    )
+    return routes.get_route(part, parent="activity_id", method=f"get_{noun}", summary=summary)
+
+
 class TreeActivityController(Controller):
     """What a goal tree owns: ``/goals/{root_id}/activity-groups`` and ``…/activities``."""
 
@@ -79,7 +97,7 @@ class TreeActivityController(Controller):
 
     create_group = routes.create_route(
         GROUP,
-        GOALS + "/{root_id}/activity-groups",
+        GROUPS + "/{id}",
         path="/activity-groups",
         parent="root_id",
         method="create_group",
@@ -128,6 +146,27 @@ class ActivityController(Controller):
     add_metric, update_metric, delete_metric = _part_routes(
         "metric", metrics, s.Metric, s.MetricCreate, s.MetricUpdate, "Add a metric definition"
     )
+    get_metric = _part_get("metric", s.Metric, "One live metric definition of a live activity")
     add_split, update_split, delete_split = _part_routes(
         "split", splits, s.Split, s.SplitCreate, s.SplitUpdate, "Add a split definition"
+    )
+    get_split = _part_get("split", s.Split, "One live split definition of a live activity")
+
+
+class ActivityGroupController(Controller):
+    """One activity group: ``/activity-groups/{group_id}`` (made and listed under its tree)."""
+
+    path = GROUPS
+    tags = ["activities"]
+
+    get_group = routes.get_route(GROUP, method="get_group")
+    update_group = routes.update_route(
+        GROUP,
+        method="update_group",
+        summary="Rename or re-sort a group (409 if the tree has a group of that name)",
+    )
+    delete_group = routes.delete_route(
+        GROUP,
+        method="delete_group",
+        summary="Delete a group for good; its activities stay, with group_id null",
     )

@@ -29,6 +29,11 @@ class ActivityGroupCreate(msgspec.Struct, forbid_unknown_fields=True):
     sort_order: c.SortOrder = 0
 
 
+class ActivityGroupUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: c.PracticeName | msgspec.UnsetType = msgspec.UNSET
+    sort_order: c.SortOrder | msgspec.UnsetType = msgspec.UNSET
+
+
 class Metric(msgspec.Struct):
     """A metric definition: what an instance of the activity measures, in ``unit``."""
 

@@ -19,7 +19,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from daybook_common.errors import Conflict, DomainError, ExpectedVersion, NotFound
+from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.pagination import decode_cursor, encode_cursor
 from daybook_common.rls import UserDb
 from daybook_journal.activities import schemas as s
@@ -42,6 +42,8 @@ CONSTRAINTS: dict[str, DomainError] = {
     "uq_activities_root_id_name_key": Conflict("This tree already has an activity of that name"),
     "uq_metric_definitions_activity_id_name_key": Conflict("This activity already has a metric of that name"),
     "uq_split_definitions_activity_id_name_key": Conflict("This activity already has a split of that name"),
+    # The group was deleted while the activity naming it was being written.
+    "fk_activities_group_id_activity_groups": Invalid("group_id", "no such group in this goal tree"),
 }
 
 
@@ -132,6 +134,46 @@ class ActivityService:
             encode_cursor(rows[limit - 1].sort_order, rows[limit - 1].id) if len(rows) > limit else None
         )
         return [_group(r) for r in rows[:limit]], next_cursor
+
+    async def _group_row(self, group_id: uuid.UUID, lock: bool = False) -> SaRow:
+        c = groups.c
+        stmt = sa.select(groups).where(c.id == group_id, c.user_id == self.db.user_id)
+        row = (await self.db.session.execute(stmt.with_for_update() if lock else stmt)).first()
+        if row is None:
+            raise NotFound("Activity group not found")
+        return row
+
+    async def get_group(self, group_id: uuid.UUID) -> tuple[s.ActivityGroup, int]:
+        row = await self._group_row(group_id)
+        return _group(row), row.version
+
+    async def update_group(
+        self, group_id: uuid.UUID, data: s.ActivityGroupUpdate, expected_version: ExpectedVersion
+    ) -> tuple[s.ActivityGroup, int]:
+        """Rename or re-sort a group (``409`` if the tree has a group of the new name)."""
+        row = await self._group_row(group_id, lock=True)
+        check_version(row.version, expected_version)
+        values = {
+            name: getattr(data, name)
+            for name in ("name", "sort_order")
+            if getattr(data, name) is not msgspec.UNSET
+        }
+        if values:
+            await execute(self.db, new_version(self.db, groups, group_id, **values))
+        return await self.get_group(group_id)
+
+    async def delete_group(self, group_id: uuid.UUID, expected_version: ExpectedVersion) -> None:
+        """Delete a group for good; its activities (live and trashed) stay, ungrouped: ``group_id``
+        becomes null and each gets a new version (its ETag changes, as its representation did)."""
+        row = await self._group_row(group_id, lock=True)
+        check_version(row.version, expected_version)
+        await self.db.session.execute(
+            sa.update(activities)
+            .where(a.group_id == group_id, a.user_id == self.db.user_id)
+            .values(group_id=None, version=a.version + 1, updated_at=utcnow())
+        )
+        c = groups.c
+        await self.db.session.execute(sa.delete(groups).where(c.id == group_id, c.user_id == self.db.user_id))
 
     async def _group_of_tree(self, group_id: uuid.UUID | None, root_id: uuid.UUID) -> None:
         if group_id is None:
@@ -330,9 +372,7 @@ class ActivityService:
         await self._touch(activity_id)
         return await self._part(splits, activity_id, part_id, _split), part_id
 
-    async def _part(
-        self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID, make: Callable[[SaRow], Part]
-    ) -> Part:
+    async def _part_row(self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID) -> SaRow:
         c = table.c
         row = (
             await self.db.session.execute(
@@ -346,7 +386,27 @@ class ActivityService:
         ).first()
         if row is None:
             raise NotFound("Metric not found" if table is metrics else "Split not found")
-        return make(row)
+        return row
+
+    async def _part(
+        self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID, make: Callable[[SaRow], Part]
+    ) -> Part:
+        return make(await self._part_row(table, activity_id, part_id))
+
+    async def _live_part(self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID) -> SaRow:
+        """A live definition of a live activity of the caller's (``404`` otherwise, also when the
+        activity is in the trash)."""
+        if (await self.db.session.execute(self._live(activity_id).with_only_columns(a.id))).first() is None:
+            raise NotFound("Activity not found")
+        return await self._part_row(table, activity_id, part_id)
+
+    async def get_metric(self, activity_id: uuid.UUID, metric_id: uuid.UUID) -> tuple[s.Metric, int]:
+        row = await self._live_part(metrics, activity_id, metric_id)
+        return _metric(row), row.version
+
+    async def get_split(self, activity_id: uuid.UUID, split_id: uuid.UUID) -> tuple[s.Split, int]:
+        row = await self._live_part(splits, activity_id, split_id)
+        return _split(row), row.version
 
     async def update_part(
         self,

@@ -24,6 +24,15 @@ INSTANCE = "/{session_id:uuid}/activities/{instance_id:uuid}"
 SESSION = routes.Resource(
     "session", "session_service", SessionService, s.Session, s.SessionCreate, s.SessionUpdate
 )
+#: An activity instance, below its session (``/{session_id}/activities/{instance_id}``).
+INSTANCE_ITEM = routes.Resource(
+    "instance",
+    "session_service",
+    SessionService,
+    s.Instance,
+    prefix="/{session_id:uuid}/activities",
+    title="ActivityInstance",
+)
 #: The pages of a tree's sessions, read on the read pool (:mod:`daybook_journal.sessions.reads`).
 SESSION_PAGES = routes.Resource("session", "session_queries", SessionQueries, s.Session)
 
@@ -91,6 +100,13 @@ class SessionController(Controller):
         instance = await session_service.add_instance(session_id, data)
         location = f"{SESSIONS}/{session_id}/activities/{instance.id}"
         return Response(instance, status_code=201, headers={"Location": location})
+
+    get_instance = routes.get_route(
+        INSTANCE_ITEM,
+        parent="session_id",
+        method="get_instance",
+        summary="One activity instance of a live session, with its values",
+    )
 
     @patch(INSTANCE, operation_id="UpdateActivityInstance")
     async def update_instance(

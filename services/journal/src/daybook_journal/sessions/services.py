@@ -277,6 +277,26 @@ class SessionService:
                 return instance
         raise NotFound("Activity instance not found")
 
+    async def get_instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> tuple[s.Instance, int]:
+        """One instance of a live session of the caller's, with its version (``404`` otherwise,
+        also when the session is in the trash)."""
+        version = (
+            await self.db.session.execute(
+                sa.select(IN.version)
+                .join(sessions, S.id == IN.session_id)
+                .where(
+                    IN.id == instance_id,
+                    IN.session_id == session_id,
+                    IN.user_id == self.db.user_id,
+                    S.user_id == self.db.user_id,
+                    S.deleted_at.is_(None),
+                )
+            )
+        ).scalar()
+        if version is None:
+            raise NotFound("Activity instance not found")
+        return await self._instance(session_id, instance_id), version
+
     async def _checked_values(
         self, activity_id: uuid.UUID, items: Sequence[s.MetricValueIn]
     ) -> list[s.MetricValueIn]:
