@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -94,13 +95,18 @@ async def test_create_and_patch_keep_the_list(
     await assert_column_matches_links(migrated)
 
 
-async def test_a_create_answers_the_bytes_msgspec_would(api: AsyncTestClient, alice: User) -> None:
+async def test_a_create_answers_the_bytes_msgspec_would(
+    api: AsyncTestClient, alice: User, store_as_before: Callable[..., Awaitable[None]]
+) -> None:
     """The create path puts the tag list into the response as PostgreSQL writes it (compact JSON
-    text built in SQL): the bytes must be msgspec's own encoding of that entry, escapes included."""
+    text built in SQL): the bytes must be msgspec's own encoding of that entry, escapes included
+    (control characters too, which tag names written before daybook_common.text may hold)."""
     odd = [
-        await make_tag(api, alice, 'q"uo\\te/ \u00e9 \u2603 \t\x01\x7f'),
+        await make_tag(api, alice, f"odd {uuid.uuid4().hex[:6]}"),
         await make_tag(api, alice, f"plain {uuid.uuid4().hex[:6]}"),
     ]
+    odd[0]["name"] = 'q"uo\\te/ \u00e9 \u2603 \t\x01\x7f'
+    await store_as_before("tags", odd[0]["id"], name=odd[0]["name"])
     body = {"entry_date": "2026-03-01T10:00:00+02:00", "content": "c", "tag_ids": [t["id"] for t in odd]}
     for extra in ({}, {"Idempotency-Key": f"bytes-{uuid.uuid4()}"}):
         r = await api.post(ENTRIES, json=body, headers={**alice.headers, **extra})

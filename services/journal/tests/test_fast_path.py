@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Awaitable, Callable
 from unittest import mock
 
 import pytest
@@ -24,8 +25,10 @@ from daybook_journal.testing import ENTRIES, User, collect, make_entry, make_tag
 
 
 @pytest.fixture(scope="module")
-async def writer(api: AsyncTestClient, signer: TestSigner) -> User:
-    """A user with two pages of awkward entries."""
+async def writer(
+    api: AsyncTestClient, signer: TestSigner, store_as_before: Callable[..., Awaitable[None]]
+) -> User:
+    """A user with two pages of awkward entries (control characters as older rows may hold them)."""
     user_id = uuid.uuid4()
     user = User(id=user_id, headers=signer.headers(user_id, ttl=3600))
     names = [
@@ -39,11 +42,16 @@ async def writer(api: AsyncTestClient, signer: TestSigner) -> User:
         "Äpfel",
         "ß",
     ]
-    tags = [await make_tag(api, user, name) for name in names]
+    tags = [await make_tag(api, user, f"tag {n}") for n in range(len(names))]
+    for tag, name in zip(tags, names, strict=True):
+        await store_as_before("tags", tag["id"], name=name)
     ids = [t["id"] for t in tags]
     raw = base64.b64encode(bytes(range(40))).decode()
     nonce = base64.b64encode(bytes(12)).decode()
-    await make_entry(api, user, title='Tricky "title" ✓\n', content="a\tb \\ ü 😀 \u2028", tag_ids=ids)
+    tricky = await make_entry(api, user, title="Tricky", content="a\tb \\ ü 😀 \u2028\r\n", tag_ids=ids)
+    await store_as_before(
+        "journal_entries", tricky["id"], title='Tricky "title" ✓\n\x01', content="a\tb \\ ü 😀 \u2028\x1b"
+    )
     await make_entry(
         api,
         user,

@@ -432,3 +432,22 @@ async def test_health_ready_and_openapi(client: AsyncTestClient) -> None:
         "ListNotifications",
         "MarkNotificationRead",
     } <= operations
+
+
+async def test_title_is_one_line_and_message_has_no_other_control_character(
+    client: AsyncTestClient, signer: TestSigner
+) -> None:
+    """``daybook_common.text``: a title that renders as something else is 422; a message keeps
+    tabs and line breaks but no other control character."""
+    user = uuid.uuid4()
+    for bad in ("\x01", "\x7f", "\x9b", "\n", "\t", "\u2029", "\u202d", "\u2066"):
+        r = await client.post(URL, json=body(title=f"Take{bad}pills"), headers=signer.headers(user))
+        assert_problem(r, 422, "title")
+        assert "bidirectional" in r.json()["errors"][0]["message"]
+    for bad in ("\x01", "\x0b", "\x1b", "\x7f", "\x85"):
+        r = await client.post(URL, json=body(message=f"Drink{bad}water"), headers=signer.headers(user))
+        assert_problem(r, 422, "message")
+    made = await create(client, signer, user, title="Água ✓", message="line\r\nnext\n\tand \u202eRTL\u202c")
+    assert made["title"] == "Água ✓" and made["message"] == "line\r\nnext\n\tand \u202eRTL\u202c"
+    r = await client.patch(f"{URL}/{made['id']}", json={"title": "a\u202eb"}, headers=signer.headers(user))
+    assert_problem(r, 422, "title")

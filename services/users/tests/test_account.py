@@ -250,3 +250,16 @@ async def test_concurrent_deletes_queue_one_event(harness: Any, concurrent_clien
     finally:
         await conn.close()
     assert count == 1
+
+
+@pytest.mark.parametrize("bad", ["\x01", "\x1b[2J", "\x7f", "\x85", "\n", "\t", "\u2028", "\u202e", "\u2068"])
+async def test_full_name_is_one_line_without_invisible_formatting(harness: Any, bad: str) -> None:
+    """A display name that renders as something else (control, line break, bidi override) is 422."""
+    _, tokens = await harness.account()
+    auth = harness.bearer(tokens)
+    r = await harness.client.patch("/api/v1/users/me", json={"full_name": f"Ada{bad}Lovelace"}, headers=auth)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == "full_name" and "bidirectional" in error["message"], error
+    r = await harness.client.patch("/api/v1/users/me", json={"full_name": "Ada Lovelace שלום"}, headers=auth)
+    assert r.status_code == 200 and r.json()["full_name"] == "Ada Lovelace שלום"

@@ -8,14 +8,17 @@ from typing import Annotated, Literal
 import msgspec
 
 from daybook_common import instants
+from daybook_common.text import multi_line, single_line
 
 #: An RFC 3339 timestamp with an offset, within the instants Python can represent in UTC.
 AwareDatetime = instants.AwareDatetime
 
-EntryTitle = Annotated[str, msgspec.Meta(max_length=200)]
-EntryContent = Annotated[str, msgspec.Meta(max_length=100_000)]
+# Names and titles are one line with nothing invisible that changes how they read; multi-line
+# texts keep tabs and line breaks but no other control character (daybook_common.text).
+EntryTitle = Annotated[str, single_line(max_length=200)]
+EntryContent = Annotated[str, multi_line(max_length=100_000)]
 
-TagName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"\S")]
+TagName = Annotated[str, single_line(min_length=1, max_length=50, not_blank=True)]
 Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#3366ff"])]
 DEFAULT_COLOR = "#808080"
 
@@ -23,8 +26,8 @@ DEFAULT_COLOR = "#808080"
 TagIds = Annotated[list[uuid.UUID], msgspec.Meta(max_length=20)]
 MAX_TAG_FILTER = 10
 
-TaskTitle = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-TaskDescription = Annotated[str, msgspec.Meta(max_length=10_000)]
+TaskTitle = Annotated[str, single_line(min_length=1, max_length=200)]
+TaskDescription = Annotated[str, multi_line(max_length=10_000)]
 TaskStatus = Literal["todo", "in_progress", "done"]
 TaskPriority = Literal["low", "medium", "high"]
 TaskSort = Literal["due_at", "-due_at", "created_at", "-created_at", "priority", "-priority"]
@@ -57,16 +60,17 @@ Nonce = Annotated[bytes, _base64_meta(64)]
 SecretTagId = Annotated[bytes, _base64_meta(256)]
 
 # Goals and practice.
-GoalTitle = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-GoalDescription = Annotated[str, msgspec.Meta(max_length=10_000)]
+GoalTitle = Annotated[str, single_line(min_length=1, max_length=200)]
+GoalDescription = Annotated[str, multi_line(max_length=10_000)]
 GoalStatus = Literal["active", "done", "archived"]
 #: Siblings are listed by ``sort_order`` (then ``created_at``); any 32-bit integer.
 SortOrder = Annotated[int, msgspec.Meta(ge=-2_147_483_648, le=2_147_483_647)]
-PracticeName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
-ActivityDescription = Annotated[str, msgspec.Meta(max_length=2000)]
-MetricUnit = Annotated[str, msgspec.Meta(min_length=1, max_length=30, pattern=r"\S")]
-SessionTitle = Annotated[str, msgspec.Meta(max_length=200)]
-SessionNotes = Annotated[str, msgspec.Meta(max_length=10_000)]
+#: Activity, group, metric, split and template names.
+PracticeName = Annotated[str, single_line(min_length=1, max_length=100, not_blank=True)]
+ActivityDescription = Annotated[str, multi_line(max_length=2000)]
+MetricUnit = Annotated[str, single_line(min_length=1, max_length=30, not_blank=True)]
+SessionTitle = Annotated[str, single_line(max_length=200)]
+SessionNotes = Annotated[str, multi_line(max_length=10_000)]
 DurationSeconds = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 MetricNumber = Annotated[float, msgspec.Meta(ge=0, lt=1e300, description="a JSON number >= 0")]
 StatsBucket = Literal["day", "week", "month"]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 
+from daybook_common.text import multi_line, single_line
 from daybook_reminders.db.models import MESSAGE_MAX_LENGTH, TIMEZONE_MAX_LENGTH, TITLE_MAX_LENGTH
 from daybook_reminders.recurrence import DayName, Frequency, timezone_names
 from daybook_reminders.rrules import MAX_LENGTH as RRULE_MAX_LENGTH
@@ -13,17 +14,23 @@ from daybook_reminders.rrules import PATTERN as RRULE_PATTERN
 
 Title = Annotated[
     str,
-    msgspec.Meta(
+    single_line(
         min_length=1,
         max_length=TITLE_MAX_LENGTH,
-        pattern=r"\S",
-        description=f"1..{TITLE_MAX_LENGTH} characters, not blank",
+        not_blank=True,
+        description=(
+            f"1..{TITLE_MAX_LENGTH} characters, not blank, one line without control or bidirectional "
+            "formatting characters"
+        ),
         examples=["Take vitamins"],
     ),
 ]
 Message = Annotated[
     str,
-    msgspec.Meta(max_length=MESSAGE_MAX_LENGTH, description=f"0..{MESSAGE_MAX_LENGTH} characters"),
+    multi_line(
+        max_length=MESSAGE_MAX_LENGTH,
+        description=f"0..{MESSAGE_MAX_LENGTH} characters; no control character but tab and line breaks",
+    ),
 ]
 LocalTime = Annotated[
     str,

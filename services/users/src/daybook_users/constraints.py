@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 
+from daybook_common.text import single_line
 from daybook_users.db.models import AVATAR_URL_MAX_LENGTH, EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH
 
 PASSWORD_MIN_LENGTH = 8
@@ -31,7 +32,13 @@ NewPassword = Annotated[
 ]
 # Any password a user could have set; only bounded so a huge body cannot cost hashing time.
 GivenPassword = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-FullName = Annotated[str, msgspec.Meta(max_length=FULL_NAME_MAX_LENGTH, description="Display name")]
+FullName = Annotated[
+    str,
+    single_line(
+        max_length=FULL_NAME_MAX_LENGTH,
+        description="Display name: one line without control or bidirectional formatting characters",
+    ),
+]
 AvatarUrl = Annotated[
     str,
     msgspec.Meta(

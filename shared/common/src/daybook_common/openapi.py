@@ -40,6 +40,7 @@ from litestar.routes import HTTPRoute
 
 from daybook_common.instants import RANGE
 from daybook_common.problems import PROBLEM_JSON
+from daybook_common.text import MULTI_LINE_PATTERN, NOT_BLANK_LINE_PATTERN, SINGLE_LINE_PATTERN
 
 PROBLEM_REF = "#/components/schemas/Problem"
 VALIDATION_PROBLEM_REF = "#/components/schemas/ValidationProblem"
@@ -216,7 +217,9 @@ def forbid_nul(node: Any) -> None:
     if node.get("type") == "string" and not ({"enum", "const", "format"} & node.keys()):
         if "pattern" not in node:
             node["pattern"] = NO_NUL_PATTERN
-        elif node["pattern"] != NO_NUL_PATTERN and {"pattern": NO_NUL_PATTERN} not in node.get("allOf", []):
+        elif node["pattern"] in _NUL_FREE_PATTERNS:  # it says so already (daybook_common.text)
+            pass
+        elif {"pattern": NO_NUL_PATTERN} not in node.get("allOf", []):
             node.setdefault("allOf", []).append({"pattern": NO_NUL_PATTERN})
     for key, value in node.items():
         if key not in _DATA_KEYS:
@@ -265,6 +268,15 @@ def ecma_pattern(pattern: str) -> str:
         out.append(char)
         i += 1
     return "".join(out)
+
+
+#: Patterns (as the document spells them) that refuse NUL themselves.
+_NUL_FREE_PATTERNS = frozenset(
+    {
+        NO_NUL_PATTERN,
+        *(ecma_pattern(p) for p in (SINGLE_LINE_PATTERN, NOT_BLANK_LINE_PATTERN, MULTI_LINE_PATTERN)),
+    }
+)
 
 
 def _ecma_patterns(node: Any) -> None:

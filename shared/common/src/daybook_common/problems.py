@@ -18,7 +18,7 @@ from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from daybook_common import errors
+from daybook_common import errors, text
 from daybook_common.denylist import is_denied_write
 from daybook_common.outage import DETAIL as OUTAGE_DETAIL
 from daybook_common.outage import database_unavailable, outage_headers, outage_log
@@ -72,6 +72,7 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
         if match:
             field = field or match.group(1)
             message = message[: match.start()].rstrip(" -")
+        message = text.MESSAGES.get(message, message)  # the character rules' own words
         if field == "data":  # Litestar's name for the whole body
             field = "body"
         named = _NAMED_FIELD.search(message)
