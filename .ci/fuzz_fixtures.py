@@ -282,7 +282,8 @@ class Fixtures:
         return {"activity_id": activity_id, key: self._post(f"/activities/{activity_id}/{kind}", body)["id"]}
 
     def _new_template(self) -> str:
-        body = {"name": "fuzz", "activity_ids": [self._activity_ids()["activity_id"]]}
+        name = f"fuzz-{uuid.uuid4().hex[:8]}"  # unique in its tree (a second "fuzz" template is 409)
+        body = {"name": name, "activity_ids": [self._activity_ids()["activity_id"]]}
         return str(self._post(f"/goals/{self._root()}/templates", body)["id"])
 
     def _new_session(self) -> str:
