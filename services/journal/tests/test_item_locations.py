@@ -157,3 +157,25 @@ async def test_deleting_a_group_keeps_its_activities_ungrouped(api: AsyncTestCli
         f"{tree}/activities", json={"name": "Deadlift", "group_id": group["id"]}, headers=alice.headers
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "group_id"
+
+
+async def test_the_document_has_the_item_operations_and_their_statuses(api: AsyncTestClient) -> None:
+    paths = (await api.get("/schema/openapi.json")).json()["paths"]
+    expected = {
+        (f"{ACTIVITIES}/{{activity_id}}/metrics/{{metric_id}}", "get"): ("GetMetric", "200 304 401 404 422"),
+        (f"{ACTIVITIES}/{{activity_id}}/splits/{{split_id}}", "get"): ("GetSplit", "200 304 401 404 422"),
+        (f"{SESSIONS}/{{session_id}}/activities/{{instance_id}}", "get"): (
+            "GetActivityInstance",
+            "200 304 401 404 422",
+        ),
+        (f"{GROUPS}/{{group_id}}", "get"): ("GetActivityGroup", "200 304 401 404 422"),
+        (f"{GROUPS}/{{group_id}}", "patch"): ("UpdateActivityGroup", "200 400 401 404 409 412 415 422"),
+        (f"{GROUPS}/{{group_id}}", "delete"): ("DeleteActivityGroup", "204 401 404 412 422"),
+    }
+    for (path, method), (operation_id, statuses) in expected.items():
+        operation = paths[path][method]
+        assert operation["operationId"] == operation_id
+        assert set(statuses.split()) <= set(operation["responses"]), (
+            operation_id,
+            sorted(operation["responses"]),
+        )

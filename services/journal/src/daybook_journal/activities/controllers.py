@@ -159,7 +159,7 @@ class ActivityGroupController(Controller):
     path = GROUPS
     tags = ["activities"]
 
-    get_group = routes.get_route(GROUP, method="get_group")
+    get_group = routes.get_route(GROUP, method="get_group", summary="One activity group")
     update_group = routes.update_route(
         GROUP,
         method="update_group",
