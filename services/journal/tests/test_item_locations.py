@@ -71,6 +71,12 @@ async def test_part_and_instance_reads_follow_changes_and_their_parent(
         api, alice, f"{SESSIONS}/{session['id']}/activities", {"activity_id": activity["id"]}
     )
     instance_url = f"{SESSIONS}/{session['id']}/activities/{instance['id']}"
+    for parent, child in ((f"{SESSIONS}/{session['id']}", instance_url), (url, metric_url), (url, split_url)):
+        before = (await api.get(parent, headers=alice.headers)).headers["etag"]
+        assert (await api.get(child, headers=alice.headers)).status_code == 200
+        assert (await api.get(parent, headers=alice.headers)).headers["etag"] == before, (
+            child
+        )  # reads write nothing
 
     r = await api.patch(metric_url, json={"unit": "km"}, headers=alice.headers)
     assert r.status_code == 200

@@ -295,7 +295,9 @@ class SessionService:
         ).scalar()
         if version is None:
             raise NotFound("Activity instance not found")
-        return await self._instance(session_id, instance_id), version
+        # Read only: not _instance, which writes the session's next version and snapshot.
+        (instance,) = await self._instances(sa.and_(IN.id == instance_id, IN.session_id == session_id))
+        return instance, version
 
     async def _checked_values(
         self, activity_id: uuid.UUID, items: Sequence[s.MetricValueIn]
