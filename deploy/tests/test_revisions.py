@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from daybook_common.migrations import head_revision
-from daybook_common.revisions import UnreadableHistory, behind, script_heads
+from daybook_common.migrations import alembic_config, head_revision
+from daybook_common.revisions import UnreadableHistory, behind, script_head, script_heads, script_history
 from daybook_deploy.services import MIGRATING, script_location
 from daybook_devtools.testing.databases import TestDatabase
 
@@ -24,6 +24,17 @@ HISTORIES = {spec.schema: script_location(spec) for spec in MIGRATING if spec.sc
 def test_heads_are_alembics(schema: str) -> None:
     location = HISTORIES[schema]
     assert script_heads(location) == {head_revision(location)}
+
+
+@pytest.mark.parametrize("schema", sorted(HISTORIES))
+def test_a_served_services_history_is_alembics(schema: str) -> None:
+    """What a served process's ``/ready`` compares with (head, known revisions) without Alembic."""
+    from alembic.script import ScriptDirectory
+
+    location = HISTORIES[schema]
+    script = ScriptDirectory.from_config(alembic_config(location, "postgresql://x@localhost/x", schema))
+    assert script_head(location) == head_revision(location)
+    assert set(script_history(location)) == {r.revision for r in script.walk_revisions()}
 
 
 def test_a_branch_has_two_heads_and_a_merge_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,8 +51,12 @@ def test_a_branch_has_two_heads_and_a_merge_one(tmp_path: Path, monkeypatch: pyt
         (versions / name).write_text(text)
     location = "pkg_revisions_test:migrations"
     assert script_heads(location) == {"b", "c"}
+    with pytest.raises(UnreadableHistory):
+        script_head(location)
     (versions / "d.py").write_text('revision = "d"\ndown_revision = ("b", "c")\n')
     assert script_heads(location) == {"d"}
+    assert script_head(location) == "d"
+    assert script_history(location)["d"] == {"b", "c"}
     (versions / "e.py").write_text('revision = make()\ndown_revision = "d"\n')
     with pytest.raises(UnreadableHistory):
         script_heads(location)

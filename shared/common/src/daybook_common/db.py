@@ -20,7 +20,7 @@ from daybook_common.logs import request_id_var
 from daybook_common.settings import Env
 
 if TYPE_CHECKING:
-    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from advanced_alchemy.config.asyncio import SQLAlchemyAsyncConfig
 
 
 @dataclass(frozen=True)
@@ -181,31 +181,27 @@ def create_engine(db: DatabaseSettings, application_name: str) -> AsyncEngine:
     )
 
 
-#: The dependency name under which advanced-alchemy provides the request's session; handlers ask
-#: for ``db_session``, which is :func:`provide_db_session` on top of it.
+#: The dependency name under which :class:`daybook_common.sessions.SessionPlugin` provides the
+#: request's session; handlers ask for ``db_session``, which is :func:`provide_db_session` on top of it.
 PLUGIN_SESSION_KEY = "plugin_db_session"
 
 
 def alchemy_config(db: DatabaseSettings, metadata: MetaData, application_name: str) -> SQLAlchemyAsyncConfig:
-    """The advanced-alchemy plugin config: one session and one transaction per request.
+    """advanced-alchemy's config of the service's engine and session maker (sessions keep their
+    objects loaded after a commit); :class:`daybook_common.sessions.SessionPlugin` gives each
+    request one session and one transaction of it.
 
-    Its ``autocommit`` send hook still rolls back a request answered 4xx/5xx and closes the
-    session; the commit of a successful request happens earlier, in :func:`provide_db_session`.
-
-    Imported here, not at module level: advanced-alchemy's Litestar extension also imports Alembic,
-    Mako, Pygments, rich and Litestar's CLI (~13 MiB a process), which the gateway (it imports this
-    module for :func:`plain_url`) never needs.
+    Its framework-free config, not the one of its Litestar extension: that package also imports
+    Alembic, Mako, Pygments, rich and Litestar's CLI (~13 MiB a process), which no served process
+    needs (imported here, not at module level: the gateway imports this module for :func:`plain_url`).
     """
-    from advanced_alchemy.extensions.litestar import AsyncSessionConfig, EngineConfig, SQLAlchemyAsyncConfig
+    from advanced_alchemy.config.asyncio import AsyncSessionConfig, SQLAlchemyAsyncConfig
 
     return SQLAlchemyAsyncConfig(
         engine_instance=create_engine(db, application_name),
         metadata=metadata,
         create_all=False,
-        session_dependency_key=PLUGIN_SESSION_KEY,
-        before_send_handler="autocommit",
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        engine_config=EngineConfig(),
     )
 
 
@@ -213,7 +209,8 @@ async def provide_db_session(plugin_db_session: AsyncSession) -> AsyncIterator[A
     """The request's session (``db_session``), committed once the handler has returned and before
     the response is sent.
 
-    advanced-alchemy's ``autocommit`` hook commits while the response is already on its way and only
+    The session's ``before_send`` hook (:class:`daybook_common.sessions.SessionPlugin`, as
+    advanced-alchemy's ``autocommit``) commits while the response is already on its way and only
     logs a commit that failed, so a write whose commit was cut off (the database restarting) would
     still be answered ``201``. Committed here, a failed commit is an exception like any other: the
     usual 503 (or 409 for a constraint checked at commit) and nothing acknowledged is lost. A

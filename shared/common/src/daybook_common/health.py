@@ -11,8 +11,8 @@ from litestar.datastructures import State
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from daybook_common.migrations import current_revision
 from daybook_common.problems import PROBLEM_JSON, problem_body
+from daybook_common.revisions import current_revision
 
 ReadyCheck = Callable[[State], Awaitable[tuple[bool, dict[str, Any]]]]
 

@@ -8,7 +8,7 @@ Histories are run programmatically (``daybook migrate``, the test harness); no
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -16,14 +16,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from daybook_common.db import async_url, split_tls
 
-if TYPE_CHECKING:
-    import asyncpg
+# Re-exported: the version table's name and its reader live where no Alembic is imported.
+from daybook_common.revisions import VERSION_TABLE as VERSION_TABLE
+from daybook_common.revisions import current_revision as current_revision
 
-VERSION_TABLE = "alembic_version"
 LOCK_TIMEOUT = "5s"
 
 
@@ -58,20 +58,6 @@ def upgrade(script_location: str, url: str, schema: str, revision: str = "head")
 
 def downgrade(script_location: str, url: str, schema: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(script_location, url, schema), revision)
-
-
-async def current_revision(connection: asyncpg.Connection | AsyncConnection, schema: str) -> str | None:
-    """The applied revision, read with a raw asyncpg connection or SQLAlchemy async connection."""
-    sql = f'SELECT version_num FROM "{schema}".{VERSION_TABLE}'  # schema is a fixed identifier
-    revision: str | None
-    try:
-        if isinstance(connection, AsyncConnection):
-            revision = (await connection.execute(text(sql))).scalar_one_or_none()
-        else:
-            revision = await connection.fetchval(sql)
-    except Exception:
-        return None
-    return revision
 
 
 def _configure(connection: Connection | None, url: str | None, metadata: MetaData, schema: str) -> None:

@@ -7,6 +7,9 @@ the revision files' ``revision``/``down_revision`` assignments with :mod:`ast` (
 executed) and :func:`behind` compares them with each ``alembic_version`` table in one query per
 schema; whatever is not plainly at its head goes to Alembic as before.  A test checks that these
 heads are Alembic's own for every service.
+
+A served service reads its head and known revisions here too (for ``/ready``,
+:mod:`daybook_common.health`): Alembic, with Mako and Pygments, stays out of its memory.
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ import ast
 import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 VERSION_TABLE = "alembic_version"
 
@@ -48,10 +55,9 @@ def _assigned(tree: ast.Module) -> dict[str, object]:
     return found
 
 
-def script_heads(script_location: str) -> frozenset[str]:
-    """The revisions no other revision of the history names as its ``down_revision``."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
+def script_history(script_location: str) -> dict[str, frozenset[str]]:
+    """Every revision of the history and the revisions it names as its ``down_revision``."""
+    history: dict[str, frozenset[str]] = {}
     for file in sorted(versions_dir(script_location).glob("*.py")):
         try:
             found = _assigned(ast.parse(file.read_bytes(), str(file)))
@@ -60,16 +66,31 @@ def script_heads(script_location: str) -> frozenset[str]:
         revision, down = found.get("revision"), found.get("down_revision")
         if not isinstance(revision, str):
             raise UnreadableHistory(f"{file}: no literal revision")
-        revisions.add(revision)
         if isinstance(down, str):
-            parents.add(down)
+            history[revision] = frozenset({down})
         elif isinstance(down, (tuple, list)) and all(isinstance(d, str) for d in down):
-            parents.update(down)
-        elif down is not None:
+            history[revision] = frozenset(down)
+        elif down is None:
+            history[revision] = frozenset()
+        else:
             raise UnreadableHistory(f"{file}: down_revision is {down!r}")
-    if not revisions:
+    if not history:
         raise UnreadableHistory(f"no revisions in {versions_dir(script_location)}")
-    return frozenset(revisions - parents)
+    return history
+
+
+def script_heads(script_location: str) -> frozenset[str]:
+    """The revisions no other revision of the history names as its ``down_revision``."""
+    history = script_history(script_location)
+    return frozenset(history) - frozenset().union(*history.values())
+
+
+def script_head(script_location: str) -> str:
+    """The history's one head (Alembic's ``get_current_head``); a branched history is unreadable."""
+    heads = script_heads(script_location)
+    if len(heads) != 1:
+        raise UnreadableHistory(f"{script_location} has {len(heads)} heads: {sorted(heads)}")
+    return next(iter(heads))
 
 
 async def applied(connection: asyncpg.Connection, schema: str) -> frozenset[str] | None:
@@ -81,6 +102,24 @@ async def applied(connection: asyncpg.Connection, schema: str) -> frozenset[str]
     except asyncpg.PostgresError:
         return None
     return frozenset(row[0] for row in rows)
+
+
+async def current_revision(connection: asyncpg.Connection | AsyncConnection, schema: str) -> str | None:
+    """The applied revision, read with a raw asyncpg connection or SQLAlchemy async connection;
+    ``None`` if it cannot be read."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    sql = f'SELECT version_num FROM "{schema}".{VERSION_TABLE}'  # schema is a fixed identifier
+    revision: str | None
+    try:
+        if isinstance(connection, AsyncConnection):
+            revision = (await connection.execute(text(sql))).scalar_one_or_none()
+        else:
+            revision = await connection.fetchval(sql)
+    except Exception:
+        return None
+    return revision
 
 
 async def behind(dsn: str, histories: Mapping[str, str]) -> list[str]:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Response, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
@@ -28,7 +27,7 @@ from daybook_common.auth import (
     TokenVerifier,
     provide_current_user,
 )
-from daybook_common.db import DatabaseSettings, alchemy_config, provide_db_session
+from daybook_common.db import PLUGIN_SESSION_KEY, DatabaseSettings, alchemy_config, provide_db_session
 from daybook_common.denylist import DeniedUsers
 from daybook_common.events.consumer import EventConsumer, EventHandler
 from daybook_common.events.relay import OutboxRelay
@@ -37,12 +36,13 @@ from daybook_common.health import database_check, health_handlers
 from daybook_common.heap import tune_gc
 from daybook_common.logs import access_log, configure_logging
 from daybook_common.metrics import CONTENT_TYPE, HttpMetrics, PoolSampler, render
-from daybook_common.migrations import head_revision, is_known_revision
 from daybook_common.observability import RequestIdMiddleware
 from daybook_common.openapi import PreciseJsonRenderPlugin
 from daybook_common.outage import outage_log
 from daybook_common.problems import exception_handlers
 from daybook_common.query import QueryMiddleware
+from daybook_common.revisions import UnreadableHistory, script_head, script_history
+from daybook_common.sessions import SessionPlugin
 from daybook_common.settings import Env
 from daybook_common.strict_body import StrictBodyRequest
 from daybook_common.strict_query import check_query_values
@@ -118,16 +118,11 @@ class ServiceApp:
         s = self.settings
         configure_logging(s.name, s.log_level)
         verifier = self.verifier or TokenVerifier.from_settings(s.auth)
-        db_config = alchemy_config(s.database, self.metadata, f"daybook-{s.name}")
-        # advanced-alchemy renames the state key (db_engine_1, …) for every further config made in
-        # the same process (several apps in one test run): ask the config for the real key.
-        location = self.script_location
-        ready = database_check(
-            s.database.schema,
-            head_revision(location),
-            engine_key=db_config.engine_app_state_key,
-            known=lambda revision: is_known_revision(location, revision),
+        sessions = SessionPlugin(
+            alchemy_config(s.database, self.metadata, f"daybook-{s.name}"), PLUGIN_SESSION_KEY
         )
+        head, known = _history(self.script_location)
+        ready = database_check(s.database.schema, head, known=known)
         tracing = tracer_provider(s.name)
         events = EventRuntime(s, self.outbox, self.event_handlers, self.follow_deleted_users, verifier)
         if events.consumer is not None:
@@ -137,13 +132,13 @@ class ServiceApp:
             "db_session": Provide(provide_db_session),
             **self.dependencies,
         }
-        engine = db_config.engine_instance
-        sampler = PoolSampler(s.name, lambda: engine.sync_engine.pool if engine is not None else None)
+        engine = sessions.engine
+        sampler = PoolSampler(s.name, lambda: engine.sync_engine.pool)
         own_handlers: list[Any] = [*health_handlers(ready), *([MetricsController] if s.metrics else [])]
         metrics_startup = [sampler.start] if s.metrics else []
         app = Litestar(
             route_handlers=[*own_handlers, *self.route_handlers],
-            plugins=[SQLAlchemyPlugin(config=db_config), *_tracing_plugins(tracing)],
+            plugins=[sessions, *_tracing_plugins(tracing)],
             dependencies=dependencies,
             exception_handlers=exception_handlers,
             state=State({VERIFIER_STATE_KEY: verifier, "settings": s, "events": events, **self.state}),
@@ -189,6 +184,19 @@ class MetricsController(PrometheusController):
     @get()
     async def get(self) -> Response[bytes]:
         return Response(render(), status_code=200, headers={"Content-Type": CONTENT_TYPE})
+
+
+def _history(script_location: str) -> tuple[str | None, Callable[[str], bool]]:
+    """The history's head and whether a revision is in it, for ``/ready``: read from the revision
+    files (:mod:`daybook_common.revisions`), so a served process never imports Alembic (with Mako
+    and Pygments, ~5 MiB); Alembic only for a history that reader does not understand."""
+    try:
+        revisions = frozenset(script_history(script_location))
+        return script_head(script_location), revisions.__contains__
+    except UnreadableHistory:
+        from daybook_common.migrations import head_revision, is_known_revision
+
+        return head_revision(script_location), lambda revision: is_known_revision(script_location, revision)
 
 
 def _tracing_plugins(provider: TracerProvider | None) -> list[Any]:
