@@ -12,6 +12,7 @@ import logging
 import uuid
 
 from daybook_common.audit import AUDIT_OFF, purge_user_sql
+from daybook_common.batch_delete import delete_batch_sql, refresh_stale_statistics_sql
 from daybook_journal import SCHEMA
 from daybook_journal.db.batches import BatchTarget, run_batch
 
@@ -21,76 +22,43 @@ logger = logging.getLogger("daybook.journal.erasure")
 # batch_size x (1 + tags per item).  Tags go after nothing links to them any more.
 # Entries and tasks are walked as live rows, then trashed rows: each part has its own
 # partial (user_id, …) index.
-_LIVE, _TRASHED = " AND deleted_at IS NULL", " AND deleted_at IS NOT NULL"
+_LIVE, _TRASHED = "deleted_at IS NULL", "deleted_at IS NOT NULL"
 # The goals-and-practice tables go leaves first (values before instances before sessions …,
 # tasks before the goals they name, goals deepest first), so no batch cascades further.
 _PARTS = (
-    ("journal_entries", _LIVE),
-    ("journal_entries", _TRASHED),
-    ("tasks", _LIVE),
-    ("tasks", _TRASHED),
-    ("tags", ""),
-    ("idempotency_keys", ""),
-    ("metric_values", ""),
-    ("activity_instances", ""),
-    ("session_goals", ""),
-    ("sessions", ""),
-    ("template_activities", ""),
-    ("session_templates", ""),
-    ("metric_definitions", ""),
-    ("split_definitions", ""),
-    ("activities", ""),
-    ("activity_groups", ""),
-    ("goals", " ORDER BY depth DESC"),
+    ("journal_entries", _LIVE, ""),
+    ("journal_entries", _TRASHED, ""),
+    ("tasks", _LIVE, ""),
+    ("tasks", _TRASHED, ""),
+    ("tags", "", ""),
+    ("idempotency_keys", "", ""),
+    ("metric_values", "", ""),
+    ("activity_instances", "", ""),
+    ("session_goals", "", ""),
+    ("sessions", "", ""),
+    ("template_activities", "", ""),
+    ("session_templates", "", ""),
+    ("metric_definitions", "", ""),
+    ("split_definitions", "", ""),
+    ("activities", "", ""),
+    ("activity_groups", "", ""),
+    ("goals", "", "depth DESC"),
 )
 
-#: ANALYZE the tables that hold foreign keys (the tag links, the goals-and-practice children …)
-#: whose statistics are off by more than their analysed size (rows changed since the last
-#: ANALYZE > max(rows then, 1,000)): autovacuum is behind, e.g. a table analysed empty, then
-#: refilled. Every row an erasure deletes runs its foreign keys' ON DELETE queries on those
-#: tables, planned with their statistics: with ``journal_entry_tags`` "empty", each entry's
-#: cascade scanned all of the user's links (the (tag_id, user_id) index for ``user_id = $2``),
-#: quadratic. Only these: the wide tables (entries, tasks, the audit log) take seconds to
-#: analyse and are read by the batches below whatever their statistics say. Skipped (a few
-#: µs) when the statistics are sound, as autovacuum keeps them; so is a table whose ANALYZE
-#: would wait over 1 s for a lock (a manual VACUUM running).
-REFRESH_STALE_STATISTICS = f"""
-DO $refresh$
-DECLARE stale text;
-BEGIN
-    PERFORM set_config('lock_timeout', '1s', true);
-    FOR stale IN
-        SELECT DISTINCT s.relname FROM pg_constraint AS f
-        JOIN pg_stat_user_tables AS s ON s.relid = f.conrelid
-        JOIN pg_class AS c ON c.oid = f.conrelid
-        WHERE f.contype = 'f' AND s.schemaname = '{SCHEMA}'
-          AND s.n_mod_since_analyze > greatest(c.reltuples, 1000)
-    LOOP
-        BEGIN
-            EXECUTE format('ANALYZE {SCHEMA}.%I', stale);
-        EXCEPTION WHEN lock_not_available THEN
-            NULL;
-        END;
-    END LOOP;
-END
-$refresh$
-"""
+#: The tables holding foreign keys analysed first when their statistics are stale
+#: (:func:`daybook_common.batch_delete.refresh_stale_statistics_sql`): with
+#: ``journal_entry_tags`` analysed "empty", each entry's ON DELETE CASCADE scanned all of the
+#: user's links (the (tag_id, user_id) index for ``user_id = $2``), quadratic (bench case 6).
+REFRESH_STALE_STATISTICS = refresh_stale_statistics_sql(SCHEMA)
 
 
-def batch_sql(table: str, part: str = "") -> str:
-    """Delete at most ``$2`` of user ``$1``'s rows of ``table`` (``part``: a filter/order of the pick).
-
-    The batch is picked once (``ARRAY(…)``: an InitPlan) and deleted by row address (a TID scan),
-    so no plan can join the table with its own pick. The former ``WHERE id IN (SELECT … LIMIT $2)``
-    was planned as a nested-loop semi join rescanning the pick for every row of the user whenever
-    the statistics said the table was empty (analysed just after an erasure had emptied it, then
-    refilled): ~100,000 x 5,000 rows per batch, over 120 s for one 100,000-entry account (bench
-    case 6 after case 4) instead of ~2 s.
-    """
-    return (
-        f"DELETE FROM {SCHEMA}.{table} WHERE ctid = ANY(ARRAY("
-        f"SELECT ctid FROM {SCHEMA}.{table} WHERE user_id = $1{part} LIMIT $2))"
-    )
+def batch_sql(table: str, part: str = "", order: str = "") -> str:
+    """Delete at most ``$2`` of user ``$1``'s rows of ``table`` (``part``: a filter, ``order``: the
+    pick's order), picked once and deleted by row address (:mod:`daybook_common.batch_delete`;
+    the former ``WHERE id IN (SELECT … LIMIT $2)`` made bench case 6 quadratic: over 120 s for
+    one 100,000-entry account instead of ~2 s)."""
+    where = f"user_id = $1 AND {part}" if part else "user_id = $1"
+    return delete_batch_sql(f"{SCHEMA}.{table}", where, order)
 
 
 async def erase_user(
@@ -111,8 +79,8 @@ async def erase_user(
     await run_batch(conn_or_session, [], REFRESH_STALE_STATISTICS)
     # Until a batch finds nothing: a row updated meanwhile has a new address, so a batch may
     # delete fewer than it picked while rows are left.
-    for table, part in _PARTS:
-        sql = batch_sql(table, part)
+    for table, part, order in _PARTS:
+        sql = batch_sql(table, part, order)
         while deleted := await run_batch(conn_or_session, bind, sql, uid, batch_size):
             counts[table] = counts.get(table, 0) + deleted
         counts.setdefault(table, 0)

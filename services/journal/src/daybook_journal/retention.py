@@ -16,6 +16,7 @@ import datetime
 import logging
 
 from daybook_common.audit import audit_purge
+from daybook_common.batch_delete import delete_batch_sql, refresh_stale_statistics_sql
 from daybook_common.retention import Purge, RetentionRunner, denied_sessions_purge, inbox_purge, older_than
 from daybook_journal import SCHEMA
 from daybook_journal.db.batches import BatchTarget, run_batch
@@ -26,28 +27,28 @@ BYPASS = [("app.rls_bypass", "on")]
 
 # Goal deletions: the expired deletions' top goals go (ON DELETE CASCADE takes their subtrees
 # and the practice data hanging from them); tasks naming any goal of those subtrees keep the
-# task and lose the goal_id, in the same statement.
+# task and lose the goal_id, in the same statement. As in :mod:`daybook_common.batch_delete`,
+# the tops are deleted by row address and the tasks matched against an array of the subtrees'
+# ids: ``IN (SELECT … FROM tops)`` could be planned as a nested loop rescanning the pick for
+# every goal (or task) when the statistics said the table was empty.
 _GOAL_TRASH = f"""
 WITH RECURSIVE tops AS (
-    SELECT id FROM {SCHEMA}.goals WHERE deletion_id = id AND deleted_at < $1 LIMIT $2
+    SELECT id, ctid FROM {SCHEMA}.goals WHERE deletion_id = id AND deleted_at < $1 LIMIT $2
 ), doomed AS (
     SELECT id FROM tops
     UNION ALL
     SELECT c.id FROM {SCHEMA}.goals AS c JOIN doomed AS d ON c.parent_id = d.id
 ), detached AS (
-    UPDATE {SCHEMA}.tasks SET goal_id = NULL WHERE goal_id IN (SELECT id FROM doomed) RETURNING 1
+    UPDATE {SCHEMA}.tasks SET goal_id = NULL WHERE goal_id = ANY(ARRAY(SELECT id FROM doomed)) RETURNING 1
 )
-DELETE FROM {SCHEMA}.goals WHERE id IN (SELECT id FROM tops)
+DELETE FROM {SCHEMA}.goals WHERE ctid = ANY(ARRAY(SELECT ctid FROM tops))
 """
 # An activity in the trash goes once no activity instance records it (its history stays).
-_ACTIVITY_TRASH = f"""
-DELETE FROM {SCHEMA}.activities WHERE id IN (
-    SELECT a.id FROM {SCHEMA}.activities AS a
-    WHERE a.deleted_at < $1
-      AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.activity_instances AS i WHERE i.activity_id = a.id)
-    LIMIT $2
+_ACTIVITY_TRASH = delete_batch_sql(
+    f"{SCHEMA}.activities",
+    f"deleted_at < $1 AND NOT EXISTS "
+    f"(SELECT 1 FROM {SCHEMA}.activity_instances AS i WHERE i.activity_id = activities.id)",
 )
-"""
 
 
 def purges(
@@ -61,7 +62,7 @@ def purges(
     return [
         Purge(
             "entry_revisions",
-            older_than(SCHEMA, "entry_revisions", "replaced_at", "entry_id, revision"),
+            older_than(SCHEMA, "entry_revisions", "replaced_at"),
             datetime.timedelta(days=revision_retention_days),
         ),
         Purge("journal_entries", older_than(SCHEMA, "journal_entries", "deleted_at"), trash),
@@ -71,7 +72,7 @@ def purges(
         Purge("activities", _ACTIVITY_TRASH, trash),
         Purge(
             "idempotency_keys",
-            older_than(SCHEMA, "idempotency_keys", "created_at", "user_id, key"),
+            older_than(SCHEMA, "idempotency_keys", "created_at"),
             datetime.timedelta(hours=idempotency_ttl_hours),
         ),
         inbox_purge(SCHEMA),
@@ -85,7 +86,7 @@ async def _purge_batches(target: BatchTarget, sql: str, cutoff: datetime.datetim
     while True:
         deleted = await run_batch(target, BYPASS, sql, cutoff, batch)
         total += deleted
-        if deleted < batch:
+        if deleted == 0:  # not "< batch": a row updated meanwhile has a new address
             return total
 
 
@@ -99,6 +100,7 @@ async def purge_trash(
     """Delete trash older than ``retention_days`` and expired idempotency keys (on any handle,
     without the runner's lock: the CLI); rows per table."""
     now = now or datetime.datetime.now(datetime.UTC)
+    await run_batch(target, [], refresh_stale_statistics_sql(SCHEMA))  # as run_purges does
     counts = {
         purge.name: await _purge_batches(target, purge.sql, now - purge.keep, batch_size)
         for purge in purges(retention_days, idempotency_ttl_hours)

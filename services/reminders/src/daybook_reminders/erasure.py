@@ -15,6 +15,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from daybook_common.audit import purge_user_sql
+from daybook_common.batch_delete import delete_batch_sql
 from daybook_reminders import SCHEMA
 
 # The erased rows leave no audit rows (``app.audit = off``): the user's trail goes last.
@@ -22,13 +23,9 @@ BIND_USER = "SELECT set_config('app.user_id', $1, true), set_config('app.audit',
 
 
 def _batch(table: str) -> str:
-    """Delete at most ``$2`` of user ``$1``'s rows of ``table``: the batch is picked once and
-    deleted by row address (a TID scan). ``WHERE id IN (SELECT … LIMIT $2)`` could be planned as a
-    nested loop rescanning the pick for every one of the user's rows when the statistics said the
-    table was empty (as the journal's erasure was in bench case 6: minutes for one account)."""
-    return (
-        f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} WHERE user_id = $1 LIMIT $2))"
-    )
+    """Delete at most ``$2`` of user ``$1``'s rows of ``table``, picked once and deleted by row
+    address (:mod:`daybook_common.batch_delete`)."""
+    return delete_batch_sql(table, "user_id = $1")
 
 
 DELETE_NOTIFICATIONS = _batch("notifications")

@@ -38,12 +38,12 @@ def purges(settings: Settings) -> list[Purge]:
         # <= ``committed_at``), so a day later than theirs none of them is left.
         Purge(
             "notification_commits",
-            older_than(SCHEMA, "notification_commits", "committed_at", "seq"),
+            older_than(SCHEMA, "notification_commits", "committed_at"),
             datetime.timedelta(days=settings.notification_retention_days + 1),
         ),
         Purge(
             "idempotency_keys",
-            older_than(SCHEMA, "idempotency_keys", "created_at", "user_id, key"),
+            older_than(SCHEMA, "idempotency_keys", "created_at"),
             IDEMPOTENCY_TTL,
         ),
         inbox_purge(SCHEMA),

@@ -26,5 +26,5 @@ async def on_user_deleted(pool: asyncpg.Pool, payload: dict[str, Any]) -> None:
     batch = 5000
     while True:
         status: str = await pool.execute(purge_user_sql(SCHEMA), user_id, batch)
-        if not status.endswith(f" {batch}"):
+        if status.endswith(" 0"):  # not "fewer than batch": a row updated meanwhile has a new address
             break

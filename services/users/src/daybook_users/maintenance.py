@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from litestar import Litestar
 
 from daybook_common.audit import audit_purge
+from daybook_common.batch_delete import delete_batch_sql
 from daybook_common.db import plain_url
 from daybook_common.retention import (
     Purge,
@@ -30,11 +31,7 @@ TASK_KEY = "users_maintenance_task"
 #: Sent and dead messages are kept this long (a dead one for an operator to look at); a pending
 #: one is never purged.
 MAIL_RETENTION = datetime.timedelta(days=30)
-_MAIL_DONE = f"""
-DELETE FROM "{SCHEMA}".mail_outbox WHERE id IN (
-    SELECT id FROM "{SCHEMA}".mail_outbox WHERE status <> 'pending' AND created_at < $1 LIMIT $2
-)
-"""
+_MAIL_DONE = delete_batch_sql(f'"{SCHEMA}".mail_outbox', "status <> 'pending' AND created_at < $1")
 
 
 def purges(settings: Settings) -> list[Purge]:
@@ -43,12 +40,12 @@ def purges(settings: Settings) -> list[Purge]:
         Purge("refresh_tokens", older_than(SCHEMA, "refresh_tokens", "expires_at"), TOKEN_GRACE),
         Purge(
             "login_throttles",
-            older_than(SCHEMA, "login_throttles", "window_started_at", "scope, key_digest"),
+            older_than(SCHEMA, "login_throttles", "window_started_at"),
             datetime.timedelta(seconds=settings.throttle.window_seconds),
         ),
         Purge(
             "idempotency_keys",
-            older_than(SCHEMA, "idempotency_keys", "created_at", "key"),
+            older_than(SCHEMA, "idempotency_keys", "created_at"),
             settings.idempotency_ttl,
         ),
         inbox_purge(SCHEMA),

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from daybook_common.batch_delete import delete_batch_sql
 from daybook_common.retention import Purge
 
 #: Changes of these columns are bookkeeping, not news: never listed in ``changed``.  ``xact``
@@ -160,22 +161,14 @@ def purge_user_sql(schema: str) -> str:
     """Delete at most ``$2`` of user ``$1``'s audit rows (the erasure's last step).
 
     Rows of an admin acting on the account (another actor) stay: who did what to which id.
-    The batch is picked once and deleted by row address (a TID scan): ``WHERE id IN (SELECT …
-    LIMIT $2)`` could be planned as a nested loop rescanning the pick for every one of the user's
-    rows when the statistics said the table was empty (minutes for one big account)."""
-    return (
-        f"DELETE FROM {schema}.audit_log WHERE ctid = ANY(ARRAY(SELECT ctid FROM {schema}.audit_log "
-        "WHERE user_id = $1 AND (actor_id IS NULL OR actor_id = $1) LIMIT $2))"
-    )
+    Picked once, deleted by row address (:mod:`daybook_common.batch_delete`)."""
+    return delete_batch_sql(f"{schema}.audit_log", "user_id = $1 AND (actor_id IS NULL OR actor_id = $1)")
 
 
 def audit_purge(schema: str, keep: datetime.timedelta = DEFAULT_RETENTION) -> Purge:
-    """The retention runner's purge of audit rows older than ``keep``."""
-    return Purge(
-        "audit_log",
-        f"DELETE FROM {schema}.audit_log WHERE id IN (SELECT id FROM {schema}.audit_log WHERE at < $1 LIMIT $2)",
-        keep,
-    )
+    """The retention runner's purge of audit rows older than ``keep`` (picked once, deleted by row
+    address: :mod:`daybook_common.batch_delete`)."""
+    return Purge("audit_log", delete_batch_sql(f"{schema}.audit_log", "at < $1"), keep)
 
 
 #: ``set_config`` pairs that silence the triggers in a transaction (erasure only).

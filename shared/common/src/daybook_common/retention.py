@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daybook_common.batch_delete import delete_batch_sql, refresh_stale_statistics_sql
+
 logger = logging.getLogger("daybook.retention")
 
 #: ``set_config`` pairs made LOCAL to every batch: retention works across users.
@@ -40,22 +42,20 @@ class Purge:
     keep: datetime.timedelta
 
 
-def older_than(schema: str, table: str, column: str, key: str = "id") -> str:
-    """Batched-delete SQL for rows of ``schema.table`` whose ``column`` is before ``$1``."""
-    return (
-        f'DELETE FROM "{schema}".{table} WHERE ({key}) IN '
-        f'(SELECT {key} FROM "{schema}".{table} WHERE {column} < $1 LIMIT $2)'
-    )
+def older_than(schema: str, table: str, column: str) -> str:
+    """Batched-delete SQL for rows of ``schema.table`` whose ``column`` is before ``$1`` (picked
+    once, deleted by row address: :mod:`daybook_common.batch_delete`)."""
+    return delete_batch_sql(f'"{schema}".{table}', f"{column} < $1")
 
 
 def inbox_purge(schema: str, keep: datetime.timedelta = INBOX_RETENTION) -> Purge:
     """Handled event ids (``daybook_common.events`` inbox) older than ``keep``."""
-    return Purge("inbox", older_than(schema, "inbox", "processed_at", "event_id"), keep)
+    return Purge("inbox", older_than(schema, "inbox", "processed_at"), keep)
 
 
 def denied_sessions_purge(schema: str, keep: datetime.timedelta = datetime.timedelta(days=1)) -> Purge:
     """Revoked sessions (:mod:`daybook_common.denylist`) whose access tokens have all expired."""
-    return Purge("denied_sessions", older_than(schema, "denied_sessions", "expires_at", "session_id"), keep)
+    return Purge("denied_sessions", older_than(schema, "denied_sessions", "expires_at"), keep)
 
 
 def lock_sql() -> str:
@@ -83,6 +83,9 @@ async def run_purges(
     if not await conn.fetchval(lock_sql(), schema):
         return None
     try:
+        # A purged row's ON DELETE queries are planned with the statistics of the tables that
+        # reference it: stale ones made each row's cascade scan whole indexes (quadratic).
+        await conn.execute(refresh_stale_statistics_sql(schema))
         now = now or datetime.datetime.now(datetime.UTC)
         counts: dict[str, int] = {}
         for purge in purges:
@@ -94,7 +97,7 @@ async def run_purges(
                         await conn.execute("SELECT set_config($1, $2, true)", name, value)
                     deleted = _count(await conn.execute(purge.sql, cutoff, batch_size))
                 total += deleted
-                if deleted < batch_size:
+                if deleted == 0:  # not "< batch_size": a row updated meanwhile has a new address
                     break
             counts[purge.name] = counts.get(purge.name, 0) + total
         return counts
