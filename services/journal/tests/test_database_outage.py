@@ -12,30 +12,20 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
-from daybook_devtools.embedded import EmbeddedPostgres, free_port, stop_process
+from daybook_devtools.embedded import EmbeddedPostgres, stop_process
 from daybook_devtools.testing.databases import TestDatabase, create_test_database
 from daybook_devtools.testing.tokens import TestSigner
 from daybook_journal import SCHEMA, SCRIPT_LOCATION
 from daybook_journal.app import create_app
 from daybook_journal.settings import Settings
 from daybook_journal.testing import User
-
-
-@pytest.fixture(scope="module")
-def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("outage-pg")) / "data", free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

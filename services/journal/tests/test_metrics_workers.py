@@ -78,14 +78,19 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail("journal did not get ready:\n" + log.read_text()[-2000:])
 
 
-def _health_count(url: str) -> float:
+def _metric_sum(url: str, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples with ``labels`` in one scrape (whichever worker answers)."""
     text = httpx.get(url + "/metrics", timeout=5, headers={"Connection": "close"}).text
     return sum(
         sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name == "daybook_http_requests_total" and sample.labels.get("route") == "/health"
+        if sample.name == name and labels.items() <= sample.labels.items()
     )
+
+
+def _health_count(url: str) -> float:
+    return _metric_sum(url, "daybook_http_requests_total", route="/health")
 
 
 def test_every_scrape_counts_the_requests_of_both_workers(served: str) -> None:
@@ -97,13 +102,7 @@ def test_every_scrape_counts_the_requests_of_both_workers(served: str) -> None:
 
 
 def _capacity(url: str) -> float:
-    text = httpx.get(url + "/metrics", timeout=5, headers={"Connection": "close"}).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "daybook_db_pool_capacity"
-    )
+    return _metric_sum(url, "daybook_db_pool_capacity")
 
 
 def test_the_live_gauges_of_replaced_workers_are_forgotten(

@@ -19,22 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
-from daybook_devtools.embedded import EmbeddedPostgres, free_port
+from daybook_devtools.embedded import EmbeddedPostgres
 from daybook_devtools.testing.databases import TestDatabase, create_test_database
 from daybook_devtools.testing.tokens import TestSigner
 from daybook_reminders import SCHEMA, SCRIPT_LOCATION
 
 from .test_stream import STREAM, Replica
-
-
-@pytest.fixture(scope="module")
-def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("stream-outage-pg")) / "data", free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
