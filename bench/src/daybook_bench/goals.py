@@ -9,9 +9,12 @@ the users, two connections at once; UUIDv7 ids on PostgreSQL 18) with
 ``session_replication_role = replica``, as ``pg_restore --disable-triggers`` loads data: the rows are
 consistent by construction, so the per-row trigger work (foreign-key checks, the denied-user guard,
 the audit trail) is skipped, including the triggers that keep the sessions' activities snapshots
-(journal_0018), so the snapshots are then written by the journal's own backfill
-(:func:`daybook_journal.sessions.snapshots.backfill`, what an operator runs after the migration);
-then ``VACUUM (ANALYZE)``.
+(journal_0018).  The sessions go in last (the foreign keys to them are not checked in that mode),
+each with its snapshot: the instances and values just inserted are read back per session with
+the journal's own laterals and encoded by its own function
+(:func:`daybook_journal.sessions.snapshots.snapshot_of_row`, what the backfill stores), and the
+sessions are copied in with them (``COPY``), so no backfill pass (and no second version of every
+session row) is needed; then ``VACUUM (ANALYZE)``.
 
 Then, through the gateway with each request another user's token and tree (wrk Lua, a
 ``token<TAB>path`` file): ``GET /goals/{root}/tree``, ``GET /goals/{root}/sessions?limit=20``,
@@ -37,7 +40,7 @@ import asyncpg
 from daybook_bench import cases as c
 from daybook_bench.results import CaseResult, Row, Target
 from daybook_bench.wrk import Summary, WrkResult
-from daybook_journal.sessions.snapshots import backfill
+from daybook_journal.sessions.snapshots import INSTANCES_LATERAL, VALUES_LATERAL, snapshot_of_row
 
 GOALS_PATH = "/api/v1/goals"
 FULL_USERS, FULL_SESSIONS = 2_000, 100
@@ -72,8 +75,6 @@ CREATE TEMP TABLE bench_sessions ON COMMIT DROP AS
     SELECT gen_random_uuid() AS id, r.user_id, r.id AS root_id,
            now() - (k * 365.0 / $2::int) * interval '1 day' AS started_at
     FROM bench_roots AS r, generate_series(1, $2::int) AS k;
-INSERT INTO journal.sessions (id, user_id, root_id, goal_id, title, started_at, version, created_at, updated_at)
-    SELECT id, user_id, root_id, root_id, 'Practice', started_at, 1, now(), now() FROM bench_sessions;
 CREATE TEMP TABLE bench_instances ON COMMIT DROP AS
     SELECT gen_random_uuid() AS id, s.user_id, s.root_id, s.id AS session_id, a.id AS activity_id, a.i
     FROM bench_sessions AS s JOIN bench_activities AS a ON a.root_id = s.root_id;
@@ -84,6 +85,21 @@ INSERT INTO journal.metric_values (id, user_id, root_id, instance_id, metric_id,
     SELECT gen_random_uuid(), i.user_id, i.root_id, i.id, m.id, 10 * m.k + i.i, now(), now()
     FROM bench_instances AS i JOIN bench_metrics AS m ON m.activity_id = i.activity_id
 """
+#: The sessions of some of the share's users with their instances' and values' arrays (inserted
+#: already), for their snapshots.
+SESSIONS_TO_WRITE = f"""
+SELECT ses.id, ses.user_id, ses.root_id, ses.started_at, ins.*, val.*
+FROM bench_sessions AS ses
+{INSTANCES_LATERAL.format(only="")}
+{VALUES_LATERAL}
+WHERE ses.user_id = ANY ($1::uuid[])
+"""
+SESSION_COLUMNS = (
+    "id", "user_id", "root_id", "goal_id", "title", "started_at", "version", "created_at", "updated_at",
+    "activities_json",
+)  # fmt: skip
+#: Users whose sessions are read, encoded and copied at a time (bounds the Python memory).
+USERS_PER_COPY = 100
 TABLES = ("goals", "activities", "metric_definitions", "sessions", "activity_instances", "metric_values")
 
 
@@ -93,9 +109,8 @@ SEED_CONNECTIONS = 2
 
 async def seed_goals(
     admin_dsn: str, user_ids: list[uuid.UUID], sessions_per_tree: int, connections: int = SEED_CONNECTIONS
-) -> tuple[dict[uuid.UUID, uuid.UUID], float]:
-    """One practice tree per user (see the module docstring); returns user id → root goal id, and
-    the seconds the sessions' snapshots took to backfill.
+) -> dict[uuid.UUID, uuid.UUID]:
+    """One practice tree per user (see the module docstring); returns user id → root goal id.
 
     Ids are UUIDv7 where the server has ``uuidv7()`` (PostgreSQL 18), as the services make them:
     time-ordered keys append to the primary-key and ``(id, …)`` indexes instead of landing on
@@ -115,17 +130,9 @@ async def seed_goals(
         )
         for table in TABLES:
             await conn.execute(f"VACUUM (ANALYZE) journal.{table}")
-        began = time.perf_counter()
-        pool = await asyncpg.create_pool(admin_dsn, min_size=connections, max_size=connections)
-        try:
-            await backfill(pool, workers=connections)
-        finally:
-            await pool.close()
-        await conn.execute("VACUUM (ANALYZE) journal.sessions")  # the backfill's old row versions
-        backfill_s = time.perf_counter() - began
     finally:
         await conn.close()
-    return {r["user_id"]: r["id"] for r in rows}, backfill_s
+    return {r["user_id"]: r["id"] for r in rows}
 
 
 async def _seed_share(admin_dsn: str, seed: str, user_ids: list[uuid.UUID]) -> None:
@@ -135,6 +142,17 @@ async def _seed_share(admin_dsn: str, seed: str, user_ids: list[uuid.UUID]) -> N
         async with conn.transaction():
             for statement in seed.split(";\n"):
                 await conn.execute(statement, *([user_ids] if "$1" in statement else []))
+            now = await conn.fetchval("SELECT now()")
+            for i in range(0, len(user_ids), USERS_PER_COPY):
+                rows = await conn.fetch(SESSIONS_TO_WRITE, user_ids[i : i + USERS_PER_COPY])
+                records = [
+                    (r["id"], r["user_id"], r["root_id"], r["root_id"], "Practice", r["started_at"], 1, now, now,
+                     snapshot_of_row(r))
+                    for r in rows
+                ]  # fmt: skip
+                await conn.copy_records_to_table(
+                    "sessions", schema_name="journal", columns=SESSION_COLUMNS, records=records
+                )
     finally:
         await conn.close()
 
@@ -166,7 +184,7 @@ async def case_goals(ctx: c.Context, result: CaseResult) -> None:
     sessions = QUICK_SESSIONS if quick else FULL_SESSIONS
     ctx.say(f"  seeding {len(users):,} goal trees with {len(users) * sessions * 5:,} activity instances…")
     began = time.perf_counter()
-    roots, backfill_s = await seed_goals(ctx.stack.admin_dsn, users, sessions)
+    roots = await seed_goals(ctx.stack.admin_dsn, users, sessions)
     seed_s = time.perf_counter() - began
     instances = await count_instances(ctx.stack.admin_dsn)
     tokens = ctx.stack.mint_tokens(users)
@@ -210,11 +228,6 @@ async def case_goals(ctx: c.Context, result: CaseResult) -> None:
     ]
     result.rows += [
         Row("seeding (goals, activities, sessions, instances, values)", Summary.of([seed_s]), "s"),
-        Row(
-            "… of which the sessions' activities snapshots (journal's backfill)",
-            Summary.of([backfill_s]),
-            "s",
-        ),
         Row("activity instances in the database", text=f"{instances:,}"),
         *rows.values(),
         *cpu_rows,

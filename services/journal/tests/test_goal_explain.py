@@ -10,10 +10,12 @@ row-level security is part of the plan, as in production).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event
@@ -23,6 +25,7 @@ from daybook_devtools.testing.databases import TestDatabase
 from daybook_devtools.testing.tokens import TestSigner
 from daybook_journal import SCHEMA
 from daybook_journal.db.reads import CompiledQuery, ReadPool
+from daybook_journal.sessions.snapshots import backfill
 from daybook_journal.testing import ACTIVITIES, GOALS, SESSIONS, TEMPLATES
 
 USERS, TREES_PER_USER, PER_TREE = 1000, 5, 20
@@ -136,6 +139,43 @@ def recorded() -> Iterator[list[tuple[str, Any]]]:
     event.remove(Engine, "before_cursor_execute", record)
 
 
+def _relevant(recorded: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The recorded statements that read or change the big tables."""
+    return [
+        (sql, params)
+        for sql, params in recorded
+        if any(f"{SCHEMA}.{table}" in sql for table in (*BIG_TABLES, "goal_stats"))
+        and sql.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "DELETE"))
+    ]
+
+
+async def _explain_without_seq_scans(
+    migrated: TestDatabase, user_id: uuid.UUID, statements: list[tuple[str, Any]]
+) -> list[str]:
+    """EXPLAIN each statement as the service's role bound to ``user_id``: no Seq Scan in any plan
+    (the control: a filter no index serves is one); the statements checked."""
+    checked: list[str] = []
+    conn = await migrated.connect_as(SCHEMA)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.user_id', $1, true)", str(user_id))
+            for sql, params in statements:
+                args = list(params.values()) if isinstance(params, dict) else list(params or ())
+                async with conn.transaction():  # each EXPLAIN of a change runs nothing (no ANALYZE)
+                    plan = json.loads(await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args))[0]["Plan"]
+                scans = _scans(plan)
+                assert not [s for s in scans if s.startswith("Seq Scan")], (sql, scans)
+                checked.append(sql)
+            # The check itself can fail: a filter no index serves is a Seq Scan.
+            control = await conn.fetchval(
+                f"EXPLAIN (FORMAT JSON) SELECT id FROM {SCHEMA}.goals WHERE title = 'x'"
+            )
+            assert "Seq Scan on goals" in _scans(json.loads(control)[0]["Plan"])
+    finally:
+        await conn.close()
+    return checked
+
+
 def _scans(plan: dict[str, Any]) -> list[str]:
     found = [f"{plan['Node Type']} on {plan.get('Relation Name', '-')}"]
     for child in plan.get("Plans", []):
@@ -184,32 +224,9 @@ async def test_goal_endpoints_use_indexes(
     for method, path, body, params in requests:
         r = await api.request(method, path, json=body, params=params, headers=headers)
         assert r.status_code < 300, (method, path, r.text)
-    statements = [
-        (sql, params)
-        for sql, params in recorded
-        if any(f"{SCHEMA}.{table}" in sql for table in (*BIG_TABLES, "goal_stats"))
-        and sql.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "DELETE"))
-    ]
+    statements = _relevant(recorded)
     assert len(statements) >= len(requests)
-    checked: list[str] = []
-    conn = await migrated.connect_as(SCHEMA)
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT set_config('app.user_id', $1, true)", str(big["user_id"]))
-            for sql, params in statements:
-                args = list(params.values()) if isinstance(params, dict) else list(params or ())
-                async with conn.transaction():  # each EXPLAIN of a change runs nothing (no ANALYZE)
-                    plan = json.loads(await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args))[0]["Plan"]
-                scans = _scans(plan)
-                assert not [s for s in scans if s.startswith("Seq Scan")], (sql, scans)
-                checked.append(sql)
-            # The check itself can fail: a filter no index serves is a Seq Scan.
-            control = await conn.fetchval(
-                f"EXPLAIN (FORMAT JSON) SELECT id FROM {SCHEMA}.goals WHERE title = 'x'"
-            )
-            assert "Seq Scan on goals" in _scans(json.loads(control)[0]["Plan"])
-    finally:
-        await conn.close()
+    checked = await _explain_without_seq_scans(migrated, big["user_id"], statements)
     assert any("goal_stats" in sql for sql in checked) and any("activity_instances" in sql for sql in checked)
     # The check itself can fail: a filter no index serves is planned as a Seq Scan.
     admin = await migrated.admin_connect()
@@ -220,3 +237,43 @@ async def test_goal_endpoints_use_indexes(
     finally:
         await admin.close()
     assert "Seq Scan on goals" in _scans(json.loads(control)[0]["Plan"])
+
+
+async def test_session_reads_use_indexes_with_snapshots(
+    api: AsyncTestClient,
+    big: dict[str, Any],
+    signer: TestSigner,
+    migrated: TestDatabase,
+    recorded: list[tuple[str, Any]],
+) -> None:
+    """The seed's sessions have no snapshot (the pages aggregate them all); with every snapshot
+    written, as after the backfill and in production, the pages and ``GET /sessions/{id}`` are
+    planned on indexes too (the instances' laterals run for no row)."""
+    pool = await asyncpg.create_pool(migrated.admin_dsn(), min_size=2, max_size=2)
+    try:
+        await backfill(pool, workers=2)
+    finally:
+        await pool.close()
+    admin = await migrated.admin_connect()
+    try:
+        await admin.execute(f"VACUUM (ANALYZE) {SCHEMA}.sessions")
+        assert (
+            await admin.fetchval(f"SELECT count(*) FROM {SCHEMA}.sessions WHERE activities_json IS NULL") == 0
+        )
+    finally:
+        await admin.close()
+    headers = signer.headers(big["user_id"], ttl=3600)
+    root = big["root_id"]
+    for path in (
+        f"{GOALS}/{root}/sessions",
+        f"{GOALS}/{root}/sessions/trash",
+        f"{SESSIONS}/{big['session_id']}",
+    ):
+        r = await api.get(path, headers=headers)
+        assert r.status_code == 200, (path, r.text)
+    statements = _relevant(recorded)
+    # the page and the trash (one statement each), the session and its goal ids, no instance read
+    assert len(statements) == 4, [sql for sql, _ in statements]
+    assert not any("FROM journal.activity_instances" in sql for sql, _ in statements[2:])
+    checked = await _explain_without_seq_scans(migrated, big["user_id"], statements)
+    assert sum("activities_json IS NULL" in sql for sql in checked) == 2

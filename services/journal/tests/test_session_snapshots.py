@@ -1,5 +1,7 @@
 """Sessions' stored ``activities`` snapshots (journal_0018) never change what the API answers.
 
+(The pages and ``GET /sessions/{id}``, which both answer from the snapshot when there is one.)
+
 After every kind of write — instances added, patched, deleted; timers; values replaced; a
 session from a template; a goal moved into another tree (``root_id`` cascades); SQL outside the
 service (a value changed, a split definition deleted with its values) — the sessions page and
@@ -21,6 +23,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from daybook_bench import goals as bench_goals
 from daybook_common.db import plain_url
 from daybook_devtools.testing.databases import TestDatabase
 from daybook_journal import SCHEMA
@@ -60,9 +63,18 @@ class Pages:
         self.api, self.slow_api, self.admin, self.pool, self.user = api, slow_api, admin, pool, user
 
     async def _bytes(self, root_id: str) -> list[bytes]:
-        """The pages' bodies: the live page whole and in pages of 2, and the trash, from both apps."""
+        """The pages' bodies: the live page whole and in pages of 2, and the trash, from both apps;
+        and each of the tree's live sessions alone (``GET /sessions/{id}``: body and ETag)."""
         got: list[bytes] = []
+        live = await self.admin.fetch(
+            f"SELECT id FROM {SCHEMA}.sessions WHERE root_id = $1 AND deleted_at IS NULL ORDER BY id",
+            uuid.UUID(root_id),
+        )
         for client in (self.api, self.slow_api):
+            for row in live:
+                r = await client.get(f"{SESSIONS}/{row['id']}", headers=self.user.headers)
+                assert r.status_code == 200, r.text
+                got += [r.content, r.headers["etag"].encode()]
             for path in ("sessions?limit=50", "sessions/trash?limit=50"):
                 r = await client.get(f"{GOALS}/{root_id}/{path}", headers=self.user.headers)
                 assert r.status_code == 200, r.text
@@ -253,3 +265,27 @@ async def test_writing_the_snapshot_adds_no_audit_row(
             f"SELECT activities_json FROM {SCHEMA}.sessions WHERE id = $1", uuid.UUID(session["id"])
         )
     ) is not None
+
+
+async def test_bench_seeder_stores_the_snapshots_the_service_would(
+    api: AsyncTestClient,
+    slow_api: AsyncTestClient,
+    admin: asyncpg.Connection,
+    journal_pool: asyncpg.Pool,
+    migrated: TestDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+    alice: User,
+    bob: User,
+) -> None:
+    """Case 8's seeder writes each session's snapshot as it inserts it (no backfill): the pages
+    with them are the bytes of the aggregation fallback's and of the backfill's."""
+    monkeypatch.setattr(bench_goals, "USERS_PER_COPY", 1)  # several reads and copies per share
+    roots = await bench_goals.seed_goals(migrated.admin_dsn(), [alice.id, bob.id], 4, connections=1)
+    stored = await admin.fetch(
+        f"SELECT activities_json FROM {SCHEMA}.sessions WHERE user_id = ANY ($1::uuid[])", [alice.id, bob.id]
+    )
+    assert len(stored) == 8
+    assert all(r["activities_json"] is not None and r["activities_json"] != "[]" for r in stored)
+    for user in (alice, bob):
+        pages = Pages(api, slow_api, admin, journal_pool, user)
+        await pages.check(str(roots[user.id]), fresh=set(await pages.snapshots()))

@@ -32,6 +32,7 @@ from daybook_journal.db.rows import AnySelect, SaRow, struct_from_row
 from daybook_journal.goals.services import GoalService, goals, require_in_tree, tree_row_insert
 from daybook_journal.lifecycle import lock_live, lock_trashed, new_version
 from daybook_journal.sessions import schemas as s
+from daybook_journal.sessions.reads import PageSession
 from daybook_journal.sessions.snapshots import encode_activities
 from daybook_journal.templates.services import template_steps, templates
 
@@ -40,7 +41,7 @@ instances = cast(sa.Table, gm.ActivityInstance.__table__)
 values_ = cast(sa.Table, gm.MetricValue.__table__)
 session_goals = gm.session_goals
 S, IN, V = sessions.c, instances.c, values_.c
-#: A session's own columns (not its snapshot: written here, read by the page only).
+#: A session's own columns (not its snapshot: written here, read by :meth:`SessionService.get` and the page).
 SESSION_COLUMNS = [c for c in sessions.c if c.name != "activities_json"]
 
 CONSTRAINTS: dict[str, DomainError] = {
@@ -126,11 +127,38 @@ class SessionService:
             S.id == session_id, S.user_id == self.db.user_id, S.deleted_at.is_(None)
         )
 
-    async def get(self, session_id: uuid.UUID) -> tuple[s.Session, int]:
+    async def _get_shaped(self, session_id: uuid.UUID) -> tuple[s.Session, int]:
+        """The session with its instances read and shaped (whatever its snapshot)."""
         row = (await self.db.session.execute(self._live(session_id))).first()
         if row is None:
             raise NotFound("Session not found")
         return (await self._shape([row]))[0], row.version
+
+    async def get(self, session_id: uuid.UUID) -> tuple[s.Session, int]:
+        """The session as the API renders it: its ``activities`` are its stored snapshot when it
+        has one (a :class:`~daybook_journal.sessions.reads.PageSession`: the same bytes, one
+        statement fewer, no instance or value read), else read and shaped."""
+        row = (
+            await self.db.session.execute(
+                sa.select(*SESSION_COLUMNS, S.activities_json).where(
+                    S.id == session_id, S.user_id == self.db.user_id, S.deleted_at.is_(None)
+                )
+            )
+        ).first()
+        if row is None:
+            raise NotFound("Session not found")
+        if row.activities_json is None:
+            return (await self._shape([row]))[0], row.version
+        c = session_goals.c
+        goal_ids = await self.db.session.execute(
+            sa.select(c.goal_id)
+            .where(c.session_id == session_id, c.user_id == self.db.user_id)
+            .order_by(c.goal_id)
+        )
+        session = struct_from_row(
+            PageSession, row, goal_ids=list(goal_ids.scalars()), activities=msgspec.Raw(row.activities_json)
+        )
+        return cast(s.Session, session), row.version
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -206,7 +234,7 @@ class SessionService:
             if rows:
                 await self.db.session.execute(sa.insert(instances), rows)
                 # Their trigger set the snapshot to NULL; the first version stays the first.
-                session, version = await self.get(session_id)
+                session, version = await self._get_shaped(session_id)
                 await self.db.session.execute(
                     sa.update(sessions)
                     .where(S.id == session_id, S.user_id == self.db.user_id)

@@ -11,10 +11,11 @@ sessions page embeds it as is (``msgspec.Raw``: no decode, no encode, the same b
   and under the session's row lock.
 - **Reads**: the page statement aggregates instances and values only for rows whose snapshot is
   NULL (:data:`INSTANCES_LATERAL`, :data:`VALUES_LATERAL`, :func:`instances_from_arrays`).
-- **Existing rows**: :func:`backfill` (``daybook-journal backfill-session-snapshots``; the bench's
-  seeder too) fills NULL snapshots in batches, each batch in one transaction that locks its
-  sessions (``FOR NO KEY UPDATE``, which the triggers' UPDATE waits for), so a concurrent write
-  either commits before the batch reads or NULLs the snapshot again after it.
+- **Existing rows**: :func:`backfill` (``daybook-journal backfill-session-snapshots``) fills NULL
+  snapshots in batches, each batch in one transaction that locks its sessions (``FOR NO KEY
+  UPDATE``, which the triggers' UPDATE waits for), so a concurrent write either commits before
+  the batch reads or NULLs the snapshot again after it.  The bench's seeder inserts its sessions
+  with theirs (:func:`snapshot_of_row` of the same laterals), so it needs no backfill.
 """
 
 from __future__ import annotations
@@ -105,6 +106,12 @@ def encode_activities(instances: list[s.Instance]) -> str:
     return _encode(instances).decode()
 
 
+def snapshot_of_row(row: Record) -> str:
+    """The snapshot of a row with the session's ``id`` and ``root_id`` and :data:`INSTANCES_LATERAL`'s
+    and :data:`VALUES_LATERAL`'s arrays (the backfill's rows; the bench's seeder's)."""
+    return encode_activities(instances_from_arrays(row, row["id"], row["root_id"]))
+
+
 _BATCH = f"""
 SELECT ses.id, ses.root_id, ins.*, val.*
 FROM (
@@ -157,9 +164,7 @@ async def _backfill_range(pool: asyncpg.Pool, batch_size: int, after: uuid.UUID,
             if not rows:
                 return written
             ids = [row["id"] for row in rows]
-            snapshots = [
-                encode_activities(instances_from_arrays(row, row["id"], row["root_id"])) for row in rows
-            ]
+            snapshots = [snapshot_of_row(row) for row in rows]
             status = await conn.execute(_STORE, ids, snapshots)
         written += int(status.rsplit(" ", 1)[-1])
         after = ids[-1]
