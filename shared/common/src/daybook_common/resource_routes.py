@@ -135,6 +135,10 @@ def _service(resource: Resource) -> inspect.Parameter:
     return param(resource.service, resource.service_type)
 
 
+def _parent(parent: str | None) -> list[inspect.Parameter]:
+    return [] if parent is None else [param(parent, uuid.UUID)]
+
+
 def get_route(
     resource: Resource, *, parent: str | None = None, method: str = "get", **options: Any
 ) -> HTTPRouteHandler:
@@ -151,7 +155,7 @@ def get_route(
         return read_response(item, version, kwargs["if_none_match"])
 
     params = [
-        *([] if parent is None else [param(parent, uuid.UUID)]),
+        *_parent(parent),
         *_identity(resource),
         _service(resource),
         param("if_none_match", IfNoneMatchHeader, None),
@@ -160,17 +164,21 @@ def get_route(
     return get(resource.item_path, **_named("Get", resource, options))(handler)
 
 
-def update_route(resource: Resource, *, method: str = "update", **options: Any) -> HTTPRouteHandler:
+def update_route(
+    resource: Resource, *, parent: str | None = None, method: str = "update", **options: Any
+) -> HTTPRouteHandler:
     """``PATCH`` one item under ``If-Match``: the changed item with its new ETag (the service's
-    ``method``)."""
+    ``method``; given ``parent``'s id first, as :func:`get_route`)."""
 
     async def run(**kwargs: Any) -> Response[bytes]:
+        parents = () if parent is None else (kwargs[parent],)
         item, version = await getattr(kwargs[resource.service], method)(
-            kwargs[resource.id_name], kwargs["data"], expected_version(kwargs["if_match"])
+            *parents, kwargs[resource.id_name], kwargs["data"], expected_version(kwargs["if_match"])
         )
         return json_response(item, version=version)
 
     params = [
+        *_parent(parent),
         *_identity(resource),
         param("data", resource.update_schema),
         _service(resource),
@@ -180,14 +188,23 @@ def update_route(resource: Resource, *, method: str = "update", **options: Any) 
     return patch(resource.item_path, **_named("Update", resource, options))(handler)
 
 
-def delete_route(resource: Resource, *, method: str = "delete", **options: Any) -> HTTPRouteHandler:
-    """``DELETE`` one item under ``If-Match`` (204; the service's ``method``)."""
+def delete_route(
+    resource: Resource, *, parent: str | None = None, method: str = "delete", **options: Any
+) -> HTTPRouteHandler:
+    """``DELETE`` one item under ``If-Match`` (204; the service's ``method``, given ``parent``'s
+    id first)."""
 
     async def run(**kwargs: Any) -> None:
+        parents = () if parent is None else (kwargs[parent],)
         remove = getattr(kwargs[resource.service], method)
-        await remove(kwargs[resource.id_name], expected_version(kwargs["if_match"]))
+        await remove(*parents, kwargs[resource.id_name], expected_version(kwargs["if_match"]))
 
-    params = [*_identity(resource), _service(resource), param("if_match", IfMatchHeader, None)]
+    params = [
+        *_parent(parent),
+        *_identity(resource),
+        _service(resource),
+        param("if_match", IfMatchHeader, None),
+    ]
     options = _named("Delete", resource, options)
     return delete(resource.item_path, **options)(route_method(f"delete_{resource.noun}", params, None, run))
 
@@ -254,7 +271,7 @@ def create_route(
 
     params = [
         param("request", Request[Any, Any, Any]),
-        *([] if parent is None else [param(parent, uuid.UUID)]),
+        *_parent(parent),
         param("data", resource.create_schema),
         _service(resource),
         param("idempotency", IdempotencyKeys),

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import sqlalchemy as sa
-from litestar import Controller, Response, delete, patch, post
+from litestar import Controller
 from litestar.handlers import HTTPRouteHandler
 
 from daybook_common import resource_routes as routes
 from daybook_journal.activities import schemas as s
-from daybook_journal.activities.services import ActivityService, metrics, splits
+from daybook_journal.activities.services import ActivityService
 from daybook_journal.goals.controllers import GOALS
 
 ACTIVITIES = "/api/v1/activities"
@@ -33,60 +31,35 @@ GROUP = routes.Resource(
 
 
 def _part_routes(
-    noun: str, table: sa.Table, schema: type[Any], create: type[Any], update: type[Any], summary: str
-) -> tuple[HTTPRouteHandler, HTTPRouteHandler, HTTPRouteHandler]:
-    """Add, update and delete of one kind of an activity's parts (metric or split definitions),
-    at ``/{activity_id}/{noun}s[/{noun_id}]``; the handlers are ``add_{noun}`` and so on. Its get
-    is :func:`_part_get` (``resource_routes.get_route``)."""
+    noun: str, schema: type[Any], create: type[Any], update: type[Any], summary: str
+) -> tuple[HTTPRouteHandler, ...]:
+    """Create, get, update and delete of one kind of an activity's parts (metric or split
+    definitions) at ``/{activity_id}/{noun}s[/{noun_id}]``, as every item's
+    (:mod:`daybook_common.resource_routes`): ETag on each answer, ``If-Match`` on PATCH and
+    DELETE (the definition's own version), ``Idempotency-Key`` on the create. The service's
+    methods are ``add_{noun}``, ``get_{noun}``, ``update_{noun}`` and ``delete_{noun}``."""
     collection = f"/{{activity_id:uuid}}/{noun}s"
-    item, part_id = f"{collection}/{{{noun}_id:uuid}}", f"{noun}_id"
-    activity, service = (
-        routes.param("activity_id", uuid.UUID),
-        routes.param("activity_service", ActivityService),
-    )
-
-    async def add(activity_id: uuid.UUID, data: Any, activity_service: ActivityService) -> Response[Any]:
-        part, new_id = await getattr(activity_service, f"add_{noun}")(activity_id, data)
-        return Response(
-            part, status_code=201, headers={"Location": f"{ACTIVITIES}/{activity_id}/{noun}s/{new_id}"}
-        )
-
-    async def change(
-        activity_id: uuid.UUID, data: Any, activity_service: ActivityService, **ids: uuid.UUID
-    ) -> Any:
-        return await activity_service.update_part(table, activity_id, ids[part_id], data)
-
-    async def remove(activity_id: uuid.UUID, activity_service: ActivityService, **ids: uuid.UUID) -> None:
-        await activity_service.delete_part(table, activity_id, ids[part_id])
-
-    title = noun.capitalize()
-    ident = routes.param(part_id, uuid.UUID)
-    return (
-        post(collection, operation_id=f"Create{title}", summary=summary)(
-            routes.route_method(
-                f"add_{noun}",
-                [activity, routes.param("data", create), service],
-                routes.parametrised(Response, schema),
-                add,
-            )
-        ),
-        patch(item, operation_id=f"Update{title}")(
-            routes.route_method(
-                f"update_{noun}", [activity, ident, routes.param("data", update), service], schema, change
-            )
-        ),
-        delete(item, operation_id=f"Delete{title}")(
-            routes.route_method(f"delete_{noun}", [activity, ident, service], None, remove)
-        ),
-    )
-
-
-def _part_get(noun: str, schema: type[Any], summary: str) -> HTTPRouteHandler:
-    """``GET /{activity_id}/{noun}s/{noun_id}``: one live definition of a live activity, with its ETag."""
     part = routes.Resource(
-        noun, "activity_service", ActivityService, schema, prefix=f"/{{activity_id:uuid}}/{noun}s"
+        noun, "activity_service", ActivityService, schema, create, update, prefix=collection
     )
-    return routes.get_route(part, parent="activity_id", method=f"get_{noun}", summary=summary)
+    return (
+        routes.create_route(
+            part,
+            ACTIVITIES + f"/{{activity_id}}/{noun}s/{{id}}",
+            path=collection,
+            parent="activity_id",
+            method=f"add_{noun}",
+            summary=summary,
+        ),
+        routes.get_route(
+            part,
+            parent="activity_id",
+            method=f"get_{noun}",
+            summary=f"One live {noun} definition of a live activity",
+        ),
+        routes.update_route(part, parent="activity_id", method=f"update_{noun}"),
+        routes.delete_route(part, parent="activity_id", method=f"delete_{noun}"),
+    )
 
 
 class TreeActivityController(Controller):
@@ -143,14 +116,12 @@ class ActivityController(Controller):
         ACTIVITY, get="One activity with its metrics and splits", delete="Soft-delete an activity"
     )
 
-    add_metric, update_metric, delete_metric = _part_routes(
-        "metric", metrics, s.Metric, s.MetricCreate, s.MetricUpdate, "Add a metric definition"
+    add_metric, get_metric, update_metric, delete_metric = _part_routes(
+        "metric", s.Metric, s.MetricCreate, s.MetricUpdate, "Add a metric definition"
     )
-    get_metric = _part_get("metric", s.Metric, "One live metric definition of a live activity")
-    add_split, update_split, delete_split = _part_routes(
-        "split", splits, s.Split, s.SplitCreate, s.SplitUpdate, "Add a split definition"
+    add_split, get_split, update_split, delete_split = _part_routes(
+        "split", s.Split, s.SplitCreate, s.SplitUpdate, "Add a split definition"
     )
-    get_split = _part_get("split", s.Split, "One live split definition of a live activity")
 
 
 class ActivityGroupController(Controller):

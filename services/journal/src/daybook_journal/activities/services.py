@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -45,9 +45,6 @@ CONSTRAINTS: dict[str, DomainError] = {
     # The group was deleted while the activity naming it was being written.
     "fk_activities_group_id_activity_groups": Invalid("group_id", "no such group in this goal tree"),
 }
-
-
-Part = TypeVar("Part", bound=s.Metric | s.Split)
 
 
 async def execute(db: UserDb, stmt: sa.Executable) -> sa.Result[*tuple[Any, ...]]:
@@ -358,19 +355,21 @@ class ActivityService:
 
     # -- metric and split definitions ---------------------------------------------------------
 
-    async def add_metric(self, activity_id: uuid.UUID, data: s.MetricCreate) -> tuple[s.Metric, uuid.UUID]:
+    async def add_metric(self, activity_id: uuid.UUID, data: s.MetricCreate) -> tuple[s.Metric, int]:
         current = await self.lock(activity_id)
         part_id = await self._insert_part(
             metrics, activity_id, current.root_id, data.name, data.sort_order, unit=data.unit
         )
         await self._touch(activity_id)
-        return await self._part(metrics, activity_id, part_id, _metric), part_id
+        row = await self._part_row(metrics, activity_id, part_id)
+        return _metric(row), row.version
 
-    async def add_split(self, activity_id: uuid.UUID, data: s.SplitCreate) -> tuple[s.Split, uuid.UUID]:
+    async def add_split(self, activity_id: uuid.UUID, data: s.SplitCreate) -> tuple[s.Split, int]:
         current = await self.lock(activity_id)
         part_id = await self._insert_part(splits, activity_id, current.root_id, data.name, data.sort_order)
         await self._touch(activity_id)
-        return await self._part(splits, activity_id, part_id, _split), part_id
+        row = await self._part_row(splits, activity_id, part_id)
+        return _split(row), row.version
 
     async def _part_row(self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID) -> SaRow:
         c = table.c
@@ -388,11 +387,6 @@ class ActivityService:
             raise NotFound("Metric not found" if table is metrics else "Split not found")
         return row
 
-    async def _part(
-        self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID, make: Callable[[SaRow], Part]
-    ) -> Part:
-        return make(await self._part_row(table, activity_id, part_id))
-
     async def _live_part(self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID) -> SaRow:
         """A live definition of a live activity of the caller's (``404`` otherwise, also when the
         activity is in the trash)."""
@@ -408,42 +402,63 @@ class ActivityService:
         row = await self._live_part(splits, activity_id, split_id)
         return _split(row), row.version
 
-    async def update_part(
+    async def update_metric(
+        self, activity_id: uuid.UUID, metric_id: uuid.UUID, data: s.MetricUpdate, expected: ExpectedVersion
+    ) -> tuple[s.Metric, int]:
+        row = await self._update_part(metrics, activity_id, metric_id, data, expected)
+        return _metric(row), row.version
+
+    async def update_split(
+        self, activity_id: uuid.UUID, split_id: uuid.UUID, data: s.SplitUpdate, expected: ExpectedVersion
+    ) -> tuple[s.Split, int]:
+        row = await self._update_part(splits, activity_id, split_id, data, expected)
+        return _split(row), row.version
+
+    async def _locked_part(
+        self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID, expected: ExpectedVersion
+    ) -> SaRow:
+        """The live definition, its activity locked (so its version check is race-safe): ``404``,
+        ``412`` when ``If-Match`` names another version of the definition (its own, not the
+        activity's), or the row."""
+        await self.lock(activity_id)
+        row = await self._part_row(table, activity_id, part_id)
+        check_version(row.version, expected)
+        return row
+
+    async def _update_part(
         self,
         table: sa.Table,
         activity_id: uuid.UUID,
         part_id: uuid.UUID,
         data: s.MetricUpdate | s.SplitUpdate,
-    ) -> s.Metric | s.Split:
-        await self.lock(activity_id)
-        make: Callable[[SaRow], s.Metric | s.Split] = _metric if table is metrics else _split
-        await self._part(table, activity_id, part_id, make)
+        expected: ExpectedVersion,
+    ) -> SaRow:
+        await self._locked_part(table, activity_id, part_id, expected)
         values = {
             name: getattr(data, name)
             for name in ("name", "unit", "sort_order")
             if getattr(data, name, msgspec.UNSET) is not msgspec.UNSET
         }
         if values:
-            c = table.c
-            await execute(
-                self.db,
-                sa.update(table)
-                .where(c.id == part_id, c.user_id == self.db.user_id)
-                .values(**values, version=c.version + 1, updated_at=utcnow()),
-            )
+            await execute(self.db, new_version(self.db, table, part_id, **values))
             await self._touch(activity_id)
-        return await self._part(table, activity_id, part_id, make)
+        return await self._part_row(table, activity_id, part_id)
 
-    async def delete_part(self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID) -> None:
+    async def delete_metric(
+        self, activity_id: uuid.UUID, metric_id: uuid.UUID, expected: ExpectedVersion
+    ) -> None:
+        await self._delete_part(metrics, activity_id, metric_id, expected)
+
+    async def delete_split(
+        self, activity_id: uuid.UUID, split_id: uuid.UUID, expected: ExpectedVersion
+    ) -> None:
+        await self._delete_part(splits, activity_id, split_id, expected)
+
+    async def _delete_part(
+        self, table: sa.Table, activity_id: uuid.UUID, part_id: uuid.UUID, expected: ExpectedVersion
+    ) -> None:
         """Soft delete: recorded values keep their definition, new ones cannot use it."""
-        await self.lock(activity_id)
-        make: Callable[[SaRow], s.Metric | s.Split] = _metric if table is metrics else _split
-        await self._part(table, activity_id, part_id, make)
-        c = table.c
+        await self._locked_part(table, activity_id, part_id, expected)
         now = utcnow()
-        await self.db.session.execute(
-            sa.update(table)
-            .where(c.id == part_id, c.user_id == self.db.user_id)
-            .values(deleted_at=now, version=c.version + 1, updated_at=now)
-        )
+        await self.db.session.execute(new_version(self.db, table, part_id, deleted_at=now, updated_at=now))
         await self._touch(activity_id)

@@ -7,10 +7,11 @@ import functools
 import uuid
 from typing import Annotated, cast
 
-from litestar import Controller, Response, delete, get, patch, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.params import Parameter
 
 from daybook_common import resource_routes as routes
+from daybook_common.http import json_response
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.goals.controllers import GOALS
 from daybook_journal.sessions import schemas as s
@@ -30,6 +31,8 @@ INSTANCE_ITEM = routes.Resource(
     "session_service",
     SessionService,
     s.Instance,
+    s.InstanceCreate,
+    s.InstanceUpdate,
     prefix="/{session_id:uuid}/activities",
     title="ActivityInstance",
 )
@@ -89,52 +92,43 @@ class SessionController(Controller):
         SESSION, get="A session with its activities and values", delete="Soft-delete a session"
     )
 
-    @post(
-        "/{session_id:uuid}/activities",
-        operation_id="CreateActivityInstance",
+    add_instance = routes.create_route(
+        INSTANCE_ITEM,
+        SESSIONS + "/{session_id}/activities/{id}",
+        path="/{session_id:uuid}/activities",
+        parent="session_id",
+        method="add_instance",
         summary="Add an activity instance",
     )
-    async def add_instance(
-        self, session_id: uuid.UUID, data: s.InstanceCreate, session_service: SessionService
-    ) -> Response[s.Instance]:
-        instance = await session_service.add_instance(session_id, data)
-        location = f"{SESSIONS}/{session_id}/activities/{instance.id}"
-        return Response(instance, status_code=201, headers={"Location": location})
-
     get_instance = routes.get_route(
         INSTANCE_ITEM,
         parent="session_id",
         method="get_instance",
         summary="One activity instance of a live session, with its values",
     )
+    update_instance = routes.update_route(INSTANCE_ITEM, parent="session_id", method="update_instance")
+    delete_instance = routes.delete_route(
+        INSTANCE_ITEM,
+        parent="session_id",
+        method="delete_instance",
+        summary="Delete an instance and its values",
+    )
 
-    @patch(INSTANCE, operation_id="UpdateActivityInstance")
-    async def update_instance(
-        self,
-        session_id: uuid.UUID,
-        instance_id: uuid.UUID,
-        data: s.InstanceUpdate,
-        session_service: SessionService,
-    ) -> s.Instance:
-        return await session_service.update_instance(session_id, instance_id, data)
-
-    @delete(INSTANCE, operation_id="DeleteActivityInstance", summary="Delete an instance and its values")
-    async def delete_instance(
-        self, session_id: uuid.UUID, instance_id: uuid.UUID, session_service: SessionService
-    ) -> None:
-        await session_service.delete_instance(session_id, instance_id)
-
+    # The timer and the values answer the changed instance with its new ETag (no If-Match:
+    # a timer refuses a wrong state with 409, and PUT replaces every value).
     @post(INSTANCE + "/start", operation_id="StartActivityTimer", status_code=200, summary="409 if running")
     async def start_timer(
         self, session_id: uuid.UUID, instance_id: uuid.UUID, session_service: SessionService
-    ) -> s.Instance:
-        return await session_service.start(session_id, instance_id)
+    ) -> Response[s.Instance]:
+        instance, version = await session_service.start(session_id, instance_id)
+        return cast(Response[s.Instance], json_response(instance, version=version))
 
     @post(INSTANCE + "/stop", operation_id="StopActivityTimer", status_code=200, summary="409 if not running")
     async def stop_timer(
         self, session_id: uuid.UUID, instance_id: uuid.UUID, session_service: SessionService
-    ) -> s.Instance:
-        return await session_service.stop(session_id, instance_id)
+    ) -> Response[s.Instance]:
+        instance, version = await session_service.stop(session_id, instance_id)
+        return cast(Response[s.Instance], json_response(instance, version=version))
 
     @put(INSTANCE + "/metrics", operation_id="ReplaceMetricValues", summary="Replace the instance's values")
     async def replace_values(
@@ -143,5 +137,6 @@ class SessionController(Controller):
         instance_id: uuid.UUID,
         data: s.MetricValuesIn,
         session_service: SessionService,
-    ) -> s.Instance:
-        return await session_service.replace_values(session_id, instance_id, data)
+    ) -> Response[s.Instance]:
+        instance, version = await session_service.replace_values(session_id, instance_id, data)
+        return cast(Response[s.Instance], json_response(instance, version=version))

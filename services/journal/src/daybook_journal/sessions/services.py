@@ -22,7 +22,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound
+from daybook_common.errors import Conflict, DomainError, ExpectedVersion, Invalid, NotFound, check_version
 from daybook_common.rls import UserDb
 from daybook_journal.activities.services import activities, metrics, splits
 from daybook_journal.db import goal_models as gm
@@ -390,7 +390,7 @@ class SessionService:
                 ],
             )
 
-    async def add_instance(self, session_id: uuid.UUID, data: s.InstanceCreate) -> s.Instance:
+    async def add_instance(self, session_id: uuid.UUID, data: s.InstanceCreate) -> tuple[s.Instance, int]:
         session = await self._lock(session_id)
         if data.activity_id not in await self._live_activities(session.root_id, [data.activity_id]):
             raise Invalid("activity_id", "no such live activity in this session's goal tree")
@@ -419,9 +419,14 @@ class SessionService:
             ),
         )
         await self._write_values(_Ref(instance_id, session.root_id), items, replace=False)
-        return await self._instance(session_id, instance_id)
+        return await self._instance(session_id, instance_id), 1
 
-    async def _lock_instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> SaRow:
+    async def _lock_instance(
+        self, session_id: uuid.UUID, instance_id: uuid.UUID, expected: ExpectedVersion = None
+    ) -> SaRow:
+        """The instance, its session locked (so changes to one session run one at a time and the
+        version check is race-safe): ``404``, ``412`` when ``If-Match`` names another version of
+        the instance (its own, not the session's), or the row."""
         await self._lock(session_id)
         row = (
             await self.db.session.execute(
@@ -432,23 +437,31 @@ class SessionService:
         ).first()
         if row is None:
             raise NotFound("Activity instance not found")
+        check_version(row.version, expected)
         return row
 
     async def _change_instance(
         self, session_id: uuid.UUID, instance_id: uuid.UUID, **changes: Any
-    ) -> s.Instance:
-        await _execute(
+    ) -> tuple[s.Instance, int]:
+        """Write ``changes`` as the instance's next version: the instance and that version."""
+        changed = await _execute(
             self.db,
             sa.update(instances)
             .where(IN.id == instance_id, IN.user_id == self.db.user_id)
-            .values(**changes, version=IN.version + 1, updated_at=utcnow()),
+            .values(**changes, version=IN.version + 1, updated_at=utcnow())
+            .returning(IN.version),
         )
-        return await self._instance(session_id, instance_id)
+        version = int(changed.scalar_one())
+        return await self._instance(session_id, instance_id), version
 
     async def update_instance(
-        self, session_id: uuid.UUID, instance_id: uuid.UUID, data: s.InstanceUpdate
-    ) -> s.Instance:
-        current = await self._lock_instance(session_id, instance_id)
+        self,
+        session_id: uuid.UUID,
+        instance_id: uuid.UUID,
+        data: s.InstanceUpdate,
+        expected_version: ExpectedVersion,
+    ) -> tuple[s.Instance, int]:
+        current = await self._lock_instance(session_id, instance_id, expected_version)
         changes: dict[str, Any] = {}
         for name in ("time_start", "time_stop"):
             value = getattr(data, name)
@@ -465,14 +478,16 @@ class SessionService:
                 changes["duration_seconds"] = _seconds(start, stop)
         return await self._change_instance(session_id, instance_id, **changes)
 
-    async def delete_instance(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> None:
-        await self._lock_instance(session_id, instance_id)
+    async def delete_instance(
+        self, session_id: uuid.UUID, instance_id: uuid.UUID, expected_version: ExpectedVersion
+    ) -> None:
+        await self._lock_instance(session_id, instance_id, expected_version)
         await self.db.session.execute(
             sa.delete(instances).where(IN.id == instance_id, IN.user_id == self.db.user_id)
         )
         await self._instances_changed(session_id)
 
-    async def start(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> s.Instance:
+    async def start(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> tuple[s.Instance, int]:
         """Start the timer now (a stopped instance starts over); ``409`` if it is running."""
         current = await self._lock_instance(session_id, instance_id)
         if current.time_start is not None and current.time_stop is None:
@@ -481,7 +496,7 @@ class SessionService:
             session_id, instance_id, time_start=utcnow(), time_stop=None, duration_seconds=None
         )
 
-    async def stop(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> s.Instance:
+    async def stop(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> tuple[s.Instance, int]:
         """Stop the timer now and record the duration; ``409`` if it is not running."""
         current = await self._lock_instance(session_id, instance_id)
         if current.time_start is None or current.time_stop is not None:
@@ -493,7 +508,7 @@ class SessionService:
 
     async def replace_values(
         self, session_id: uuid.UUID, instance_id: uuid.UUID, items: Sequence[s.MetricValueIn]
-    ) -> s.Instance:
+    ) -> tuple[s.Instance, int]:
         current = await self._lock_instance(session_id, instance_id)
         checked = await self._checked_values(current.activity_id, items)
         await self._write_values(current, checked, replace=True)
