@@ -59,12 +59,15 @@ class Up:
         return "".join(self.lines)
 
     def wait_ready(self, url: str) -> None:
+        """Until the gateway's /ready is 200 and the launcher has said so: only then does it
+        supervise its children (a part killed while it still waits for /ready is not restarted;
+        the launcher gives up after its start-up timeout, as a failed start)."""
         deadline = time.monotonic() + READY_WITHIN
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"daybook up exited early:\n{self.output}"
             try:
                 with urllib.request.urlopen(url + "/ready", timeout=2) as response:
-                    if response.status == 200:
+                    if response.status == 200 and "Press Ctrl-C to stop." in self.output:
                         return
             except OSError:
                 pass
