@@ -36,6 +36,18 @@ async def tuples_read(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval(TUPLES_READ))
 
 
+async def freeze_statistics(admin: asyncpg.Connection) -> list[str]:
+    """Autovacuum off on every table of the schema (its ANALYZE would repair the statistics the
+    tests make stale on purpose); the tables' names."""
+    tables = [
+        r["relname"]
+        for r in await admin.fetch("SELECT relname FROM pg_stat_user_tables WHERE schemaname = $1", SCHEMA)
+    ]
+    for table in tables:
+        await admin.execute(f"ALTER TABLE {SCHEMA}.{table} SET (autovacuum_enabled = false)")
+    return tables
+
+
 async def test_erasure_reads_each_row_a_few_times_even_with_statistics_of_an_empty_table(
     fresh_database: TestDatabase,
 ) -> None:
@@ -43,14 +55,7 @@ async def test_erasure_reads_each_row_a_few_times_even_with_statistics_of_an_emp
     admin = await fresh_database.admin_connect()
     conn = await fresh_database.connect_as(SCHEMA)
     try:
-        tables = [
-            r["relname"]
-            for r in await admin.fetch(
-                "SELECT relname FROM pg_stat_user_tables WHERE schemaname = $1", SCHEMA
-            )
-        ]
-        for table in tables:  # autovacuum's ANALYZE would repair the statistics mid-test
-            await admin.execute(f"ALTER TABLE {SCHEMA}.{table} SET (autovacuum_enabled = false)")
+        tables = await freeze_statistics(admin)
         first, second = uuid.uuid4(), uuid.uuid4()
         await seed(fresh_database.url(SCHEMA), 1, ENTRIES, user_ids=[first], analyze=False)
         await erase_user(conn, first, batch_size=BATCH)

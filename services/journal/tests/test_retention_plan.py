@@ -24,6 +24,8 @@ from daybook_journal import SCHEMA, SCRIPT_LOCATION
 from daybook_journal.retention import purges
 from daybook_journal.seed import seed
 
+from .test_erasure_plan import freeze_statistics
+
 ROWS = 8_000
 BATCH = 2_000
 OLD = datetime.timedelta(days=500)
@@ -83,14 +85,7 @@ async def test_purge_reads_each_row_a_few_times_even_with_statistics_of_an_empty
     admin = await fresh_database.admin_connect()
     conn = await fresh_database.connect_as(SCHEMA)
     try:
-        tables = [
-            r["relname"]
-            for r in await admin.fetch(
-                "SELECT relname FROM pg_stat_user_tables WHERE schemaname = $1", SCHEMA
-            )
-        ]
-        for name in tables:  # autovacuum's ANALYZE would repair the statistics mid-test
-            await admin.execute(f"ALTER TABLE {SCHEMA}.{name} SET (autovacuum_enabled = false)")
+        tables = await freeze_statistics(admin)
         await admin.execute(f"TRUNCATE {SCHEMA}.{table} CASCADE")
         await fill(fresh_database, admin)
         assert (await run_purges(conn, SCHEMA, [purge], batch_size=BATCH)) == {purge.name: ROWS}
