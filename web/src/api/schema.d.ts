@@ -868,7 +868,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** One live metric definition of a live activity */
+        get: operations["GetMetric"];
         put?: never;
         post?: never;
         /** DeleteMetric */
@@ -886,7 +887,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** One live split definition of a live activity */
+        get: operations["GetSplit"];
         put?: never;
         post?: never;
         /** DeleteSplit */
@@ -912,6 +914,25 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/activity-groups/{group_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One activity group */
+        get: operations["GetActivityGroup"];
+        put?: never;
+        post?: never;
+        /** Delete a group for good; its activities stay, with group_id null */
+        delete: operations["DeleteActivityGroup"];
+        options?: never;
+        head?: never;
+        /** Rename or re-sort a group (409 if the tree has a group of that name) */
+        patch: operations["UpdateActivityGroup"];
         trace?: never;
     };
     "/api/v1/goals/{root_id}/templates": {
@@ -1010,7 +1031,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** One activity instance of a live session, with its values */
+        get: operations["GetActivityInstance"];
         put?: never;
         post?: never;
         /** Delete an instance and its values */
@@ -1314,7 +1336,7 @@ export interface paths {
         };
         /**
          * The caller's new notifications as they are recorded (Server-Sent Events)
-         * @description `text/event-stream`: each event's `id` is a notification id and its `data` the notification's JSON, within a second of the scheduler recording it; a comment line every 15 s keeps the stream open. With `Last-Event-ID` the notifications that became visible after that one (in commit order) are sent first (at most 500 at once, the rest follow). The stream ends when the access token expires, its session is signed out or the account is erased; reconnect with a fresh token and `Last-Event-ID`.
+         * @description `text/event-stream`: each event's `id` is a notification id and its `data` the notification's JSON, within a second of the scheduler recording it; a comment line every 15 s keeps the stream open. With `Last-Event-ID` the notifications that became visible after that one (in commit order) are sent first (at most 500 at once, the rest follow). The stream ends when the access token expires, its session is signed out or the account is erased; reconnect with a fresh token and `Last-Event-ID`. At most 10 streams of one user may be open on one reminders process at a time (`REMINDERS_STREAMS_PER_USER`): one more is `429`.
          */
         get: operations["StreamNotifications"];
         put?: never;
@@ -1507,12 +1529,12 @@ export interface components {
             email: string;
             /** @description 8..128 characters */
             password: string;
-            /** @description Display name */
+            /** @description Display name: one line without control or bidirectional formatting characters */
             full_name?: string | null;
         };
         /** UserUpdate */
         users_UserUpdate: {
-            /** @description Display name */
+            /** @description Display name: one line without control or bidirectional formatting characters */
             full_name?: string | null;
             /** @description http(s) URL of the avatar image */
             avatar_url?: string | null;
@@ -1558,7 +1580,7 @@ export interface components {
         };
         /** ActivityCreate */
         journal_ActivityCreate: {
-            name: string & unknown;
+            name: string;
             description?: string | null;
             group_id?: string | null;
             metrics?: components["schemas"]["journal_MetricCreate"][];
@@ -1587,9 +1609,14 @@ export interface components {
         };
         /** ActivityGroupCreate */
         journal_ActivityGroupCreate: {
-            name: string & unknown;
+            name: string;
             /** @default 0 */
             sort_order: number;
+        };
+        /** ActivityGroupUpdate */
+        journal_ActivityGroupUpdate: {
+            name?: string;
+            sort_order?: number;
         };
         /** ActivityUpdate */
         journal_ActivityUpdate: {
@@ -1817,8 +1844,8 @@ export interface components {
         };
         /** MetricCreate */
         journal_MetricCreate: {
-            name: string & unknown;
-            unit: string & unknown;
+            name: string;
+            unit: string;
             /** @default 0 */
             sort_order: number;
         };
@@ -1988,7 +2015,7 @@ export interface components {
         };
         /** SplitCreate */
         journal_SplitCreate: {
-            name: string & unknown;
+            name: string;
             /** @default 0 */
             sort_order: number;
         };
@@ -2022,7 +2049,7 @@ export interface components {
         };
         /** TagCreate */
         journal_TagCreate: {
-            name: string & unknown;
+            name: string;
             /**
              * @default #808080
              * @example #3366ff
@@ -2116,7 +2143,7 @@ export interface components {
         };
         /** TemplateCreate */
         journal_TemplateCreate: {
-            name: string & unknown;
+            name: string;
             activity_ids: string[];
         };
         /** TemplateUpdate */
@@ -2222,11 +2249,11 @@ export interface components {
              */
             rrule?: string | null;
             /**
-             * @description 1..200 characters, not blank
+             * @description 1..200 characters, not blank, one line without control or bidirectional formatting characters
              * @example Take vitamins
              */
-            title: string & unknown;
-            /** @description 0..2000 characters */
+            title: string;
+            /** @description 0..2000 characters; no control character but tab and line breaks */
             message: string;
             /** @default true */
             is_active: boolean;
@@ -2274,11 +2301,11 @@ export interface components {
         /** ReminderUpdate */
         reminders_ReminderUpdate: {
             /**
-             * @description 1..200 characters, not blank
+             * @description 1..200 characters, not blank, one line without control or bidirectional formatting characters
              * @example Take vitamins
              */
             title?: string;
-            /** @description 0..2000 characters */
+            /** @description 0..2000 characters; no control character but tab and line breaks */
             message?: string;
             frequency?: "once" | "daily" | "weekdays" | "weekends" | "weekly" | "monthly" | "custom" | "rrule";
             /**
@@ -9885,7 +9912,10 @@ export interface operations {
     CreateMetric: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retrying a create with the same key and body within 24 h returns the first response */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 activity_id: string;
             };
@@ -10025,7 +10055,10 @@ export interface operations {
     CreateSplit: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retrying a create with the same key and body within 24 h returns the first response */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 activity_id: string;
             };
@@ -10570,10 +10603,13 @@ export interface operations {
             };
         };
     };
-    DeleteMetric: {
+    GetMetric: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 304 if unchanged */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 activity_id: string;
                 metric_id: string;
@@ -10582,8 +10618,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, nothing follows */
-            204: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["journal_Metric"];
+                };
+            };
+            /** @description Not modified: the ETag still matches */
+            304: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10687,10 +10732,142 @@ export interface operations {
             };
         };
     };
+    DeleteMetric: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string | null;
+            };
+            path: {
+                activity_id: string;
+                metric_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (dot segments in the path, invalid Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or owned by another user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     UpdateMetric: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string | null;
+            };
             path: {
                 activity_id: string;
                 metric_id: string;
@@ -10752,6 +10929,15 @@ export interface operations {
             };
             /** @description Conflicts with an existing resource */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10828,10 +11014,13 @@ export interface operations {
             };
         };
     };
-    DeleteSplit: {
+    GetSplit: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 304 if unchanged */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 activity_id: string;
                 split_id: string;
@@ -10840,8 +11029,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, nothing follows */
-            204: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["journal_Split"];
+                };
+            };
+            /** @description Not modified: the ETag still matches */
+            304: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10945,10 +11143,142 @@ export interface operations {
             };
         };
     };
+    DeleteSplit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string | null;
+            };
+            path: {
+                activity_id: string;
+                split_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (dot segments in the path, invalid Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or owned by another user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     UpdateSplit: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string | null;
+            };
             path: {
                 activity_id: string;
                 split_id: string;
@@ -11010,6 +11340,15 @@ export interface operations {
             };
             /** @description Conflicts with an existing resource */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11155,6 +11494,414 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    GetActivityGroup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 304 if unchanged */
+                "If-None-Match"?: string | null;
+            };
+            path: {
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["journal_ActivityGroup"];
+                };
+            };
+            /** @description Not modified: the ETag still matches */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (dot segments in the path, invalid Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or owned by another user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    DeleteActivityGroup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string | null;
+            };
+            path: {
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (dot segments in the path, invalid Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or owned by another user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    UpdateActivityGroup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string | null;
+            };
+            path: {
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["journal_ActivityGroupUpdate"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["journal_ActivityGroup"];
+                };
+            };
+            /** @description The body is not well-formed (e.g. not UTF-8, not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or owned by another user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12283,7 +13030,10 @@ export interface operations {
     CreateActivityInstance: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Retrying a create with the same key and body within 24 h returns the first response */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 session_id: string;
             };
@@ -12420,10 +13170,13 @@ export interface operations {
             };
         };
     };
-    DeleteActivityInstance: {
+    GetActivityInstance: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 304 if unchanged */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 session_id: string;
                 instance_id: string;
@@ -12432,8 +13185,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, nothing follows */
-            204: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["journal_Instance"];
+                };
+            };
+            /** @description Not modified: the ETag still matches */
+            304: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12537,10 +13299,142 @@ export interface operations {
             };
         };
     };
+    DeleteActivityInstance: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string | null;
+            };
+            path: {
+                session_id: string;
+                instance_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (dot segments in the path, invalid Content-Length) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    /** @description Bearer challenge */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Origin not allowed (CORS) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or owned by another user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service is unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upstream service timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     UpdateActivityInstance: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string | null;
+            };
             path: {
                 session_id: string;
                 instance_id: string;
@@ -12602,6 +13496,15 @@ export interface operations {
             };
             /** @description Conflicts with an existing resource */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15516,7 +16419,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Rate limited (see Retry-After) */
+            /** @description The caller already has the most streams open that one user may */
             429: {
                 headers: {
                     /** @description Seconds to wait */
