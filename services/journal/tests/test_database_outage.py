@@ -14,7 +14,6 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -167,19 +166,6 @@ async def test_database_outage_is_503_with_retry_after_and_loses_nothing(
     assert 1 <= len(started) <= 2, [r.getMessage() for r in records]  # one; two if the restart took > 10 s
 
 
-def _server_processes(postmaster: int) -> list[int]:
-    """The postmaster and its children (each backend calls setsid(): no one process group)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == postmaster:
-            children.append(int(stat.parent.name))
-    return [postmaster, *children]
-
-
 async def test_hung_database_is_503_within_the_client_timeouts(
     journal: httpx.AsyncClient, own_postgres: EmbeddedPostgres, alice: User
 ) -> None:
@@ -193,7 +179,7 @@ async def test_hung_database_is_503_within_the_client_timeouts(
     ).status_code == 201
     assert (await journal.get("/api/v1/journal/entries?limit=5", headers=alice.headers)).status_code == 200
     assert own_postgres.proc is not None
-    server = _server_processes(own_postgres.proc.pid)
+    server = own_postgres.process_ids()
     for pid in server:
         os.kill(pid, signal.SIGSTOP)
     try:

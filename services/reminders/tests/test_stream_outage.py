@@ -13,7 +13,6 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,19 +44,6 @@ def replica(
         process.stop()
 
 
-def _server_processes(postmaster: int) -> list[int]:
-    """The postmaster and its children (each backend calls setsid(): no one process group)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == postmaster:
-            children.append(int(stat.parent.name))
-    return [postmaster, *children]
-
-
 async def _open(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[int, dict[str, Any], bytes]:
     """The status, headers and (for a refusal) body of a stream request; a 200 is closed at once."""
     async with client.stream("GET", STREAM, headers=headers) as response:
@@ -73,7 +59,7 @@ async def test_a_stream_opening_on_a_hung_database_is_503_within_the_timeouts(
         status, _, _ = await _open(client, headers)
         assert status == 200  # and the stream's pool keeps that connection: the pooled path below
         assert own_postgres.proc is not None
-        server = _server_processes(own_postgres.proc.pid)
+        server = own_postgres.process_ids()
         for pid in server:
             os.kill(pid, signal.SIGSTOP)
         try:

@@ -232,6 +232,22 @@ class EmbeddedPostgres:
     def log_file(self) -> Path:
         return self.data_dir.parent / f"{self.data_dir.name}.log"
 
+    def process_ids(self) -> list[int]:
+        """The running postmaster and its children (each backend calls setsid(): no one process
+        group to signal), e.g. to SIGSTOP the whole server in a test."""
+        if self.proc is None:
+            return []
+        postmaster = self.proc.pid
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
     def admin_url(self, database: str = "postgres") -> str:
         password = quote(self.password_file.read_text().strip(), safe="")
         return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{database}"
