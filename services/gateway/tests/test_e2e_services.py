@@ -6,6 +6,7 @@ verify against the JWKS the users service publishes."""
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -106,6 +107,30 @@ async def test_register_login_and_use_every_service_through_the_gateway(http: ht
     assert r.headers["www-authenticate"].startswith("Bearer")
 
 
+async def test_options_needs_no_token_on_any_service(http: httpx.AsyncClient) -> None:
+    # Which methods a path allows is no secret (the OpenAPI document lists them): OPTIONS
+    # without a token is the service's 204 with Allow, as every other method's 401 is not.
+    item = uuid.uuid4()
+    expected = {
+        "/api/v1/users/me": {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH"},
+        "/api/v1/admin/users": {"GET", "HEAD", "OPTIONS"},
+        "/api/v1/journal/tags": {"GET", "HEAD", "OPTIONS", "POST"},
+        f"/api/v1/tasks/{item}": {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH"},
+        f"/api/v1/sessions/{item}/activities/{item}/start": {"OPTIONS", "POST"},
+        "/api/v1/reminders": {"GET", "HEAD", "OPTIONS", "POST"},
+        f"/api/v1/notifications/{item}/read": {"OPTIONS", "POST"},
+    }
+    for path, methods in expected.items():
+        r = await http.options(path)
+        assert r.status_code == 204, (path, r.status_code, r.text)
+        assert set(r.headers["allow"].split(", ")) == methods, path
+        assert r.content == b""
+        assert "www-authenticate" not in r.headers
+    # Every other method still needs the token; an unknown path is still 404.
+    assert (await http.get("/api/v1/journal/tags")).status_code == 401
+    assert (await http.options("/api/v1/journal/nowhere")).status_code == 404
+
+
 async def test_merged_openapi_of_the_real_services(http: httpx.AsyncClient) -> None:
     r = await http.get("/api/v1/openapi.json")
     assert r.status_code == 200
@@ -122,3 +147,89 @@ async def test_merged_openapi_of_the_real_services(http: httpx.AsyncClient) -> N
         "/docs",
     ):
         assert path in doc["paths"], path
+
+
+async def test_etag_and_location_are_declared_exactly_where_they_are_sent(http: httpx.AsyncClient) -> None:
+    """Each answer of a walk through every service, read against the merged document: the
+    ``ETag``/``Location`` headers it carries are the ones its operation declares for that status."""
+    doc = (await http.get("/api/v1/openapi.json")).json()
+    checked: list[str] = []
+
+    async def call(method: str, template: str, path: str, **kwargs: object) -> httpx.Response:
+        r = await http.request(method, path, **kwargs)  # type: ignore[arg-type]
+        assert r.status_code < 300, (method, path, r.text)
+        declared = doc["paths"][template][method.lower()]["responses"][str(r.status_code)].get("headers", {})
+        named = {name for name in ("ETag", "Location") if name in declared}
+        sent = {name for name in ("ETag", "Location") if name.lower() in r.headers}
+        assert named == sent, (method, template, r.status_code, named, sent)
+        for name in named:
+            assert declared[name]["required"] is True
+        if "ETag" in sent:
+            assert re.fullmatch(declared["ETag"]["schema"]["pattern"], r.headers["etag"]), r.headers["etag"]
+        checked.append(f"{method} {template}")
+        return r
+
+    email, password = f"hdr-{uuid.uuid4().hex[:12]}@example.com", "correct horse battery"
+    await call(
+        "POST", "/api/v1/auth/register", "/api/v1/auth/register", json={"email": email, "password": password}
+    )
+    login = await call(
+        "POST", "/api/v1/auth/login", "/api/v1/auth/login", json={"email": email, "password": password}
+    )
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    await call("GET", "/api/v1/users/me", "/api/v1/users/me", headers=auth)
+    await call("PATCH", "/api/v1/users/me", "/api/v1/users/me", headers=auth, json={"full_name": "H"})
+
+    entries = "/api/v1/journal/entries"
+    tag = await call("POST", "/api/v1/journal/tags", "/api/v1/journal/tags", headers=auth, json={"name": "t"})
+    body = {"title": "a", "content": "b", "entry_date": "2026-01-22T10:00:00Z", "tag_ids": [tag.json()["id"]]}
+    entry = (await call("POST", entries, entries, headers=auth, json=body)).json()["id"]
+    one = entries + "/{entry_id}"
+    await call("GET", one, f"{entries}/{entry}", headers=auth)
+    await call("PATCH", one, f"{entries}/{entry}", headers=auth, json={"content": "c"})
+    await call("GET", one + "/revisions", f"{entries}/{entry}/revisions", headers=auth)
+    revision = one + "/revisions/{revision}/restore"
+    await call("POST", revision, f"{entries}/{entry}/revisions/1/restore", headers=auth)
+    await call("DELETE", one, f"{entries}/{entry}", headers=auth)
+    await call("POST", one + "/restore", f"{entries}/{entry}/restore", headers=auth)
+    await call("GET", entries, entries, headers=auth)
+    task = (await call("POST", "/api/v1/tasks", "/api/v1/tasks", headers=auth, json={"title": "t"})).json()
+    await call("GET", "/api/v1/tasks/{task_id}", f"/api/v1/tasks/{task['id']}", headers=auth)
+
+    root = (await call("POST", "/api/v1/goals", "/api/v1/goals", headers=auth, json={"title": "g"})).json()[
+        "id"
+    ]
+    activity = await call(
+        "POST",
+        "/api/v1/goals/{root_id}/activities",
+        f"/api/v1/goals/{root}/activities",
+        headers=auth,
+        json={"name": "Run", "metrics": [{"name": "km", "unit": "km"}]},
+    )
+    session = await call(
+        "POST", "/api/v1/goals/{root_id}/sessions", f"/api/v1/goals/{root}/sessions", headers=auth, json={}
+    )
+    instances = f"/api/v1/sessions/{session.json()['id']}/activities"
+    made = await call(
+        "POST",
+        "/api/v1/sessions/{session_id}/activities",
+        instances,
+        headers=auth,
+        json={"activity_id": activity.json()["id"]},
+    )
+    instance = "/api/v1/sessions/{session_id}/activities/{instance_id}"
+    at = f"{instances}/{made.json()['id']}"
+    await call("POST", instance + "/start", at + "/start", headers=auth)
+    await call("POST", instance + "/stop", at + "/stop", headers=auth)
+    values = [{"metric_id": activity.json()["metrics"][0]["id"], "value": 3}]
+    await call("PUT", instance + "/metrics", at + "/metrics", headers=auth, json=values)
+
+    reminder_body = {"title": "r", "message": "m", "frequency": "daily", "time": "09:00", "timezone": "UTC"}
+    reminder = await call("POST", "/api/v1/reminders", "/api/v1/reminders", headers=auth, json=reminder_body)
+    item, at = "/api/v1/reminders/{reminder_id}", f"/api/v1/reminders/{reminder.json()['id']}"
+    await call("GET", item, at, headers=auth)
+    await call("PATCH", item, at, headers=auth, json={"title": "r2"})
+    await call("DELETE", item, at, headers=auth)
+    await call("POST", item + "/restore", at + "/restore", headers=auth)
+    await call("GET", "/api/v1/notifications", "/api/v1/notifications", headers=auth)
+    assert len(checked) == 28

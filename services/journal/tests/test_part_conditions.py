@@ -1,6 +1,7 @@
 """Metric and split definitions and activity instances follow the item convention: an ETag on
-create, GET, PATCH (and the timer and values answers of an instance), ``If-Match`` on PATCH and
-DELETE -> 412 when stale, each item's ETag its own version (not its activity's or session's)."""
+create, GET, PATCH (and the timer and values answers of an instance), ``If-Match`` on PATCH,
+DELETE and the instance's timer and values -> 412 when stale, each item's ETag its own version
+(not its activity's or session's)."""
 
 from __future__ import annotations
 
@@ -106,6 +107,33 @@ async def test_timer_and_values_answers_carry_the_new_etag(api: AsyncTestClient,
     assert (read.headers["etag"], read.json()) == ('"4"', answers[-1].json())
 
 
+async def test_timer_and_values_honour_if_match_before_their_own_rules(
+    api: AsyncTestClient, alice: User
+) -> None:
+    made = await _items(api, alice)
+    url, tag, _ = made["instance"]
+    values = [{"metric_id": made["metric"][2]["id"], "value": 5}]
+    stale = {**alice.headers, "If-Match": '"9"'}
+    for r in (
+        await api.post(f"{url}/start", headers=stale),
+        await api.post(f"{url}/stop", headers=stale),  # not running (409) - the 412 comes first
+        await api.put(f"{url}/metrics", json=values, headers=stale),
+    ):
+        assert r.status_code == 412, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+    read = await api.get(url, headers=alice.headers)
+    assert read.headers["etag"] == tag and read.json()["time_start"] is None and read.json()["metrics"] == []
+
+    started = await api.post(f"{url}/start", headers={**alice.headers, "If-Match": tag})
+    assert started.status_code == 200 and started.headers["etag"] == '"2"', started.text
+    r = await api.post(f"{url}/stop", headers={**alice.headers, "If-Match": tag})
+    assert r.status_code == 412, r.text  # another client's start moved it on
+    r = await api.post(f"{url}/stop", headers={**alice.headers, "If-Match": '"2"'})
+    assert r.status_code == 200 and r.headers["etag"] == '"3"', r.text
+    r = await api.put(f"{url}/metrics", json=values, headers={**alice.headers, "If-Match": '"3", "7"'})
+    assert r.status_code == 200 and r.headers["etag"] == '"4"', r.text
+
+
 async def test_a_create_retried_with_its_key_answers_the_same_etag(api: AsyncTestClient, alice: User) -> None:
     made = await _items(api, alice)
     headers, body = {**alice.headers, "Idempotency-Key": "metric-once"}, {"name": "reps", "unit": "count"}
@@ -135,3 +163,19 @@ async def test_the_document_lists_412_and_if_match(api: AsyncTestClient) -> None
         create = paths[path.rsplit("/", 1)[0]]["post"]
         assert create["operationId"] == "Create" + name
         assert "Idempotency-Key" in {p["name"] for p in create["parameters"] if p["in"] == "header"}
+        assert set(create["responses"]["201"]["headers"]) == {"ETag", "Location"}, name
+        for method in ("get", "patch"):
+            assert set(paths[path][method]["responses"]["200"]["headers"]) == {"ETag"}, (method, name)
+        not_modified = paths[path]["get"]["responses"]["304"]["headers"]["ETag"]
+        assert not_modified["schema"]["pattern"] == '^"[0-9]+"$', name
+    instance = f"{SESSIONS}/{{session_id}}/activities/{{instance_id}}"
+    for path, method in (
+        (f"{instance}/start", "post"),
+        (f"{instance}/stop", "post"),
+        (f"{instance}/metrics", "put"),
+    ):
+        operation = paths[path][method]
+        assert "If-Match" in {p["name"] for p in operation["parameters"] if p["in"] == "header"}, path
+        assert "412" in operation["responses"], path
+        etag = operation["responses"]["200"]["headers"]["ETag"]
+        assert etag["required"] is True and etag["schema"] == {"type": "string", "pattern": '^"[0-9]+"$'}

@@ -274,6 +274,11 @@ async def test_etag_and_if_match(client: AsyncTestClient, signer: TestSigner) ->
     assert r.json()["title"] == "v2"
     r = await client.patch(path, json={"title": "v3"}, headers={**headers, "If-Match": "*"})
     assert r.status_code == 200
+    # DELETE honours If-Match as PATCH does (it ignored it): stale is 412 and deletes nothing.
+    assert_problem(await client.delete(path, headers={**headers, "If-Match": tag}), 412)
+    current = (await client.get(path, headers=headers)).headers["etag"]
+    assert (await client.delete(path, headers={**headers, "If-Match": current})).status_code == 204
+    assert_problem(await client.get(path, headers=headers), 404)
 
 
 async def test_delete_is_soft_and_stops_firing(

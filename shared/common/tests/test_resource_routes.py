@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from daybook_common import resource_routes as routes
 from daybook_common.errors import ExpectedVersion, check_version
 from daybook_common.http import (
+    VERSIONED,
     IfMatchHeader,
     IfNoneMatchHeader,
     expected_version,
@@ -60,14 +61,14 @@ NOTE = routes.Resource("note", "notes", Notes, Note, update_schema=NoteUpdate)
 class HandWritten(Controller):
     path = "/notes"
 
-    @get("/{note_id:uuid}", operation_id="GetNote")
+    @get("/{note_id:uuid}", operation_id="GetNote", response_headers=VERSIONED)
     async def get_note(
         self, note_id: uuid.UUID, notes: Notes, if_none_match: IfNoneMatchHeader = None
     ) -> Response[Note]:
         note, version = await notes.get(note_id)
         return cast(Response[Note], read_response(note, version, if_none_match))
 
-    @patch("/{note_id:uuid}", operation_id="UpdateNote")
+    @patch("/{note_id:uuid}", operation_id="UpdateNote", response_headers=VERSIONED)
     async def update_note(
         self, note_id: uuid.UUID, data: NoteUpdate, notes: Notes, if_match: IfMatchHeader = None
     ) -> Response[Note]:
@@ -78,7 +79,7 @@ class HandWritten(Controller):
     async def delete_note(self, note_id: uuid.UUID, notes: Notes, if_match: IfMatchHeader = None) -> None:
         await notes.delete(note_id, expected_version(if_match))
 
-    @post("/{note_id:uuid}/restore", operation_id="RestoreNote", status_code=200)
+    @post("/{note_id:uuid}/restore", operation_id="RestoreNote", status_code=200, response_headers=VERSIONED)
     async def restore_note(self, note_id: uuid.UUID, notes: Notes) -> Response[Note]:
         note, version = await notes.restore(note_id)
         return cast(Response[Note], json_response(note, version=version))

@@ -482,7 +482,9 @@ class Gateway:
             return await self.problem(send, 400, "Paths with dot segments are not allowed", rid, cors)
 
         caller: str | None = None
-        if not route.public:
+        # An OPTIONS only asks which methods the path allows (``Allow``, from the service's
+        # routing table): that needs no token, and the service answers it without reading one.
+        if not route.public and method != "OPTIONS":
             token = bearer_token(authorization.decode("latin-1")) if authorization else None
             if token is None:
                 return await self._unauthorized(send, rid, cors, "missing access token")

@@ -5,7 +5,12 @@ One ETag scheme: a resource's ETag is its version counter, quoted (``"3"``); eve
 bumps the version. ``If-Match`` uses the strong comparison (RFC 9110 §13.1.1: weak or
 malformed tags never match) and becomes a plain :data:`~daybook_common.errors.ExpectedVersion`
 for the service layer, which raises ``PreconditionFailed`` (412) on a mismatch;
-``If-None-Match`` uses the weak comparison and lets a GET answer 304.
+``If-None-Match`` uses the weak comparison and lets a GET answer 304. ``If-Match`` is optional
+(API.md: a write *with* one that no longer matches is 412; none is ever required, so no 428).
+
+Every route that sends ``ETag`` (or ``Location``, for a create) says so in its decorator with
+``response_headers=`` :data:`VERSIONED` (or :data:`CREATED`), so the OpenAPI document declares
+it (:mod:`daybook_common.openapi` adds the header's schema).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 from litestar import Response
+from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter
 
 from daybook_common.errors import ExpectedVersion
@@ -41,6 +47,20 @@ IdempotencyKey = Annotated[
         description="Retrying a create with the same key and body within 24 h returns the first response",
     ),
 ]
+
+ETAG_HEADER = ResponseHeader(
+    name="ETag",
+    documentation_only=True,
+    required=True,
+    description='The resource\'s version, a strong entity tag (`"3"`): send it as If-Match to change it',
+)
+LOCATION_HEADER = ResponseHeader(
+    name="Location", documentation_only=True, required=True, description="The new resource's path"
+)
+#: ``response_headers`` of a route answering one versioned resource (its ETag).
+VERSIONED = (ETAG_HEADER,)
+#: ``response_headers`` of a route creating one (its ETag and Location).
+CREATED = (ETAG_HEADER, LOCATION_HEADER)
 
 
 def etag(version: int) -> str:
@@ -155,9 +175,13 @@ async def idempotent_create(
 
 
 __all__ = [
+    "CREATED",
+    "ETAG_HEADER",
     "IDEMPOTENCY_KEY_HEADER",
     "IDEMPOTENCY_KEY_MAX_LENGTH",
     "JSON",
+    "LOCATION_HEADER",
+    "VERSIONED",
     "IdempotencyKey",
     "IfMatchHeader",
     "IfNoneMatchHeader",

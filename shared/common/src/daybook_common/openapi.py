@@ -16,6 +16,8 @@ does, so an endpoint added later is documented exactly without any per-route wor
 - an optional query parameter also accepts the empty value, which means absent;
 - no free-text string (parameter or schema) may hold the NUL character;
 - a route adds what its own rules can answer with ``opt=problems({409: "..."})``.
+- the ``ETag`` and ``Location`` a route declares (``response_headers=`` :data:`~daybook_common.http.VERSIONED`
+  or :data:`~daybook_common.http.CREATED`) get their schemas; a ``304`` carries the ``ETag``;
 - a route with ``media_type="text/event-stream"`` (Server-Sent Events) documents its success
   answer as that media type, a string, instead of the empty JSON schema Litestar gives it;
 - a request body type adds the rules its fields alone cannot say (``oneOf``, ``not``) in a
@@ -93,6 +95,12 @@ WWW_AUTHENTICATE_HEADER: dict[str, Any] = {
     "description": "Bearer challenge",
     "schema": {"type": "string"},
     "required": True,
+}
+
+#: The schemas of the response headers routes declare (Litestar gives a documentation-only one none).
+RESPONSE_HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "ETag": {"type": "string", "pattern": '^"[0-9]+"$'},
+    "Location": {"type": "string", "format": "uri-reference"},
 }
 
 EMPTY_QUERY_VALUE: dict[str, Any] = {"type": "string", "maxLength": 0, "description": "empty: as if absent"}
@@ -352,6 +360,20 @@ def _event_stream_answers(responses: dict[str, Any]) -> None:
             response["content"] = {EVENT_STREAM: {"schema": copy.deepcopy(EVENT_STREAM_SCHEMA)}}
 
 
+def _not_modified_response() -> dict[str, Any]:
+    etag = {"description": "The resource's current version", "required": True}
+    return {"description": "Not modified: the ETag still matches", "headers": {"ETag": etag}}
+
+
+def _header_schemas(responses: dict[str, Any]) -> None:
+    """Give each declared ``ETag``/``Location`` response header its schema."""
+    for response in responses.values():
+        for name, header in ((response or {}).get("headers") or {}).items():
+            if name in RESPONSE_HEADER_SCHEMAS and isinstance(header, dict):
+                header.setdefault("schema", copy.deepcopy(RESPONSE_HEADER_SCHEMAS[name]))
+                header.pop("deprecated", None)
+
+
 def operation_statuses(
     handler: HTTPRouteHandler, dependency_statuses: Mapping[str, Mapping[int, str]]
 ) -> dict[int, str]:
@@ -401,7 +423,8 @@ def make_precise(
             if "if-match" in names:
                 add_problem(operation, 412)
             if "if-none-match" in names:
-                responses.setdefault("304", {"description": "Not modified: the ETag still matches"})
+                responses.setdefault("304", _not_modified_response())
+            _header_schemas(responses)
             if method in _WRITE_METHODS:  # a unique rule or a state rule (Conflict) of any write
                 add_problem(operation, 409)
             if has_body:

@@ -32,6 +32,8 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.handlers import HTTPRouteHandler
 
 from daybook_common.http import (
+    CREATED,
+    VERSIONED,
     IdempotencyKey,
     IfMatchHeader,
     IfNoneMatchHeader,
@@ -161,7 +163,7 @@ def get_route(
         param("if_none_match", IfNoneMatchHeader, None),
     ]
     handler = route_method(f"get_{resource.noun}", params, parametrised(Response, resource.schema), run)
-    return get(resource.item_path, **_named("Get", resource, options))(handler)
+    return get(resource.item_path, response_headers=VERSIONED, **_named("Get", resource, options))(handler)
 
 
 def update_route(
@@ -185,7 +187,8 @@ def update_route(
         param("if_match", IfMatchHeader, None),
     ]
     handler = route_method(f"update_{resource.noun}", params, parametrised(Response, resource.schema), run)
-    return patch(resource.item_path, **_named("Update", resource, options))(handler)
+    options = _named("Update", resource, options)
+    return patch(resource.item_path, response_headers=VERSIONED, **options)(handler)
 
 
 def delete_route(
@@ -219,7 +222,9 @@ def restore_route(resource: Resource, **options: Any) -> HTTPRouteHandler:
     params = [*_identity(resource), _service(resource)]
     handler = route_method(f"restore_{resource.noun}", params, parametrised(Response, resource.schema), run)
     options = _named("Restore", resource, options)
-    return post(resource.item_path + "/restore", status_code=200, **options)(handler)
+    return post(resource.item_path + "/restore", status_code=200, response_headers=VERSIONED, **options)(
+        handler
+    )
 
 
 def lifecycle_routes(
@@ -278,7 +283,7 @@ def create_route(
         param("idempotency_key", IdempotencyKey, None),
     ]
     handler = route_method(f"create_{resource.noun}", params, parametrised(Response, resource.schema), run)
-    return post(path, **_named("Create", resource, options))(handler)
+    return post(path, response_headers=CREATED, **_named("Create", resource, options))(handler)
 
 
 def purge_route(resource: Resource, **options: Any) -> HTTPRouteHandler:

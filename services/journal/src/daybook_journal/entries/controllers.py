@@ -11,6 +11,8 @@ from litestar.params import Parameter
 from daybook_common import resource_routes as routes
 from daybook_common.errors import Invalid
 from daybook_common.http import (
+    CREATED,
+    VERSIONED,
     IdempotencyKey,
     IfMatchHeader,
     expected_version,
@@ -81,7 +83,12 @@ class EntryController(Controller):
         items, next_cursor = await entry_queries.page(filters, cursor, limit)
         return page_response(items, next_cursor)
 
-    @post("/entries", operation_id="CreateEntry", summary="Write an entry (plain or client-side encrypted)")
+    @post(
+        "/entries",
+        operation_id="CreateEntry",
+        summary="Write an entry (plain or client-side encrypted)",
+        response_headers=CREATED,
+    )
     async def create_entry(
         self,
         request: Request[Any, Any, Any],
@@ -117,6 +124,7 @@ class EntryController(Controller):
         operation_id="RestoreEntryRevision",
         status_code=200,
         summary="Make an earlier version current again (a new version; If-Match on the entry's ETag)",
+        response_headers=VERSIONED,
     )
     async def restore_revision(
         self,

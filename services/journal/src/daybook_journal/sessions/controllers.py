@@ -11,7 +11,7 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import Parameter
 
 from daybook_common import resource_routes as routes
-from daybook_common.http import json_response
+from daybook_common.http import VERSIONED, IfMatchHeader, expected_version, json_response
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from daybook_journal.goals.controllers import GOALS
 from daybook_journal.sessions import schemas as s
@@ -114,29 +114,57 @@ class SessionController(Controller):
         summary="Delete an instance and its values",
     )
 
-    # The timer and the values answer the changed instance with its new ETag (no If-Match:
-    # a timer refuses a wrong state with 409, and PUT replaces every value).
-    @post(INSTANCE + "/start", operation_id="StartActivityTimer", status_code=200, summary="409 if running")
+    # The timer and the values change the instance, so they honour If-Match on its ETag as its
+    # PATCH does (412 before a timer's 409) and answer it with its new ETag.
+    @post(
+        INSTANCE + "/start",
+        operation_id="StartActivityTimer",
+        status_code=200,
+        summary="409 if running",
+        response_headers=VERSIONED,
+    )
     async def start_timer(
-        self, session_id: uuid.UUID, instance_id: uuid.UUID, session_service: SessionService
+        self,
+        session_id: uuid.UUID,
+        instance_id: uuid.UUID,
+        session_service: SessionService,
+        if_match: IfMatchHeader = None,
     ) -> Response[s.Instance]:
-        instance, version = await session_service.start(session_id, instance_id)
+        instance, version = await session_service.start(session_id, instance_id, expected_version(if_match))
         return cast(Response[s.Instance], json_response(instance, version=version))
 
-    @post(INSTANCE + "/stop", operation_id="StopActivityTimer", status_code=200, summary="409 if not running")
+    @post(
+        INSTANCE + "/stop",
+        operation_id="StopActivityTimer",
+        status_code=200,
+        summary="409 if not running",
+        response_headers=VERSIONED,
+    )
     async def stop_timer(
-        self, session_id: uuid.UUID, instance_id: uuid.UUID, session_service: SessionService
+        self,
+        session_id: uuid.UUID,
+        instance_id: uuid.UUID,
+        session_service: SessionService,
+        if_match: IfMatchHeader = None,
     ) -> Response[s.Instance]:
-        instance, version = await session_service.stop(session_id, instance_id)
+        instance, version = await session_service.stop(session_id, instance_id, expected_version(if_match))
         return cast(Response[s.Instance], json_response(instance, version=version))
 
-    @put(INSTANCE + "/metrics", operation_id="ReplaceMetricValues", summary="Replace the instance's values")
+    @put(
+        INSTANCE + "/metrics",
+        operation_id="ReplaceMetricValues",
+        summary="Replace the instance's values",
+        response_headers=VERSIONED,
+    )
     async def replace_values(
         self,
         session_id: uuid.UUID,
         instance_id: uuid.UUID,
         data: s.MetricValuesIn,
         session_service: SessionService,
+        if_match: IfMatchHeader = None,
     ) -> Response[s.Instance]:
-        instance, version = await session_service.replace_values(session_id, instance_id, data)
+        instance, version = await session_service.replace_values(
+            session_id, instance_id, data, expected_version(if_match)
+        )
         return cast(Response[s.Instance], json_response(instance, version=version))

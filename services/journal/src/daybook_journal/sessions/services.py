@@ -487,18 +487,22 @@ class SessionService:
         )
         await self._instances_changed(session_id)
 
-    async def start(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> tuple[s.Instance, int]:
+    async def start(
+        self, session_id: uuid.UUID, instance_id: uuid.UUID, expected_version: ExpectedVersion = None
+    ) -> tuple[s.Instance, int]:
         """Start the timer now (a stopped instance starts over); ``409`` if it is running."""
-        current = await self._lock_instance(session_id, instance_id)
+        current = await self._lock_instance(session_id, instance_id, expected_version)
         if current.time_start is not None and current.time_stop is None:
             raise Conflict("The timer is already running")
         return await self._change_instance(
             session_id, instance_id, time_start=utcnow(), time_stop=None, duration_seconds=None
         )
 
-    async def stop(self, session_id: uuid.UUID, instance_id: uuid.UUID) -> tuple[s.Instance, int]:
+    async def stop(
+        self, session_id: uuid.UUID, instance_id: uuid.UUID, expected_version: ExpectedVersion = None
+    ) -> tuple[s.Instance, int]:
         """Stop the timer now and record the duration; ``409`` if it is not running."""
-        current = await self._lock_instance(session_id, instance_id)
+        current = await self._lock_instance(session_id, instance_id, expected_version)
         if current.time_start is None or current.time_stop is not None:
             raise Conflict("The timer is not running")
         now = max(utcnow(), current.time_start)
@@ -507,9 +511,13 @@ class SessionService:
         )
 
     async def replace_values(
-        self, session_id: uuid.UUID, instance_id: uuid.UUID, items: Sequence[s.MetricValueIn]
+        self,
+        session_id: uuid.UUID,
+        instance_id: uuid.UUID,
+        items: Sequence[s.MetricValueIn],
+        expected_version: ExpectedVersion = None,
     ) -> tuple[s.Instance, int]:
-        current = await self._lock_instance(session_id, instance_id)
+        current = await self._lock_instance(session_id, instance_id, expected_version)
         checked = await self._checked_values(current.activity_id, items)
         await self._write_values(current, checked, replace=True)
         return await self._change_instance(session_id, instance_id)

@@ -9,7 +9,15 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from daybook_common.auth import AccessClaims
-from daybook_common.http import IdempotencyKey, IfMatchHeader, etag, expected_version, idempotent_create
+from daybook_common.http import (
+    CREATED,
+    VERSIONED,
+    IdempotencyKey,
+    IfMatchHeader,
+    etag,
+    expected_version,
+    idempotent_create,
+)
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.models import utcnow
 from daybook_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -55,7 +63,13 @@ class ReminderController(Controller):
     path = BASE_PATH
     tags = ["reminders"]
 
-    @post("/", operation_id="CreateReminder", status_code=201, summary="Create a reminder")
+    @post(
+        "/",
+        operation_id="CreateReminder",
+        status_code=201,
+        summary="Create a reminder",
+        response_headers=CREATED,
+    )
     async def create_reminder(
         self,
         request: Request[Any, Any, Any],
@@ -116,6 +130,7 @@ class ReminderController(Controller):
         operation_id="RestoreReminder",
         status_code=200,
         summary="Take a reminder out of the trash (it fires from its next future occurrence)",
+        response_headers=VERSIONED,
     )
     async def restore_reminder(
         self, reminders: ReminderService, reminder_id: uuid.UUID
@@ -123,7 +138,9 @@ class ReminderController(Controller):
         reminder = await reminders.restore_reminder(reminder_id)
         return Response(to_schema(reminder), headers={"ETag": etag(reminder.version)})
 
-    @get("/{reminder_id:uuid}", operation_id="GetReminder", summary="One reminder")
+    @get(
+        "/{reminder_id:uuid}", operation_id="GetReminder", summary="One reminder", response_headers=VERSIONED
+    )
     async def get_reminder(self, reminders: ReminderService, reminder_id: uuid.UUID) -> Response[s.Reminder]:
         reminder = await reminders.get_live(reminder_id)
         return Response(to_schema(reminder), headers={"ETag": etag(reminder.version)})
@@ -162,7 +179,12 @@ class ReminderController(Controller):
         del current_user
         return s.Occurrences(items=preview_occurrences(data, utcnow(), limit))
 
-    @patch("/{reminder_id:uuid}", operation_id="UpdateReminder", summary="Change a reminder")
+    @patch(
+        "/{reminder_id:uuid}",
+        operation_id="UpdateReminder",
+        summary="Change a reminder",
+        response_headers=VERSIONED,
+    )
     async def update_reminder(
         self,
         reminders: ReminderService,
@@ -176,5 +198,7 @@ class ReminderController(Controller):
     @delete(
         "/{reminder_id:uuid}", operation_id="DeleteReminder", status_code=204, summary="Delete a reminder"
     )
-    async def delete_reminder(self, reminders: ReminderService, reminder_id: uuid.UUID) -> None:
-        await reminders.delete_reminder(reminder_id)
+    async def delete_reminder(
+        self, reminders: ReminderService, reminder_id: uuid.UUID, if_match: IfMatchHeader = None
+    ) -> None:
+        await reminders.delete_reminder(reminder_id, expected_version(if_match))

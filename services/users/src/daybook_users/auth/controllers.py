@@ -7,7 +7,7 @@ from typing import cast
 import msgspec
 from litestar import Controller, Response, get, post
 
-from daybook_common.http import IdempotencyKey, etag, stored_response
+from daybook_common.http import CREATED, IdempotencyKey, etag, stored_response
 from daybook_common.idempotency import IdempotencyKeys
 from daybook_common.openapi import problems
 from daybook_common.rls import trusted_lookup
@@ -44,6 +44,7 @@ class AuthController(Controller):
         status_code=201,
         summary="Create an account",
         opt=problems({409: "An account with this email already exists", 429: "Too many attempts"}),
+        response_headers=CREATED,
     )
     async def register(
         self,

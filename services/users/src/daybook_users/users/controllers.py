@@ -8,7 +8,7 @@ from litestar import Controller, Response, delete, get, patch, post
 
 from daybook_common import resource_routes as routes
 from daybook_common.export import EXPORT_PATH
-from daybook_common.http import IfMatchHeader, etag, expected_version
+from daybook_common.http import VERSIONED, IfMatchHeader, etag, expected_version
 from daybook_common.openapi import problems
 from daybook_users.activity.services import ActivityService
 from daybook_users.auth.clients import ClientInfo
@@ -26,11 +26,11 @@ class MeController(Controller):
     path = "/api/v1/users/me"
     tags = ["users"]
 
-    @get("/", operation_id="GetMe", summary="The caller's account")
+    @get("/", operation_id="GetMe", summary="The caller's account", response_headers=VERSIONED)
     async def get_me(self, account: m.User) -> Response[s.User]:
         return _user(account)
 
-    @patch("/", operation_id="UpdateMe", summary="Change the caller's profile")
+    @patch("/", operation_id="UpdateMe", summary="Change the caller's profile", response_headers=VERSIONED)
     async def update_me(
         self, data: s.UserUpdate, account: m.User, user_service: UserService, if_match: IfMatchHeader = None
     ) -> Response[s.User]:
@@ -90,6 +90,7 @@ class AdminUserController(Controller):
         status_code=200,
         summary="Refuse the account's login, refresh and tokens everywhere until activated (superusers only)",
         opt=problems({409: "An admin cannot deactivate their own account"}),
+        response_headers=VERSIONED,
     )
     async def deactivate_user(
         self, user_id: uuid.UUID, superuser: m.User, auth_service: AuthService
@@ -101,6 +102,7 @@ class AdminUserController(Controller):
         operation_id="ActivateUser",
         status_code=200,
         summary="Let a deactivated account in again (superusers only)",
+        response_headers=VERSIONED,
     )
     async def activate_user(
         self, user_id: uuid.UUID, superuser: m.User, auth_service: AuthService
