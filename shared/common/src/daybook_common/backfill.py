@@ -4,7 +4,8 @@ A :class:`Backfill` names the rows still to do by a condition (``todo``) that a 
 no longer meets, so a run that stopped halfway (a crash, ``max_batches``, a lock timeout)
 simply continues where it stopped when run again.  Each batch is one ``UPDATE`` of at most
 ``batch_size`` rows picked in key order (``FOR UPDATE SKIP LOCKED``: rows a request holds are
-left for a later pass, never waited for).
+left for a later pass, never waited for) and updated by row address, whatever the table's
+statistics say (see :meth:`Backfill._batch_sql`).
 
 In an Alembic revision, run it inside an autocommit block so every batch commits on its own
 (short locks, progress kept across a crash)::
@@ -77,11 +78,18 @@ class Backfill:
         return self._run(bind, self.undo_set, self.undo_todo, "downgrade", max_batches, progress)
 
     def _batch_sql(self, assignment: str, condition: str, after: bool) -> str:
+        """One batch: picked once (``ARRAY(…)``, an InitPlan), updated by row address (a TID scan).
+
+        ``… WHERE key IN (SELECT key … LIMIT n)`` could be planned as a nested loop rescanning the
+        pick for every row of the table when its statistics said it was empty (a table analysed
+        just after it was created or emptied, then filled): quadratic, as the batched deletes of
+        :mod:`daybook_common.batch_delete` were.  The picked rows are locked, so none gets a new
+        address before the update; a run still ends only on a batch that changes nothing."""
         keyset = f" AND {self.key} > :after" if after else ""
         return (
-            f"UPDATE {self.table} SET {assignment} WHERE {self.key} IN ("
-            f"SELECT {self.key} FROM {self.table} WHERE ({condition}){keyset} "
-            f"ORDER BY {self.key} LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING {self.key}"
+            f"UPDATE {self.table} SET {assignment} WHERE ctid = ANY(ARRAY("
+            f"SELECT ctid FROM {self.table} WHERE ({condition}){keyset} "
+            f"ORDER BY {self.key} LIMIT :limit FOR UPDATE SKIP LOCKED)) RETURNING {self.key}"
         )
 
     def _run(

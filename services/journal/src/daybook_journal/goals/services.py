@@ -84,18 +84,27 @@ WITH RECURSIVE subtree AS (
 # A hard delete of trashed deletions (``{which}``: one top goal, or all of the caller's): the
 # tops go (ON DELETE CASCADE takes their subtrees and the practice data hanging from them);
 # tasks naming any goal of those subtrees keep the task and lose the goal_id (a new version).
+# As the retention's purge of goal deletions (:mod:`daybook_journal.retention`): the tops are
+# picked once and deleted by row address, the tasks matched against an array of the subtrees'
+# ids. ``IN (SELECT … FROM tops)`` was planned as a nested loop rescanning the pick for every
+# goal (and task) when the statistics said the tables were empty, and so was the walk down the
+# subtrees (every goal of the table read for each goal found): the children of each goal found
+# are looked up by the parent_id index (LATERAL, OFFSET 0: not flattened into a join the planner
+# may turn around). Linear whatever the statistics (test_goal_purge_plan.py).
 _PURGE = """
 WITH RECURSIVE tops AS (
-    SELECT id FROM journal.goals WHERE user_id = :user_id AND deletion_id = id {which}
+    SELECT id, ctid FROM journal.goals WHERE user_id = :user_id AND deletion_id = id {which}
 ), doomed AS (
     SELECT id FROM tops
     UNION ALL
-    SELECT c.id FROM journal.goals AS c JOIN doomed AS d ON c.parent_id = d.id
+    SELECT c.id FROM doomed AS d, LATERAL (
+        SELECT id FROM journal.goals WHERE parent_id = d.id OFFSET 0
+    ) AS c
 ), detached AS (
     UPDATE journal.tasks SET goal_id = NULL, version = version + 1, updated_at = now()
-    WHERE user_id = :user_id AND goal_id IN (SELECT id FROM doomed) RETURNING 1
+    WHERE user_id = :user_id AND goal_id = ANY(ARRAY(SELECT id FROM doomed)) RETURNING 1
 )
-DELETE FROM journal.goals WHERE id IN (SELECT id FROM tops) RETURNING id
+DELETE FROM journal.goals WHERE ctid = ANY(ARRAY(SELECT ctid FROM tops)) RETURNING id
 """
 
 
