@@ -30,6 +30,7 @@ PORT_VARIABLES = (
     "DAYBOOK_NATS_PORT",
     "GATEWAY_ADMIN_PORT",  # the metrics listeners too: another stack on the defaults must not matter
     "REMINDERS_SCHEDULER_PORT",
+    "DAYBOOK_PGBOUNCER_PORT",
 )
 READY_WITHIN = 240  # generous: a loaded CI machine; the real numbers are measured, not asserted
 
@@ -264,24 +265,76 @@ def _wait_ready_again(up: Up, gateway: str, what: str) -> set[int | None]:
     return seen
 
 
+def _pgbouncer_pid(up: Up, other_than: int | None = None, within: float = 60) -> int:
+    """The pid of the launcher's PgBouncer (not ``other_than``), waited for."""
+    deadline = time.monotonic() + within
+    while True:
+        for process in psutil.Process(up.proc.pid).children():
+            try:
+                cmdline, status = process.cmdline(), process.status()
+            except psutil.NoSuchProcess:
+                continue
+            pgbouncer = cmdline and cmdline[0].endswith("pgbouncer")
+            if pgbouncer and status != psutil.STATUS_ZOMBIE and process.pid != other_than:
+                return process.pid
+        assert time.monotonic() < deadline and up.proc.poll() is None, f"no PgBouncer:\n{up.output}"
+        time.sleep(0.05)
+
+
+def _postmaster(data: Path) -> int:
+    return int((data / "postgres" / "postmaster.pid").read_text().split()[0])
+
+
+def _wait_ready(url: str, within: float = READY_WITHIN) -> None:
+    deadline = time.monotonic() + within
+    while _ready_status(url) != 200:
+        assert time.monotonic() < deadline, f"{url}/ready is not 200"
+        time.sleep(0.1)
+
+
 def test_killed_parts_are_restarted_until_one_exits_quickly_too_often(tmp_path: Path, launch: Launch) -> None:
-    """SIGKILL of the embedded PostgreSQL, then of one service: each is reaped and started again,
-    the gateway's /ready 503 meanwhile; the service's second quick exit in a row
-    (DAYBOOK_RESTARTS=2) stops everything with a clear message."""
+    """SIGKILL of the embedded PostgreSQL, of the PgBouncer, of the gateway while NATS waits for
+    its restart, then of one service: each is reaped and started again, the gateway's /ready
+    503 meanwhile; the service's second quick exit in a row (DAYBOOK_RESTARTS=2) stops everything
+    with a clear message."""
     data = tmp_path / "data"
     env, gateway = _stack_env(data)
     env["DAYBOOK_RESTARTS"] = "2"
+    env["DAYBOOK_PGBOUNCER"] = "1"  # the services' pooled URLs go through it
     up = launch(env)
     up.wait_ready(gateway)
     processes = up.processes()
 
-    postmaster = int((data / "postgres" / "postmaster.pid").read_text().split()[0])
+    postmaster = _postmaster(data)
     os.kill(postmaster, signal.SIGKILL)
     _wait_ready_again(up, gateway, "a killed PostgreSQL")
     assert f"daybook: PostgreSQL (pid {postmaster}) exited with code -9; restarting it in " in up.output
     # The services may be back (/ready 200) before the launcher's start() of PostgreSQL returns.
     _wait_for_line(up, "daybook: PostgreSQL restarted (pid ")
     assert not psutil.pid_exists(postmaster)  # reaped, not a zombie
+    processes += up.processes()
+
+    pooler = _pgbouncer_pid(up)
+    os.kill(pooler, signal.SIGKILL)
+    _wait_for_line(up, f"daybook: PgBouncer (pid {pooler}) exited with code -9; restarting it in ")
+    _wait_for_line(up, "daybook: PgBouncer restarted (pid ")
+    assert _pgbouncer_pid(up, other_than=pooler) and not psutil.pid_exists(pooler)
+    _wait_ready(gateway)  # the services' /ready asks the database through the new PgBouncer
+    processes += up.processes()
+
+    # A part dying while NATS waits for its restart is noticed at once, not after it: the
+    # launcher used to sleep through the pause and the server's start before looking again.
+    gateway_pid = _service_pid(up, "daybook_gateway.cli:main")
+    nats = int((data / "nats.pid").read_text().split()[0])
+    os.kill(nats, signal.SIGKILL)
+    _wait_for_line(up, f"daybook: NATS (pid {nats}) exited with code -9; restarting it in ")
+    os.kill(gateway_pid, signal.SIGKILL)
+    gone = f"daybook: gateway (pid {gateway_pid}) exited with code -9; restarting it in "
+    _wait_for_line(up, gone)
+    _wait_for_line(up, "daybook: NATS restarted (pid ")
+    assert up.output.index(gone) < up.output.index("daybook: NATS restarted (pid "), up.output
+    _wait_for_line(up, "daybook: gateway restarted (pid ")
+    _wait_ready(gateway)
     processes += up.processes()
 
     first = _service_pid(up, "daybook_journal.cli:main")

@@ -177,6 +177,23 @@ class GaveUp(StackError):
     """A process exited quickly too many times in a row: ``daybook up`` stops everything."""
 
 
+Server = EmbeddedPostgres | EmbeddedNats | EmbeddedPgBouncer
+
+
+@dataclass
+class _ServerRun:
+    """What :meth:`Stack.supervise` knows of one embedded server (PostgreSQL, NATS, PgBouncer)."""
+
+    label: str
+    server: Server
+    started: float
+    quick_exits: int = 0
+    restart_at: float | None = None
+    """It exited: started again at this time (``time.monotonic()``)."""
+    starting: concurrent.futures.Future[None] | None = None
+    """Its ``start()`` running in a thread of its own (supervision goes on meanwhile)."""
+
+
 class _Prefixer:
     """Copies a child's output to our stdout, each line prefixed with the process name."""
 
@@ -628,80 +645,113 @@ class Stack:
         :data:`RESTART_DELAY_MAX`.  The ``config.restarts``-th quick exit in a row raises
         :class:`GaveUp` (``restarts=0``: the first exit does); the caller stops the stack.
         Meanwhile the gateway answers that upstream's requests 502/503 and its ``/ready`` is 503.
+        The embedded PostgreSQL, NATS and PgBouncer the launcher started are kept running the same
+        way (:meth:`_restart_servers`), without holding up the watch over the rest.
         """
         pending: dict[int, tuple[float, Child, int]] = {}  # position -> (restart at, the dead, quick exits)
-        servers: dict[str, tuple[float, int]] = {}  # embedded server -> (started at, quick exits)
-        while True:
-            self._restart_servers(servers)
-            now = time.monotonic()
-            for position, child in enumerate(self.children):
-                code = child.exit_code()
-                if position in pending or code is None:
-                    continue
-                quick = child.quick_exits + 1 if now - child.started < QUICK_EXIT else 0
-                stop_group(child.proc, self.config.stop_timeout)  # reap it, and any worker it left
-                if child.pump is not None:
-                    child.pump.join(timeout=2)
-                if self.config.restarts == 0 or quick >= self.config.restarts:
-                    tail = child.tail()
-                    raise GaveUp(
-                        f"{child.name} exited with code {code}"
-                        + (
-                            f", {quick} times in a row within {QUICK_EXIT:.0f}s of starting; giving up"
-                            if self.config.restarts
-                            else " (DAYBOOK_RESTARTS=0)"
-                        )
-                        + "; stopping everything"
-                        + (f"; last lines of {child.log_path}:\n{tail}" if tail else "")
-                    )
-                delay = min(RESTART_DELAY_MAX, RESTART_DELAY * 2**quick)
-                self.report(
-                    f"{child.name} (pid {child.proc.pid}) exited with code {code}; restarting it in {delay:.0f}s"
-                    + (f" (quick exit {quick} of {self.config.restarts})" if quick else "")
-                )
-                pending[position] = (now + delay, child, quick)
-            for position, (when, dead, quick) in list(pending.items()):
-                if now < when:
-                    continue
-                del pending[position]
-                child = self._spawn(dead.spec, dead.index)
-                child.quick_exits = quick
-                self.children[position] = child
-                self.report(f"{child.name} restarted (pid {child.proc.pid})")
-            self._release_ready()
-            time.sleep(poll)
+        servers = [
+            _ServerRun(label, server, self._started_at)
+            for label, server in (
+                ("PostgreSQL", self.postgres),
+                ("NATS", self.nats),
+                ("PgBouncer", self.pgbouncer),
+            )
+            if server is not None
+        ]
+        # Leaving the block waits for a start in progress: stop() never races one.
+        with concurrent.futures.ThreadPoolExecutor(
+            max(1, len(servers)), thread_name_prefix="daybook-restart"
+        ) as starts:
+            while True:
+                self._restart_servers(servers, starts)
+                self._restart_children(pending)
+                self._release_ready()
+                time.sleep(poll)
 
-    def _restart_servers(self, runs: dict[str, tuple[float, int]]) -> None:
-        """The embedded PostgreSQL or NATS exited (killed, crashed): reap it, start it again on its
-        data (PostgreSQL recovers; the services' pools and NATS clients reconnect), counted like a
-        process's quick exits.  The children keep running meanwhile."""
+    def _restart_children(self, pending: dict[int, tuple[float, Child, int]]) -> None:
+        """One pass of :meth:`supervise` over the children: reap the dead, start the due."""
+        now = time.monotonic()
+        for position, child in enumerate(self.children):
+            code = child.exit_code()
+            if position in pending or code is None:
+                continue
+            quick = child.quick_exits + 1 if now - child.started < QUICK_EXIT else 0
+            stop_group(child.proc, self.config.stop_timeout)  # reap it, and any worker it left
+            if child.pump is not None:
+                child.pump.join(timeout=2)
+            if self.config.restarts == 0 or quick >= self.config.restarts:
+                tail = child.tail()
+                raise GaveUp(
+                    f"{child.name} exited with code {code}"
+                    + (
+                        f", {quick} times in a row within {QUICK_EXIT:.0f}s of starting; giving up"
+                        if self.config.restarts
+                        else " (DAYBOOK_RESTARTS=0)"
+                    )
+                    + "; stopping everything"
+                    + (f"; last lines of {child.log_path}:\n{tail}" if tail else "")
+                )
+            delay = min(RESTART_DELAY_MAX, RESTART_DELAY * 2**quick)
+            self.report(
+                f"{child.name} (pid {child.proc.pid}) exited with code {code}; restarting it in {delay:.0f}s"
+                + (f" (quick exit {quick} of {self.config.restarts})" if quick else "")
+            )
+            pending[position] = (now + delay, child, quick)
+        for position, (when, dead, quick) in list(pending.items()):
+            if now < when:
+                continue
+            del pending[position]
+            child = self._spawn(dead.spec, dead.index)
+            child.quick_exits = quick
+            self.children[position] = child
+            self.report(f"{child.name} restarted (pid {child.proc.pid})")
+
+    def _restart_servers(self, runs: list[_ServerRun], starts: concurrent.futures.Executor) -> None:
+        """An embedded server exited (killed, crashed): reap it, start it again on its data after the
+        same pause as a process (PostgreSQL recovers; the services' pools and NATS clients
+        reconnect), counted like a process's quick exits.
+
+        Its ``start()`` (seconds: PostgreSQL waits for the killed server's backends to go, then for
+        its recovery) runs in ``starts``, and the pause is a time to start at, not a sleep: the
+        children and the other servers are watched meanwhile, a second exit is noticed within a
+        poll, not after the restart."""
         limit = self.config.restarts
-        for label, server in (("PostgreSQL", self.postgres), ("NATS", self.nats)):
-            if server is None or server.proc is None:
+        for run in runs:
+            server = run.server
+            if run.starting is not None:
+                if not run.starting.done():
+                    continue
+                failed, run.starting = run.starting.exception(), None
+                if failed is not None:
+                    raise GaveUp(
+                        f"{run.label} did not start again: {failed}; stopping everything"
+                    ) from failed
+                run.started = time.monotonic()
+                assert server.proc is not None
+                self.report(f"{run.label} restarted (pid {server.proc.pid})")
+                continue
+            now = time.monotonic()
+            if run.restart_at is not None:
+                if now >= run.restart_at:
+                    run.restart_at = None
+                    run.starting = starts.submit(server.start)
+                continue
+            if server.proc is None:
                 continue
             code = server.proc.poll()  # reaps it: no zombie keeps its pid (or postmaster.pid) alive
             if code is None:
                 continue
-            now = time.monotonic()
-            started, previous = runs.get(label, (self._started_at, 0))
-            quick = previous + 1 if now - started < QUICK_EXIT else 0
+            quick = run.quick_exits + 1 if now - run.started < QUICK_EXIT else 0
             pid = server.proc.pid
             if limit == 0 or quick >= limit:
                 raise GaveUp(
-                    f"{label} (pid {pid}) exited with code {code}"
+                    f"{run.label} (pid {pid}) exited with code {code}"
                     + (f", {quick} times in a row within {QUICK_EXIT:.0f}s; giving up" if limit else "")
                     + "; stopping everything"
                 )
             delay = min(RESTART_DELAY_MAX, RESTART_DELAY * 2**quick)
-            self.report(f"{label} (pid {pid}) exited with code {code}; restarting it in {delay:.0f}s")
-            time.sleep(delay)
-            try:
-                server.start()
-            except Exception as exc:
-                raise GaveUp(f"{label} did not start again: {exc}; stopping everything") from exc
-            runs[label] = (time.monotonic(), quick)
-            assert server.proc is not None
-            self.report(f"{label} restarted (pid {server.proc.pid})")
+            self.report(f"{run.label} (pid {pid}) exited with code {code}; restarting it in {delay:.0f}s")
+            run.quick_exits, run.restart_at = quick, now + delay
 
     # --- stop ------------------------------------------------------------------------------
     def pids(self) -> list[int]:
