@@ -7,7 +7,8 @@ deployment. Served with several Granian workers, ``daybook_common.cli.serve`` po
 writes its values there and any worker's ``/metrics`` adds them all up (gauges say how:
 ``livesum`` for counts in use, ``livemostrecent`` for values any one worker measures for the
 whole service). :func:`render` is that exposition for listeners that are not Litestar apps
-(the gateway's admin port, the scheduler).
+(the gateway's admin port, the scheduler). The directory of a master that was SIGKILLed is
+removed by the next multi-worker start (:func:`forget_stale_multiprocess_dirs`).
 """
 
 from __future__ import annotations
@@ -256,11 +257,50 @@ def prepare_multiprocess(service: str, workers: int) -> None:
                 child.unlink()
         path.mkdir(parents=True, exist_ok=True)
     else:
-        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix=f"daybook-{service}-metrics-")
+        forget_stale_multiprocess_dirs()
+        # The owner's pid in the name from the start: no moment where another process's
+        # forget_stale_multiprocess_dirs could take the new directory for an orphan.
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix=f"daybook-{service}-metrics-{os.getpid()}-")
     # The value class is chosen when prometheus_client is imported, which the serving process
     # already did (settings import this module): choose again. Every labelled value is made later,
     # in the forked workers, with the multiprocess class.
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+_OWNED_DIR = re.compile(r"daybook-[\w-]+?-metrics-(\d+)-\w+")
+_WRITER_FILE = re.compile(r".+_(\d+)\.db")
+
+
+def forget_stale_multiprocess_dirs(root: str | None = None) -> list[Path]:
+    """Remove the metrics directories :func:`prepare_multiprocess` made in ``root`` (the temporary
+    directory) for a process that is gone; the ones removed.
+
+    A master that exits normally removes its own (:func:`forget_multiprocess_dir`); a SIGKILLed
+    one (the OOM killer, ``kill -9``, a launcher killed with its children) left it behind, one
+    more for every such death.  A directory stays while its owner (the pid in its name) runs, and
+    while any process whose pid names one of its files (a worker that outlived its master) runs.
+    Directories named without an owner (made before owners were named) are left alone."""
+    base = Path(root if root is not None else tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        owned = _OWNED_DIR.fullmatch(entry.name)
+        if owned is None or not entry.is_dir() or entry.is_symlink() or _running(int(owned.group(1))):
+            continue
+        try:
+            writers = {int(m.group(1)) for name in os.listdir(entry) if (m := _WRITER_FILE.fullmatch(name))}
+        except OSError:
+            continue
+        if any(_running(pid) for pid in writers):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        if not entry.exists():
+            logger.info("removed the metrics directory %s of a process that is gone", entry)
+            removed.append(entry)
+    return removed
 
 
 def forget_multiprocess_dir() -> None:
