@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from daybook_common.outage import OutageLog, database_unavailable
+from daybook_common.outage import OutageLog, database_unavailable, log_timeout, statement_timed_out
 
 
 def _wrapped(orig: BaseException) -> DBAPIError:
@@ -55,3 +55,53 @@ def test_one_line_per_outage_and_its_totals(caplog: pytest.LogCaptureFixture) ->
     assert messages[0].startswith("database unavailable (ConnectionRefusedError on POST /x)")
     assert messages[1].startswith("database outage over: 50 requests answered 503")
     assert not any(r.exc_info for r in caplog.records)
+
+
+def _timed_out_chain() -> BaseException:
+    """As advanced-alchemy raises it: its IntegrityError from SQLAlchemy's from asyncpg's."""
+    from advanced_alchemy.exceptions import IntegrityError as RepositoryIntegrityError
+
+    wrapped = _wrapped(asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"))
+    try:
+        raise RepositoryIntegrityError(detail="An integrity error occurred") from wrapped
+    except RepositoryIntegrityError as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        _wrapped(asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout")),
+        _wrapped(asyncpg.exceptions.LockNotAvailableError("canceling statement due to lock timeout")),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        _timed_out_chain(),
+    ],
+)
+def test_statement_timeout_is_not_an_outage(exc: BaseException) -> None:
+    assert not database_unavailable(exc)
+    error = statement_timed_out(exc)
+    assert error is not None and error.sqlstate in {"57014", "55P03"}
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        _wrapped(
+            asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command")
+        ),
+        _wrapped(asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")),
+        TimeoutError(),  # asyncpg's client-side command_timeout: the server did not answer at all
+        IntegrityError("INSERT", {}, asyncpg.exceptions.UniqueViolationError("duplicate key")),
+    ],
+)
+def test_not_timed_out(exc: BaseException) -> None:
+    assert statement_timed_out(exc) is None
+
+
+def test_timeout_log_line_names_it(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="daybook.outage")
+    error = asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout")
+    log_timeout(error, "DELETE /x")
+    (record,) = caplog.records
+    assert record.getMessage().startswith("statement timed out on DELETE /x (")
+    assert "SQLSTATE 57014" in record.getMessage()

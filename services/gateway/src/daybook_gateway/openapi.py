@@ -50,7 +50,7 @@ GATEWAY_STATUSES: dict[int, str] = {
     413: "Request body too large",
     429: "Rate limited (see Retry-After)",
     502: "The upstream service failed",
-    503: "The upstream service is unavailable",
+    503: "The upstream service or its database is unavailable, or too busy to answer in time",
     504: "The upstream service timed out",
 }
 

@@ -116,7 +116,7 @@ _GENERIC_DESCRIPTIONS: dict[int, str] = {
     422: "Validation failed",
     429: "Rate limited (see Retry-After)",
     502: "An upstream service failed",
-    503: "A service or its database is unavailable (see Retry-After)",
+    503: "A service or its database is unavailable, or the database too busy to answer in time (see Retry-After)",
     504: "An upstream service timed out",
 }
 #: No NUL anywhere in a string (PostgreSQL cannot store it; the services answer 422).

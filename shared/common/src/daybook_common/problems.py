@@ -3,7 +3,9 @@
 Validation → 422 with ``errors: [{field, message}]``; unknown route → 404; wrong
 method → 405; the domain errors of :mod:`daybook_common.errors` → their status (the one
 place that maps them); the database unreachable → 503 with ``Retry-After`` (one log line
-per outage, :mod:`daybook_common.outage`); anything unexpected → 500 with no internals
+per outage, :mod:`daybook_common.outage`); a statement the database cancelled for time
+(``statement_timeout``, ``lock_timeout``) → 503 with ``Retry-After`` and a detail that says so
+(one log line per request, not an outage); anything unexpected → 500 with no internals
 (logged with the request id).
 """
 
@@ -21,7 +23,14 @@ from litestar.exceptions import HTTPException, ValidationException
 from daybook_common import errors, text
 from daybook_common.denylist import is_denied_write
 from daybook_common.outage import DETAIL as OUTAGE_DETAIL
-from daybook_common.outage import database_unavailable, outage_headers, outage_log
+from daybook_common.outage import (
+    TIMEOUT_DETAIL,
+    database_unavailable,
+    log_timeout,
+    outage_headers,
+    outage_log,
+    statement_timed_out,
+)
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("daybook.errors")
@@ -154,6 +163,10 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
     if is_denied_write(exc):  # the write guard: the caller's account was erased meanwhile
         logger.info("refused a write of a denied user on %s %s", request.method, request.url.path)
         return domain_problem(errors.Unauthenticated())
+    timed_out = statement_timed_out(exc)
+    if timed_out is not None:
+        log_timeout(timed_out, f"{request.method} {request.url.path}")
+        return problem_response(503, TIMEOUT_DETAIL, headers=outage_headers())
     if database_unavailable(exc):
         outage_log.failed(exc, f"{request.method} {request.url.path}")
         return problem_response(503, OUTAGE_DETAIL, headers=outage_headers())
