@@ -45,6 +45,7 @@ class Plan:
     entries_per_user: int
     tags_per_user: int
     warmup_s: float
+    """wrk's warm-up run before the timed rounds (0: none; quick mode, to stay under 2 minutes)."""
     round_s: float
     connections: int = 32
     reminders: int = 50_000
@@ -59,7 +60,8 @@ class Plan:
     logins: int = 50
     login_connections: int = 8
     startup_rounds: int | None = None
-    """Warm starts of case 15 (None: ``--rounds``); each is a whole ``daybook up`` and stop."""
+    """Warm starts of case 15 (None: ``--rounds``); each is a whole ``daybook up`` and stop (0:
+    the cold start only, quick mode)."""
 
 
 FULL = Plan(users=10_000, entries_per_user=100, tags_per_user=5, warmup_s=3, round_s=5)
@@ -67,7 +69,7 @@ QUICK = Plan(
     users=200,
     entries_per_user=20,
     tags_per_user=5,
-    warmup_s=1,
+    warmup_s=0,
     round_s=1,
     reminders=2_000,
     reminders_warmup=300,
@@ -78,7 +80,7 @@ QUICK = Plan(
     erase_reminders=20,
     floor_queries=1_000,
     logins=10,
-    startup_rounds=1,
+    startup_rounds=0,
 )
 
 
@@ -123,13 +125,12 @@ async def interleaved(
     not always measured A first (what runs first in a round can meet other load than what
     runs last)."""
     plan = ctx.plan
+    warmup = warmup if warmup is not None else plan.warmup_s
     warmed: set[str] = set()
     for url, connections, env in probes.values():
-        if url not in warmed:  # the c=1 and c=32 probes of one URL share a warm-up
+        if warmup > 0 and url not in warmed:  # the c=1 and c=32 probes of one URL share a warm-up
             warmed.add(url)
-            await _wrk(
-                url, max(connections, plan.connections), env, warmup if warmup is not None else plan.warmup_s
-            )
+            await _wrk(url, max(connections, plan.connections), env, warmup)
     roots = {**ctx.stack.process_roots(), **(extra_roots or {})}
     results: dict[str, list[WrkResult]] = {name: [] for name in probes}
     usage: CpuRuns = {name: [] for name in probes}

@@ -14,15 +14,15 @@ also shown as a ratio, off ÷ on: what the req/s ratio would be if those process
 the throughput, and a number that carries across machines and loads.
 
 ``DAYBOOK_BENCH_METRICS_CONTROL=1`` starts both pairs with metrics off (an A/A control: the
-"on" pair is still the one started first and measured first in odd rounds). What the ratios read
+"on" pair is still the one measured first in odd rounds). What the ratios read
 then is what the case measures without any metrics at all (bench/README.md, case 12).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 
+from daybook_bench import procs
 from daybook_bench.cases import (
     ENTRIES_PATH,
     Context,
@@ -34,9 +34,8 @@ from daybook_bench.cases import (
     warm_tokens,
 )
 from daybook_bench.results import TIMES, CaseResult, Row, Target
-from daybook_bench.scale import _serve
+from daybook_bench.scale import Spec, _serve_all
 from daybook_bench.wrk import Summary
-from daybook_devtools.embedded import free_port
 
 #: The issue's budget: metrics may cost at most 5 % of the hot read's throughput.
 MAX_LOSS = 0.05
@@ -64,21 +63,19 @@ async def case_metrics_cost(ctx: Context, result: CaseResult) -> None:
     c = ctx.plan.connections
     probes: dict[str, Probe] = {}
     roots: dict[str, int] = {}
-    with contextlib.ExitStack() as running:
-        control = os.environ.get(CONTROL_ENV) == "1"
-        for state, flag in (("on", "false" if control else "true"), ("off", "false")):
-            journal = running.enter_context(
-                _serve(ctx, "journal", {"JOURNAL_METRICS": flag}, free_port(), f"journal-metrics-{state}.log")
-            )
-            gateway = running.enter_context(
-                _serve(
-                    ctx,
-                    "gateway",
-                    {"GATEWAY_METRICS": flag, "GATEWAY_JOURNAL_URL": journal.url},
-                    free_port(),
-                    f"gateway-metrics-{state}.log",
-                )
-            )
+    control = os.environ.get(CONTROL_ENV) == "1"
+    flags = {"on": "false" if control else "true", "off": "false"}
+    ports = iter(procs.free_ports(4))
+    specs: list[Spec] = []
+    for state, flag in flags.items():
+        journal_port, gateway_port = next(ports), next(ports)
+        gateway_env = {"GATEWAY_METRICS": flag, "GATEWAY_JOURNAL_URL": f"http://127.0.0.1:{journal_port}"}
+        specs += [
+            ("journal", {"JOURNAL_METRICS": flag}, journal_port, f"journal-metrics-{state}.log"),
+            ("gateway", gateway_env, gateway_port, f"gateway-metrics-{state}.log"),
+        ]
+    with _serve_all(ctx, specs) as served:
+        for state, (journal, gateway) in zip(flags, (served[0:2], served[2:4]), strict=True):
             ctx.say(f"  metrics {state}: one request per token through its gateway…")
             await warm_tokens(ctx, gateway=gateway.url)
             probes[f"gateway-{state}"] = (gateway.url + query, c, env)

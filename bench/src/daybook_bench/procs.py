@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -70,15 +71,61 @@ http {{
 
 def stop_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     """SIGTERM the process group we started, then SIGKILL it if it lingers."""
-    if proc.poll() is None:
+    stop_groups([proc], timeout)
+
+
+def stop_groups(started: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
+    """:func:`stop_group` of several at once: all are sent SIGTERM before any is waited for."""
+    running = [proc for proc in started if proc.poll() is None]
+    for proc in running:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in running:
         try:
-            proc.wait(timeout)
+            proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (held open together while chosen, so none repeats)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
+#: One process for :func:`listening_all`: command, port, log file, environment (None: ours).
+Listener = tuple[list[str], int, Path, "dict[str, str] | None"]
+
+
+@contextlib.contextmanager
+def listening_all(
+    listeners: list[Listener], timeout: float = 60.0
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Each command in a process group of its own, output to its log, once every one listens on
+    its port; all stopped together (:func:`stop_groups`) on the way out.
+
+    Spawned before any is waited for: a Python service spends seconds importing before it
+    listens, and side by side those seconds overlap instead of adding up."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for cmd, _, log, env in listeners:
+            with log.open("wb") as out:
+                started.append(
+                    subprocess.Popen(
+                        cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                    )
+                )
+        for proc, (_, port, _, _) in zip(started, listeners, strict=True):
+            wait_for_port(port, timeout, proc)
+        yield started
+    finally:
+        stop_groups(started)
 
 
 @contextlib.contextmanager
@@ -87,13 +134,8 @@ def listening(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``cmd`` in a process group of its own, output to ``log``, once it listens on ``port``;
     the group is stopped (:func:`stop_group`) on the way out."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for_port(port, timeout, proc)
+    with listening_all([(cmd, port, log, env)], timeout) as (proc,):
         yield proc
-    finally:
-        stop_group(proc)
 
 
 @contextlib.contextmanager

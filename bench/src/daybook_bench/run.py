@@ -1,7 +1,7 @@
 """``daybook bench``: start the stack, seed, run the seven cases, print one table, write JSON.
 
     uv run daybook bench                 # full: 1M entries over 10k users, < 15 min on 2 cores
-    uv run daybook bench --quick         # small data, 1 s rounds, < 2 min (CI: numbers not asserted)
+    uv run daybook bench --quick         # small data, 1 s rounds, no warm-up, < 2 min (CI: numbers not asserted)
     uv run daybook bench --cases 1,2 --rounds 5 --json /tmp/bench.json
 
 The exit status is non-zero only when the harness (or the stack) breaks, never for a missed target.
@@ -94,7 +94,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="daybook bench",
         description="Measure Daybook against its floors: starts the stack, seeds, runs the cases, prints one table.",
     )
-    parser.add_argument("--quick", action="store_true", help="small data and 1 s rounds (< 2 min; CI)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small data, 1 s rounds, no warm-up (< 2 min; CI)"
+    )
     parser.add_argument(
         "--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})"
     )

@@ -26,18 +26,37 @@ from daybook_devtools.embedded import free_port
 from daybook_devtools.pgbouncer import EmbeddedPgBouncer
 from daybook_devtools.provision import role_url
 
+#: One service process a case starts: service name, extra environment, port, log file name.
+Spec = tuple[str, dict[str, str], int, str]
 
-@contextlib.contextmanager
-def _serve(ctx: Context, name: str, env: dict[str, str], port: int, log: str) -> Iterator[procs.Served]:
+
+def _listener(ctx: Context, spec: Spec) -> procs.Listener:
     """``daybook-<name> serve`` on ``port`` with the stack's environment for it plus ``env``."""
+    name, env, port, log = spec
     assert ctx.stack.stack is not None
     child_env = {**ctx.stack.stack.child_env(BY_NAME[name]), **env}
     child_env[f"{name.upper()}_PORT"] = str(port)
     if name == "gateway":  # the stack's gateway holds the admin port; a case's own have none
         child_env["GATEWAY_ADMIN_PORT"] = "0"
-    cmd = [sys.executable, "-m", f"daybook_{name}.cli", "serve"]
-    with procs.listening(cmd, port, ctx.workdir / log, env=child_env, timeout=90) as proc:
-        yield procs.Served(f"http://127.0.0.1:{port}", proc.pid)
+    return [sys.executable, "-m", f"daybook_{name}.cli", "serve"], port, ctx.workdir / log, child_env
+
+
+@contextlib.contextmanager
+def _serve_all(ctx: Context, specs: list[Spec]) -> Iterator[list[procs.Served]]:
+    """Each spec's service, started side by side (a gateway need not wait for its journal: it
+    connects upstream on demand); yielded once all listen, stopped together."""
+    with procs.listening_all([_listener(ctx, spec) for spec in specs], timeout=90) as started:
+        yield [
+            procs.Served(f"http://127.0.0.1:{spec[2]}", proc.pid)
+            for spec, proc in zip(specs, started, strict=True)
+        ]
+
+
+@contextlib.contextmanager
+def _serve(ctx: Context, name: str, env: dict[str, str], port: int, log: str) -> Iterator[procs.Served]:
+    """``daybook-<name> serve`` on ``port`` with the stack's environment for it plus ``env``."""
+    with _serve_all(ctx, [(name, env, port, log)]) as (served,):
+        yield served
 
 
 def _combined(runs: list[WrkResult]) -> WrkResult:
@@ -64,7 +83,8 @@ async def _alternate(
     """A warm-up of each probe, then ``rounds`` rounds running each in turn (drift hits both)."""
     c = ctx.plan.connections
     for urls in probes.values():
-        await _split(urls, c, env, ctx.plan.warmup_s)
+        if ctx.plan.warmup_s > 0:
+            await _split(urls, c, env, ctx.plan.warmup_s)
     results: dict[str, list[WrkResult]] = {name: [] for name in probes}
     for _ in range(ctx.rounds):
         for name, urls in probes.items():
@@ -94,15 +114,14 @@ async def case_scale(ctx: Context, result: CaseResult) -> None:
     await warm_tokens(ctx)
     journal_1 = ctx.stack.service_url("journal")
     gateway_1 = ctx.stack.gateway_url
-    with contextlib.ExitStack() as running:
-        journal_2 = running.enter_context(_serve(ctx, "journal", {}, free_port(), "journal-2.log"))
-        both = f"{journal_1},{journal_2.url}"
-        gateways = [
-            running.enter_context(
-                _serve(ctx, "gateway", {"GATEWAY_JOURNAL_URL": both}, free_port(), f"gw-{i}.log")
-            )
-            for i in (1, 2)
-        ]
+    port_2, *gateway_ports = procs.free_ports(3)
+    both = f"{journal_1},http://127.0.0.1:{port_2}"
+    specs: list[Spec] = [("journal", {}, port_2, "journal-2.log")]
+    specs += [
+        ("gateway", {"GATEWAY_JOURNAL_URL": both}, port, f"gw-{i}.log")
+        for i, port in enumerate(gateway_ports, 1)
+    ]
+    with _serve_all(ctx, specs) as (_, *gateways):
         ctx.say(f"  1+1 vs 2+2 (c={c} split over the gateways)…")
         runs = await _alternate(
             ctx, {"one": [gateway_1 + query], "two": [g.url + query for g in gateways]}, env
