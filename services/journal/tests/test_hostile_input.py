@@ -5,12 +5,20 @@ naming the field; deep nesting, invalid UTF-8 and non-JSON bodies are refused on
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from daybook_devtools.testing.hostile import NUL, assert_refuses_hostile_input
-from daybook_journal.testing import User
+from daybook_devtools.testing.hostile import (
+    NAIVE_INSTANT,
+    NUL,
+    OUT_OF_RANGE_INSTANTS,
+    PAST_INTEGER,
+    assert_refuses_hostile_input,
+    forged_cursor,
+)
+from daybook_journal.testing import User, make_entry, make_goal
 
 
 async def test_every_route_refuses_hostile_input(
@@ -48,3 +56,44 @@ async def test_a_literal_backslash_u0000_is_ordinary_text(api: AsyncTestClient, 
     )
     assert r.status_code == 201, r.text
     assert r.json()["content"] == "\\u0000 is how JSON writes NUL"
+
+
+async def test_forged_cursors_are_a_422_on_every_list(api: AsyncTestClient, alice: User) -> None:
+    """Cursors are opaque but not signed: one with a value the database cannot take (past an
+    ``integer``, a timestamp without offset or out of range in UTC, NUL in text) is a bad cursor
+    like any other, never a 500 from PostgreSQL."""
+    root = (await make_goal(api, alice, "forged cursors"))["id"]
+    entry = await make_entry(api, alice)
+    r = await api.patch(f"/api/v1/journal/entries/{entry['id']}", json={"title": "v2"}, headers=alice.headers)
+    assert r.status_code == 200, r.text
+    some = str(uuid.uuid4())
+    instants = [NAIVE_INSTANT, *OUT_OF_RANGE_INSTANTS]
+    forged = {
+        "/api/v1/journal/entries": [(t, some) for t in instants],
+        "/api/v1/journal/entries?q=word": [(t, some) for t in instants],
+        "/api/v1/journal/trash": [(t, some) for t in instants],
+        "/api/v1/journal/tags": [(NUL,)],
+        f"/api/v1/journal/entries/{entry['id']}/revisions": [(2**63,)],
+        "/api/v1/tasks?sort=due_at": [("due_at", t, some) for t in instants],
+        "/api/v1/tasks?sort=-created_at": [("-created_at", t, some) for t in instants],
+        "/api/v1/tasks?sort=priority": [("priority", PAST_INTEGER, some)],
+        "/api/v1/tasks/trash": [(t, some) for t in instants],
+        "/api/v1/goals": [(PAST_INTEGER, "2026-01-02T09:00:00Z", some), *((0, t, some) for t in instants)],
+        f"/api/v1/goals?root_id={root}": [
+            (0, PAST_INTEGER, "2026-01-02T09:00:00Z", some),
+            (-PAST_INTEGER - 1, 0, "2026-01-02T09:00:00Z", some),
+            *((0, 0, t, some) for t in instants),
+        ],
+        "/api/v1/goals/trash": [(t, some) for t in instants],
+        f"/api/v1/goals/{root}/activities": [(NUL, some)],
+        f"/api/v1/goals/{root}/activities/trash": [(t, some) for t in instants],
+        f"/api/v1/goals/{root}/templates": [(NUL, some)],
+        f"/api/v1/goals/{root}/sessions": [(t, some) for t in instants],
+        f"/api/v1/goals/{root}/sessions/trash": [(t, some) for t in instants],
+    }
+    for path, cursors in forged.items():
+        for values in cursors:
+            params = {"cursor": forged_cursor(*values)}
+            r = await api.get(path, params=params, headers=alice.headers)
+            assert r.status_code == 422, f"{path} {values}: {r.status_code} {r.text[:200]}"
+            assert r.json()["errors"] == [{"field": "cursor", "message": "invalid cursor"}], path

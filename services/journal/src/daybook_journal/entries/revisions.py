@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from daybook_common.errors import NotFound
-from daybook_common.pagination import decode_cursor, page_of
+from daybook_common.pagination import BigInt, decode_cursor, page_of
 from daybook_common.rls import UserDb
 from daybook_journal.db.models import entry_revisions
 from daybook_journal.db.queries import entries, utcnow
@@ -100,7 +100,7 @@ class Revisions:
         await self._require_live_entry(entry_id)
         stmt = sa.select(*_COLUMNS).where(_r.entry_id == entry_id, _r.user_id == self.db.user_id)
         if cursor is not None:
-            (before,) = decode_cursor(cursor, (int,))
+            (before,) = decode_cursor(cursor, (BigInt,))
             stmt = stmt.where(_r.revision < before)
         rows = list((await self.db.session.execute(stmt.order_by(_r.revision.desc()).limit(limit + 1))).all())
         page, next_cursor = page_of(rows, limit, key=lambda row: (row.revision,))

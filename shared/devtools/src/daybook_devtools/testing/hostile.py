@@ -9,6 +9,7 @@ problem+json, never a 500.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,17 @@ from typing import Any
 import httpx
 
 NUL = "a\x00b"
+#: Timestamps a forged cursor may carry: no offset, and two whose UTC form is out of range.
+NAIVE_INSTANT = "2026-01-02T09:00:00"
+OUT_OF_RANGE_INSTANTS = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-23:59")
+#: Just past a PostgreSQL ``integer`` (what a cursor's sort order, depth or rank is).
+PAST_INTEGER = 2**31
+
+
+def forged_cursor(*values: Any) -> str:
+    """A cursor as ``daybook_common.pagination.encode_cursor`` writes one, with values of the
+    client's choosing: cursors are not signed, so any client can send this."""
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True)
