@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from argon2 import PasswordHasher
 
@@ -175,6 +178,37 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(harness: Any) -> Non
     )
     r = await harness.client.post("/api/v1/auth/refresh", json={"refresh_token": third["refresh_token"]})
     assert_problem(r, 401)
+
+
+async def test_reuse_denies_the_access_tokens_of_the_family(harness: Any) -> None:
+    """A replayed refresh token means it leaked: the access tokens its family handed out (the
+    thief's as well as the owner's) get 401 at once here, and the other services are told by
+    ``users.session.revoked``, as when the owner revokes the session."""
+    user, first = await harness.account()
+    r = await harness.client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 200, r.text
+    thief = r.json()
+    other = await harness.login(user["email"])  # another session of the same account
+    assert (await harness.client.get("/api/v1/users/me", headers=harness.bearer(thief))).status_code == 200
+
+    r = await harness.client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert_problem(r, 401)
+    for tokens in (first, thief):
+        r = await harness.client.get("/api/v1/users/me", headers=harness.bearer(tokens))
+        assert_problem(r, 401)
+    assert (await harness.client.get("/api/v1/users/me", headers=harness.bearer(other))).status_code == 200
+    payload_part = thief["access_token"].split(".")[1]
+    family = json.loads(base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4)))["sid"]
+    conn = await asyncpg.connect(harness.db.url("users"))
+    try:
+        payload = await conn.fetchval(
+            "SELECT payload FROM users.outbox WHERE subject = 'users.session.revoked' "
+            "AND payload->>'session_id' = $1",
+            family,
+        )
+    finally:
+        await conn.close()
+    assert payload is not None and user["id"] in payload
 
 
 async def test_reuse_revokes_only_that_family(harness: Any) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from daybook_common.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
 from daybook_common.idempotency import StoredResponse, fingerprint, forget_user, key_reused
 from daybook_common.metrics import RATE_LIMITED
+from daybook_common.models import utcnow
 from daybook_common.rls import trusted_lookup
 from daybook_users.account.services import AccountService
 from daybook_users.account.tokens import AccountTokens
@@ -25,6 +26,7 @@ from daybook_users.auth.tokens import IssuedTokens, RefreshTokenInvalid, TokenSe
 from daybook_users.db import models as m
 from daybook_users.mail.outbox import forget_account_mail
 from daybook_users.runtime import UsersRuntime
+from daybook_users.sessions.services import SessionService
 from daybook_users.users.services import EmailTaken, UserService, login_email, normalize_email
 
 INVALID_CREDENTIALS = "Invalid email or password"
@@ -131,7 +133,12 @@ class AuthService:
         await trusted_lookup(self.session, "refresh")
         try:
             spent = await self.tokens.spend(refresh_token)
-        except RefreshTokenInvalid:
+        except RefreshTokenInvalid as exc:
+            if exc.reused is not None:
+                # A replayed token means it leaked: the access tokens the family handed out (to
+                # the thief too) stop working with its refresh tokens, as for a revoked session.
+                sessions = SessionService(self.session, self.runtime.settings.tokens.access_ttl_seconds)
+                await sessions.deny_access(exc.reused.user_id, exc.reused.family_id, utcnow())
             await self.session.commit()  # keeps a family revocation made on reuse
             raise Unauthenticated(INVALID_REFRESH_TOKEN) from None
         user = await self.users.get_live(spent.user_id)

@@ -3,7 +3,8 @@
 A login starts a family. Every refresh spends the presented token and issues its child in the
 same family. Presenting a spent token again means it leaked (or a client replayed it): the whole
 family is revoked, so neither the thief nor the victim can continue without logging in again
-(RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14).
+(RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14); the caller denies the family's access
+tokens too (:meth:`daybook_users.sessions.services.SessionService.deny_access`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ class SpentToken:
 
 
 class RefreshTokenInvalid(Exception):
-    """Unknown, expired, revoked or already spent (the message never carries the token)."""
+    """Unknown, expired, revoked or already spent (the message never carries the token).
+
+    ``reused``: the spent token presented again, whose family :meth:`TokenService.spend` revoked;
+    the family's access tokens (its ``sid``) are the caller's to deny.
+    """
+
+    def __init__(self, reused: SpentToken | None = None) -> None:
+        super().__init__()
+        self.reused = reused
 
 
 def hash_refresh_token(token: str) -> bytes:
@@ -122,7 +131,7 @@ class TokenService:
         """Mark a live token used (atomically: of two concurrent refreshes only one wins).
 
         Raises :class:`RefreshTokenInvalid`; when the token had already been spent, its whole
-        family is revoked first and the caller must commit that before answering.
+        family is revoked first (``reused`` names it) and the caller must commit that before answering.
         """
         digest = hash_refresh_token(token)
         rt = REFRESH_TOKENS
@@ -144,7 +153,9 @@ class TokenService:
             return SpentToken(id=row.id, user_id=row.user_id, family_id=row.family_id)
         known = (
             await self.session.execute(
-                sa.select(rt.c.user_id, rt.c.family_id, rt.c.used_at).where(rt.c.token_hash == digest)
+                sa.select(rt.c.id, rt.c.user_id, rt.c.family_id, rt.c.used_at).where(
+                    rt.c.token_hash == digest
+                )
             )
         ).one_or_none()
         if known is not None and known.used_at is not None:
@@ -152,6 +163,9 @@ class TokenService:
             logger.warning(
                 "refresh token reuse detected: family revoked",
                 extra={"user_id": str(known.user_id), "family_id": str(known.family_id), "revoked": revoked},
+            )
+            raise RefreshTokenInvalid(
+                SpentToken(id=known.id, user_id=known.user_id, family_id=known.family_id)
             )
         raise RefreshTokenInvalid
 

@@ -91,6 +91,12 @@ class SessionService:
         if not revoked:
             raise NotFound()
         await revoke_family_tokens(self.session, session_id, now)
+        await self.deny_access(user_id, session_id, now)
+        await record_activity(self.session, user_id, "session_revoked", client)
+
+    async def deny_access(self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime.datetime) -> None:
+        """Refuse the access tokens of a revoked session (their ``sid``) until the last one expires:
+        here at once, in the other services by ``users.session.revoked``."""
         expires_at = now + self.access_ttl
         await self.deny(session_id, expires_at)
         await add_event(
@@ -99,7 +105,6 @@ class SessionService:
             SESSION_REVOKED,
             {"session_id": str(session_id), "user_id": str(user_id), "expires_at": expires_at.isoformat()},
         )
-        await record_activity(self.session, user_id, "session_revoked", client)
 
     async def deny(self, session_id: uuid.UUID, expires_at: datetime.datetime) -> None:
         table = m.denied_sessions
