@@ -105,6 +105,31 @@ async def test_two_links_work_once_between_them(harness: Any, mail_dir: Path) ->
     assert (await harness.client.post("/api/v1/auth/password-reset/confirm", json=body)).status_code == 400
 
 
+async def test_a_password_change_spends_the_reset_links_mailed_before(harness: Any, mail_dir: Path) -> None:
+    """A reset link is a way in until it is used or expires: the owner who changes the password
+    (say, after noticing the mailbox was read by someone else) closes the ones already sent."""
+    user, tokens = await harness.account()
+    token = await _reset_token(harness, mail_dir, user["email"])
+    r = await harness.client.post(
+        "/api/v1/users/me/password",
+        json={"current_password": harness.password, "new_password": NEW_PASSWORD},
+        headers=harness.bearer(tokens),
+    )
+    assert r.status_code == 204, r.text
+    body = {"token": token, "new_password": "the intruder's password"}
+    r = await harness.client.post("/api/v1/auth/password-reset/confirm", json=body)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+    assert (
+        await harness.client.post(
+            "/api/v1/auth/login", json={"email": user["email"], "password": NEW_PASSWORD}
+        )
+    ).status_code == 200
+    # A link asked for after the change works.
+    later = await _reset_token(harness, mail_dir, user["email"], count=2)
+    body = {"token": later, "new_password": "yet another passphrase"}
+    assert (await harness.client.post("/api/v1/auth/password-reset/confirm", json=body)).status_code == 204
+
+
 @pytest.mark.parametrize(
     "token",
     ["", "short", "A" * 43, "!" * 43, "x" * 1024, "../../etc/passwd", "é" * 43],

@@ -168,6 +168,8 @@ class AuthService:
             raise Invalid("current_password", "is not the account's password")
         await self.users.set_password_hash(user, await self.passwords.hash(new_password))
         revoked = await self.tokens.revoke_all(user.id)
+        # A reset link mailed before would otherwise still set a password of its holder's choosing.
+        await AccountTokens(self.session).spend_all(user.id, "password_reset")
         await record_activity(self.session, user.id, "password_changed", client)
         logger.info("password changed", extra={"user_id": str(user.id), "refresh_tokens_revoked": revoked})
 
