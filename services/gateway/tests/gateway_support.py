@@ -71,6 +71,10 @@ class StubUpstream:
         last = request.path.rstrip("/").rsplit("/", 1)[-1]
         if "x-stub-status" in request.headers:  # answer with this status (e.g. a failed login's 401)
             return web.json_response({"status": "stubbed"}, status=int(request.headers["x-stub-status"]))
+        if "x-stub-cache-control" in request.headers:  # a service that sets its own caching
+            return web.json_response(
+                {"status": "stubbed"}, headers={"Cache-Control": request.headers["x-stub-cache-control"]}
+            )
         if last == "slow":
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._release.wait(), 30)

@@ -74,3 +74,29 @@ async def test_every_refused_token_gets_one_generic_401(
         details.add(r.json()["detail"])
     assert details == {"Missing or invalid access token"}
     assert any("unknown signing key" in r.getMessage() for r in caplog.records)
+
+
+async def test_security_headers_on_every_answer_and_no_store_on_a_callers_data(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """Every answer says ``nosniff``; an authenticated one that sets no caching of its own gets
+    ``Cache-Control: no-store`` (a journal page must not stay in a shared browser's cache), one
+    that does keeps it; public answers are left to their service."""
+    answers = {
+        "proxied, authenticated": await client.get("/api/v1/journal/entries", headers=auth),
+        "proxied, empty": await client.delete("/api/v1/journal/entries/empty", headers=auth),
+        "refused token": await client.get("/api/v1/tasks", headers={"Authorization": "Bearer nope"}),
+        "no token": await client.get("/api/v1/reminders"),
+        "own route": await client.get("/health"),
+        "unknown path": await client.get("/api/v1/nothing-here"),
+        "public route": await client.post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x"}),
+    }
+    for label, r in answers.items():
+        assert r.headers.get_list("x-content-type-options") == ["nosniff"], (label, r.headers)
+    for label in ("proxied, authenticated", "proxied, empty"):
+        assert answers[label].headers.get_list("cache-control") == ["no-store"], label
+    assert "cache-control" not in answers["public route"].headers
+    r = await client.get(
+        "/api/v1/journal/entries", headers={**auth, "X-Stub-Cache-Control": "private, max-age=5"}
+    )
+    assert r.status_code == 200 and r.headers.get_list("cache-control") == ["private, max-age=5"]

@@ -71,9 +71,15 @@ _REQUEST_REPLACED = frozenset(
     {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded", b"x-request-id"}
     | {b"content-length", b"expect"}
 )
+#: On every answer: browsers take the declared content type as it is (a JSON body that echoes a
+#: client's text is never sniffed into a page).
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+#: On an authenticated answer that says nothing about caching itself: one user's data is not
+#: kept by a browser or any cache on the way (an upstream's own Cache-Control is left as it is).
+NO_STORE = (b"cache-control", b"no-store")
 # Response headers the gateway's own server adds (Granian writes date/server) or the gateway sets.
-_RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"date", b"server"}
-_OWN_DROPPED = frozenset({b"x-request-id", b"server"})
+_RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"date", b"server", NOSNIFF[0]}
+_OWN_DROPPED = frozenset({b"x-request-id", b"server", NOSNIFF[0]})
 _NO_BODY_STATUS = frozenset({204, 304})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 #: Longer request targets get 414 and bigger header sections 431, as problem+json.  Granian's
@@ -419,6 +425,7 @@ class Gateway:
                 headers = _allow_head(headers)
                 headers.append((b"x-request-id", rid))
                 headers.append(SERVER_HEADER)
+                headers.append(NOSNIFF)
                 headers.extend(cors)
                 message["headers"] = headers
             await send(message)
@@ -435,6 +442,7 @@ class Gateway:
             (b"x-request-id", rid),
             (b"content-length", b"0"),
             SERVER_HEADER,
+            NOSNIFF,
         ]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
@@ -449,6 +457,7 @@ class Gateway:
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", rid),
             SERVER_HEADER,
+            NOSNIFF,
             *headers,
         ]
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
@@ -610,6 +619,9 @@ class Gateway:
                         headers = _allow_head(headers)
                     headers.append((b"x-request-id", rid))
                     headers.append(SERVER_HEADER)
+                    headers.append(NOSNIFF)
+                    if caller is not None and not any(name == NO_STORE[0] for name, _ in headers):
+                        headers.append(NO_STORE)
                     headers.extend(cors)
                     length = response.content_length
                     buffered = (
@@ -734,7 +746,7 @@ class Gateway:
                 return await self._unauthorized(send, rid, headers, "account not active (export)")
             logger.warning("export refused by users", extra={"upstream": "users", "status": status})
             return await self.problem(send, 502, "The users service sent an invalid response", rid, headers)
-        out = [(b"x-request-id", rid), SERVER_HEADER, *headers]
+        out = [(b"x-request-id", rid), SERVER_HEADER, NOSNIFF, *headers]
         try:
             finished = await exporter.stream(send, receive, first, sent, caller, out)
         except Exception as exc:
