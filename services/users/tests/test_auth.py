@@ -267,6 +267,28 @@ async def test_logout_spends_the_refresh_token(harness: Any) -> None:
     assert r.status_code == 200
 
 
+async def test_logout_ends_the_sessions_access_tokens_too(harness: Any) -> None:
+    """Logging out ends the session: its access token gets 401 at once here (and in the other
+    services by one ``users.session.revoked``, however often the token is presented again)."""
+    user, tokens = await harness.account()
+    other = await harness.login(user["email"])
+    for _ in range(2):
+        r = await harness.client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+        assert r.status_code == 204
+    assert_problem(await harness.client.get("/api/v1/users/me", headers=harness.bearer(tokens)), 401)
+    assert (await harness.client.get("/api/v1/users/me", headers=harness.bearer(other))).status_code == 200
+    conn = await asyncpg.connect(harness.db.url("users"))
+    try:
+        events = await conn.fetchval(
+            "SELECT count(*) FROM users.outbox WHERE subject = 'users.session.revoked' "
+            "AND payload->>'user_id' = $1",
+            user["id"],
+        )
+    finally:
+        await conn.close()
+    assert events == 1
+
+
 async def test_logout_after_rotation_ends_the_session(harness: Any) -> None:
     _, first = await harness.account()
     second = (

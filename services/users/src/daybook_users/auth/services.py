@@ -149,11 +149,13 @@ class AuthService:
         return await self.tokens.issue(user.id, client, family_id=spent.family_id, parent_id=spent.id)
 
     async def logout(self, refresh_token: str) -> None:
-        """End the session the token belongs to (its whole family); unknown tokens are ignored."""
+        """End the session the token belongs to (its whole family, and its access tokens: their
+        ``sid``); unknown tokens are ignored, and so is a session ended already."""
         await trusted_lookup(self.session, "logout")
-        family_id = await self.tokens.family_of(refresh_token)
-        if family_id is not None:
-            await self.tokens.revoke_family(family_id)
+        found = await self.tokens.family_of(refresh_token)
+        if found is not None and await self.tokens.revoke_family(found[1]):
+            sessions = SessionService(self.session, self.runtime.settings.tokens.access_ttl_seconds)
+            await sessions.deny_access(*found, utcnow())
 
     async def change_password(
         self, user: m.User, current_password: str, new_password: str, client: ClientInfo

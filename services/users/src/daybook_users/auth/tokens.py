@@ -169,13 +169,15 @@ class TokenService:
             )
         raise RefreshTokenInvalid
 
-    async def family_of(self, token: str) -> uuid.UUID | None:
+    async def family_of(self, token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """The user and the family of a token this service issued (spent or not), else None."""
         rt = REFRESH_TOKENS
-        return (
+        row = (
             await self.session.execute(
-                sa.select(rt.c.family_id).where(rt.c.token_hash == hash_refresh_token(token))
+                sa.select(rt.c.user_id, rt.c.family_id).where(rt.c.token_hash == hash_refresh_token(token))
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
+        return None if row is None else (row.user_id, row.family_id)
 
     async def revoke_family(self, family_id: uuid.UUID) -> int:
         rt = REFRESH_TOKENS
