@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import msgspec
@@ -123,8 +123,17 @@ def goal_of(row: RowMapping) -> s.Goal:
     return s.Goal(**{name: row[name] for name in _FIELDS})
 
 
-def _tree_node(row: RowMapping | Record) -> s.GoalTree:
-    return s.GoalTree(**{name: row[name] for name in _FIELDS if name != "deleted_at"}, children=[])
+#: A tree node's fields are the first columns of :data:`_COLUMNS`, in its order, so a node is
+#: built from a row by position: naming each field (a dict, then keyword arguments) cost ten
+#: times as much, ~2 µs a node, 60 µs of a 30-goal tree's CPU (bench case 8).
+_NODE_WIDTH = len(s.GoalTree.__struct_fields__) - 1
+if (*_FIELDS[:_NODE_WIDTH], "children") != s.GoalTree.__struct_fields__:
+    raise RuntimeError("goal columns and GoalTree's fields differ: _tree_node builds nodes by position")
+_new_node: Callable[..., s.GoalTree] = s.GoalTree  # called positionally with a row's columns
+
+
+def _tree_node(row: Record) -> s.GoalTree:
+    return _new_node(*row[:_NODE_WIDTH], [])
 
 
 def _after(
