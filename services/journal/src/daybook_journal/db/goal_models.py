@@ -292,6 +292,8 @@ class PracticeSession(Base, Versioned):
     #: A cache: the msgspec JSON of the session's ``activities`` as the API renders them, or NULL
     #: (unknown).  Triggers on ``activity_instances`` and ``metric_values`` NULL it on every change;
     #: the service writes it back in the same transaction (``sessions.snapshots``, journal_0018).
+    #: Compressed with lz4 where the server has it (journal_0020; not expressible here, and
+    #: Alembic does not compare it).
     activities_json: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
     __table_args__ = (
