@@ -9,8 +9,9 @@ sessions page embeds it as is (``msgspec.Raw``: no decode, no encode, the same b
   ``root_id``, a purge, an erasure); :class:`~daybook_journal.sessions.services.SessionService`
   then writes the fresh one from the instances it reads back anyway, in the same transaction
   and under the session's row lock.
-- **Reads**: the page statement aggregates instances and values only for rows whose snapshot is
-  NULL (:data:`INSTANCES_LATERAL`, :data:`VALUES_LATERAL`, :func:`instances_from_arrays`).
+- **Reads**: a page with a NULL snapshot on it is read again by the statement that aggregates
+  instances and values for those rows only (:data:`INSTANCES_LATERAL`, :data:`VALUES_LATERAL`,
+  :func:`instances_from_arrays`; :mod:`daybook_journal.sessions.reads`).
 - **Existing rows**: :func:`backfill` (``daybook-journal backfill-session-snapshots``) fills NULL
   snapshots in batches, each batch in one transaction that locks its sessions (``FOR NO KEY
   UPDATE``, which the triggers' UPDATE waits for), so a concurrent write either commits before
