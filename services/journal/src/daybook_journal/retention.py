@@ -20,6 +20,7 @@ from daybook_common.batch_delete import delete_batch_sql, refresh_stale_statisti
 from daybook_common.retention import Purge, RetentionRunner, denied_sessions_purge, inbox_purge, older_than
 from daybook_journal import SCHEMA
 from daybook_journal.db.batches import BatchTarget, run_batch
+from daybook_journal.goals.subtrees import subtrees_cte
 from daybook_journal.settings import JournalSettings
 
 logger = logging.getLogger("daybook.journal.retention")
@@ -31,19 +32,13 @@ BYPASS = [("app.rls_bypass", "on")]
 # the tops are deleted by row address and the tasks matched against an array of the subtrees'
 # ids: ``IN (SELECT … FROM tops)`` could be planned as a nested loop rescanning the pick for
 # every goal (or task) when the statistics said the table was empty. So could the walk down the
-# subtrees (``goals JOIN doomed``: 72 million rows handled for 3,000 deletions): each goal's
-# children are looked up by the parent_id index instead (LATERAL, OFFSET 0: not flattened into a
-# join the planner may turn around); test_goal_purge_plan.py.
+# subtrees (``goals JOIN doomed``: 72 million rows handled for 3,000 deletions): it is the goals
+# service's walk by the parent_id index (:mod:`daybook_journal.goals.subtrees`);
+# test_goal_purge_plan.py.
 _GOAL_TRASH = f"""
 WITH RECURSIVE tops AS (
     SELECT id, ctid FROM {SCHEMA}.goals WHERE deletion_id = id AND deleted_at < $1 LIMIT $2
-), doomed AS (
-    SELECT id FROM tops
-    UNION ALL
-    SELECT c.id FROM doomed AS d, LATERAL (
-        SELECT id FROM {SCHEMA}.goals WHERE parent_id = d.id OFFSET 0
-    ) AS c
-), detached AS (
+), {subtrees_cte("doomed", "SELECT id FROM tops")}, detached AS (
     UPDATE {SCHEMA}.tasks SET goal_id = NULL WHERE goal_id = ANY(ARRAY(SELECT id FROM doomed)) RETURNING 1
 )
 DELETE FROM {SCHEMA}.goals WHERE ctid = ANY(ARRAY(SELECT ctid FROM tops))

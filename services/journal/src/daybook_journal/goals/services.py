@@ -40,6 +40,7 @@ from daybook_journal.db.queries import new_id, param, utcnow
 from daybook_journal.db.reads import CompiledQuery, UserReads, scoped
 from daybook_journal.db.rows import AnySelect, Record, SaRow
 from daybook_journal.goals import schemas as s
+from daybook_journal.goals.subtrees import subtrees_cte
 
 goals = cast(sa.Table, gm.Goal.__table__)
 g = goals.c
@@ -72,14 +73,17 @@ _CONSTRAINTS: dict[str, DomainError] = {
 # What a re-root can trip over in the practice data that follows the moved goals.
 _MOVE_CONFLICTS = ("uq_", "fk_")
 
-_SUBTREE = """
-WITH RECURSIVE subtree AS (
-    SELECT id FROM journal.goals WHERE id = :goal_id AND user_id = :user_id
-    UNION ALL
-    SELECT c.id FROM journal.goals AS c JOIN subtree AS p ON c.parent_id = p.id
-    {live}
-)
-"""
+# A goal's subtree (whole, or its live part), walked down by the parent_id index (:mod:`.subtrees`).
+_SUBTREE = {
+    live_only: "WITH RECURSIVE "
+    + subtrees_cte(
+        "subtree",
+        "SELECT id FROM journal.goals WHERE id = :goal_id AND user_id = :user_id",
+        live_only=live_only,
+    )
+    + "\n"
+    for live_only in (False, True)
+}
 
 # A hard delete of trashed deletions (``{which}``: one top goal, or all of the caller's): the
 # tops go (ON DELETE CASCADE takes their subtrees and the practice data hanging from them);
@@ -88,24 +92,20 @@ WITH RECURSIVE subtree AS (
 # picked once and deleted by row address, the tasks matched against an array of the subtrees'
 # ids. ``IN (SELECT … FROM tops)`` was planned as a nested loop rescanning the pick for every
 # goal (and task) when the statistics said the tables were empty, and so was the walk down the
-# subtrees (every goal of the table read for each goal found): the children of each goal found
-# are looked up by the parent_id index (LATERAL, OFFSET 0: not flattened into a join the planner
-# may turn around). Linear whatever the statistics (test_goal_purge_plan.py).
-_PURGE = """
+# subtrees (:mod:`.subtrees`). Linear whatever the statistics (test_goal_purge_plan.py).
+_PURGE = (
+    """
 WITH RECURSIVE tops AS (
     SELECT id, ctid FROM journal.goals WHERE user_id = :user_id AND deletion_id = id {which}
-), doomed AS (
-    SELECT id FROM tops
-    UNION ALL
-    SELECT c.id FROM doomed AS d, LATERAL (
-        SELECT id FROM journal.goals WHERE parent_id = d.id OFFSET 0
-    ) AS c
-), detached AS (
+), """
+    + subtrees_cte("doomed", "SELECT id FROM tops")
+    + """, detached AS (
     UPDATE journal.tasks SET goal_id = NULL, version = version + 1, updated_at = now()
     WHERE user_id = :user_id AND goal_id = ANY(ARRAY(SELECT id FROM doomed)) RETURNING 1
 )
 DELETE FROM journal.goals WHERE ctid = ANY(ARRAY(SELECT ctid FROM tops)) RETURNING id
 """
+)
 
 
 async def check_live_goal(db: UserDb, goal_id: uuid.UUID | None, field: str = "goal_id") -> None:
@@ -378,19 +378,16 @@ class GoalService:
         await self.db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
     async def _lock_subtree(self, goal_id: uuid.UUID, live_only: bool) -> list[SaRow]:
-        """Lock the goal's subtree ``FOR UPDATE``, then read it again (a fresh snapshot)."""
-        where = "WHERE c.deleted_at IS NULL" if live_only else ""
-        cte = _SUBTREE.format(live=where)
+        """Lock the goal's subtree ``FOR UPDATE``, then read it again (a fresh snapshot).
+
+        The subtree's goals are matched against an array of its ids (each looked up by the
+        primary key), not ``IN (SELECT …)``, a join the statistics decide."""
+        cte = _SUBTREE[live_only]
         params = {"goal_id": goal_id, "user_id": self.db.user_id}
-        await self.db.session.execute(
-            sa.text(cte + "SELECT id FROM journal.goals WHERE id IN (SELECT id FROM subtree) FOR UPDATE"),
-            params,
-        )
+        mine = "WHERE id = ANY(ARRAY(SELECT id FROM subtree))"
+        await self.db.session.execute(sa.text(f"{cte}SELECT id FROM journal.goals {mine} FOR UPDATE"), params)
         rows = await self.db.session.execute(
-            sa.text(
-                cte + "SELECT g.id, g.depth FROM journal.goals AS g WHERE g.id IN (SELECT id FROM subtree)"
-            ),
-            params,
+            sa.text(f"{cte}SELECT id, depth FROM journal.goals {mine}"), params
         )
         return list(rows.all())
 
