@@ -97,3 +97,31 @@ async def test_forged_cursors_are_a_422_on_every_list(api: AsyncTestClient, alic
             r = await api.get(path, params=params, headers=alice.headers)
             assert r.status_code == 422, f"{path} {values}: {r.status_code} {r.text[:200]}"
             assert r.json()["errors"] == [{"field": "cursor", "message": "invalid cursor"}], path
+
+
+async def test_a_method_or_path_without_a_handler_is_405_or_404_whatever_its_input(
+    api: AsyncTestClient, alice: User
+) -> None:
+    """The input guard answered these first (schemathesis --mode negative: TRACE with a NUL in
+    ``cursor`` was 422, not the 405 an undeclared method gets); the routing's answer comes first."""
+    trash = "/api/v1/journal/trash"
+    json_type = {**alice.headers, "Content-Type": "application/json"}
+    deep = b"[" * 40 + b"]" * 40
+    for method, url, content, headers in [
+        ("TRACE", f"{trash}?cursor=%00", None, alice.headers),
+        ("PUT", f"{trash}?cursor=%00", b'{"a": 1}', json_type),
+        ("PUT", trash, b'{"a": "\\u0000"}', json_type),
+        ("PATCH", trash, deep, json_type),
+        ("POST", trash, b"not json", {**alice.headers, "Content-Type": "text/plain"}),
+    ]:
+        r = await api.request(method, url, content=content, headers=headers)
+        assert r.status_code == 405, (method, url, r.text)
+        assert {"GET", "DELETE"} <= {m.strip() for m in r.headers["allow"].split(",")}
+    r = await api.get("/api/v1/journal/nowhere?q=%00", headers=alice.headers)
+    assert r.status_code == 404, r.text
+    # Where there is a handler, the guard still answers.
+    r = await api.get(f"{trash}?cursor=%00", headers=alice.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "cursor", "message": "must not contain the NUL character"}]
+    r = await api.post("/api/v1/journal/tags", content=deep, headers=json_type)
+    assert r.status_code == 422, r.text

@@ -17,7 +17,10 @@ them first, as problem+json:
 - a body larger than ``max_body`` → 413;
 - a body that ends early (malformed chunked encoding) → 400.
 
-Requests without these problems reach the app unchanged (a buffered body is replayed).
+Requests without these problems reach the app unchanged (a buffered body is replayed).  So do
+requests the app does not route (an unknown path, a method the path does not have, asked through
+``routed``): their answer is the app's 404 or 405, whatever their query or body holds, and the app
+reads neither for them.
 The cheap checks (byte searches and counts in C) run on every request; the exact ones
 (a full parse to name the field, a bracket walk) only when a cheap one matched — except the
 duplicate-key check, one parse of every JSON body (see :func:`duplicate_key`).
@@ -169,9 +172,14 @@ def check_json_body(body: bytes) -> None:
 class BodyGuard:
     """Pure ASGI middleware applying the checks above (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body: int = MAX_BODY, routed: Callable[[str, str], bool] | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        #: ``routed(path, method)``: whether the app has a handler for them (asked only when a
+        #: check refuses, so the cheap path stays as cheap); without it every refusal is answered.
+        self.routed = routed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -200,6 +208,9 @@ class BodyGuard:
             body = await self._read(receive)
             check_json_body(body)
         except Refusal as refusal:
+            if self.routed is not None and not self.routed(scope["path"], scope["method"]):
+                await self.app(scope, receive, send)  # the app's 404/405 (it reads no body for them)
+                return
             await _answer(send, refusal)
             return
         await self.app(scope, _replay(body, receive), send)

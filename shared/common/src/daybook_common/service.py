@@ -15,9 +15,11 @@ from litestar import Litestar, Response, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ASGIApp
+from litestar.utils import normalize_path
 from sqlalchemy import MetaData, Table
 
 from daybook_common.allow import AllowHeaderMiddleware
@@ -164,7 +166,7 @@ class ServiceApp:
         )
         wrap_outermost(app, AllowHeaderMiddleware, litestar=app)
         wrap_outermost(app, QueryMiddleware)
-        wrap_outermost(app, BodyGuard)  # bad input answered before Litestar parses it
+        wrap_outermost(app, BodyGuard, routed=routed_by(app))  # bad input answered before Litestar parses it
         if self.front is not None:
             app.asgi_handler = self.front(app.asgi_handler, app)
         metrics = HttpMetrics(s.name) if s.metrics else None
@@ -251,6 +253,21 @@ class EventRuntime:
         for part in (self.deleted_users, self.consumer, self.relay):
             if part is not None:
                 await part.stop()
+
+
+def routed_by(app: Litestar) -> Callable[[str, str], bool]:
+    """Whether ``app`` has a handler for a path and method (not a 404 or 405 of its routing)."""
+
+    def routed(path: str, method: str) -> bool:
+        try:
+            app.asgi_router.handle_routing(path=normalize_path(path), method=method)
+        except (NotFoundException, MethodNotAllowedException):
+            return False
+        except Exception:  # routed, with a path parameter the handler refuses: the guard answers
+            return True
+        return True
+
+    return routed
 
 
 def wrap_outermost(app: Litestar, middleware: type[Any], **options: Any) -> None:
