@@ -148,6 +148,11 @@ async def test_until_ends_the_rule(client: AsyncTestClient, signer: TestSigner) 
         "freq=daily",  # lower case
         "FREQ=DAILY;",
         "RRULE:FREQ=DAILY",
+        # RFC 5545 signs only BYDAY ordinals, BYMONTHDAY, BYYEARDAY, BYWEEKNO and BYSETPOS
+        # ("interval = 1*DIGIT"); "+1" was stored as given, for other clients' parsers to refuse.
+        "FREQ=DAILY;INTERVAL=+2",
+        "FREQ=DAILY;COUNT=+3",
+        "FREQ=YEARLY;BYMONTH=+2",
     ],
 )
 async def test_invalid_rules_are_422_naming_rrule(
@@ -157,6 +162,28 @@ async def test_invalid_rules_are_422_naming_rrule(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert [e["field"] for e in r.json()["errors"]] == ["rrule"], r.json()
+
+
+async def test_a_rule_stored_with_a_sign_before_it_was_refused_keeps_working(
+    client: AsyncTestClient, signer: TestSigner, conn: asyncpg.Connection
+) -> None:
+    """A rule saved while ``INTERVAL=+2`` was still accepted: its occurrences and an update that
+    keeps it answer as before; only a rule the request itself states is checked strictly."""
+    user = uuid.uuid4()
+    reminder = await make(client, signer, user, "FREQ=DAILY;INTERVAL=2")
+    async with conn.transaction():
+        await conn.execute("SELECT set_config('app.user_id', $1, true)", str(user))
+        stored = "FREQ=DAILY;INTERVAL=+2"
+        await conn.execute("UPDATE reminders SET rrule = $1 WHERE id = $2", stored, uuid.UUID(reminder["id"]))
+    every_other_day = [at(2031, 1, 1, 8), at(2031, 1, 3, 8), at(2031, 1, 5, 8)]
+    assert await upcoming(client, signer, user, reminder["id"], 3) == every_other_day
+    item = f"{URL}/{reminder['id']}"
+    r = await client.patch(item, json={"time": "10:00"}, headers=signer.headers(user))
+    assert r.status_code == 200, r.text
+    assert r.json()["rrule"] == stored
+    assert await upcoming(client, signer, user, reminder["id"], 2) == [at(2031, 1, 1, 9), at(2031, 1, 3, 9)]
+    r = await client.patch(item, json={"rrule": "FREQ=DAILY;INTERVAL=+3"}, headers=signer.headers(user))
+    assert r.status_code == 422, r.text
 
 
 async def test_rrule_only_with_frequency_rrule(client: AsyncTestClient, signer: TestSigner) -> None:

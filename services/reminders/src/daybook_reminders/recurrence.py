@@ -103,7 +103,7 @@ class Rule:
     @property
     def parsed(self) -> ParsedRule:
         assert self.rrule is not None
-        return parse_rrule(self.rrule)
+        return parse_rrule(self.rrule, strict=False)  # validated (as strictly as then) when saved
 
     @property
     def dtstart(self) -> dt.datetime:

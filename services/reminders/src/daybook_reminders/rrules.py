@@ -38,6 +38,8 @@ FREQUENCIES: Final[dict[str, DateutilFreq]] = {
 SUB_DAILY: Final = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
 #: The parts accepted, in the canonical order.
 PARTS: Final = ("FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "COUNT", "UNTIL")
+#: RFC 5545 signs only the numbers that may be negative ("interval = 1*DIGIT"); not these.
+UNSIGNED_PARTS: Final = ("INTERVAL", "BYMONTH", "COUNT")
 WEEKDAYS: Final = {"MO": rr.MO, "TU": rr.TU, "WE": rr.WE, "TH": rr.TH, "FR": rr.FR, "SA": rr.SA, "SU": rr.SU}
 #: The shape of a rule (the OpenAPI ``pattern`` and the database CHECK): known parts, upper case.
 PATTERN: Final = (
@@ -217,9 +219,16 @@ def _split(text: str) -> dict[str, str]:
 
 
 @lru_cache(maxsize=4096)
-def parse_rrule(text: str) -> ParsedRule:
-    """Validate a rule and return it parsed, with its canonical text; :class:`InvalidRRuleError` if not."""
+def parse_rrule(text: str, *, strict: bool = True) -> ParsedRule:
+    """Validate a rule and return it parsed, with its canonical text; :class:`InvalidRRuleError` if not.
+
+    ``strict=False`` for a rule already stored: a ``+`` before an unsigned number (``INTERVAL=+2``,
+    refused since) is read as the number, so rules saved before that keep firing.
+    """
     parts = _split(text)
+    for name in UNSIGNED_PARTS:
+        if strict and "+" in parts.get(name, ""):
+            raise InvalidRRuleError(f"{name} takes numbers without a sign, got {parts[name]!r}")
     freq = parts.get("FREQ")
     if freq is None:
         raise InvalidRRuleError("FREQ is required")

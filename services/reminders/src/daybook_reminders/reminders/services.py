@@ -67,8 +67,9 @@ class Schedule:
     is_active: bool
 
 
-def canonical_rrule(frequency: str, text: str | None) -> str | None:
-    """The canonical form of a schedule's rule, or a 422 naming ``rrule``."""
+def canonical_rrule(frequency: str, text: str | None, stored: str | None = None) -> str | None:
+    """The canonical form of a schedule's rule, or a 422 naming ``rrule``; ``stored``, the rule the
+    reminder has, is not judged again (by checks newer than it) when the change keeps it."""
     if frequency != "rrule":
         if text is not None:
             raise validation_error("rrule", "only allowed with frequency rrule")
@@ -76,12 +77,14 @@ def canonical_rrule(frequency: str, text: str | None) -> str | None:
     if text is None:
         raise validation_error("rrule", "required for frequency rrule")
     try:
-        return parse_rrule(text).text
+        return parse_rrule(text, strict=text != stored).text
     except InvalidRRuleError as exc:
         raise validation_error("rrule", str(exc)) from exc
 
 
-def settle(schedule: Schedule, *, start_given: bool, now: dt.datetime) -> tuple[Rule, dt.datetime | None]:
+def settle(
+    schedule: Schedule, *, start_given: bool, now: dt.datetime, stored_rrule: str | None = None
+) -> tuple[Rule, dt.datetime | None]:
     """Validate a schedule (422 naming the field), fill the default start date, compute ``next_fire_at``."""
     if not is_valid_timezone(schedule.timezone):
         raise validation_error("timezone", "unknown time zone (use an IANA name such as Europe/Berlin)")
@@ -95,7 +98,7 @@ def settle(schedule: Schedule, *, start_given: bool, now: dt.datetime) -> tuple[
         raise validation_error("start_date", f"must be between {MIN_START_DATE} and {MAX_START_DATE}")
     if start is None:
         start = today_in(schedule.timezone, now)
-    rrule = canonical_rrule(schedule.frequency, schedule.rrule)
+    rrule = canonical_rrule(schedule.frequency, schedule.rrule, stored_rrule)
     rule = Rule(schedule.frequency, schedule.time, schedule.timezone, start, days, rrule)
     if rrule is not None and not has_occurrence_soon(rule, now):
         # Checked before any unbounded search: an impossible rule would never stop looking.
@@ -285,7 +288,7 @@ class ReminderService(SQLAlchemyAsyncRepositoryService[m.Reminder, ReminderRepos
         )
 
     async def _reschedule(self, reminder: m.Reminder, schedule: Schedule) -> None:
-        rule, next_fire_at = settle(schedule, start_given=True, now=self.clock())
+        rule, next_fire_at = settle(schedule, start_given=True, now=self.clock(), stored_rrule=reminder.rrule)
         reminder.frequency = rule.frequency
         reminder.time = rule.time
         reminder.timezone = rule.timezone
