@@ -338,6 +338,47 @@ async def test_password_change_revokes_every_refresh_token(harness: Any) -> None
     await harness.login(user["email"], new_password)
 
 
+def _sid(tokens: dict[str, Any]) -> str:
+    payload_part = tokens["access_token"].split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4)))["sid"])
+
+
+async def test_password_change_ends_the_other_sessions_at_once(harness: Any) -> None:
+    """The access tokens of the account's other sessions get 401 at once here (and in the other
+    services by one ``users.session.revoked`` each); the caller's own access token keeps working,
+    its refresh token is revoked with the rest (API.md). A session ended before is left alone."""
+    user, mine = await harness.account()
+    phone, laptop, gone = [await harness.login(user["email"]) for _ in range(3)]
+    r = await harness.client.post("/api/v1/auth/logout", json={"refresh_token": gone["refresh_token"]})
+    assert r.status_code == 204
+    for tokens in (mine, phone, laptop):
+        assert (await harness.client.get("/api/v1/users/me", headers=harness.bearer(tokens))).status_code == 200
+
+    r = await harness.client.post(
+        "/api/v1/users/me/password",
+        json={"current_password": harness.password, "new_password": "a brand new passphrase"},
+        headers=harness.bearer(mine),
+    )
+    assert r.status_code == 204, r.text
+    for tokens in (phone, laptop, gone):
+        assert_problem(await harness.client.get("/api/v1/users/me", headers=harness.bearer(tokens)), 401)
+        r = await harness.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert_problem(r, 401)
+    assert (await harness.client.get("/api/v1/users/me", headers=harness.bearer(mine))).status_code == 200
+    r = await harness.client.post("/api/v1/auth/refresh", json={"refresh_token": mine["refresh_token"]})
+    assert_problem(r, 401)
+    conn = await asyncpg.connect(harness.db.url("users"))
+    try:
+        ended = await conn.fetch(
+            "SELECT payload->>'session_id' AS sid FROM users.outbox "
+            "WHERE subject = 'users.session.revoked' AND payload->>'user_id' = $1",
+            user["id"],
+        )
+    finally:
+        await conn.close()
+    assert sorted(row["sid"] for row in ended) == sorted([_sid(phone), _sid(laptop), _sid(gone)])
+
+
 async def test_password_endpoint_needs_a_token(harness: Any) -> None:
     r = await harness.client.post(
         "/api/v1/users/me/password", json={"current_password": "whatever1", "new_password": "whatever2"}

@@ -80,6 +80,9 @@ async def test_password_reset_happy_path(harness: Any, mail_dir: Path) -> None:
     fresh = await harness.login(user["email"], NEW_PASSWORD)
     r = await harness.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert r.status_code == 401
+    # Every session is ended: its access token is refused at once, not only once it expires.
+    r = await harness.client.get("/api/v1/users/me", headers=harness.bearer(tokens))
+    assert r.status_code == 401
     kinds = [
         e["kind"]
         for e in (

@@ -33,6 +33,7 @@ from daybook_users.db import models as m
 from daybook_users.mail import messages
 from daybook_users.mail.outbox import queue_mail
 from daybook_users.runtime import UsersRuntime
+from daybook_users.sessions.services import SessionService
 from daybook_users.users.services import UserService, login_email
 
 RESET_TTL = datetime.timedelta(minutes=30)
@@ -86,9 +87,12 @@ class AccountService:
         await self.tokens.spend_all(user.id, "password_reset")
         await self.users.set_password_hash(user, await self.runtime.passwords.hash(new_password))
         tokens = TokenService(self.session, self.runtime.access, self.runtime.settings.tokens)
-        revoked = await tokens.revoke_all(user.id)
+        # Whoever knew the old password is signed out everywhere: refresh and access tokens.
+        ended = await tokens.revoke_all(user.id)
+        sessions = SessionService(self.session, self.runtime.settings.tokens.access_ttl_seconds)
+        await sessions.deny_access_all(user.id, ended)
         await record_activity(self.session, user.id, "password_reset", client)
-        logger.info("password reset", extra={"user_id": str(user.id), "refresh_tokens_revoked": revoked})
+        logger.info("password reset", extra={"user_id": str(user.id), "sessions_ended": len(ended)})
 
     async def send_verification(self, user: m.User) -> None:
         if user.email_verified_at is not None:

@@ -158,8 +158,16 @@ class AuthService:
             await sessions.deny_access(*found, utcnow())
 
     async def change_password(
-        self, user: m.User, current_password: str, new_password: str, client: ClientInfo
+        self,
+        user: m.User,
+        current_password: str,
+        new_password: str,
+        client: ClientInfo,
+        current_session: uuid.UUID | None,
     ) -> None:
+        """Set a new password and end the account's other sessions: every refresh token is revoked
+        (the caller's too, as API.md says) and the access tokens of every session but the caller's
+        (``current_session``) are denied, as for a revoked session."""
         keys = self.throttle.keys(user.email, client.ip)
         retry_after = await self.throttle.retry_after(keys)
         if retry_after is not None:
@@ -169,11 +177,13 @@ class AuthService:
             await self.session.commit()
             raise Invalid("current_password", "is not the account's password")
         await self.users.set_password_hash(user, await self.passwords.hash(new_password))
-        revoked = await self.tokens.revoke_all(user.id)
+        others = await self.tokens.revoke_all(user.id) - {current_session}
+        sessions = SessionService(self.session, self.runtime.settings.tokens.access_ttl_seconds)
+        await sessions.deny_access_all(user.id, others)
         # A reset link mailed before would otherwise still set a password of its holder's choosing.
         await AccountTokens(self.session).spend_all(user.id, "password_reset")
         await record_activity(self.session, user.id, "password_changed", client)
-        logger.info("password changed", extra={"user_id": str(user.id), "refresh_tokens_revoked": revoked})
+        logger.info("password changed", extra={"user_id": str(user.id), "sessions_ended": len(others)})
 
     async def delete_account(self, user: m.User) -> None:
         # Lock the row: two concurrent deletes must not queue two events.

@@ -189,12 +189,15 @@ class TokenService:
         )
         return affected_rows(result)
 
-    async def revoke_all(self, user_id: uuid.UUID) -> int:
+    async def revoke_all(self, user_id: uuid.UUID) -> set[uuid.UUID]:
+        """Revoke every refresh token of the user; returns the sessions (families) that could still
+        refresh until now, whose access tokens may still be live."""
         rt = REFRESH_TOKENS
         now = utcnow()
-        result = await self.session.execute(
+        rows = await self.session.execute(
             sa.update(rt)
             .where(rt.c.user_id == user_id, rt.c.revoked_at.is_(None))
             .values(revoked_at=now, updated_at=now)
+            .returning(rt.c.family_id, rt.c.expires_at)
         )
-        return affected_rows(result)
+        return {row.family_id for row in rows if row.expires_at > now}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterable
 from typing import cast
 
 import sqlalchemy as sa
@@ -105,6 +106,12 @@ class SessionService:
             SESSION_REVOKED,
             {"session_id": str(session_id), "user_id": str(user_id), "expires_at": expires_at.isoformat()},
         )
+
+    async def deny_access_all(self, user_id: uuid.UUID, session_ids: Iterable[uuid.UUID]) -> None:
+        """:meth:`deny_access` for each session (a password change or reset ends them at once)."""
+        now = utcnow()
+        for session_id in sorted(session_ids):
+            await self.deny_access(user_id, session_id, now)
 
     async def deny(self, session_id: uuid.UUID, expires_at: datetime.datetime) -> None:
         table = m.denied_sessions

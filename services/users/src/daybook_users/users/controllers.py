@@ -7,6 +7,7 @@ import uuid
 from litestar import Controller, Response, delete, get, patch, post
 
 from daybook_common import resource_routes as routes
+from daybook_common.auth import AccessClaims
 from daybook_common.export import EXPORT_PATH
 from daybook_common.http import VERSIONED, IfMatchHeader, etag, expected_version
 from daybook_common.openapi import problems
@@ -14,6 +15,7 @@ from daybook_users.activity.services import ActivityService
 from daybook_users.auth.clients import ClientInfo
 from daybook_users.auth.services import AuthService
 from daybook_users.db import models as m
+from daybook_users.sessions.controllers import session_of
 from daybook_users.users import schemas as s
 from daybook_users.users.services import UserService, to_schema
 
@@ -44,9 +46,16 @@ class MeController(Controller):
         opt=problems({429: "Too many wrong current passwords"}),
     )
     async def change_password(
-        self, data: s.PasswordChange, account: m.User, auth_service: AuthService, client: ClientInfo
+        self,
+        data: s.PasswordChange,
+        account: m.User,
+        current_user: AccessClaims,
+        auth_service: AuthService,
+        client: ClientInfo,
     ) -> None:
-        await auth_service.change_password(account, data.current_password, data.new_password, client)
+        await auth_service.change_password(
+            account, data.current_password, data.new_password, client, session_of(current_user)
+        )
 
     @delete("/", operation_id="DeleteMe", status_code=204, summary="Delete the caller's account")
     async def delete_me(self, account: m.User, auth_service: AuthService) -> None:
