@@ -20,6 +20,20 @@ def _login(http: httpx.Client, email: str, agent: str) -> dict[str, str]:
     return dict(r.json())
 
 
+def _refused_everywhere(http: httpx.Client, auth: dict[str, str], started: float) -> float:
+    """Wait until every service answers 401 to ``auth``; the delay since ``started`` (< 2 s)."""
+    statuses: dict[str, int] = {}
+    while time.monotonic() - started < 10:
+        statuses = {path: http.get(path, headers=auth).status_code for path in READS}
+        if set(statuses.values()) == {401}:
+            break
+        time.sleep(0.02)
+    delay = time.monotonic() - started
+    assert set(statuses.values()) == {401}, statuses
+    assert delay < 2.0, f"the deny-list took {delay:.3f}s"
+    return delay
+
+
 def test_a_revoked_sessions_tokens_are_refused_everywhere(http: httpx.Client) -> None:
     email = f"sessions-{uuid.uuid4().hex[:10]}@example.com"
     assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
@@ -41,18 +55,39 @@ def test_a_revoked_sessions_tokens_are_refused_everywhere(http: httpx.Client) ->
     r = http.post("/api/v1/auth/refresh", json={"refresh_token": phone["refresh_token"]})
     assert r.status_code == 401
 
-    statuses: dict[str, int] = {}
-    while time.monotonic() - started < 10:
-        statuses = {path: http.get(path, headers=phone_auth).status_code for path in READS}
-        if set(statuses.values()) == {401}:
-            break
-        time.sleep(0.02)
-    delay = time.monotonic() - started
+    delay = _refused_everywhere(http, phone_auth, started)
     print(f"revoked session refused by every service after {delay:.3f}s")
-    assert set(statuses.values()) == {401}, statuses
-    assert delay < 2.0, f"the deny-list took {delay:.3f}s"
     # The other session is untouched.
     for path in READS:
         assert http.get(path, headers=laptop_auth).status_code == 200, path
     kinds = [e["kind"] for e in http.get("/api/v1/users/me/activity", headers=laptop_auth).json()["items"]]
     assert kinds[:3] == ["session_revoked", "login", "login"]
+
+
+def test_a_password_change_ends_the_other_sessions_everywhere(http: httpx.Client) -> None:
+    email = f"pwchange-{uuid.uuid4().hex[:10]}@example.com"
+    assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+    phone = _login(http, email, "phone")
+    laptop = _login(http, email, "laptop")
+    phone_auth = {"Authorization": f"Bearer {phone['access_token']}"}
+    laptop_auth = {"Authorization": f"Bearer {laptop['access_token']}"}
+    for path in READS:
+        assert http.get(path, headers=phone_auth).status_code == 200, path
+
+    started = time.monotonic()
+    r = http.post(
+        "/api/v1/users/me/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+        headers=laptop_auth,
+    )
+    assert r.status_code == 204, r.text
+    delay = _refused_everywhere(http, phone_auth, started)
+    print(f"the other session refused by every service {delay:.3f}s after the password change")
+    # The caller's own access token keeps working; every refresh token is revoked (API.md).
+    for path in READS:
+        assert http.get(path, headers=laptop_auth).status_code == 200, path
+    for tokens in (phone, laptop):
+        assert (
+            http.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code
+            == 401
+        )
