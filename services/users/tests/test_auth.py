@@ -352,7 +352,9 @@ async def test_password_change_ends_the_other_sessions_at_once(harness: Any) -> 
     r = await harness.client.post("/api/v1/auth/logout", json={"refresh_token": gone["refresh_token"]})
     assert r.status_code == 204
     for tokens in (mine, phone, laptop):
-        assert (await harness.client.get("/api/v1/users/me", headers=harness.bearer(tokens))).status_code == 200
+        assert (
+            await harness.client.get("/api/v1/users/me", headers=harness.bearer(tokens))
+        ).status_code == 200
 
     r = await harness.client.post(
         "/api/v1/users/me/password",
