@@ -55,6 +55,33 @@ async def test_patch_rejects_what_is_not_settable(harness: Any, body: dict[str, 
     assert r.json()["is_superuser"] is False and r.json()["email"] == user["email"]
 
 
+#: Each makes the URL read as something else or breaks the line it is shown on.
+INVISIBLE = ["\x01", "\x1b", "\x7f", "\x85", "\x9b", "\n", "\t", "\u2028", "\u202e", "\u2066", "\u2069"]
+
+
+async def test_avatar_url_refuses_invisible_formatting(harness: Any) -> None:
+    """Control characters, line breaks and bidirectional formatting inside an otherwise fine https
+    URL are a 422 naming ``avatar_url`` (``daybook_common.text``'s single-line rule); the URL
+    without them is taken, and the document's pattern says so."""
+    _, tokens = await harness.account()
+    auth = harness.bearer(tokens)
+    for bad in INVISIBLE:
+        for url in (f"https://example.com/a{bad}b.png", f"https://example.com/ab.png{bad}"):
+            r = await harness.client.patch("/api/v1/users/me", json={"avatar_url": url}, headers=auth)
+            assert r.status_code == 422, (url, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            (error,) = r.json()["errors"]
+            assert error["field"] == "avatar_url", error
+            assert "bidirectional formatting" in error["message"] and "http(s) URL" in error["message"], error
+    assert (await harness.client.get("/api/v1/users/me", headers=auth)).json()["avatar_url"] is None
+    fine = "https://example.com/\u05e9\u05dc\u05d5\u05dd/caf\u00e9.png?s=64#x"
+    r = await harness.client.patch("/api/v1/users/me", json={"avatar_url": fine}, headers=auth)
+    assert r.status_code == 200 and r.json()["avatar_url"] == fine, r.text
+    schemas = (await harness.client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    avatar = schemas["UserUpdate"]["properties"]["avatar_url"]  # a string or null: the rule is beside
+    assert "\\u202a-\\u202e" in avatar["pattern"] and avatar["pattern"].startswith("^(?!"), avatar
+
+
 async def test_if_match(harness: Any) -> None:
     _, tokens = await harness.account()
     auth = harness.bearer(tokens)

@@ -1536,7 +1536,7 @@ export interface components {
         users_UserUpdate: {
             /** @description Display name: one line without control or bidirectional formatting characters */
             full_name?: string | null;
-            /** @description http(s) URL of the avatar image */
+            /** @description http(s) URL of the avatar image, without control or bidirectional formatting characters */
             avatar_url?: string | null;
         };
         /** Activity */

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from daybook_common.text import single_line
+from daybook_common.text import shaped_line, single_line
 from daybook_users.db.models import AVATAR_URL_MAX_LENGTH, EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH
 
 PASSWORD_MIN_LENGTH = 8
@@ -41,10 +41,11 @@ FullName = Annotated[
 ]
 AvatarUrl = Annotated[
     str,
-    msgspec.Meta(
+    shaped_line(
+        r"https?://[^\s/$.?#][^\s]*$",
+        "an http(s) URL",
         max_length=AVATAR_URL_MAX_LENGTH,
-        pattern=r"^https?://[^\s/$.?#][^\s]*$",
-        description="http(s) URL of the avatar image",
+        description="http(s) URL of the avatar image, without control or bidirectional formatting characters",
     ),
 ]
 RefreshTokenValue = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]

@@ -60,6 +60,15 @@ def single_line(
     return msgspec.Meta(min_length=min_length or None, max_length=max_length, pattern=pattern, **meta)
 
 
+def shaped_line(shape: str, says: str, *, max_length: int, **meta: Any) -> msgspec.Meta:
+    """A one-line value of a given form (a URL …): ``shape`` is its regex, read on from the start
+    of the value (no ``^``), ``says`` names the form in the field error. The single-line rule
+    comes first, so the value holds none of its invisible characters whatever ``shape`` allows."""
+    pattern = SINGLE_LINE_PATTERN + shape
+    MESSAGES[f"Expected `str` matching regex {pattern!r}"] = f"must be {says} and hold {_LINE}"
+    return msgspec.Meta(max_length=max_length, pattern=pattern, **meta)
+
+
 def multi_line(*, max_length: int, **meta: Any) -> msgspec.Meta:
     """Free text of ``0..max_length`` characters: lines and tabs, no other control character."""
     return msgspec.Meta(max_length=max_length, pattern=MULTI_LINE_PATTERN, **meta)
@@ -71,5 +80,6 @@ __all__ = [
     "NOT_BLANK_LINE_PATTERN",
     "SINGLE_LINE_PATTERN",
     "multi_line",
+    "shaped_line",
     "single_line",
 ]
