@@ -211,12 +211,19 @@ class AuthService:
         logger.info("account deleted by an admin", extra={"user_id": str(user_id), "admin_id": str(admin.id)})
 
     async def set_active(self, admin: m.User, user_id: uuid.UUID, active: bool) -> m.User:
-        """Deactivate (login, refresh and every token refused; refresh tokens revoked) or activate."""
+        """Deactivate (login, refresh and every token refused; refresh tokens revoked) or activate.
+
+        The account's tokens are refused at once by ``users.user.access`` (``denied_users``), which
+        an activation lifts; its sessions are also ended as a password reset ends them (their
+        access tokens' ``sid`` denied), so a token issued before the deactivation stays refused
+        after the activation: only new logins get in again."""
         if user_id == admin.id and not active:
             raise Conflict("An admin cannot deactivate their own account")
         target = await self._locked(user_id)
         if await self.users.set_active(target, active) and not active:
-            await self.tokens.revoke_all(target.id)
+            ended = await self.tokens.revoke_all(target.id)
+            sessions = SessionService(self.session, self.runtime.settings.tokens.access_ttl_seconds)
+            await sessions.deny_access_all(target.id, ended)
         logger.info(
             "account activated" if active else "account deactivated",
             extra={"user_id": str(user_id), "admin_id": str(admin.id)},
