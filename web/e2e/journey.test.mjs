@@ -528,3 +528,77 @@ test("the page is served with its security headers and long-cached hashed assets
   // The API is where it was.
   assert.equal((await fetch(stack.url + "/health")).status, 200);
 });
+
+// What an outside reviewer met in the browser (each step failed before its fix): Enter in the
+// editor's "New tag" saved and closed the entry; a long email address widened the phone-sized
+// account page; a session still open after a reload could not be ended; deleting the shown goal
+// asked for its tree (404); a reminder "at 09:00 America/New_York" listed its next times on the
+// browser's clock without saying so.
+test("keyboard, phone width, reloads and time zones in the details", { timeout: 120_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 800 }, timezoneId: "Europe/Berlin", locale: "en-GB" });
+  const page = await context.newPage();
+  const { errors, failed } = watchErrors(page);
+  try {
+    await page.goto(stack.url + "/");
+    await page.getByRole("button", { name: "No account yet? Sign up" }).click();
+    await page.getByLabel("Email").fill(`a-rather-long-address-for-a-phone-${Date.now()}@an-example-domain.example.com`);
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByLabel("Password").press("Enter");
+    await page.getByRole("heading", { name: "Journal" }).waitFor();
+
+    // Enter in "New tag" adds the tag and keeps the entry open.
+    await page.getByRole("button", { name: "New entry" }).click();
+    await page.getByLabel("Title").fill("Tagged by keyboard");
+    await page.getByLabel("New tag").fill("keyboard");
+    await page.getByLabel("New tag").press("Enter");
+    await page.getByRole("checkbox", { name: "keyboard" }).waitFor();
+    assert.equal(await page.getByRole("checkbox", { name: "keyboard" }).isChecked(), true);
+    assert.equal(await page.getByRole("heading", { name: "New entry" }).count(), 1, "still editing");
+    await page.getByLabel("Title").press("Enter");
+    await page.getByRole("heading", { name: "Tagged by keyboard" }).waitFor();
+    assert.equal(await page.locator("li.entry .tag", { hasText: "keyboard" }).count(), 1);
+
+    // The account page fits the phone's width.
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByText("Member since").waitFor();
+    const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(scrollWidth <= clientWidth, `account page ${scrollWidth}px wide in ${clientWidth}px`);
+
+    // A session left open is the current one after a reload, and can be ended.
+    await page.getByRole("link", { name: "Goals" }).click();
+    await page.getByLabel("New goal").fill("Swim");
+    await page.getByLabel("New goal").press("Enter");
+    await page.getByRole("list", { name: "Goal tree" }).waitFor();
+    await page.getByLabel("New activity").fill("Laps");
+    await page.getByLabel("New activity").press("Enter");
+    await page.getByText("Laps", { exact: true }).waitFor();
+    await page.getByRole("button", { name: "Start a session" }).click();
+    await page.getByRole("button", { name: "End session" }).waitFor();
+    await page.reload();
+    await page.getByRole("button", { name: "End session" }).click();
+    await page.getByRole("button", { name: "Start a session" }).waitFor();
+
+    // Deleting the goal shown leaves the empty screen without asking for its tree.
+    await page.getByRole("button", { name: "Delete Swim" }).click();
+    await page.getByText("No goals yet").waitFor();
+
+    // A reminder in another zone than the browser's (Berlin): its times on its own clock, named.
+    await page.getByRole("link", { name: "Reminders" }).click();
+    const form = page.getByRole("form", { name: "New reminder" });
+    await form.getByLabel("Title").fill("Call New York");
+    await form.getByLabel("Time zone").selectOption("America/New_York");
+    await form.getByLabel("Time", { exact: true }).fill("09:00");
+    await form.getByText(/^Would fire: .*09:00 .*\(America\/New_York time\)$/).waitFor();
+    await form.getByLabel("Title").press("Enter");
+    const next = await page.locator("li", { has: page.getByRole("heading", { name: "Call New York" }) }).getByText(/^Next: /).textContent();
+    assert.match(next, /^Next: [^·]+09:00 · [^·]+09:00 · [^·]+09:00 \(America\/New_York time\)$/);
+
+    assert.deepEqual(errors, [], "no console errors");
+    assert.deepEqual(failed, [], "no refused request");
+  } catch (error) {
+    await page.screenshot({ path: join(RESULTS, "failure-details.png"), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+});

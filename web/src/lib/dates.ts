@@ -10,9 +10,10 @@ export function rfc3339ToLocal(value: string): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-export function formatWhen(value: string | null | undefined): string {
+/** An instant for people: the browser's zone, or the given IANA zone (a reminder's own). */
+export function formatWhen(value: string | null | undefined, timeZone?: string): string {
   if (!value) return "—";
-  return new Date(value).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return new Date(value).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short", ...(timeZone ? { timeZone } : {}) });
 }
 
 export function formatDuration(seconds: number): string {

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { dailyTotals } from "../components/StatsChart";
 import { reorder } from "../screens/Goals";
 import { elapsedSeconds } from "../screens/Practice";
+import { formatWhen } from "./dates";
 import { parseEmailLink, parseRoute, screensFor } from "./route";
-import { formOf, reminderBody, type ReminderForm, type SavedReminder } from "./reminders";
+import { formOf, formatOccurrences, reminderBody, type ReminderForm, type SavedReminder } from "./reminders";
 
 const form: ReminderForm = {
   title: "Stretch",
@@ -58,6 +59,18 @@ describe("editing a saved reminder", () => {
     expect(custom.rrule).toBe("FREQ=DAILY");
     expect(reminderBody(custom).custom_days).toEqual(["tue", "fri"]);
     expect(reminderBody({ ...custom, frequency: "rrule" }).rrule).toBe("FREQ=DAILY");
+  });
+});
+
+describe("a reminder's occurrences", () => {
+  const items = ["2026-12-07T14:00:00Z", "2026-12-08T14:00:00Z"];
+  // 14:00 UTC is 09:00 in New York: shown as the wall clock of 09:00 (whatever the locale's format).
+  const nineAm = (day: string) => formatWhen(`2026-12-${day}T09:00:00Z`, "UTC");
+  it("are shown in the reminder's zone, named when it is not the browser's", () => {
+    expect(formatOccurrences(items, "America/New_York", "Europe/Berlin")).toBe(`${nineAm("07")} · ${nineAm("08")} (America/New_York time)`);
+  });
+  it("name no zone when it is the browser's", () => {
+    expect(formatOccurrences(items, "UTC", "UTC")).toBe(`${formatWhen(items[0], "UTC")} · ${formatWhen(items[1], "UTC")}`);
   });
 });
 

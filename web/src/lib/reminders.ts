@@ -1,4 +1,6 @@
 // Building a reminder body from the form: which fields each frequency takes.
+import { formatWhen } from "./dates";
+
 export const FREQUENCIES = {
   once: "Once",
   daily: "Every day",
@@ -76,6 +78,15 @@ export interface SavedReminder {
   start_date: string;
   custom_days: Day[] | null;
   rrule: string | null;
+}
+
+/**
+ * A reminder's occurrences in its own zone, so "at 09:00 America/New_York" is followed by 09:00 and
+ * not by the browser's clock for that instant; the zone is named when it is not the browser's.
+ */
+export function formatOccurrences(items: readonly string[], zone: string, browserZone: string = browserTimeZone()): string {
+  const text = items.map((at) => formatWhen(at, zone)).join(" · ");
+  return zone === browserZone ? text : `${text} (${zone} time)`;
 }
 
 export function browserTimeZone(): string {

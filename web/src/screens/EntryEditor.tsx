@@ -136,7 +136,21 @@ export function EntryEditor({ entry, tags, userId, entryKey, onUnlock, onTagsCha
           ))}
           <div className="inline">
             <Field label="New tag" error={errorFor(tagAction.problem, "name")}>
-              {(p) => <input {...p} value={newTag} maxLength={50} onChange={(e) => setNewTag(e.target.value)} />}
+              {(p) => (
+                <input
+                  {...p}
+                  value={newTag}
+                  maxLength={50}
+                  onChange={(e) => setNewTag(e.target.value)}
+                  onKeyDown={(e) => {
+                    // Enter adds the tag; it must not submit (save and close) the entry around it.
+                    if (e.key === "Enter") {
+                      e.preventDefault();
+                      if (newTag.trim() && !tagAction.busy) void addTag();
+                    }
+                  }}
+                />
+              )}
             </Field>
             <Field label="Colour" error={errorFor(tagAction.problem, "color")}>
               {(p) => <input {...p} type="color" value={newTagColor} onChange={(e) => setNewTagColor(e.target.value)} />}

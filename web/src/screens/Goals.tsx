@@ -142,6 +142,7 @@ export function Goals() {
   const [roots, setRoots] = useState<Goal[]>([]);
   const [selected, setSelected] = useState<string | null>(null);
   const [tree, setTree] = useState<Tree | null>(null);
+  const [treeVersion, setTreeVersion] = useState(0);
   const { problem, run } = useAction();
 
   const loadRoots = useCallback(async () => {
@@ -149,6 +150,14 @@ export function Goals() {
     setRoots(page.items);
     setSelected((current) => (current && page.items.some((g) => g.id === current) ? current : (page.items[0]?.id ?? null)));
   }, []);
+
+  // After a change in the tree: the roots first, then the tree of the selection they leave (a deleted
+  // root's tree is not asked for, which would be a 404), re-read even when the selection stays.
+  const refresh = () =>
+    void run(async () => {
+      await loadRoots();
+      setTreeVersion((v) => v + 1);
+    });
 
   const loadTree = useCallback(async () => {
     if (!selected) {
@@ -163,9 +172,7 @@ export function Goals() {
   }, [run, loadRoots]);
   useEffect(() => {
     void run(loadTree);
-  }, [run, loadTree]);
-
-  const refresh = () => void run(async () => Promise.all([loadRoots(), loadTree()]));
+  }, [run, loadTree, treeVersion]);
 
   return (
     <section aria-labelledby="goals-title">

@@ -119,6 +119,8 @@ export function Practice({ rootId }: { rootId: string }) {
     ]);
     setActivities(acts.items);
     setSessions(page.items);
+    // A session started earlier (another visit, a reload) and not ended yet is the current one again.
+    setCurrent((c) => c ?? page.items.find((s) => s.ended_at === null) ?? null);
     setChosen((c) => c || acts.items[0]?.id || "");
   }, [rootId]);
 

@@ -4,9 +4,8 @@ import { ProblemError, errorFor, toProblem, type Problem } from "../api/problem"
 import type { components } from "../api/schema";
 import { Field } from "../components/Field";
 import { ProblemBanner } from "../components/ProblemBanner";
-import { formatWhen } from "../lib/dates";
 import { latestAfterPause } from "../lib/latest";
-import { DAYS, FREQUENCIES, browserTimeZone, formOf, reminderBody, scheduleBody, timeZones, type Day, type Frequency, type ReminderForm, type ScheduleBody } from "../lib/reminders";
+import { DAYS, FREQUENCIES, browserTimeZone, formatOccurrences, formOf, reminderBody, scheduleBody, timeZones, type Day, type Frequency, type ReminderForm, type ScheduleBody } from "../lib/reminders";
 import { useAction } from "../lib/useAsync";
 
 type Reminder = components["schemas"]["reminders_Reminder"];
@@ -29,7 +28,7 @@ function Occurrences({ reminder }: { reminder: Reminder }) {
   if (items.length === 0) return <p className="muted">No upcoming occurrence.</p>;
   return (
     <p className="muted">
-      Next: {items.map((at) => formatWhen(at)).join(" · ")}
+      Next: {formatOccurrences(items, reminder.timezone)}
     </p>
   );
 }
@@ -62,14 +61,14 @@ function usePreview(schedule: ScheduleBody): Preview {
   return preview;
 }
 
-function PreviewLine({ preview }: { preview: Preview }) {
+function PreviewLine({ preview, zone }: { preview: Preview; zone: string }) {
   if (!preview) return null;
   if ("problem" in preview) {
     const named = preview.problem.errors.length > 0;
     return <p className="muted">{named ? "No preview until the schedule is valid." : `No preview: ${preview.problem.detail}`}</p>;
   }
   if (preview.items.length === 0) return <p className="muted">It would not fire.</p>;
-  return <p className="muted">Would fire: {preview.items.map((at) => formatWhen(at)).join(" · ")}</p>;
+  return <p className="muted">Would fire: {formatOccurrences(preview.items, zone)}</p>;
 }
 
 /** Days and rule a form starts with, for switching to those frequencies. */
@@ -139,7 +138,7 @@ function ReminderFields({ form, set, problemAt, preview }: { form: ReminderForm;
             </Field>
           )}
           <div aria-live="polite">
-            <PreviewLine preview={preview} />
+            <PreviewLine preview={preview} zone={form.timezone} />
           </div>
     </>
   );
