@@ -531,13 +531,17 @@ test("the page is served with its security headers and long-cached hashed assets
 
 // What an outside reviewer met in the browser (each step failed before its fix): Enter in the
 // editor's "New tag" saved and closed the entry; a long email address widened the phone-sized
-// account page; a session still open after a reload could not be ended; deleting the shown goal
-// asked for its tree (404); a reminder "at 09:00 America/New_York" listed its next times on the
-// browser's clock without saying so.
+// account page, and a long goal title the goals page; a session still open after a reload could
+// not be ended; deleting the shown goal asked for its tree (404); a reminder "at 09:00
+// America/New_York" listed its next times on the browser's clock without saying so.
 test("keyboard, phone width, reloads and time zones in the details", { timeout: 120_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 375, height: 800 }, timezoneId: "Europe/Berlin", locale: "en-GB" });
   const page = await context.newPage();
   const { errors, failed } = watchErrors(page);
+  const assertFitsWidth = async (where) => {
+    const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(scrollWidth <= clientWidth, `${where}: ${scrollWidth}px wide in ${clientWidth}px`);
+  };
   try {
     await page.goto(stack.url + "/");
     await page.getByRole("button", { name: "No account yet? Sign up" }).click();
@@ -561,14 +565,15 @@ test("keyboard, phone width, reloads and time zones in the details", { timeout: 
     // The account page fits the phone's width.
     await page.getByRole("link", { name: "Account" }).click();
     await page.getByText("Member since").waitFor();
-    const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-    assert.ok(scrollWidth <= clientWidth, `account page ${scrollWidth}px wide in ${clientWidth}px`);
+    await assertFitsWidth("account");
 
     // A session left open is the current one after a reload, and can be ended.
     await page.getByRole("link", { name: "Goals" }).click();
-    await page.getByLabel("New goal").fill("Swim");
+    const goal = `Swim-${"x".repeat(80)}`; // one long word: it wraps too
+    await page.getByLabel("New goal").fill(goal);
     await page.getByLabel("New goal").press("Enter");
     await page.getByRole("list", { name: "Goal tree" }).waitFor();
+    await assertFitsWidth("goals");
     await page.getByLabel("New activity").fill("Laps");
     await page.getByLabel("New activity").press("Enter");
     await page.getByText("Laps", { exact: true }).waitFor();
@@ -579,7 +584,7 @@ test("keyboard, phone width, reloads and time zones in the details", { timeout: 
     await page.getByRole("button", { name: "Start a session" }).waitFor();
 
     // Deleting the goal shown leaves the empty screen without asking for its tree.
-    await page.getByRole("button", { name: "Delete Swim" }).click();
+    await page.getByRole("button", { name: `Delete ${goal}` }).click();
     await page.getByText("No goals yet").waitFor();
 
     // A reminder in another zone than the browser's (Berlin): its times on its own clock, named.
