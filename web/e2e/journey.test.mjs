@@ -530,10 +530,11 @@ test("the page is served with its security headers and long-cached hashed assets
 });
 
 // What an outside reviewer met in the browser (each step failed before its fix): Enter in the
-// editor's "New tag" saved and closed the entry; a long email address widened the phone-sized
-// account page, and a long goal title the goals page; a session still open after a reload could
-// not be ended; deleting the shown goal asked for its tree (404); a reminder "at 09:00
-// America/New_York" listed its next times on the browser's clock without saying so.
+// editor's "New tag" saved and closed the entry; "Lock" left the entries it had opened readable; a
+// long email address widened the phone-sized account page, and a long goal title the goals page; a
+// session still open after a reload could not be ended; deleting the shown goal asked for its tree
+// (404); a reminder "at 09:00 America/New_York" listed its next times on the browser's clock
+// without saying so.
 test("keyboard, phone width, reloads and time zones in the details", { timeout: 120_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 375, height: 800 }, timezoneId: "Europe/Berlin", locale: "en-GB" });
   const page = await context.newPage();
@@ -561,6 +562,19 @@ test("keyboard, phone width, reloads and time zones in the details", { timeout: 
     await page.getByLabel("Title").press("Enter");
     await page.getByRole("heading", { name: "Tagged by keyboard" }).waitFor();
     assert.equal(await page.locator("li.entry .tag", { hasText: "keyboard" }).count(), 1);
+
+    // "Lock" hides an encrypted entry's text again.
+    await page.getByRole("button", { name: "New entry" }).click();
+    await page.getByLabel("Text").fill("Locked away.");
+    await page.getByLabel("Encrypt this entry in this browser").check();
+    await page.getByLabel("Encryption passphrase").fill("a long passphrase");
+    await page.getByLabel("Encryption passphrase").press("Enter");
+    await page.getByRole("button", { name: "Lock" }).waitFor();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Locked away.").waitFor();
+    await page.getByRole("button", { name: "Lock" }).click();
+    await page.getByText("Unlock with your passphrase to read it.").waitFor();
+    assert.equal(await page.getByText("Locked away.").count(), 0, "locked: the text is gone");
 
     // The account page fits the phone's width.
     await page.getByRole("link", { name: "Account" }).click();

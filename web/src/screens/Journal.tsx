@@ -22,6 +22,9 @@ function SealedBody({ entry, entryKey }: { entry: Entry; entryKey: CryptoKey | n
   const [text, setText] = useState<{ title: string; content: string } | null>(null);
   const [failed, setFailed] = useState(false);
   useEffect(() => {
+    // Locking (no key) hides what an earlier key opened.
+    setText(null);
+    setFailed(false);
     if (!entryKey || !entry.encrypted) return;
     let live = true;
     open(entry.encrypted, entryKey).then(
