@@ -3,8 +3,24 @@ import type { paths } from "./schema";
 import { ProblemError, toProblem } from "./problem";
 import { authFetch } from "./session";
 
+/** What a form shows when no answer came at all (offline, the gateway down): not the browser's "Failed to fetch". */
+export const UNREACHABLE = toProblem(0, {
+  title: "No connection",
+  detail: "Daybook could not be reached. Check your connection and try again.",
+});
+
+/** fetch through the session; a request that gets no answer is a ProblemError like any refusal. */
+export async function apiFetch(request: Request, fetchImpl: typeof fetch = fetch): Promise<Response> {
+  try {
+    return await authFetch(request, fetchImpl);
+  } catch (error) {
+    if (error instanceof TypeError) throw new ProblemError(UNREACHABLE);
+    throw error;
+  }
+}
+
 /** The typed client of the gateway's merged OpenAPI document (types: `npm run generate`). */
-export const api = createClient<paths>({ baseUrl: "", fetch: (request) => authFetch(request) });
+export const api = createClient<paths>({ baseUrl: "", fetch: (request) => apiFetch(request) });
 
 interface Result<T> {
   data?: T;

@@ -1,5 +1,7 @@
+// @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
-import { errorFor, generalMessage, toProblem } from "./problem";
+import { UNREACHABLE, apiFetch } from "./client";
+import { ProblemError, errorFor, generalMessage, toProblem } from "./problem";
 
 describe("problem+json", () => {
   const problem = toProblem(422, {
@@ -25,6 +27,12 @@ describe("problem+json", () => {
 
   it("explains a 412 and survives a body that is not a problem", () => {
     expect(generalMessage(toProblem(412, {}), [])).toMatch(/changed this in the meantime/);
-    expect(toProblem(502, "<html>")).toEqual({ status: 502, title: "HTTP 502", detail: "Something went wrong.", errors: [] });
+    expect(toProblem(502, "<html>")).toEqual({ status: 502, title: "HTTP 502", detail: "Something went wrong (HTTP 502). Try again in a moment.", errors: [] });
+  });
+
+  it("says the server could not be reached instead of the browser's \"Failed to fetch\"", async () => {
+    const offline = () => Promise.reject(new TypeError("Failed to fetch"));
+    await expect(apiFetch(new Request("http://localhost/api/v1/tasks"), offline)).rejects.toEqual(new ProblemError(UNREACHABLE));
+    expect(UNREACHABLE.detail).toMatch(/could not be reached/);
   });
 });

@@ -26,7 +26,7 @@ export function toProblem(status: number, body: unknown): Problem {
   return {
     status,
     title: typeof record.title === "string" ? record.title : `HTTP ${status}`,
-    detail: typeof record.detail === "string" ? record.detail : "Something went wrong.",
+    detail: typeof record.detail === "string" ? record.detail : `Something went wrong (HTTP ${status}). Try again in a moment.`,
     errors,
   };
 }

@@ -19,7 +19,10 @@ function Occurrences({ reminder }: { reminder: Reminder }) {
     let live = true;
     void api
       .GET("/api/v1/reminders/{reminder_id}/occurrences", { params: { path: { reminder_id: reminder.id }, query: { limit: 3 } } })
-      .then(({ data }) => live && setItems(data?.items ?? []));
+      .then(
+        ({ data }) => live && setItems(data?.items ?? []),
+        () => live && setItems(null), // no answer: no "Next" line rather than an unhandled rejection
+      );
     return () => {
       live = false;
     };
