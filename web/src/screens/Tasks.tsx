@@ -48,7 +48,12 @@ function TaskList({ onTrash }: { onTrash: () => void }) {
   }, [list.run, load]);
 
   useEffect(() => {
-    void list.run(async () => setGoals((await must(api.GET("/api/v1/goals", { params: { query: { limit: 100 } } }))).items));
+    void list.run(async () => {
+      // A task can serve any goal, sub-goals too: the roots, then each tree (parents before children).
+      const roots = (await must(api.GET("/api/v1/goals", { params: { query: { limit: 100 } } }))).items;
+      const trees = await Promise.all(roots.map((root) => must(api.GET("/api/v1/goals", { params: { query: { limit: 100, root_id: root.id } } }))));
+      setGoals(trees.flatMap((tree) => tree.items));
+    });
   }, [list.run]);
 
   async function create(event: FormEvent) {
@@ -71,7 +76,8 @@ function TaskList({ onTrash }: { onTrash: () => void }) {
   async function changeStatus(task: Task, next: Status) {
     await list.run(async () => {
       const updated = await must(api.PATCH("/api/v1/tasks/{task_id}", { params: { path: { task_id: task.id } }, body: { status: next } }));
-      setTasks((all) => all.map((t) => (t.id === task.id ? updated : t)));
+      // Under a status filter, a task whose status no longer matches leaves the list (as a reload would show).
+      setTasks((all) => (status && updated.status !== status ? all.filter((t) => t.id !== task.id) : all.map((t) => (t.id === task.id ? updated : t))));
     });
   }
 
@@ -115,6 +121,7 @@ function TaskList({ onTrash }: { onTrash: () => void }) {
                 <option value="">No goal</option>
                 {goals.map((g) => (
                   <option key={g.id} value={g.id}>
+                    {"\u00a0\u00a0\u00a0".repeat(g.depth)}
                     {g.title}
                   </option>
                 ))}
