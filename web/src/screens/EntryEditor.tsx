@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, must, newIdempotencyKey, withEtag } from "../api/client";
 import { errorFor } from "../api/problem";
 import type { components } from "../api/schema";
@@ -38,8 +38,14 @@ export function EntryEditor({ entry, tags, userId, entryKey, onUnlock, onTagsCha
   const { problem, busy, run } = useAction();
   const tagAction = useAction();
 
+  // The key as of now, for (re)loading: unlocking while editing must not reload the entry, which
+  // would drop the typed changes and untick "Encrypt" on an entry being encrypted.
+  const keyRef = useRef(entryKey);
+  keyRef.current = entryKey;
+
   const load = useCallback(async () => {
     if (!entry) return;
+    const entryKey = keyRef.current;
     const { data, etag: tag } = await withEtag(api.GET("/api/v1/journal/entries/{entry_id}", { params: { path: { entry_id: entry.id } } }));
     setEtag(tag);
     setWhen(rfc3339ToLocal(data.entry_date));
@@ -57,11 +63,11 @@ export function EntryEditor({ entry, tags, userId, entryKey, onUnlock, onTagsCha
       setContent(data.content ?? "");
     }
     setLoaded(true);
-  }, [entry, entryKey]);
+  }, [entry]);
 
   useEffect(() => {
-    void run(load);
-  }, [run, load]);
+    if (entry) void run(load);
+  }, [run, load, entry]);
 
   async function save(event: FormEvent) {
     event.preventDefault();
