@@ -46,7 +46,7 @@ logger = logging.getLogger("daybook.db")
 ENGINE_KEY = "db_engine"
 #: The session maker's key in ``app.state`` (advanced-alchemy's default).
 SESSION_MAKER_KEY = "session_maker_class"
-#: Where the request's session is kept in its ASGI scope until the response starts.
+#: The request's session's key in its ASGI scope's ``state`` until the response starts.
 _SCOPE_KEY = "_daybook_db_session"
 #: ASGI messages after which the request's session is closed (advanced-alchemy's terminus events).
 _TERMINUS = frozenset({"http.response.start", "http.disconnect", "websocket.disconnect", "websocket.close"})
@@ -90,7 +90,7 @@ class SessionPlugin(InitPluginProtocol):
         return cast("AsyncEngine", state[ENGINE_KEY])
 
     def provide_session(self, scope: Scope) -> AsyncSession:
-        held = cast("dict[str, Any]", scope)
+        held = _held(scope)
         session = held.get(_SCOPE_KEY)
         if session is None:
             session = held[_SCOPE_KEY] = self.session_maker()
@@ -102,7 +102,7 @@ class SessionPlugin(InitPluginProtocol):
         A failed commit or rollback here is only logged (the response is on its way); requests
         that write are committed before it, in :func:`daybook_common.db.provide_db_session`.
         """
-        held = cast("dict[str, Any]", scope)
+        held = _held(scope)
         session: AsyncSession | None = held.get(_SCOPE_KEY)
         if session is None:
             return
@@ -121,6 +121,16 @@ class SessionPlugin(InitPluginProtocol):
                 except Exception:
                     logger.debug("session close failed during cleanup", exc_info=True)
                 del held[_SCOPE_KEY]
+
+
+def _held(scope: Scope) -> dict[str, Any]:
+    """Where the request's session is kept: the scope's ``state`` dict (Litestar sets it before any
+    middleware runs), which a middleware's copy of the scope shares.  Kept in the scope itself,
+    a session made under a copy (``QueryMiddleware`` copies it to drop ``?limit=``) was out of
+    ``before_send``'s sight (it gets Litestar's own scope): never rolled back nor closed, its
+    connection stayed checked out until the garbage collector found it, and 20 such requests
+    (a 404 with an empty parameter) left the pool empty: every request 503 after 10 s."""
+    return scope.setdefault("state", {})
 
 
 def _type_encoders() -> dict[Any, Callable[[Any], Any]]:
