@@ -31,5 +31,8 @@ class QueryMiddleware:
         if query_string:
             cleaned = drop_empty_params(query_string)
             if cleaned != query_string:
-                scope = {**scope, "query_string": cleaned}
+                # In place, not a copy: what Litestar records in the scope (``path_template``,
+                # the route handler) must reach the outer middlewares, or the metrics counted such
+                # a request as ``<unmatched>`` and the access log wrote its raw path.
+                scope["query_string"] = cleaned
         await self.app(scope, receive, send)

@@ -126,7 +126,7 @@ class SessionPlugin(InitPluginProtocol):
 def _held(scope: Scope) -> dict[str, Any]:
     """Where the request's session is kept: the scope's ``state`` dict (Litestar sets it before any
     middleware runs), which a middleware's copy of the scope shares.  Kept in the scope itself,
-    a session made under a copy (``QueryMiddleware`` copies it to drop ``?limit=``) was out of
+    a session made under a copy (``QueryMiddleware`` copied it to drop ``?limit=``) was out of
     ``before_send``'s sight (it gets Litestar's own scope): never rolled back nor closed, its
     connection stayed checked out until the garbage collector found it, and 20 such requests
     (a 404 with an empty parameter) left the pool empty: every request 503 after 10 s."""
