@@ -20,6 +20,23 @@ def _login(http: httpx.Client, email: str, agent: str) -> dict[str, str]:
     return dict(r.json())
 
 
+Tokens = dict[str, str]
+
+
+def _phone_and_laptop(http: httpx.Client, prefix: str) -> tuple[Tokens, Tokens, Tokens, Tokens]:
+    """A new account logged in twice ("phone", then "laptop"): both logins' tokens and their
+    Authorization headers; the phone's token already reads on every service."""
+    email = f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+    assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+    phone = _login(http, email, "phone")
+    laptop = _login(http, email, "laptop")
+    phone_auth = {"Authorization": f"Bearer {phone['access_token']}"}
+    laptop_auth = {"Authorization": f"Bearer {laptop['access_token']}"}
+    for path in READS:
+        assert http.get(path, headers=phone_auth).status_code == 200, path
+    return phone, laptop, phone_auth, laptop_auth
+
+
 def _refused_everywhere(http: httpx.Client, auth: dict[str, str], started: float) -> float:
     """Wait until every service answers 401 to ``auth``; the delay since ``started`` (< 2 s)."""
     statuses: dict[str, int] = {}
@@ -35,14 +52,7 @@ def _refused_everywhere(http: httpx.Client, auth: dict[str, str], started: float
 
 
 def test_a_revoked_sessions_tokens_are_refused_everywhere(http: httpx.Client) -> None:
-    email = f"sessions-{uuid.uuid4().hex[:10]}@example.com"
-    assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
-    phone = _login(http, email, "phone")
-    laptop = _login(http, email, "laptop")
-    phone_auth = {"Authorization": f"Bearer {phone['access_token']}"}
-    laptop_auth = {"Authorization": f"Bearer {laptop['access_token']}"}
-    for path in READS:
-        assert http.get(path, headers=phone_auth).status_code == 200, path
+    phone, _, phone_auth, laptop_auth = _phone_and_laptop(http, "sessions")
 
     r = http.get("/api/v1/users/me/sessions", headers=laptop_auth)
     assert r.status_code == 200, r.text
@@ -65,14 +75,7 @@ def test_a_revoked_sessions_tokens_are_refused_everywhere(http: httpx.Client) ->
 
 
 def test_a_password_change_ends_the_other_sessions_everywhere(http: httpx.Client) -> None:
-    email = f"pwchange-{uuid.uuid4().hex[:10]}@example.com"
-    assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
-    phone = _login(http, email, "phone")
-    laptop = _login(http, email, "laptop")
-    phone_auth = {"Authorization": f"Bearer {phone['access_token']}"}
-    laptop_auth = {"Authorization": f"Bearer {laptop['access_token']}"}
-    for path in READS:
-        assert http.get(path, headers=phone_auth).status_code == 200, path
+    phone, laptop, phone_auth, laptop_auth = _phone_and_laptop(http, "pwchange")
 
     started = time.monotonic()
     r = http.post(
