@@ -59,6 +59,44 @@ async def test_a_literal_backslash_u0000_is_ordinary_text(api: AsyncTestClient, 
     assert r.json()["content"] == "\\u0000 is how JSON writes NUL"
 
 
+@pytest.mark.parametrize(
+    "escaped",
+    [
+        pytest.param(r"\ud800", id="high-at-end"),  # msgspec answered "Input data was truncated"
+        pytest.param(r"\uD83Dx", id="high-then-text"),
+        pytest.param(r"\udc00", id="low-alone"),
+    ],
+)
+async def test_an_unpaired_surrogate_is_a_400_saying_so_and_nothing_is_stored(
+    api: AsyncTestClient, alice: User, escaped: str
+) -> None:
+    body = '{"title": "' + escaped + '", "content": "c", "entry_date": "2026-01-02T09:00:00Z"}'
+    r = await api.post(
+        "/api/v1/journal/entries",
+        content=body.encode(),
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "unpaired surrogate" in r.json()["detail"]
+    assert "truncated" not in r.text
+    listed = await api.get("/api/v1/journal/entries", headers=alice.headers)
+    assert listed.json()["items"] == []
+
+
+async def test_an_escaped_surrogate_pair_and_a_literal_backslash_u_d800_are_text(
+    api: AsyncTestClient, alice: User
+) -> None:
+    body = r'{"title": "\ud83d\ude00", "content": "\\ud800", "entry_date": "2026-01-02T09:00:00Z"}'
+    r = await api.post(
+        "/api/v1/journal/entries",
+        content=body.encode(),
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["title"], r.json()["content"]) == ("\U0001f600", "\\ud800")
+
+
 async def test_forged_cursors_are_a_422_on_every_list(api: AsyncTestClient, alice: User) -> None:
     """Cursors are opaque but not signed: one with a value the database cannot take (past an
     ``integer``, a timestamp without offset or out of range in UTC, NUL in text) is a bad cursor

@@ -10,7 +10,9 @@ them first, as problem+json:
 - a JSON body nested deeper than :data:`MAX_DEPTH` → 422;
 - a JSON object with the same key twice → 422 naming the key (parsers disagree on which one
   counts — the first, the last, an error — and RFC 7493 forbids it; left alone the last won);
-- a body that is not UTF-8 → 400;
+- a body that is not UTF-8 → 400, and so is one whose JSON escapes hold an unpaired UTF-16
+  surrogate (``"\\ud800"``): it names no character, so the text is not Unicode (RFC 8259 §8.2;
+  left alone msgspec answered it "Input data was truncated");
 - a body whose ``Content-Type`` is not JSON (``application/json`` or ``application/*+json``)
   → 415, and so is one with a ``Content-Encoding`` (gzip …: no service decodes one, RFC 9110
   §15.5.16) — it would otherwise be parsed as if it were plain JSON;
@@ -52,6 +54,13 @@ _JSON_TYPE = re.compile(rb"\s*application/(?:[a-z0-9.+-]*\+)?json\s*(?:;.*)?", r
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 DUPLICATE_MESSAGE = "duplicate key in a JSON object"
+SURROGATE_MESSAGE = (
+    "The request body is not valid JSON text: it holds an unpaired surrogate escape (such as \\ud800), "
+    "which is no Unicode character and has no UTF-8 form"
+)
+#: A JSON escape of a UTF-16 surrogate (paired or not: the exact check decides).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Refusal(Exception):
@@ -115,6 +124,18 @@ def _nul_field(value: Any, path: str = "") -> str | None:
     return None
 
 
+def _has_surrogate(value: Any) -> bool:
+    """Whether a string or key in ``value`` holds a surrogate (``json`` joins a valid pair into
+    one character, so any left is unpaired)."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(key) or _has_surrogate(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(item) for item in value)
+    return False
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)
@@ -159,6 +180,13 @@ def check_json_body(body: bytes) -> None:
     if twice is not None:
         named = twice.replace("\x00", "") or "body"
         raise Refusal(422, "Validation failed", [{"field": named, "message": DUPLICATE_MESSAGE}])
+    if b"\\u" in body and _SURROGATE_ESCAPE.search(body) is not None:
+        try:
+            surrogate = _has_surrogate(json.loads(text))
+        except ValueError:
+            return  # not JSON at all: the app's decoder answers that
+        if surrogate:
+            raise Refusal(400, SURROGATE_MESSAGE)
     if "\\u0000" in text:
         try:
             document = json.loads(text)
