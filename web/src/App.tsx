@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
-import { api, must } from "./api/client";
+import { api, must, resumeSession } from "./api/client";
 import type { components } from "./api/schema";
-import { onSessionChange, refresh, refreshToken } from "./api/session";
+import { onSessionChange, refreshToken } from "./api/session";
 import { Bell } from "./components/Bell";
 import { parseEmailLink, screensFor, useRoute, type Screen } from "./lib/route";
 import { Admin } from "./screens/Admin";
@@ -41,7 +41,12 @@ export function App() {
         setNotice(reason ?? null);
       }
     });
-    if (refreshToken()) void refresh().finally(() => setStarting(false));
+    if (refreshToken()) {
+      void resumeSession().then((reason) => {
+        if (reason) setNotice(reason);
+        setStarting(false);
+      });
+    }
     return off;
   }, []);
 

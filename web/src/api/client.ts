@@ -1,7 +1,7 @@
 import createClient from "openapi-fetch";
 import type { paths } from "./schema";
 import { ProblemError, toProblem } from "./problem";
-import { authFetch } from "./session";
+import { authFetch, refresh } from "./session";
 
 /** What a form shows when no answer came at all (offline, the gateway down): not the browser's "Failed to fetch". */
 export const UNREACHABLE = toProblem(0, {
@@ -16,6 +16,21 @@ export async function apiFetch(request: Request, fetchImpl: typeof fetch = fetch
   } catch (error) {
     if (error instanceof TypeError) throw new ProblemError(UNREACHABLE);
     throw error;
+  }
+}
+
+/**
+ * The refresh at start-up, resuming a session kept from before a reload. Never rejects: it answers
+ * why the session was not resumed when no answer came (offline, the gateway down) — the refresh
+ * token is kept, so a reload once the server is back resumes it — and null otherwise (a refused
+ * token has already signed out with its reason).
+ */
+export async function resumeSession(fetchImpl: typeof fetch = fetch): Promise<string | null> {
+  try {
+    await refresh(fetchImpl);
+    return null;
+  } catch (error) {
+    return error instanceof TypeError ? UNREACHABLE.detail : "Your session could not be resumed. Please sign in again.";
   }
 }
 

@@ -1,0 +1,41 @@
+// @vitest-environment jsdom
+import { act } from "react";
+import { createRoot } from "react-dom/client";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { App } from "./App";
+import { resumeSession } from "./api/client";
+
+// React's act() outside a test renderer.
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const offline = () => Promise.reject(new TypeError("Failed to fetch"));
+
+describe("start-up with the server out of reach", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    localStorage.clear();
+    document.body.innerHTML = "";
+  });
+
+  it("resumeSession answers why instead of rejecting, and keeps the refresh token", async () => {
+    localStorage.setItem("daybook.refresh", "refresh-1");
+    await expect(resumeSession(offline as typeof fetch)).resolves.toMatch(/^Daybook could not be reached/);
+    expect(localStorage.getItem("daybook.refresh")).toBe("refresh-1");
+  });
+
+  it("shows the sign-in page with the unreachable message (an unhandled rejection fails this run)", async () => {
+    localStorage.setItem("daybook.refresh", "refresh-1");
+    const fetchMock = vi.fn(offline);
+    vi.stubGlobal("fetch", fetchMock);
+    const container = document.body.appendChild(document.createElement("div"));
+    const root = createRoot(container);
+    await act(async () => root.render(<App />));
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    });
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    expect(container.querySelector('[role="status"]')?.textContent).toMatch(/^Daybook could not be reached/);
+    expect(container.textContent).not.toContain("Loading…");
+    act(() => root.unmount());
+  });
+});
