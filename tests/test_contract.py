@@ -82,7 +82,10 @@ def test_request_rules_are_in_the_document(document: dict[str, Any]) -> None:
     assert set(timezone["enum"]) <= zoneinfo.available_timezones()
     assert "Europe/Berlin" in timezone["enum"] and "0" not in timezone["enum"]
     reminder = schemas["reminders_ReminderCreate"]
-    assert [branch["title"] for branch in reminder["oneOf"]] == ["RRuleReminder", "CalendarReminder"]
+    titles = [branch["title"] for branch in reminder["oneOf"]]
+    assert titles == ["RRuleReminder", "CustomReminder", "CalendarReminder"]
+    assert reminder["oneOf"][1]["properties"]["custom_days"]["minItems"] == 1
+    assert reminder["properties"]["start_date"]["pattern"] == "^(19[7-9][0-9]|2[0-9]{3})-"
     assert reminder["oneOf"][0]["required"] == ["rrule"]
     entry = schemas["journal_EntryCreate"]
     assert [branch["required"] for branch in entry["oneOf"]] == [["content"], ["encrypted"]]

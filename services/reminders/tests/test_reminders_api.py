@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -437,6 +438,26 @@ async def test_health_ready_and_openapi(client: AsyncTestClient) -> None:
         "ListNotifications",
         "MarkNotificationRead",
     } <= operations
+
+
+async def test_the_document_states_the_start_date_range(client: AsyncTestClient, signer: TestSigner) -> None:
+    """A start date the document's pattern admits is accepted, one it refuses is 422: on create,
+    on update and in the preview (the fuzzer generates from the document)."""
+    user = uuid.uuid4()
+    headers = signer.headers(user)
+    made = await create(client, signer, user, frequency="daily")
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    for day, ok in (("1969-12-31", False), ("1970-01-01", True), ("2999-12-31", True), ("3000-01-01", False)):
+        for name in ("ReminderCreate", "ReminderUpdate", "ReminderSchedule"):
+            pattern = schemas[name]["properties"]["start_date"]["pattern"]
+            assert bool(re.search(pattern, day)) is ok, (name, day)
+        r = await client.post(URL, json=body(frequency="daily", start_date=day), headers=headers)
+        assert r.status_code == (201 if ok else 422), r.text
+        r = await client.patch(f"{URL}/{made['id']}", json={"start_date": day}, headers=headers)
+        assert r.status_code == (200 if ok else 422), r.text
+        preview = {"frequency": "daily", "time": "08:00", "timezone": "UTC", "start_date": day}
+        r = await client.post(f"{URL}/occurrences", json=preview, headers=headers)
+        assert r.status_code == (200 if ok else 422), r.text
 
 
 async def test_title_is_one_line_and_message_has_no_other_control_character(

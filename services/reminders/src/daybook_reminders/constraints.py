@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated
 
 import msgspec
@@ -57,6 +58,19 @@ Days = Annotated[
     ),
 ]
 
+#: The days a schedule may start on (the service answers 422 outside them).
+MIN_START_DATE = datetime.date(1970, 1, 1)
+MAX_START_DATE = datetime.date(2999, 12, 31)
+#: ``MIN_START_DATE..MAX_START_DATE`` as a pattern of the ISO date, so the document states the range.
+START_DATE_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-"
+StartDate = Annotated[
+    datetime.date,
+    msgspec.Meta(
+        description=f"The first day of the schedule, {MIN_START_DATE} to {MAX_START_DATE}",
+        extra_json_schema={"extra": {"pattern": START_DATE_PATTERN}},
+    ),
+]
+
 RRuleText = Annotated[
     str,
     msgspec.Meta(
@@ -72,4 +86,17 @@ RRuleText = Annotated[
     ),
 ]
 
-__all__ = ["DayName", "Days", "Frequency", "LocalTime", "Message", "RRuleText", "TimezoneName", "Title"]
+__all__ = [
+    "MAX_START_DATE",
+    "MIN_START_DATE",
+    "START_DATE_PATTERN",
+    "DayName",
+    "Days",
+    "Frequency",
+    "LocalTime",
+    "Message",
+    "RRuleText",
+    "StartDate",
+    "TimezoneName",
+    "Title",
+]

@@ -15,15 +15,20 @@ from daybook_reminders.constraints import (
     LocalTime,
     Message,
     RRuleText,
+    StartDate,
     TimezoneName,
     Title,
 )
+
+#: ``custom_days`` of a schedule whose frequency is not ``custom``: absent, null or empty.
+_NO_DAYS: dict[str, Any] = {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]}
 
 
 class ReminderSchedule(msgspec.Struct, forbid_unknown_fields=True):
     """When a reminder fires: the schedule fields of a create body (``POST /reminders/occurrences``).
 
-    ``rrule`` exactly when ``frequency`` is ``rrule`` (the document says so with ``oneOf``).
+    ``rrule`` exactly when ``frequency`` is ``rrule``, at least one of ``custom_days`` exactly when
+    it is ``custom`` (the document says so with ``oneOf``).
     """
 
     __openapi__: ClassVar[dict[str, Any]] = {
@@ -31,11 +36,28 @@ class ReminderSchedule(msgspec.Struct, forbid_unknown_fields=True):
             {
                 "title": "RRuleReminder",
                 "required": ["rrule"],
-                "properties": {"frequency": {"const": "rrule"}, "rrule": {"type": "string"}},
+                "properties": {
+                    "frequency": {"const": "rrule"},
+                    "rrule": {"type": "string"},
+                    "custom_days": _NO_DAYS,
+                },
+            },
+            {
+                "title": "CustomReminder",
+                "required": ["custom_days"],
+                "properties": {
+                    "frequency": {"const": "custom"},
+                    "rrule": {"type": "null"},
+                    "custom_days": {"type": "array", "minItems": 1},
+                },
             },
             {
                 "title": "CalendarReminder",
-                "properties": {"frequency": {"not": {"const": "rrule"}}, "rrule": {"type": "null"}},
+                "properties": {
+                    "frequency": {"not": {"enum": ["rrule", "custom"]}},
+                    "rrule": {"type": "null"},
+                    "custom_days": _NO_DAYS,
+                },
             },
         ]
     }
@@ -43,7 +65,7 @@ class ReminderSchedule(msgspec.Struct, forbid_unknown_fields=True):
     frequency: Frequency
     time: LocalTime
     timezone: TimezoneName
-    start_date: datetime.date | None = None
+    start_date: StartDate | None = None
     custom_days: Days | None = None
     rrule: RRuleText | None = None
 
@@ -65,7 +87,7 @@ class ReminderUpdate(msgspec.Struct, forbid_unknown_fields=True):
     frequency: Frequency | msgspec.UnsetType = msgspec.UNSET
     time: LocalTime | msgspec.UnsetType = msgspec.UNSET
     timezone: TimezoneName | msgspec.UnsetType = msgspec.UNSET
-    start_date: datetime.date | msgspec.UnsetType = msgspec.UNSET
+    start_date: StartDate | msgspec.UnsetType = msgspec.UNSET
     custom_days: Days | msgspec.UnsetType | None = msgspec.UNSET
     rrule: RRuleText | msgspec.UnsetType | None = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET

@@ -23,6 +23,7 @@ from daybook_common.errors import ExpectedVersion, NotFound, check_version
 from daybook_common.models import utcnow
 from daybook_common.pagination import decode_cursor, page_of
 from daybook_common.problems import validation_error
+from daybook_reminders.constraints import MAX_START_DATE, MIN_START_DATE
 from daybook_reminders.db import models as m
 from daybook_reminders.recurrence import (
     Frequency,
@@ -38,8 +39,6 @@ from daybook_reminders.reminders import schemas as s
 from daybook_reminders.rrules import InvalidRRuleError, parse_rrule
 from daybook_reminders.tasks import require_live_task
 
-MIN_START_DATE = dt.date(1970, 1, 1)
-MAX_START_DATE = dt.date(2999, 12, 31)
 SCHEDULE_FIELDS = ("frequency", "time", "timezone", "start_date", "custom_days", "rrule", "is_active")
 DEFAULT_OCCURRENCES = 10
 MAX_OCCURRENCES = 100
