@@ -15,6 +15,7 @@ it (:mod:`daybook_common.openapi` adds the header's schema).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
@@ -33,6 +34,9 @@ JSON = "application/json"
 _JSON_BYTES = JSON.encode("ascii")
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+#: A strong entity tag that can name a version (a bigint: at most 19 digits).
+_STRONG_TAG = re.compile(r'"[0-9]{1,19}"')
 
 IfMatchHeader = Annotated[
     str | None, Parameter(header="If-Match", description="ETag from a previous read; 412 if it changed")
@@ -81,7 +85,7 @@ def expected_version(if_match: str | None) -> ExpectedVersion:
         tag = raw.strip()
         if tag == "*":
             return None
-        if len(tag) >= 3 and tag[0] == '"' and tag[-1] == '"' and tag[1:-1].isdigit():
+        if _STRONG_TAG.fullmatch(tag):  # ASCII digits only: int() refuses "²" and 4301+ digits
             versions.add(int(tag[1:-1]))
     if len(versions) == 1:
         return versions.pop()
