@@ -4,6 +4,7 @@ the way ``ServiceApp`` builds a service's."""
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, ClassVar
@@ -17,6 +18,7 @@ from litestar.params import Parameter
 from litestar.testing import AsyncTestClient
 
 from daybook_common.allow import AllowHeaderMiddleware
+from daybook_common.http import expected_version
 from daybook_common.openapi import PreciseJsonRenderPlugin, problems
 from daybook_common.pagination import Cursor, Limit, Page, encode_cursor
 from daybook_common.problems import exception_handlers
@@ -96,6 +98,17 @@ async def client() -> AsyncIterator[AsyncTestClient[Litestar]]:
     wrap_outermost(app, QueryMiddleware)
     async with AsyncTestClient(app) as c:
         yield c
+
+
+async def test_if_match_states_which_values_can_match(client: AsyncTestClient[Litestar]) -> None:
+    """The document admits an If-Match exactly when it can match some version (else it is a 412)."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    parameters = doc["paths"]["/notes/{note_id}"]["patch"]["parameters"]
+    pattern = next(p for p in parameters if p["name"] == "If-Match")["schema"]["pattern"]
+    for header in ("*", '"3"', ' "3" ', 'W/"1", "3"', '"3", *', 'x, "3",y', '"4",\t"3"', '"00"'):
+        assert re.search(pattern, header) and expected_version(header) != frozenset(), header
+    for header in ("", "3", 'W/"3"', '"abc"', '"-1"', '"\u00b2"', '"' + "9" * 20 + '"', ",", '"3', "**"):
+        assert not re.search(pattern, header) and expected_version(header) == frozenset(), header
 
 
 async def test_every_operation_documents_its_real_problems(client: AsyncTestClient[Litestar]) -> None:

@@ -10,6 +10,7 @@ does, so an endpoint added later is documented exactly without any per-route wor
   ``401`` (with ``WWW-Authenticate``) when the handler depends, at any depth, on the verified
   caller; what other dependencies add (``403`` for an admin guard, see ``dependency_statuses``);
   ``404`` for paths with parameters; ``412`` with ``If-Match``; ``304`` with ``If-None-Match``;
+  ``If-Match`` states which values can match (``IF_MATCH_SCHEMA``);
   ``409`` for every POST/PUT/PATCH (unique and state rules: ``Conflict``, duplicate keys);
   ``400``/``415``/``422`` for operations that take a body (the body guard's answers);
   ``422`` for any parameter;
@@ -103,6 +104,13 @@ RESPONSE_HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
     "Location": {"type": "string", "format": "uri-reference"},
 }
 
+#: ``If-Match`` as the services read it (:func:`daybook_common.http.expected_version`): a list in
+#: which at least one item is ``*`` or a strong tag of a version; any other value never matches (412).
+IF_MATCH_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": r'^([^,]*,)*\s*(\*|"[0-9]{1,19}")\s*(,[^,]*)*$',
+    "description": '`*` or ETags such as `"3"` (comma-separated); a value naming no current version is 412',
+}
 EMPTY_QUERY_VALUE: dict[str, Any] = {"type": "string", "maxLength": 0, "description": "empty: as if absent"}
 _GENERIC_DESCRIPTIONS: dict[int, str] = {
     400: "The body is not well-formed (e.g. not UTF-8, not JSON)",
@@ -360,6 +368,13 @@ def _event_stream_answers(responses: dict[str, Any]) -> None:
             response["content"] = {EVENT_STREAM: {"schema": copy.deepcopy(EVENT_STREAM_SCHEMA)}}
 
 
+def _state_if_match(parameters: list[dict[str, Any]]) -> None:
+    """An ``If-Match`` header says which values can ever match (others are a 412, not a 422)."""
+    for parameter in parameters:
+        if parameter.get("in") == "header" and str(parameter.get("name", "")).lower() == "if-match":
+            parameter["schema"] = copy.deepcopy(IF_MATCH_SCHEMA)
+
+
 def _not_modified_response() -> dict[str, Any]:
     etag = {"description": "The resource's current version", "required": True}
     return {"description": "Not modified: the ETag still matches", "headers": {"ETag": etag}}
@@ -422,6 +437,7 @@ def make_precise(
             names = {str(p.get("name", "")).lower() for p in parameters if p.get("in") == "header"}
             if "if-match" in names:
                 add_problem(operation, 412)
+                _state_if_match(parameters)
             if "if-none-match" in names:
                 responses.setdefault("304", _not_modified_response())
             _header_schemas(responses)
