@@ -39,3 +39,60 @@ describe("start-up with the server out of reach", () => {
     act(() => root.unmount());
   });
 });
+
+describe("start-up with the gateway up but the users service down", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    localStorage.clear();
+    document.body.innerHTML = "";
+  });
+
+  const problem = (status: number, detail: string) => () =>
+    Promise.resolve(
+      new Response(JSON.stringify({ type: "about:blank", title: "Service Unavailable", status, detail }), {
+        status,
+        headers: { "Content-Type": "application/problem+json" },
+      }),
+    );
+
+  it("resumeSession answers the gateway's problem, or the unreachable text without one, and keeps the token", async () => {
+    localStorage.setItem("daybook.refresh", "refresh-1");
+    await expect(resumeSession(problem(503, "The users service is unavailable") as typeof fetch)).resolves.toBe(
+      "The users service is unavailable",
+    );
+    const htmlPage = () => Promise.resolve(new Response("<html>Bad Gateway</html>", { status: 502 }));
+    await expect(resumeSession(htmlPage as typeof fetch)).resolves.toMatch(/^Daybook could not be reached/);
+    expect(localStorage.getItem("daybook.refresh")).toBe("refresh-1");
+  });
+
+  it("shows the sign-in page with the problem's message (an unhandled rejection fails this run)", async () => {
+    localStorage.setItem("daybook.refresh", "refresh-1");
+    const fetchMock = vi.fn(problem(504, "The users service did not answer in time"));
+    vi.stubGlobal("fetch", fetchMock);
+    const container = document.body.appendChild(document.createElement("div"));
+    const root = createRoot(container);
+    await act(async () => root.render(<App />));
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    });
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    expect(container.querySelector('[role="status"]')?.textContent).toBe("The users service did not answer in time");
+    expect(container.textContent).not.toContain("Loading…");
+    expect(localStorage.getItem("daybook.refresh")).toBe("refresh-1");
+    act(() => root.unmount());
+  });
+
+  it("a refused refresh (401) still signs out with the existing reason", async () => {
+    localStorage.setItem("daybook.refresh", "refresh-1");
+    vi.stubGlobal("fetch", vi.fn(problem(401, "invalid refresh token")));
+    const container = document.body.appendChild(document.createElement("div"));
+    const root = createRoot(container);
+    await act(async () => root.render(<App />));
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    });
+    expect(container.querySelector('[role="status"]')?.textContent).toMatch(/^Your session ended/);
+    expect(localStorage.getItem("daybook.refresh")).toBeNull();
+    act(() => root.unmount());
+  });
+});

@@ -1,7 +1,7 @@
 import createClient from "openapi-fetch";
 import type { paths } from "./schema";
-import { ProblemError, toProblem } from "./problem";
-import { authFetch, refresh } from "./session";
+import { ProblemError, toProblem, type Problem } from "./problem";
+import { authFetch, refreshSession } from "./session";
 
 /** What a form shows when no answer came at all (offline, the gateway down): not the browser's "Failed to fetch". */
 export const UNREACHABLE = toProblem(0, {
@@ -21,17 +21,26 @@ export async function apiFetch(request: Request, fetchImpl: typeof fetch = fetch
 
 /**
  * The refresh at start-up, resuming a session kept from before a reload. Never rejects: it answers
- * why the session was not resumed when no answer came (offline, the gateway down) — the refresh
- * token is kept, so a reload once the server is back resumes it — and null otherwise (a refused
- * token has already signed out with its reason).
+ * why the session was not resumed when no answer came (offline, the gateway down) or the gateway
+ * answered a problem (the users service down: its detail, or the unreachable text for a 502/503/504
+ * without one) — the refresh token is kept, so a reload once the server is back resumes it — and
+ * null otherwise (a refused token has already signed out with its reason).
  */
 export async function resumeSession(fetchImpl: typeof fetch = fetch): Promise<string | null> {
   try {
-    await refresh(fetchImpl);
-    return null;
+    const outcome = await refreshSession(fetchImpl);
+    if (outcome.refreshed || outcome.problem === null) return null;
+    return problemMessage(outcome.problem);
   } catch (error) {
     return error instanceof TypeError ? UNREACHABLE.detail : "Your session could not be resumed. Please sign in again.";
   }
+}
+
+/** The problem's own detail; a 502/503/504 without one (a proxy's HTML page) reads as unreachable. */
+function problemMessage(problem: Problem): string {
+  const withoutDetail = problem.detail === toProblem(problem.status, null).detail;
+  if (withoutDetail && [502, 503, 504].includes(problem.status)) return UNREACHABLE.detail;
+  return problem.detail;
 }
 
 /** The typed client of the gateway's merged OpenAPI document (types: `npm run generate`). */

@@ -1,6 +1,8 @@
 // Tokens: the access token lives in memory only; the refresh token in localStorage so a reload keeps
 // the user signed in. A 401 is retried once after a refresh; a refresh the server refuses (expired,
 // revoked, or a reused token, which revokes the whole family) signs the user out everywhere here.
+import { toProblem, type Problem } from "./problem";
+
 const REFRESH_KEY = "daybook.refresh";
 
 export interface TokenPair {
@@ -12,7 +14,6 @@ export interface TokenPair {
 type Listener = (signedIn: boolean, reason?: string) => void;
 
 let accessToken: string | null = null;
-let refreshing: Promise<boolean> | null = null;
 const listeners = new Set<Listener>();
 
 export function onSessionChange(listener: Listener): () => void {
@@ -44,11 +45,20 @@ export function clearSession(reason?: string): void {
   emit(false, reason);
 }
 
-/** One refresh at a time: concurrent 401s wait for the same answer. */
-export function refresh(fetchImpl: typeof fetch = fetch): Promise<boolean> {
-  refreshing ??= (async () => {
+/**
+ * A refresh's outcome: refreshed, or not — `problem` is the server's answer when it answered but could
+ * neither refresh nor refuse (502/503/504 from the gateway while users is down, 429, …: the refresh
+ * token is kept); null when the token was refused (signed out with its reason) or there was none.
+ */
+export type RefreshOutcome = { refreshed: true } | { refreshed: false; problem: Problem | null };
+
+let refreshing: Promise<RefreshOutcome> | null = null;
+
+/** One refresh at a time: concurrent 401s wait for the same answer. Rejects (TypeError) when no answer came. */
+export function refreshSession(fetchImpl: typeof fetch = fetch): Promise<RefreshOutcome> {
+  refreshing ??= (async (): Promise<RefreshOutcome> => {
     const token = refreshToken();
-    if (!token) return false;
+    if (!token) return { refreshed: false, problem: null };
     try {
       const response = await fetchImpl("/api/v1/auth/refresh", {
         method: "POST",
@@ -57,17 +67,24 @@ export function refresh(fetchImpl: typeof fetch = fetch): Promise<boolean> {
       });
       if (response.ok) {
         storeTokens((await response.json()) as TokenPair);
-        return true;
+        return { refreshed: true };
       }
       if (response.status === 401 || response.status === 400 || response.status === 422) {
         clearSession("Your session ended (signed out, expired, or used elsewhere). Please sign in again.");
+        return { refreshed: false, problem: null };
       }
-      return false;
+      const body: unknown = await response.json().catch(() => null);
+      return { refreshed: false, problem: toProblem(response.status, body) };
     } finally {
       refreshing = null;
     }
   })();
   return refreshing;
+}
+
+/** refreshSession as a yes/no. */
+export async function refresh(fetchImpl: typeof fetch = fetch): Promise<boolean> {
+  return (await refreshSession(fetchImpl)).refreshed;
 }
 
 /** fetch with the bearer token, refreshing once on a 401. */
