@@ -2239,6 +2239,7 @@ export interface components {
              * @enum {string}
              */
             timezone: "Africa/Abidjan" | "Africa/Accra" | "Africa/Addis_Ababa" | "Africa/Algiers" | "Africa/Asmara" | "Africa/Asmera" | "Africa/Bamako" | "Africa/Bangui" | "Africa/Banjul" | "Africa/Bissau" | "Africa/Blantyre" | "Africa/Brazzaville" | "Africa/Bujumbura" | "Africa/Cairo" | "Africa/Casablanca" | "Africa/Ceuta" | "Africa/Conakry" | "Africa/Dakar" | "Africa/Dar_es_Salaam" | "Africa/Djibouti" | "Africa/Douala" | "Africa/El_Aaiun" | "Africa/Freetown" | "Africa/Gaborone" | "Africa/Harare" | "Africa/Johannesburg" | "Africa/Juba" | "Africa/Kampala" | "Africa/Khartoum" | "Africa/Kigali" | "Africa/Kinshasa" | "Africa/Lagos" | "Africa/Libreville" | "Africa/Lome" | "Africa/Luanda" | "Africa/Lubumbashi" | "Africa/Lusaka" | "Africa/Malabo" | "Africa/Maputo" | "Africa/Maseru" | "Africa/Mbabane" | "Africa/Mogadishu" | "Africa/Monrovia" | "Africa/Nairobi" | "Africa/Ndjamena" | "Africa/Niamey" | "Africa/Nouakchott" | "Africa/Ouagadougou" | "Africa/Porto-Novo" | "Africa/Sao_Tome" | "Africa/Timbuktu" | "Africa/Tripoli" | "Africa/Tunis" | "Africa/Windhoek" | "America/Adak" | "America/Anchorage" | "America/Anguilla" | "America/Antigua" | "America/Araguaina" | "America/Argentina/Buenos_Aires" | "America/Argentina/Catamarca" | "America/Argentina/ComodRivadavia" | "America/Argentina/Cordoba" | "America/Argentina/Jujuy" | "America/Argentina/La_Rioja" | "America/Argentina/Mendoza" | "America/Argentina/Rio_Gallegos" | "America/Argentina/Salta" | "America/Argentina/San_Juan" | "America/Argentina/San_Luis" | "America/Argentina/Tucuman" | "America/Argentina/Ushuaia" | "America/Aruba" | "America/Asuncion" | "America/Atikokan" | "America/Atka" | "America/Bahia" | "America/Bahia_Banderas" | "America/Barbados" | "America/Belem" | "America/Belize" | "America/Blanc-Sablon" | "America/Boa_Vista" | "America/Bogota" | "America/Boise" | "America/Buenos_Aires" | "America/Cambridge_Bay" | "America/Campo_Grande" | "America/Cancun" | "America/Caracas" | "America/Catamarca" | "America/Cayenne" | "America/Cayman" | "America/Chicago" | "America/Chihuahua" | "America/Ciudad_Juarez" | "America/Coral_Harbour" | "America/Cordoba" | "America/Costa_Rica" | "America/Coyhaique" | "America/Creston" | "America/Cuiaba" | "America/Curacao" | "America/Danmarkshavn" | "America/Dawson" | "America/Dawson_Creek" | "America/Denver" | "America/Detroit" | "America/Dominica" | "America/Edmonton" | "America/Eirunepe" | "America/El_Salvador" | "America/Ensenada" | "America/Fort_Nelson" | "America/Fort_Wayne" | "America/Fortaleza" | "America/Glace_Bay" | "America/Godthab" | "America/Goose_Bay" | "America/Grand_Turk" | "America/Grenada" | "America/Guadeloupe" | "America/Guatemala" | "America/Guayaquil" | "America/Guyana" | "America/Halifax" | "America/Havana" | "America/Hermosillo" | "America/Indiana/Indianapolis" | "America/Indiana/Knox" | "America/Indiana/Marengo" | "America/Indiana/Petersburg" | "America/Indiana/Tell_City" | "America/Indiana/Vevay" | "America/Indiana/Vincennes" | "America/Indiana/Winamac" | "America/Indianapolis" | "America/Inuvik" | "America/Iqaluit" | "America/Jamaica" | "America/Jujuy" | "America/Juneau" | "America/Kentucky/Louisville" | "America/Kentucky/Monticello" | "America/Knox_IN" | "America/Kralendijk" | "America/La_Paz" | "America/Lima" | "America/Los_Angeles" | "America/Louisville" | "America/Lower_Princes" | "America/Maceio" | "America/Managua" | "America/Manaus" | "America/Marigot" | "America/Martinique" | "America/Matamoros" | "America/Mazatlan" | "America/Mendoza" | "America/Menominee" | "America/Merida" | "America/Metlakatla" | "America/Mexico_City" | "America/Miquelon" | "America/Moncton" | "America/Monterrey" | "America/Montevideo" | "America/Montreal" | "America/Montserrat" | "America/Nassau" | "America/New_York" | "America/Nipigon" | "America/Nome" | "America/Noronha" | "America/North_Dakota/Beulah" | "America/North_Dakota/Center" | "America/North_Dakota/New_Salem" | "America/Nuuk" | "America/Ojinaga" | "America/Panama" | "America/Pangnirtung" | "America/Paramaribo" | "America/Phoenix" | "America/Port-au-Prince" | "America/Port_of_Spain" | "America/Porto_Acre" | "America/Porto_Velho" | "America/Puerto_Rico" | "America/Punta_Arenas" | "America/Rainy_River" | "America/Rankin_Inlet" | "America/Recife" | "America/Regina" | "America/Resolute" | "America/Rio_Branco" | "America/Rosario" | "America/Santa_Isabel" | "America/Santarem" | "America/Santiago" | "America/Santo_Domingo" | "America/Sao_Paulo" | "America/Scoresbysund" | "America/Shiprock" | "America/Sitka" | "America/St_Barthelemy" | "America/St_Johns" | "America/St_Kitts" | "America/St_Lucia" | "America/St_Thomas" | "America/St_Vincent" | "America/Swift_Current" | "America/Tegucigalpa" | "America/Thule" | "America/Thunder_Bay" | "America/Tijuana" | "America/Toronto" | "America/Tortola" | "America/Vancouver" | "America/Virgin" | "America/Whitehorse" | "America/Winnipeg" | "America/Yakutat" | "America/Yellowknife" | "Antarctica/Casey" | "Antarctica/Davis" | "Antarctica/DumontDUrville" | "Antarctica/Macquarie" | "Antarctica/Mawson" | "Antarctica/McMurdo" | "Antarctica/Palmer" | "Antarctica/Rothera" | "Antarctica/South_Pole" | "Antarctica/Syowa" | "Antarctica/Troll" | "Antarctica/Vostok" | "Arctic/Longyearbyen" | "Asia/Aden" | "Asia/Almaty" | "Asia/Amman" | "Asia/Anadyr" | "Asia/Aqtau" | "Asia/Aqtobe" | "Asia/Ashgabat" | "Asia/Ashkhabad" | "Asia/Atyrau" | "Asia/Baghdad" | "Asia/Bahrain" | "Asia/Baku" | "Asia/Bangkok" | "Asia/Barnaul" | "Asia/Beirut" | "Asia/Bishkek" | "Asia/Brunei" | "Asia/Calcutta" | "Asia/Chita" | "Asia/Choibalsan" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Colombo" | "Asia/Dacca" | "Asia/Damascus" | "Asia/Dhaka" | "Asia/Dili" | "Asia/Dubai" | "Asia/Dushanbe" | "Asia/Famagusta" | "Asia/Gaza" | "Asia/Harbin" | "Asia/Hebron" | "Asia/Ho_Chi_Minh" | "Asia/Hong_Kong" | "Asia/Hovd" | "Asia/Irkutsk" | "Asia/Istanbul" | "Asia/Jakarta" | "Asia/Jayapura" | "Asia/Jerusalem" | "Asia/Kabul" | "Asia/Kamchatka" | "Asia/Karachi" | "Asia/Kashgar" | "Asia/Kathmandu" | "Asia/Katmandu" | "Asia/Khandyga" | "Asia/Kolkata" | "Asia/Krasnoyarsk" | "Asia/Kuala_Lumpur" | "Asia/Kuching" | "Asia/Kuwait" | "Asia/Macao" | "Asia/Macau" | "Asia/Magadan" | "Asia/Makassar" | "Asia/Manila" | "Asia/Muscat" | "Asia/Nicosia" | "Asia/Novokuznetsk" | "Asia/Novosibirsk" | "Asia/Omsk" | "Asia/Oral" | "Asia/Phnom_Penh" | "Asia/Pontianak" | "Asia/Pyongyang" | "Asia/Qatar" | "Asia/Qostanay" | "Asia/Qyzylorda" | "Asia/Rangoon" | "Asia/Riyadh" | "Asia/Saigon" | "Asia/Sakhalin" | "Asia/Samarkand" | "Asia/Seoul" | "Asia/Shanghai" | "Asia/Singapore" | "Asia/Srednekolymsk" | "Asia/Taipei" | "Asia/Tashkent" | "Asia/Tbilisi" | "Asia/Tehran" | "Asia/Tel_Aviv" | "Asia/Thimbu" | "Asia/Thimphu" | "Asia/Tokyo" | "Asia/Tomsk" | "Asia/Ujung_Pandang" | "Asia/Ulaanbaatar" | "Asia/Ulan_Bator" | "Asia/Urumqi" | "Asia/Ust-Nera" | "Asia/Vientiane" | "Asia/Vladivostok" | "Asia/Yakutsk" | "Asia/Yangon" | "Asia/Yekaterinburg" | "Asia/Yerevan" | "Atlantic/Azores" | "Atlantic/Bermuda" | "Atlantic/Canary" | "Atlantic/Cape_Verde" | "Atlantic/Faeroe" | "Atlantic/Faroe" | "Atlantic/Jan_Mayen" | "Atlantic/Madeira" | "Atlantic/Reykjavik" | "Atlantic/South_Georgia" | "Atlantic/St_Helena" | "Atlantic/Stanley" | "Australia/ACT" | "Australia/Adelaide" | "Australia/Brisbane" | "Australia/Broken_Hill" | "Australia/Canberra" | "Australia/Currie" | "Australia/Darwin" | "Australia/Eucla" | "Australia/Hobart" | "Australia/LHI" | "Australia/Lindeman" | "Australia/Lord_Howe" | "Australia/Melbourne" | "Australia/NSW" | "Australia/North" | "Australia/Perth" | "Australia/Queensland" | "Australia/South" | "Australia/Sydney" | "Australia/Tasmania" | "Australia/Victoria" | "Australia/West" | "Australia/Yancowinna" | "Brazil/Acre" | "Brazil/DeNoronha" | "Brazil/East" | "Brazil/West" | "CET" | "CST6CDT" | "Canada/Atlantic" | "Canada/Central" | "Canada/Eastern" | "Canada/Mountain" | "Canada/Newfoundland" | "Canada/Pacific" | "Canada/Saskatchewan" | "Canada/Yukon" | "Chile/Continental" | "Chile/EasterIsland" | "Cuba" | "EET" | "EST" | "EST5EDT" | "Egypt" | "Eire" | "Etc/GMT" | "Etc/GMT+0" | "Etc/GMT+1" | "Etc/GMT+10" | "Etc/GMT+11" | "Etc/GMT+12" | "Etc/GMT+2" | "Etc/GMT+3" | "Etc/GMT+4" | "Etc/GMT+5" | "Etc/GMT+6" | "Etc/GMT+7" | "Etc/GMT+8" | "Etc/GMT+9" | "Etc/GMT-0" | "Etc/GMT-1" | "Etc/GMT-10" | "Etc/GMT-11" | "Etc/GMT-12" | "Etc/GMT-13" | "Etc/GMT-14" | "Etc/GMT-2" | "Etc/GMT-3" | "Etc/GMT-4" | "Etc/GMT-5" | "Etc/GMT-6" | "Etc/GMT-7" | "Etc/GMT-8" | "Etc/GMT-9" | "Etc/GMT0" | "Etc/Greenwich" | "Etc/UCT" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Europe/Amsterdam" | "Europe/Andorra" | "Europe/Astrakhan" | "Europe/Athens" | "Europe/Belfast" | "Europe/Belgrade" | "Europe/Berlin" | "Europe/Bratislava" | "Europe/Brussels" | "Europe/Bucharest" | "Europe/Budapest" | "Europe/Busingen" | "Europe/Chisinau" | "Europe/Copenhagen" | "Europe/Dublin" | "Europe/Gibraltar" | "Europe/Guernsey" | "Europe/Helsinki" | "Europe/Isle_of_Man" | "Europe/Istanbul" | "Europe/Jersey" | "Europe/Kaliningrad" | "Europe/Kiev" | "Europe/Kirov" | "Europe/Kyiv" | "Europe/Lisbon" | "Europe/Ljubljana" | "Europe/London" | "Europe/Luxembourg" | "Europe/Madrid" | "Europe/Malta" | "Europe/Mariehamn" | "Europe/Minsk" | "Europe/Monaco" | "Europe/Moscow" | "Europe/Nicosia" | "Europe/Oslo" | "Europe/Paris" | "Europe/Podgorica" | "Europe/Prague" | "Europe/Riga" | "Europe/Rome" | "Europe/Samara" | "Europe/San_Marino" | "Europe/Sarajevo" | "Europe/Saratov" | "Europe/Simferopol" | "Europe/Skopje" | "Europe/Sofia" | "Europe/Stockholm" | "Europe/Tallinn" | "Europe/Tirane" | "Europe/Tiraspol" | "Europe/Ulyanovsk" | "Europe/Uzhgorod" | "Europe/Vaduz" | "Europe/Vatican" | "Europe/Vienna" | "Europe/Vilnius" | "Europe/Volgograd" | "Europe/Warsaw" | "Europe/Zagreb" | "Europe/Zaporozhye" | "Europe/Zurich" | "GB" | "GB-Eire" | "GMT" | "GMT+0" | "GMT-0" | "GMT0" | "Greenwich" | "HST" | "Hongkong" | "Iceland" | "Indian/Antananarivo" | "Indian/Chagos" | "Indian/Christmas" | "Indian/Cocos" | "Indian/Comoro" | "Indian/Kerguelen" | "Indian/Mahe" | "Indian/Maldives" | "Indian/Mauritius" | "Indian/Mayotte" | "Indian/Reunion" | "Iran" | "Israel" | "Jamaica" | "Japan" | "Kwajalein" | "Libya" | "MET" | "MST" | "MST7MDT" | "Mexico/BajaNorte" | "Mexico/BajaSur" | "Mexico/General" | "NZ" | "NZ-CHAT" | "Navajo" | "PRC" | "PST8PDT" | "Pacific/Apia" | "Pacific/Auckland" | "Pacific/Bougainville" | "Pacific/Chatham" | "Pacific/Chuuk" | "Pacific/Easter" | "Pacific/Efate" | "Pacific/Enderbury" | "Pacific/Fakaofo" | "Pacific/Fiji" | "Pacific/Funafuti" | "Pacific/Galapagos" | "Pacific/Gambier" | "Pacific/Guadalcanal" | "Pacific/Guam" | "Pacific/Honolulu" | "Pacific/Johnston" | "Pacific/Kanton" | "Pacific/Kiritimati" | "Pacific/Kosrae" | "Pacific/Kwajalein" | "Pacific/Majuro" | "Pacific/Marquesas" | "Pacific/Midway" | "Pacific/Nauru" | "Pacific/Niue" | "Pacific/Norfolk" | "Pacific/Noumea" | "Pacific/Pago_Pago" | "Pacific/Palau" | "Pacific/Pitcairn" | "Pacific/Pohnpei" | "Pacific/Ponape" | "Pacific/Port_Moresby" | "Pacific/Rarotonga" | "Pacific/Saipan" | "Pacific/Samoa" | "Pacific/Tahiti" | "Pacific/Tarawa" | "Pacific/Tongatapu" | "Pacific/Truk" | "Pacific/Wake" | "Pacific/Wallis" | "Pacific/Yap" | "Poland" | "Portugal" | "ROC" | "ROK" | "Singapore" | "Turkey" | "UCT" | "US/Alaska" | "US/Aleutian" | "US/Arizona" | "US/Central" | "US/East-Indiana" | "US/Eastern" | "US/Hawaii" | "US/Indiana-Starke" | "US/Michigan" | "US/Mountain" | "US/Pacific" | "US/Samoa" | "UTC" | "Universal" | "W-SU" | "WET" | "Zulu";
+            /** @description The first day of the schedule, 1970-01-01 to 2999-12-31 */
             start_date?: string | null;
             /** @description Days for frequency custom (required then, not allowed otherwise) */
             custom_days?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[] | null;
@@ -2262,9 +2263,16 @@ export interface components {
             /** @constant */
             frequency?: "rrule";
             rrule: string;
+            custom_days?: null | unknown[];
+        } | {
+            /** @constant */
+            frequency?: "custom";
+            rrule?: null;
+            custom_days: unknown[];
         } | {
             frequency?: unknown;
             rrule?: null;
+            custom_days?: null | unknown[];
         });
         /** ReminderSchedule */
         reminders_ReminderSchedule: {
@@ -2281,6 +2289,7 @@ export interface components {
              * @enum {string}
              */
             timezone: "Africa/Abidjan" | "Africa/Accra" | "Africa/Addis_Ababa" | "Africa/Algiers" | "Africa/Asmara" | "Africa/Asmera" | "Africa/Bamako" | "Africa/Bangui" | "Africa/Banjul" | "Africa/Bissau" | "Africa/Blantyre" | "Africa/Brazzaville" | "Africa/Bujumbura" | "Africa/Cairo" | "Africa/Casablanca" | "Africa/Ceuta" | "Africa/Conakry" | "Africa/Dakar" | "Africa/Dar_es_Salaam" | "Africa/Djibouti" | "Africa/Douala" | "Africa/El_Aaiun" | "Africa/Freetown" | "Africa/Gaborone" | "Africa/Harare" | "Africa/Johannesburg" | "Africa/Juba" | "Africa/Kampala" | "Africa/Khartoum" | "Africa/Kigali" | "Africa/Kinshasa" | "Africa/Lagos" | "Africa/Libreville" | "Africa/Lome" | "Africa/Luanda" | "Africa/Lubumbashi" | "Africa/Lusaka" | "Africa/Malabo" | "Africa/Maputo" | "Africa/Maseru" | "Africa/Mbabane" | "Africa/Mogadishu" | "Africa/Monrovia" | "Africa/Nairobi" | "Africa/Ndjamena" | "Africa/Niamey" | "Africa/Nouakchott" | "Africa/Ouagadougou" | "Africa/Porto-Novo" | "Africa/Sao_Tome" | "Africa/Timbuktu" | "Africa/Tripoli" | "Africa/Tunis" | "Africa/Windhoek" | "America/Adak" | "America/Anchorage" | "America/Anguilla" | "America/Antigua" | "America/Araguaina" | "America/Argentina/Buenos_Aires" | "America/Argentina/Catamarca" | "America/Argentina/ComodRivadavia" | "America/Argentina/Cordoba" | "America/Argentina/Jujuy" | "America/Argentina/La_Rioja" | "America/Argentina/Mendoza" | "America/Argentina/Rio_Gallegos" | "America/Argentina/Salta" | "America/Argentina/San_Juan" | "America/Argentina/San_Luis" | "America/Argentina/Tucuman" | "America/Argentina/Ushuaia" | "America/Aruba" | "America/Asuncion" | "America/Atikokan" | "America/Atka" | "America/Bahia" | "America/Bahia_Banderas" | "America/Barbados" | "America/Belem" | "America/Belize" | "America/Blanc-Sablon" | "America/Boa_Vista" | "America/Bogota" | "America/Boise" | "America/Buenos_Aires" | "America/Cambridge_Bay" | "America/Campo_Grande" | "America/Cancun" | "America/Caracas" | "America/Catamarca" | "America/Cayenne" | "America/Cayman" | "America/Chicago" | "America/Chihuahua" | "America/Ciudad_Juarez" | "America/Coral_Harbour" | "America/Cordoba" | "America/Costa_Rica" | "America/Coyhaique" | "America/Creston" | "America/Cuiaba" | "America/Curacao" | "America/Danmarkshavn" | "America/Dawson" | "America/Dawson_Creek" | "America/Denver" | "America/Detroit" | "America/Dominica" | "America/Edmonton" | "America/Eirunepe" | "America/El_Salvador" | "America/Ensenada" | "America/Fort_Nelson" | "America/Fort_Wayne" | "America/Fortaleza" | "America/Glace_Bay" | "America/Godthab" | "America/Goose_Bay" | "America/Grand_Turk" | "America/Grenada" | "America/Guadeloupe" | "America/Guatemala" | "America/Guayaquil" | "America/Guyana" | "America/Halifax" | "America/Havana" | "America/Hermosillo" | "America/Indiana/Indianapolis" | "America/Indiana/Knox" | "America/Indiana/Marengo" | "America/Indiana/Petersburg" | "America/Indiana/Tell_City" | "America/Indiana/Vevay" | "America/Indiana/Vincennes" | "America/Indiana/Winamac" | "America/Indianapolis" | "America/Inuvik" | "America/Iqaluit" | "America/Jamaica" | "America/Jujuy" | "America/Juneau" | "America/Kentucky/Louisville" | "America/Kentucky/Monticello" | "America/Knox_IN" | "America/Kralendijk" | "America/La_Paz" | "America/Lima" | "America/Los_Angeles" | "America/Louisville" | "America/Lower_Princes" | "America/Maceio" | "America/Managua" | "America/Manaus" | "America/Marigot" | "America/Martinique" | "America/Matamoros" | "America/Mazatlan" | "America/Mendoza" | "America/Menominee" | "America/Merida" | "America/Metlakatla" | "America/Mexico_City" | "America/Miquelon" | "America/Moncton" | "America/Monterrey" | "America/Montevideo" | "America/Montreal" | "America/Montserrat" | "America/Nassau" | "America/New_York" | "America/Nipigon" | "America/Nome" | "America/Noronha" | "America/North_Dakota/Beulah" | "America/North_Dakota/Center" | "America/North_Dakota/New_Salem" | "America/Nuuk" | "America/Ojinaga" | "America/Panama" | "America/Pangnirtung" | "America/Paramaribo" | "America/Phoenix" | "America/Port-au-Prince" | "America/Port_of_Spain" | "America/Porto_Acre" | "America/Porto_Velho" | "America/Puerto_Rico" | "America/Punta_Arenas" | "America/Rainy_River" | "America/Rankin_Inlet" | "America/Recife" | "America/Regina" | "America/Resolute" | "America/Rio_Branco" | "America/Rosario" | "America/Santa_Isabel" | "America/Santarem" | "America/Santiago" | "America/Santo_Domingo" | "America/Sao_Paulo" | "America/Scoresbysund" | "America/Shiprock" | "America/Sitka" | "America/St_Barthelemy" | "America/St_Johns" | "America/St_Kitts" | "America/St_Lucia" | "America/St_Thomas" | "America/St_Vincent" | "America/Swift_Current" | "America/Tegucigalpa" | "America/Thule" | "America/Thunder_Bay" | "America/Tijuana" | "America/Toronto" | "America/Tortola" | "America/Vancouver" | "America/Virgin" | "America/Whitehorse" | "America/Winnipeg" | "America/Yakutat" | "America/Yellowknife" | "Antarctica/Casey" | "Antarctica/Davis" | "Antarctica/DumontDUrville" | "Antarctica/Macquarie" | "Antarctica/Mawson" | "Antarctica/McMurdo" | "Antarctica/Palmer" | "Antarctica/Rothera" | "Antarctica/South_Pole" | "Antarctica/Syowa" | "Antarctica/Troll" | "Antarctica/Vostok" | "Arctic/Longyearbyen" | "Asia/Aden" | "Asia/Almaty" | "Asia/Amman" | "Asia/Anadyr" | "Asia/Aqtau" | "Asia/Aqtobe" | "Asia/Ashgabat" | "Asia/Ashkhabad" | "Asia/Atyrau" | "Asia/Baghdad" | "Asia/Bahrain" | "Asia/Baku" | "Asia/Bangkok" | "Asia/Barnaul" | "Asia/Beirut" | "Asia/Bishkek" | "Asia/Brunei" | "Asia/Calcutta" | "Asia/Chita" | "Asia/Choibalsan" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Colombo" | "Asia/Dacca" | "Asia/Damascus" | "Asia/Dhaka" | "Asia/Dili" | "Asia/Dubai" | "Asia/Dushanbe" | "Asia/Famagusta" | "Asia/Gaza" | "Asia/Harbin" | "Asia/Hebron" | "Asia/Ho_Chi_Minh" | "Asia/Hong_Kong" | "Asia/Hovd" | "Asia/Irkutsk" | "Asia/Istanbul" | "Asia/Jakarta" | "Asia/Jayapura" | "Asia/Jerusalem" | "Asia/Kabul" | "Asia/Kamchatka" | "Asia/Karachi" | "Asia/Kashgar" | "Asia/Kathmandu" | "Asia/Katmandu" | "Asia/Khandyga" | "Asia/Kolkata" | "Asia/Krasnoyarsk" | "Asia/Kuala_Lumpur" | "Asia/Kuching" | "Asia/Kuwait" | "Asia/Macao" | "Asia/Macau" | "Asia/Magadan" | "Asia/Makassar" | "Asia/Manila" | "Asia/Muscat" | "Asia/Nicosia" | "Asia/Novokuznetsk" | "Asia/Novosibirsk" | "Asia/Omsk" | "Asia/Oral" | "Asia/Phnom_Penh" | "Asia/Pontianak" | "Asia/Pyongyang" | "Asia/Qatar" | "Asia/Qostanay" | "Asia/Qyzylorda" | "Asia/Rangoon" | "Asia/Riyadh" | "Asia/Saigon" | "Asia/Sakhalin" | "Asia/Samarkand" | "Asia/Seoul" | "Asia/Shanghai" | "Asia/Singapore" | "Asia/Srednekolymsk" | "Asia/Taipei" | "Asia/Tashkent" | "Asia/Tbilisi" | "Asia/Tehran" | "Asia/Tel_Aviv" | "Asia/Thimbu" | "Asia/Thimphu" | "Asia/Tokyo" | "Asia/Tomsk" | "Asia/Ujung_Pandang" | "Asia/Ulaanbaatar" | "Asia/Ulan_Bator" | "Asia/Urumqi" | "Asia/Ust-Nera" | "Asia/Vientiane" | "Asia/Vladivostok" | "Asia/Yakutsk" | "Asia/Yangon" | "Asia/Yekaterinburg" | "Asia/Yerevan" | "Atlantic/Azores" | "Atlantic/Bermuda" | "Atlantic/Canary" | "Atlantic/Cape_Verde" | "Atlantic/Faeroe" | "Atlantic/Faroe" | "Atlantic/Jan_Mayen" | "Atlantic/Madeira" | "Atlantic/Reykjavik" | "Atlantic/South_Georgia" | "Atlantic/St_Helena" | "Atlantic/Stanley" | "Australia/ACT" | "Australia/Adelaide" | "Australia/Brisbane" | "Australia/Broken_Hill" | "Australia/Canberra" | "Australia/Currie" | "Australia/Darwin" | "Australia/Eucla" | "Australia/Hobart" | "Australia/LHI" | "Australia/Lindeman" | "Australia/Lord_Howe" | "Australia/Melbourne" | "Australia/NSW" | "Australia/North" | "Australia/Perth" | "Australia/Queensland" | "Australia/South" | "Australia/Sydney" | "Australia/Tasmania" | "Australia/Victoria" | "Australia/West" | "Australia/Yancowinna" | "Brazil/Acre" | "Brazil/DeNoronha" | "Brazil/East" | "Brazil/West" | "CET" | "CST6CDT" | "Canada/Atlantic" | "Canada/Central" | "Canada/Eastern" | "Canada/Mountain" | "Canada/Newfoundland" | "Canada/Pacific" | "Canada/Saskatchewan" | "Canada/Yukon" | "Chile/Continental" | "Chile/EasterIsland" | "Cuba" | "EET" | "EST" | "EST5EDT" | "Egypt" | "Eire" | "Etc/GMT" | "Etc/GMT+0" | "Etc/GMT+1" | "Etc/GMT+10" | "Etc/GMT+11" | "Etc/GMT+12" | "Etc/GMT+2" | "Etc/GMT+3" | "Etc/GMT+4" | "Etc/GMT+5" | "Etc/GMT+6" | "Etc/GMT+7" | "Etc/GMT+8" | "Etc/GMT+9" | "Etc/GMT-0" | "Etc/GMT-1" | "Etc/GMT-10" | "Etc/GMT-11" | "Etc/GMT-12" | "Etc/GMT-13" | "Etc/GMT-14" | "Etc/GMT-2" | "Etc/GMT-3" | "Etc/GMT-4" | "Etc/GMT-5" | "Etc/GMT-6" | "Etc/GMT-7" | "Etc/GMT-8" | "Etc/GMT-9" | "Etc/GMT0" | "Etc/Greenwich" | "Etc/UCT" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Europe/Amsterdam" | "Europe/Andorra" | "Europe/Astrakhan" | "Europe/Athens" | "Europe/Belfast" | "Europe/Belgrade" | "Europe/Berlin" | "Europe/Bratislava" | "Europe/Brussels" | "Europe/Bucharest" | "Europe/Budapest" | "Europe/Busingen" | "Europe/Chisinau" | "Europe/Copenhagen" | "Europe/Dublin" | "Europe/Gibraltar" | "Europe/Guernsey" | "Europe/Helsinki" | "Europe/Isle_of_Man" | "Europe/Istanbul" | "Europe/Jersey" | "Europe/Kaliningrad" | "Europe/Kiev" | "Europe/Kirov" | "Europe/Kyiv" | "Europe/Lisbon" | "Europe/Ljubljana" | "Europe/London" | "Europe/Luxembourg" | "Europe/Madrid" | "Europe/Malta" | "Europe/Mariehamn" | "Europe/Minsk" | "Europe/Monaco" | "Europe/Moscow" | "Europe/Nicosia" | "Europe/Oslo" | "Europe/Paris" | "Europe/Podgorica" | "Europe/Prague" | "Europe/Riga" | "Europe/Rome" | "Europe/Samara" | "Europe/San_Marino" | "Europe/Sarajevo" | "Europe/Saratov" | "Europe/Simferopol" | "Europe/Skopje" | "Europe/Sofia" | "Europe/Stockholm" | "Europe/Tallinn" | "Europe/Tirane" | "Europe/Tiraspol" | "Europe/Ulyanovsk" | "Europe/Uzhgorod" | "Europe/Vaduz" | "Europe/Vatican" | "Europe/Vienna" | "Europe/Vilnius" | "Europe/Volgograd" | "Europe/Warsaw" | "Europe/Zagreb" | "Europe/Zaporozhye" | "Europe/Zurich" | "GB" | "GB-Eire" | "GMT" | "GMT+0" | "GMT-0" | "GMT0" | "Greenwich" | "HST" | "Hongkong" | "Iceland" | "Indian/Antananarivo" | "Indian/Chagos" | "Indian/Christmas" | "Indian/Cocos" | "Indian/Comoro" | "Indian/Kerguelen" | "Indian/Mahe" | "Indian/Maldives" | "Indian/Mauritius" | "Indian/Mayotte" | "Indian/Reunion" | "Iran" | "Israel" | "Jamaica" | "Japan" | "Kwajalein" | "Libya" | "MET" | "MST" | "MST7MDT" | "Mexico/BajaNorte" | "Mexico/BajaSur" | "Mexico/General" | "NZ" | "NZ-CHAT" | "Navajo" | "PRC" | "PST8PDT" | "Pacific/Apia" | "Pacific/Auckland" | "Pacific/Bougainville" | "Pacific/Chatham" | "Pacific/Chuuk" | "Pacific/Easter" | "Pacific/Efate" | "Pacific/Enderbury" | "Pacific/Fakaofo" | "Pacific/Fiji" | "Pacific/Funafuti" | "Pacific/Galapagos" | "Pacific/Gambier" | "Pacific/Guadalcanal" | "Pacific/Guam" | "Pacific/Honolulu" | "Pacific/Johnston" | "Pacific/Kanton" | "Pacific/Kiritimati" | "Pacific/Kosrae" | "Pacific/Kwajalein" | "Pacific/Majuro" | "Pacific/Marquesas" | "Pacific/Midway" | "Pacific/Nauru" | "Pacific/Niue" | "Pacific/Norfolk" | "Pacific/Noumea" | "Pacific/Pago_Pago" | "Pacific/Palau" | "Pacific/Pitcairn" | "Pacific/Pohnpei" | "Pacific/Ponape" | "Pacific/Port_Moresby" | "Pacific/Rarotonga" | "Pacific/Saipan" | "Pacific/Samoa" | "Pacific/Tahiti" | "Pacific/Tarawa" | "Pacific/Tongatapu" | "Pacific/Truk" | "Pacific/Wake" | "Pacific/Wallis" | "Pacific/Yap" | "Poland" | "Portugal" | "ROC" | "ROK" | "Singapore" | "Turkey" | "UCT" | "US/Alaska" | "US/Aleutian" | "US/Arizona" | "US/Central" | "US/East-Indiana" | "US/Eastern" | "US/Hawaii" | "US/Indiana-Starke" | "US/Michigan" | "US/Mountain" | "US/Pacific" | "US/Samoa" | "UTC" | "Universal" | "W-SU" | "WET" | "Zulu";
+            /** @description The first day of the schedule, 1970-01-01 to 2999-12-31 */
             start_date?: string | null;
             /** @description Days for frequency custom (required then, not allowed otherwise) */
             custom_days?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[] | null;
@@ -2294,9 +2303,16 @@ export interface components {
             /** @constant */
             frequency?: "rrule";
             rrule: string;
+            custom_days?: null | unknown[];
+        } | {
+            /** @constant */
+            frequency?: "custom";
+            rrule?: null;
+            custom_days: unknown[];
         } | {
             frequency?: unknown;
             rrule?: null;
+            custom_days?: null | unknown[];
         });
         /** ReminderUpdate */
         reminders_ReminderUpdate: {
@@ -2319,6 +2335,7 @@ export interface components {
              * @enum {unknown}
              */
             timezone?: "Africa/Abidjan" | "Africa/Accra" | "Africa/Addis_Ababa" | "Africa/Algiers" | "Africa/Asmara" | "Africa/Asmera" | "Africa/Bamako" | "Africa/Bangui" | "Africa/Banjul" | "Africa/Bissau" | "Africa/Blantyre" | "Africa/Brazzaville" | "Africa/Bujumbura" | "Africa/Cairo" | "Africa/Casablanca" | "Africa/Ceuta" | "Africa/Conakry" | "Africa/Dakar" | "Africa/Dar_es_Salaam" | "Africa/Djibouti" | "Africa/Douala" | "Africa/El_Aaiun" | "Africa/Freetown" | "Africa/Gaborone" | "Africa/Harare" | "Africa/Johannesburg" | "Africa/Juba" | "Africa/Kampala" | "Africa/Khartoum" | "Africa/Kigali" | "Africa/Kinshasa" | "Africa/Lagos" | "Africa/Libreville" | "Africa/Lome" | "Africa/Luanda" | "Africa/Lubumbashi" | "Africa/Lusaka" | "Africa/Malabo" | "Africa/Maputo" | "Africa/Maseru" | "Africa/Mbabane" | "Africa/Mogadishu" | "Africa/Monrovia" | "Africa/Nairobi" | "Africa/Ndjamena" | "Africa/Niamey" | "Africa/Nouakchott" | "Africa/Ouagadougou" | "Africa/Porto-Novo" | "Africa/Sao_Tome" | "Africa/Timbuktu" | "Africa/Tripoli" | "Africa/Tunis" | "Africa/Windhoek" | "America/Adak" | "America/Anchorage" | "America/Anguilla" | "America/Antigua" | "America/Araguaina" | "America/Argentina/Buenos_Aires" | "America/Argentina/Catamarca" | "America/Argentina/ComodRivadavia" | "America/Argentina/Cordoba" | "America/Argentina/Jujuy" | "America/Argentina/La_Rioja" | "America/Argentina/Mendoza" | "America/Argentina/Rio_Gallegos" | "America/Argentina/Salta" | "America/Argentina/San_Juan" | "America/Argentina/San_Luis" | "America/Argentina/Tucuman" | "America/Argentina/Ushuaia" | "America/Aruba" | "America/Asuncion" | "America/Atikokan" | "America/Atka" | "America/Bahia" | "America/Bahia_Banderas" | "America/Barbados" | "America/Belem" | "America/Belize" | "America/Blanc-Sablon" | "America/Boa_Vista" | "America/Bogota" | "America/Boise" | "America/Buenos_Aires" | "America/Cambridge_Bay" | "America/Campo_Grande" | "America/Cancun" | "America/Caracas" | "America/Catamarca" | "America/Cayenne" | "America/Cayman" | "America/Chicago" | "America/Chihuahua" | "America/Ciudad_Juarez" | "America/Coral_Harbour" | "America/Cordoba" | "America/Costa_Rica" | "America/Coyhaique" | "America/Creston" | "America/Cuiaba" | "America/Curacao" | "America/Danmarkshavn" | "America/Dawson" | "America/Dawson_Creek" | "America/Denver" | "America/Detroit" | "America/Dominica" | "America/Edmonton" | "America/Eirunepe" | "America/El_Salvador" | "America/Ensenada" | "America/Fort_Nelson" | "America/Fort_Wayne" | "America/Fortaleza" | "America/Glace_Bay" | "America/Godthab" | "America/Goose_Bay" | "America/Grand_Turk" | "America/Grenada" | "America/Guadeloupe" | "America/Guatemala" | "America/Guayaquil" | "America/Guyana" | "America/Halifax" | "America/Havana" | "America/Hermosillo" | "America/Indiana/Indianapolis" | "America/Indiana/Knox" | "America/Indiana/Marengo" | "America/Indiana/Petersburg" | "America/Indiana/Tell_City" | "America/Indiana/Vevay" | "America/Indiana/Vincennes" | "America/Indiana/Winamac" | "America/Indianapolis" | "America/Inuvik" | "America/Iqaluit" | "America/Jamaica" | "America/Jujuy" | "America/Juneau" | "America/Kentucky/Louisville" | "America/Kentucky/Monticello" | "America/Knox_IN" | "America/Kralendijk" | "America/La_Paz" | "America/Lima" | "America/Los_Angeles" | "America/Louisville" | "America/Lower_Princes" | "America/Maceio" | "America/Managua" | "America/Manaus" | "America/Marigot" | "America/Martinique" | "America/Matamoros" | "America/Mazatlan" | "America/Mendoza" | "America/Menominee" | "America/Merida" | "America/Metlakatla" | "America/Mexico_City" | "America/Miquelon" | "America/Moncton" | "America/Monterrey" | "America/Montevideo" | "America/Montreal" | "America/Montserrat" | "America/Nassau" | "America/New_York" | "America/Nipigon" | "America/Nome" | "America/Noronha" | "America/North_Dakota/Beulah" | "America/North_Dakota/Center" | "America/North_Dakota/New_Salem" | "America/Nuuk" | "America/Ojinaga" | "America/Panama" | "America/Pangnirtung" | "America/Paramaribo" | "America/Phoenix" | "America/Port-au-Prince" | "America/Port_of_Spain" | "America/Porto_Acre" | "America/Porto_Velho" | "America/Puerto_Rico" | "America/Punta_Arenas" | "America/Rainy_River" | "America/Rankin_Inlet" | "America/Recife" | "America/Regina" | "America/Resolute" | "America/Rio_Branco" | "America/Rosario" | "America/Santa_Isabel" | "America/Santarem" | "America/Santiago" | "America/Santo_Domingo" | "America/Sao_Paulo" | "America/Scoresbysund" | "America/Shiprock" | "America/Sitka" | "America/St_Barthelemy" | "America/St_Johns" | "America/St_Kitts" | "America/St_Lucia" | "America/St_Thomas" | "America/St_Vincent" | "America/Swift_Current" | "America/Tegucigalpa" | "America/Thule" | "America/Thunder_Bay" | "America/Tijuana" | "America/Toronto" | "America/Tortola" | "America/Vancouver" | "America/Virgin" | "America/Whitehorse" | "America/Winnipeg" | "America/Yakutat" | "America/Yellowknife" | "Antarctica/Casey" | "Antarctica/Davis" | "Antarctica/DumontDUrville" | "Antarctica/Macquarie" | "Antarctica/Mawson" | "Antarctica/McMurdo" | "Antarctica/Palmer" | "Antarctica/Rothera" | "Antarctica/South_Pole" | "Antarctica/Syowa" | "Antarctica/Troll" | "Antarctica/Vostok" | "Arctic/Longyearbyen" | "Asia/Aden" | "Asia/Almaty" | "Asia/Amman" | "Asia/Anadyr" | "Asia/Aqtau" | "Asia/Aqtobe" | "Asia/Ashgabat" | "Asia/Ashkhabad" | "Asia/Atyrau" | "Asia/Baghdad" | "Asia/Bahrain" | "Asia/Baku" | "Asia/Bangkok" | "Asia/Barnaul" | "Asia/Beirut" | "Asia/Bishkek" | "Asia/Brunei" | "Asia/Calcutta" | "Asia/Chita" | "Asia/Choibalsan" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Colombo" | "Asia/Dacca" | "Asia/Damascus" | "Asia/Dhaka" | "Asia/Dili" | "Asia/Dubai" | "Asia/Dushanbe" | "Asia/Famagusta" | "Asia/Gaza" | "Asia/Harbin" | "Asia/Hebron" | "Asia/Ho_Chi_Minh" | "Asia/Hong_Kong" | "Asia/Hovd" | "Asia/Irkutsk" | "Asia/Istanbul" | "Asia/Jakarta" | "Asia/Jayapura" | "Asia/Jerusalem" | "Asia/Kabul" | "Asia/Kamchatka" | "Asia/Karachi" | "Asia/Kashgar" | "Asia/Kathmandu" | "Asia/Katmandu" | "Asia/Khandyga" | "Asia/Kolkata" | "Asia/Krasnoyarsk" | "Asia/Kuala_Lumpur" | "Asia/Kuching" | "Asia/Kuwait" | "Asia/Macao" | "Asia/Macau" | "Asia/Magadan" | "Asia/Makassar" | "Asia/Manila" | "Asia/Muscat" | "Asia/Nicosia" | "Asia/Novokuznetsk" | "Asia/Novosibirsk" | "Asia/Omsk" | "Asia/Oral" | "Asia/Phnom_Penh" | "Asia/Pontianak" | "Asia/Pyongyang" | "Asia/Qatar" | "Asia/Qostanay" | "Asia/Qyzylorda" | "Asia/Rangoon" | "Asia/Riyadh" | "Asia/Saigon" | "Asia/Sakhalin" | "Asia/Samarkand" | "Asia/Seoul" | "Asia/Shanghai" | "Asia/Singapore" | "Asia/Srednekolymsk" | "Asia/Taipei" | "Asia/Tashkent" | "Asia/Tbilisi" | "Asia/Tehran" | "Asia/Tel_Aviv" | "Asia/Thimbu" | "Asia/Thimphu" | "Asia/Tokyo" | "Asia/Tomsk" | "Asia/Ujung_Pandang" | "Asia/Ulaanbaatar" | "Asia/Ulan_Bator" | "Asia/Urumqi" | "Asia/Ust-Nera" | "Asia/Vientiane" | "Asia/Vladivostok" | "Asia/Yakutsk" | "Asia/Yangon" | "Asia/Yekaterinburg" | "Asia/Yerevan" | "Atlantic/Azores" | "Atlantic/Bermuda" | "Atlantic/Canary" | "Atlantic/Cape_Verde" | "Atlantic/Faeroe" | "Atlantic/Faroe" | "Atlantic/Jan_Mayen" | "Atlantic/Madeira" | "Atlantic/Reykjavik" | "Atlantic/South_Georgia" | "Atlantic/St_Helena" | "Atlantic/Stanley" | "Australia/ACT" | "Australia/Adelaide" | "Australia/Brisbane" | "Australia/Broken_Hill" | "Australia/Canberra" | "Australia/Currie" | "Australia/Darwin" | "Australia/Eucla" | "Australia/Hobart" | "Australia/LHI" | "Australia/Lindeman" | "Australia/Lord_Howe" | "Australia/Melbourne" | "Australia/NSW" | "Australia/North" | "Australia/Perth" | "Australia/Queensland" | "Australia/South" | "Australia/Sydney" | "Australia/Tasmania" | "Australia/Victoria" | "Australia/West" | "Australia/Yancowinna" | "Brazil/Acre" | "Brazil/DeNoronha" | "Brazil/East" | "Brazil/West" | "CET" | "CST6CDT" | "Canada/Atlantic" | "Canada/Central" | "Canada/Eastern" | "Canada/Mountain" | "Canada/Newfoundland" | "Canada/Pacific" | "Canada/Saskatchewan" | "Canada/Yukon" | "Chile/Continental" | "Chile/EasterIsland" | "Cuba" | "EET" | "EST" | "EST5EDT" | "Egypt" | "Eire" | "Etc/GMT" | "Etc/GMT+0" | "Etc/GMT+1" | "Etc/GMT+10" | "Etc/GMT+11" | "Etc/GMT+12" | "Etc/GMT+2" | "Etc/GMT+3" | "Etc/GMT+4" | "Etc/GMT+5" | "Etc/GMT+6" | "Etc/GMT+7" | "Etc/GMT+8" | "Etc/GMT+9" | "Etc/GMT-0" | "Etc/GMT-1" | "Etc/GMT-10" | "Etc/GMT-11" | "Etc/GMT-12" | "Etc/GMT-13" | "Etc/GMT-14" | "Etc/GMT-2" | "Etc/GMT-3" | "Etc/GMT-4" | "Etc/GMT-5" | "Etc/GMT-6" | "Etc/GMT-7" | "Etc/GMT-8" | "Etc/GMT-9" | "Etc/GMT0" | "Etc/Greenwich" | "Etc/UCT" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Europe/Amsterdam" | "Europe/Andorra" | "Europe/Astrakhan" | "Europe/Athens" | "Europe/Belfast" | "Europe/Belgrade" | "Europe/Berlin" | "Europe/Bratislava" | "Europe/Brussels" | "Europe/Bucharest" | "Europe/Budapest" | "Europe/Busingen" | "Europe/Chisinau" | "Europe/Copenhagen" | "Europe/Dublin" | "Europe/Gibraltar" | "Europe/Guernsey" | "Europe/Helsinki" | "Europe/Isle_of_Man" | "Europe/Istanbul" | "Europe/Jersey" | "Europe/Kaliningrad" | "Europe/Kiev" | "Europe/Kirov" | "Europe/Kyiv" | "Europe/Lisbon" | "Europe/Ljubljana" | "Europe/London" | "Europe/Luxembourg" | "Europe/Madrid" | "Europe/Malta" | "Europe/Mariehamn" | "Europe/Minsk" | "Europe/Monaco" | "Europe/Moscow" | "Europe/Nicosia" | "Europe/Oslo" | "Europe/Paris" | "Europe/Podgorica" | "Europe/Prague" | "Europe/Riga" | "Europe/Rome" | "Europe/Samara" | "Europe/San_Marino" | "Europe/Sarajevo" | "Europe/Saratov" | "Europe/Simferopol" | "Europe/Skopje" | "Europe/Sofia" | "Europe/Stockholm" | "Europe/Tallinn" | "Europe/Tirane" | "Europe/Tiraspol" | "Europe/Ulyanovsk" | "Europe/Uzhgorod" | "Europe/Vaduz" | "Europe/Vatican" | "Europe/Vienna" | "Europe/Vilnius" | "Europe/Volgograd" | "Europe/Warsaw" | "Europe/Zagreb" | "Europe/Zaporozhye" | "Europe/Zurich" | "GB" | "GB-Eire" | "GMT" | "GMT+0" | "GMT-0" | "GMT0" | "Greenwich" | "HST" | "Hongkong" | "Iceland" | "Indian/Antananarivo" | "Indian/Chagos" | "Indian/Christmas" | "Indian/Cocos" | "Indian/Comoro" | "Indian/Kerguelen" | "Indian/Mahe" | "Indian/Maldives" | "Indian/Mauritius" | "Indian/Mayotte" | "Indian/Reunion" | "Iran" | "Israel" | "Jamaica" | "Japan" | "Kwajalein" | "Libya" | "MET" | "MST" | "MST7MDT" | "Mexico/BajaNorte" | "Mexico/BajaSur" | "Mexico/General" | "NZ" | "NZ-CHAT" | "Navajo" | "PRC" | "PST8PDT" | "Pacific/Apia" | "Pacific/Auckland" | "Pacific/Bougainville" | "Pacific/Chatham" | "Pacific/Chuuk" | "Pacific/Easter" | "Pacific/Efate" | "Pacific/Enderbury" | "Pacific/Fakaofo" | "Pacific/Fiji" | "Pacific/Funafuti" | "Pacific/Galapagos" | "Pacific/Gambier" | "Pacific/Guadalcanal" | "Pacific/Guam" | "Pacific/Honolulu" | "Pacific/Johnston" | "Pacific/Kanton" | "Pacific/Kiritimati" | "Pacific/Kosrae" | "Pacific/Kwajalein" | "Pacific/Majuro" | "Pacific/Marquesas" | "Pacific/Midway" | "Pacific/Nauru" | "Pacific/Niue" | "Pacific/Norfolk" | "Pacific/Noumea" | "Pacific/Pago_Pago" | "Pacific/Palau" | "Pacific/Pitcairn" | "Pacific/Pohnpei" | "Pacific/Ponape" | "Pacific/Port_Moresby" | "Pacific/Rarotonga" | "Pacific/Saipan" | "Pacific/Samoa" | "Pacific/Tahiti" | "Pacific/Tarawa" | "Pacific/Tongatapu" | "Pacific/Truk" | "Pacific/Wake" | "Pacific/Wallis" | "Pacific/Yap" | "Poland" | "Portugal" | "ROC" | "ROK" | "Singapore" | "Turkey" | "UCT" | "US/Alaska" | "US/Aleutian" | "US/Arizona" | "US/Central" | "US/East-Indiana" | "US/Eastern" | "US/Hawaii" | "US/Indiana-Starke" | "US/Michigan" | "US/Mountain" | "US/Pacific" | "US/Samoa" | "UTC" | "Universal" | "W-SU" | "WET" | "Zulu";
+            /** @description The first day of the schedule, 1970-01-01 to 2999-12-31 */
             start_date?: string;
             /** @description Days for frequency custom (required then, not allowed otherwise) */
             custom_days?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[] | null;
@@ -2505,7 +2522,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable; or too many exports in progress (see Retry-After) */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time; or too many exports in progress (see Retry-After) */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -2612,7 +2629,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -2741,7 +2758,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -2857,7 +2874,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -2986,7 +3003,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3027,6 +3044,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3107,7 +3128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3223,7 +3244,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3341,7 +3362,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3457,7 +3478,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3584,7 +3605,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3618,6 +3639,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3682,7 +3705,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3778,7 +3801,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -3805,7 +3828,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path?: never;
             cookie?: never;
@@ -3819,6 +3842,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3919,7 +3944,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4026,7 +4051,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4138,7 +4163,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4254,7 +4279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4366,7 +4391,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4402,6 +4427,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4493,7 +4520,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4529,6 +4556,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4620,7 +4649,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4736,7 +4765,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4848,7 +4877,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -4968,7 +4997,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5009,6 +5038,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5100,7 +5133,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5139,6 +5172,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5148,6 +5183,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5228,7 +5265,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5255,7 +5292,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 entry_id: string;
@@ -5356,7 +5393,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5383,7 +5420,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 entry_id: string;
@@ -5399,6 +5436,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5508,7 +5547,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5620,7 +5659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5716,7 +5755,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5839,7 +5878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5955,7 +5994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -5991,6 +6030,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6082,7 +6123,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -6109,7 +6150,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 entry_id: string;
@@ -6122,6 +6163,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6222,7 +6265,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -6334,7 +6377,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -6375,6 +6418,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6466,7 +6513,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -6505,6 +6552,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6514,6 +6563,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6594,7 +6645,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -6621,7 +6672,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 tag_id: string;
@@ -6722,7 +6773,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -6749,7 +6800,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 tag_id: string;
@@ -6765,6 +6816,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6874,7 +6927,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7009,7 +7062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7050,6 +7103,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7141,7 +7198,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7180,6 +7237,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7189,6 +7248,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -7269,7 +7330,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7296,7 +7357,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 task_id: string;
@@ -7397,7 +7458,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7424,7 +7485,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 task_id: string;
@@ -7440,6 +7501,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7549,7 +7612,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7661,7 +7724,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7757,7 +7820,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7873,7 +7936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -7909,6 +7972,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8000,7 +8065,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -8123,7 +8188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -8164,6 +8229,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8255,7 +8324,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -8294,6 +8363,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8303,6 +8374,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8383,7 +8456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -8410,7 +8483,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 goal_id: string;
@@ -8511,7 +8584,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -8538,7 +8611,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 goal_id: string;
@@ -8554,6 +8627,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8663,7 +8738,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -8775,7 +8850,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -8871,7 +8946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -8989,7 +9064,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -9105,7 +9180,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -9141,6 +9216,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9232,7 +9309,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -9355,7 +9432,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -9398,6 +9475,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9498,7 +9579,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -9621,7 +9702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -9664,6 +9745,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9764,7 +9849,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -9887,7 +9972,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -9930,6 +10015,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10030,7 +10119,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -10073,6 +10162,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10173,7 +10266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -10212,6 +10305,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10221,6 +10316,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -10301,7 +10398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -10328,7 +10425,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 activity_id: string;
@@ -10429,7 +10526,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -10456,7 +10553,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 activity_id: string;
@@ -10472,6 +10569,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10581,7 +10680,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -10621,6 +10720,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10630,6 +10731,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -10710,7 +10813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -10737,7 +10840,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 activity_id: string;
@@ -10839,7 +10942,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -10866,7 +10969,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 activity_id: string;
@@ -10883,6 +10986,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10992,7 +11097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -11032,6 +11137,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11041,6 +11148,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -11121,7 +11230,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -11148,7 +11257,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 activity_id: string;
@@ -11250,7 +11359,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -11277,7 +11386,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 activity_id: string;
@@ -11294,6 +11403,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11403,7 +11514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -11439,6 +11550,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11530,7 +11643,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -11569,6 +11682,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11578,6 +11693,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -11658,7 +11775,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -11685,7 +11802,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 group_id: string;
@@ -11786,7 +11903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -11813,7 +11930,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 group_id: string;
@@ -11829,6 +11946,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11938,7 +12057,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -12061,7 +12180,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -12104,6 +12223,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12204,7 +12327,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -12243,6 +12366,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12252,6 +12377,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -12332,7 +12459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -12359,7 +12486,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 template_id: string;
@@ -12460,7 +12587,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -12487,7 +12614,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 template_id: string;
@@ -12503,6 +12630,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12612,7 +12741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -12739,7 +12868,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -12782,6 +12911,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12882,7 +13015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13005,7 +13138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13048,6 +13181,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The new resource's path */
+                    Location: string;
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13148,7 +13285,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13188,6 +13325,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13197,6 +13336,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -13277,7 +13418,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13304,7 +13445,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 session_id: string;
@@ -13406,7 +13547,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13433,7 +13574,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 session_id: string;
@@ -13450,6 +13591,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13559,7 +13702,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13598,6 +13741,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13607,6 +13752,8 @@ export interface operations {
             /** @description Not modified: the ETag still matches */
             304: {
                 headers: {
+                    /** @description The resource's current version */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -13687,7 +13834,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13714,7 +13861,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 session_id: string;
@@ -13815,7 +13962,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13842,7 +13989,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 session_id: string;
@@ -13858,6 +14005,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -13967,7 +14116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -13992,7 +14141,10 @@ export interface operations {
     ReplaceMetricValues: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string & unknown;
+            };
             path: {
                 session_id: string;
                 instance_id: string;
@@ -14008,6 +14160,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14054,6 +14208,15 @@ export interface operations {
             };
             /** @description Conflicts with an existing resource */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14108,7 +14271,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -14144,6 +14307,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14235,7 +14400,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -14260,7 +14425,10 @@ export interface operations {
     StartActivityTimer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string & unknown;
+            };
             path: {
                 session_id: string;
                 instance_id: string;
@@ -14272,6 +14440,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14325,6 +14495,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match does not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -14363,7 +14542,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -14388,7 +14567,10 @@ export interface operations {
     StopActivityTimer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string & unknown;
+            };
             path: {
                 session_id: string;
                 instance_id: string;
@@ -14400,6 +14582,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14453,6 +14637,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match does not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -14491,7 +14684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -14615,7 +14808,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -14728,7 +14921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -14769,6 +14962,10 @@ export interface operations {
             /** @description Document created, URL follows */
             201: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
+                    /** @description The new resource's path */
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14860,7 +15057,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -14896,6 +15093,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -14978,7 +15177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -15003,7 +15202,10 @@ export interface operations {
     DeleteReminder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous read; 412 if it changed */
+                "If-Match"?: string & unknown;
+            };
             path: {
                 reminder_id: string;
             };
@@ -15056,6 +15258,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match does not match the current ETag */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -15094,7 +15305,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -15121,7 +15332,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag from a previous read; 412 if it changed */
-                "If-Match"?: string | null;
+                "If-Match"?: string & unknown;
             };
             path: {
                 reminder_id: string;
@@ -15137,6 +15348,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15246,7 +15459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -15358,7 +15571,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -15454,7 +15667,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -15575,7 +15788,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -15707,7 +15920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -15823,7 +16036,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -15859,6 +16072,8 @@ export interface operations {
             /** @description Request fulfilled, document follows */
             200: {
                 headers: {
+                    /** @description The resource's version, a strong entity tag (`"3"`): send it as If-Match to change it */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -15950,7 +16165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -16064,7 +16279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -16189,7 +16404,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -16329,7 +16544,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
@@ -16439,7 +16654,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The upstream service is unavailable */
+            /** @description The upstream service or its database is unavailable, or too busy to answer in time */
             503: {
                 headers: {
                     /** @description Seconds to wait */
