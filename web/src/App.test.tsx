@@ -10,6 +10,17 @@ import { resumeSession } from "./api/client";
 
 const offline = () => Promise.reject(new TypeError("Failed to fetch"));
 
+/** The whole app mounted in the document, after its start-up refresh has settled. */
+async function renderApp() {
+  const container = document.body.appendChild(document.createElement("div"));
+  const root = createRoot(container);
+  await act(async () => root.render(<App />));
+  await act(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  });
+  return { container, root };
+}
+
 describe("start-up with the server out of reach", () => {
   afterEach(() => {
     vi.unstubAllGlobals();
@@ -27,12 +38,7 @@ describe("start-up with the server out of reach", () => {
     localStorage.setItem("daybook.refresh", "refresh-1");
     const fetchMock = vi.fn(offline);
     vi.stubGlobal("fetch", fetchMock);
-    const container = document.body.appendChild(document.createElement("div"));
-    const root = createRoot(container);
-    await act(async () => root.render(<App />));
-    await act(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    });
+    const { container, root } = await renderApp();
     expect(fetchMock).toHaveBeenCalledTimes(1);
     expect(container.querySelector('[role="status"]')?.textContent).toMatch(/^Daybook could not be reached/);
     expect(container.textContent).not.toContain("Loading…");
@@ -69,12 +75,7 @@ describe("start-up with the gateway up but the users service down", () => {
     localStorage.setItem("daybook.refresh", "refresh-1");
     const fetchMock = vi.fn(problem(504, "The users service did not answer in time"));
     vi.stubGlobal("fetch", fetchMock);
-    const container = document.body.appendChild(document.createElement("div"));
-    const root = createRoot(container);
-    await act(async () => root.render(<App />));
-    await act(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    });
+    const { container, root } = await renderApp();
     expect(fetchMock).toHaveBeenCalledTimes(1);
     expect(container.querySelector('[role="status"]')?.textContent).toBe("The users service did not answer in time");
     expect(container.textContent).not.toContain("Loading…");
@@ -85,12 +86,7 @@ describe("start-up with the gateway up but the users service down", () => {
   it("a refused refresh (401) still signs out with the existing reason", async () => {
     localStorage.setItem("daybook.refresh", "refresh-1");
     vi.stubGlobal("fetch", vi.fn(problem(401, "invalid refresh token")));
-    const container = document.body.appendChild(document.createElement("div"));
-    const root = createRoot(container);
-    await act(async () => root.render(<App />));
-    await act(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    });
+    const { container, root } = await renderApp();
     expect(container.querySelector('[role="status"]')?.textContent).toMatch(/^Your session ended/);
     expect(localStorage.getItem("daybook.refresh")).toBeNull();
     act(() => root.unmount());
